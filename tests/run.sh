@@ -1,0 +1,98 @@
+#!/bin/sh
+# Runs the test layers (unit, bpf, integration) and prints one closing "N passed, N failed" line.
+# Usage: tests/run.sh BUILD_DIR LAYER...   (LAYER: unit, bpf, integration, all)
+set -u
+
+build=${1:?build dir}
+shift
+[ "$#" -gt 0 ] || set -- all
+root=$(cd "$(dirname "$0")/.." && pwd)
+export HOSTMON_BIN="$root/$build/hostmon"
+export HOSTMON_ROOT="$root"
+
+passed=0
+failed=0
+failures=""
+
+# Runs one test program; it prints "<name>: N passed, M failed" as its last summary line.
+run_one() {
+	name=$1
+	shift
+	log=$(mktemp)
+	start=$(date +%s)
+	"$@" >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	summary=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	p=$(echo "$summary" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
+	f=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed or exited non-zero without reporting a failure: count it
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failures="$failures $name"
+		echo "FAIL $name (${secs}s, exit $rc): $p passed, $f failed"
+		grep -E '^not ok|ERROR|Sanitizer|runtime error|==[0-9]+==' "$log" | head -n 40 | sed 's/^/    /'
+		echo "    --- last lines ---"
+		tail -n 15 "$log" | sed 's/^/    /'
+	else
+		echo "ok   $name (${secs}s): $p passed"
+	fi
+	rm -f "$log"
+}
+
+layer_unit() {
+	for src in "$root"/tests/unit/test_*.c; do
+		[ -e "$src" ] || continue
+		name=$(basename "$src" .c)
+		bin="$root/$build/tests/$name"
+		if [ "${HOSTMON_VALGRIND:-0}" = 1 ]; then
+			run_one "unit/$name" valgrind -q --error-exitcode=99 --leak-check=full \
+				--errors-for-leak-kinds=definite "$bin"
+		else
+			run_one "unit/$name" "$bin"
+		fi
+	done
+}
+
+layer_bpf() {
+	for src in "$root"/tests/bpf/test_*.c; do
+		[ -e "$src" ] || continue
+		name=$(basename "$src" .c)
+		run_one "bpf/$name" "$root/$build/tests/$name"
+	done
+}
+
+layer_integration() {
+	for t in "$root"/tests/integration/test_*.py; do
+		[ -e "$t" ] || continue
+		name=$(basename "$t" .py)
+		# Debian's interpreter: it has the python3-* packages that make deps installs
+		run_one "integration/$name" /usr/bin/python3 "$t"
+	done
+}
+
+for layer in "$@"; do
+	case $layer in
+	unit) layer_unit ;;
+	bpf) layer_bpf ;;
+	integration) layer_integration ;;
+	all)
+		layer_unit
+		layer_bpf
+		layer_integration
+		;;
+	*)
+		echo "unknown layer $layer" >&2
+		exit 2
+		;;
+	esac
+done
+
+[ -z "$failures" ] || echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

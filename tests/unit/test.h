@@ -1,0 +1,33 @@
+/* test.h — a minimal TAP-style unit test harness: one "ok"/"not ok" line per check. */
+#ifndef HOSTMON_TEST_H
+#define HOSTMON_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int test_passed, test_failed;
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (cond) {                                                                \
+			test_passed++;                                                     \
+		} else {                                                                   \
+			test_failed++;                                                     \
+			printf("not ok - %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
+			printf(__VA_ARGS__);                                               \
+			printf("\n");                                                      \
+		}                                                                          \
+	} while (0)
+
+#define CHECK_STR(got, want)                                                               \
+	CHECK((got) && strcmp((got), (want)) == 0, "got [%s] want [%s]", (got) ? (got) : "(null)", \
+	      (want))
+
+/* Every test program ends main() with: return test_summary("name"); */
+static inline int test_summary(const char *name)
+{
+	printf("%s: %d passed, %d failed\n", name, test_passed, test_failed);
+	return test_failed ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,607 @@
+/* config.c — the option table and its sources: flags, HOSTMON_* environment, JSON file, defaults. */
+#include "config.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "version.h"
+
+#define CONFIG_FILE_MAX_BYTES (4u << 20)
+
+enum opt_kind {
+	OPT_STRING,
+	OPT_BOOL,
+	OPT_U64,
+	OPT_DURATION,
+	OPT_SIZE,
+	OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT,
+	OPT_LISTEN,
+	OPT_REGEX,
+};
+
+struct option_def {
+	const char *name;
+	enum opt_kind kind;
+	size_t offset;
+	const char *def; /* NULL: unset */
+	uint64_t min, max;
+	const char *metavar;
+	const char *help;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct option_def options[] = {
+	{ "listen", OPT_LISTEN, OFF(listen), ":9567", 0, 0, "ADDR:PORT",
+	  "address to serve /metrics on; port 0 picks a free port" },
+	{ "config", OPT_STRING, OFF(config_file), NULL, 0, 0, "FILE",
+	  "JSON file with settings (same names as the flags) and structured sections" },
+	{ "collectors", OPT_STRING, OFF(collectors), NULL, 0, 0, "LIST",
+	  "comma-separated collectors to run (default: every available and configured one)" },
+	{ "log-level", OPT_LOG_LEVEL, OFF(log_level), "info", 0, 0, "LEVEL",
+	  "debug, info, warn or error" },
+	{ "log-format", OPT_LOG_FORMAT, OFF(log_format), "logfmt", 0, 0, "FORMAT",
+	  "logfmt or json" },
+	{ "bpf-stats", OPT_BOOL, OFF(bpf_stats), "false", 0, 0, NULL,
+	  "turn on the kernel's BPF run-time statistics while hostmon runs (small cost per event)" },
+	{ "max-connections", OPT_U64, OFF(max_connections), "512", 1, 65536, "N",
+	  "open HTTP connections; beyond it idle ones are closed, then new ones get 503" },
+	{ "max-request-header-bytes", OPT_SIZE, OFF(max_request_header_bytes), "8KiB", 256,
+	  1u << 20, "SIZE", "largest HTTP request head accepted (431 beyond it)" },
+	{ "read-header-timeout", OPT_DURATION, OFF(read_header_timeout_ms), "10s", 1, 3600000,
+	  "DURATION", "time a client has to send a complete request head" },
+	{ "idle-timeout", OPT_DURATION, OFF(idle_timeout_ms), "120s", 1, 86400000, "DURATION",
+	  "keep-alive connections idle this long are closed" },
+	{ "write-timeout", OPT_DURATION, OFF(write_timeout_ms), "30s", 1, 3600000, "DURATION",
+	  "a response that makes no progress this long is abandoned" },
+	{ "cpu-max-cgroups", OPT_U64, OFF(cpu_max_cgroups), "16384", 64, 1u << 22, "N",
+	  "cpu: cgroups the kernel map holds; charges beyond it are counted as dropped" },
+	{ "cpu-max-series", OPT_U64, OFF(cpu_max_series), "10000", 1, 1u << 24, "N",
+	  "cpu: cgroups exported per scrape, shallowest first; the rest are counted" },
+	{ "cpu-max-depth", OPT_U64, OFF(cpu_max_depth), "0", 0, 64, "N",
+	  "cpu: export cgroups at most this deep (/system.slice is 1); 0 means any depth" },
+	{ "cpu-include", OPT_REGEX, OFF(cpu_include), NULL, 0, 0, "REGEX",
+	  "cpu: export only cgroups whose path matches (POSIX extended regex)" },
+	{ "cpu-exclude", OPT_REGEX, OFF(cpu_exclude), NULL, 0, 0, "REGEX",
+	  "cpu: do not export cgroups whose path matches" },
+	{ "cgroup-refresh-interval", OPT_DURATION, OFF(cgroup_refresh_interval_ms), "10s", 100,
+	  3600000, "DURATION", "rescan of the cgroup hierarchy to forget removed cgroups" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* Top-level keys of the JSON file that are structured sections, read by their modules. */
+static const char *const file_sections[] = { "restart" };
+
+int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int config_parse_duration_ms(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 } };
+	uint64_t total = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*p) {
+		char *end;
+		uint64_t mult = 0;
+		size_t ulen = 0;
+
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		errno = 0;
+		unsigned long long n = strtoull(p, &end, 10);
+		if (errno)
+			return -EINVAL;
+		/* longest unit first so "ms" is not read as "m" */
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].unit);
+			if (strncmp(end, units[i].unit, l) == 0 && l > ulen) {
+				ulen = l;
+				mult = units[i].ms;
+			}
+		}
+		if (!mult)
+			return -EINVAL;
+		if (n > (UINT64_MAX - total) / mult)
+			return -EINVAL;
+		total += n * mult;
+		p = end + ulen;
+	}
+	*out = total;
+	return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mult;
+	} suffixes[] = { { "", 1 }, { "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
+			 { "GiB", 1024 * 1024 * 1024 } };
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if (strcmp(end, suffixes[i].suffix) == 0) {
+			if (n > UINT64_MAX / suffixes[i].mult)
+				return -EINVAL;
+			*out = n * suffixes[i].mult;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* ADDR:PORT where ADDR may be empty, a name, an IPv4 address or [IPv6]. */
+static int check_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	if (!colon)
+		return -EINVAL;
+	if (s[0] == '[' && (colon == s || colon[-1] != ']'))
+		return -EINVAL;
+	return config_parse_u64(colon + 1, 0, 65535, &port);
+}
+
+static const char *kind_expectation(enum opt_kind kind)
+{
+	switch (kind) {
+	case OPT_BOOL:
+		return "expected true or false";
+	case OPT_U64:
+		return "expected a whole number in range";
+	case OPT_DURATION:
+		return "expected a duration such as 500ms, 10s, 5m, 1h";
+	case OPT_SIZE:
+		return "expected a size such as 8192, 8KiB, 1MiB within range";
+	case OPT_LOG_LEVEL:
+		return "expected debug, info, warn or error";
+	case OPT_LOG_FORMAT:
+		return "expected logfmt or json";
+	case OPT_LISTEN:
+		return "expected ADDR:PORT, e.g. :9567 or 127.0.0.1:0";
+	case OPT_REGEX:
+		return "expected a POSIX extended regular expression";
+	case OPT_STRING:
+		break;
+	}
+	return "expected a non-empty value";
+}
+
+static int apply(struct config *cfg, const struct option_def *o, const char *value)
+{
+	char *field = (char *)cfg + o->offset;
+	uint64_t u;
+	bool b;
+	int err = 0;
+
+	switch (o->kind) {
+	case OPT_REGEX: {
+		regex_t re;
+		err = regcomp(&re, value, REG_EXTENDED | REG_NOSUB) ? -EINVAL : 0;
+		if (!err)
+			regfree(&re);
+	}
+		/* fall through */
+	case OPT_LISTEN:
+		if (o->kind == OPT_LISTEN)
+			err = check_listen(value);
+		/* fall through */
+	case OPT_STRING:
+		if (!err && *value == '\0')
+			err = -EINVAL;
+		if (!err) {
+			char *copy = strdup(value);
+			if (!copy)
+				return -ENOMEM;
+			free(*(char **)field);
+			*(char **)field = copy;
+		}
+		break;
+	case OPT_BOOL:
+		err = config_parse_bool(value, &b);
+		if (!err)
+			*(bool *)field = b;
+		break;
+	case OPT_U64:
+		err = config_parse_u64(value, o->min, o->max, &u);
+		if (!err)
+			*(uint64_t *)field = u;
+		break;
+	case OPT_DURATION:
+		err = config_parse_duration_ms(value, &u);
+		if (!err && (u < o->min || u > o->max))
+			err = -EINVAL;
+		if (!err)
+			*(uint64_t *)field = u;
+		break;
+	case OPT_SIZE:
+		err = config_parse_size(value, &u);
+		if (!err && (u < o->min || u > o->max))
+			err = -EINVAL;
+		if (!err)
+			*(uint64_t *)field = u;
+		break;
+	case OPT_LOG_LEVEL:
+		err = log_level_parse(value, (enum log_level *)field);
+		break;
+	case OPT_LOG_FORMAT:
+		err = log_format_parse(value, (enum log_format *)field);
+		break;
+	}
+	return err;
+}
+
+static const struct option_def *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static void env_name(const struct option_def *o, char *out, size_t outlen)
+{
+	size_t n = (size_t)snprintf(out, outlen, "HOSTMON_");
+	for (const char *p = o->name; *p && n + 1 < outlen; p++)
+		out[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	out[n] = '\0';
+}
+
+static const char *env_lookup(char **envp, const char *name)
+{
+	size_t len = strlen(name);
+	for (char **e = envp; e && *e; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			return *e + len + 1;
+	return NULL;
+}
+
+static int apply_or_explain(struct config *cfg, const struct option_def *o, const char *value,
+			    const char *source, char *err, size_t errlen)
+{
+	int rc = apply(cfg, o, value);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "invalid value \"%s\" for --%s%s: %s", value, o->name, source,
+			 kind_expectation(o->kind));
+	else if (rc)
+		snprintf(err, errlen, "cannot set --%s: %s", o->name, strerror(-rc));
+	return rc;
+}
+
+static int read_file(const char *path, char **out, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX_BYTES) {
+		rc = -EINVAL;
+		snprintf(err, errlen, "config file %s: not a regular file of at most %u bytes", path,
+			 CONFIG_FILE_MAX_BYTES);
+		goto out;
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (!data) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "config file %s: out of memory", path);
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-rc));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	data[len] = '\0';
+	*out = data;
+	data = NULL;
+	rc = 0;
+out:
+	free(data);
+	close(fd);
+	return rc;
+}
+
+static int line_of(const char *text, const char *at)
+{
+	int line = 1;
+	for (const char *p = text; p < at && *p; p++)
+		line += *p == '\n';
+	return line;
+}
+
+static int is_section(const char *key)
+{
+	for (size_t i = 0; i < sizeof(file_sections) / sizeof(file_sections[0]); i++)
+		if (strcmp(key, file_sections[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	char source[PATH_MAX + 32];
+	int rc = read_file(path, &text, err, errlen);
+
+	if (rc)
+		return rc;
+	const char *parse_end = NULL;
+	cJSON *root = cJSON_ParseWithOpts(text, &parse_end, 1);
+	if (!root || !cJSON_IsObject(root)) {
+		const char *where = root ? text : cJSON_GetErrorPtr();
+		snprintf(err, errlen, "config file %s: %s at line %d", path,
+			 root ? "top level is not a JSON object" : "invalid JSON",
+			 where ? line_of(text, where) : 0);
+		cJSON_Delete(root);
+		free(text);
+		return -EINVAL;
+	}
+	free(text);
+	snprintf(source, sizeof(source), " (in %s)", path);
+
+	const cJSON *item;
+	cJSON_ArrayForEach(item, root)
+	{
+		const struct option_def *o = find_option(item->string, strlen(item->string));
+		char number[32];
+		const char *value;
+
+		if (!o) {
+			if (is_section(item->string))
+				continue;
+			snprintf(err, errlen, "config file %s: unknown key \"%s\"", path, item->string);
+			rc = -EINVAL;
+			break;
+		}
+		if (strcmp(o->name, "config") == 0) {
+			snprintf(err, errlen, "config file %s: \"config\" cannot be set in a file", path);
+			rc = -EINVAL;
+			break;
+		}
+		if (cJSON_IsString(item)) {
+			value = item->valuestring;
+		} else if (cJSON_IsBool(item)) {
+			value = cJSON_IsTrue(item) ? "true" : "false";
+		} else if (cJSON_IsNumber(item) && item->valuedouble >= 0 &&
+			   item->valuedouble < 1e18 && item->valuedouble == (double)(uint64_t)item->valuedouble) {
+			snprintf(number, sizeof(number), "%llu", (unsigned long long)item->valuedouble);
+			value = number;
+		} else {
+			snprintf(err, errlen, "config file %s: key \"%s\" must be a string, a whole number or a boolean",
+				 path, item->string);
+			rc = -EINVAL;
+			break;
+		}
+		rc = apply_or_explain(cfg, o, value, source, err, errlen);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		cJSON_Delete(root);
+		return rc;
+	}
+	cfg->file = root;
+	return 0;
+}
+
+/*
+ * Walks argv once, calling fn for every "--name[=value]" it finds (value NULL when
+ * given separately and not yet consumed). Used twice: to find --config first, then
+ * to apply every flag after the file and the environment.
+ */
+static int parse_args(struct config *cfg, int argc, char **argv, int apply_values, char *err,
+		      size_t errlen)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (i == 1 && strcmp(arg, "run") == 0)
+			continue;
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			cfg->action = CONFIG_HELP;
+			return 1;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			cfg->action = CONFIG_VERSION;
+			return 1;
+		}
+		if (strncmp(arg, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
+			return -EINVAL;
+		}
+		const char *name = arg + 2;
+		const char *eq = strchr(name, '=');
+		size_t namelen = eq ? (size_t)(eq - name) : strlen(name);
+		const struct option_def *o = find_option(name, namelen);
+		const char *value;
+
+		if (!o) {
+			snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)namelen, name);
+			return -EINVAL;
+		}
+		if (eq) {
+			value = eq + 1;
+		} else if (o->kind == OPT_BOOL) {
+			value = "true";
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			snprintf(err, errlen, "flag --%s needs a value (%s)", o->name,
+				 o->metavar ? o->metavar : "VALUE");
+			return -EINVAL;
+		}
+		if (!apply_values)
+			continue;
+		int rc = apply_or_explain(cfg, o, value, "", err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen)
+{
+	char name[96];
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->action = CONFIG_RUN;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].def) {
+			rc = apply_or_explain(cfg, &options[i], options[i].def, " (default)", err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+
+	/* Validate the command line and honour --help/--version before reading anything else. */
+	rc = parse_args(cfg, argc, argv, 0, err, errlen);
+	if (rc)
+		return rc;
+
+	/* The file's path can come from the flag or the environment, so find it first. */
+	const struct option_def *config_opt = find_option("config", 6);
+	env_name(config_opt, name, sizeof(name));
+	const char *path = env_lookup(envp, name);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	if (path) {
+		if (*path == '\0') {
+			snprintf(err, errlen, "invalid value \"\" for --config: expected a file path");
+			return -EINVAL;
+		}
+		rc = load_file(cfg, path, err, errlen);
+		if (rc)
+			return rc;
+	}
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char source[128];
+		env_name(&options[i], name, sizeof(name));
+		const char *value = env_lookup(envp, name);
+		if (!value)
+			continue;
+		snprintf(source, sizeof(source), " (from %s)", name);
+		rc = apply_or_explain(cfg, &options[i], value, source, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return parse_args(cfg, argc, argv, 1, err, errlen);
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].kind == OPT_STRING || options[i].kind == OPT_LISTEN ||
+		    options[i].kind == OPT_REGEX) {
+			char **field = (char **)((char *)cfg + options[i].offset);
+			free(*field);
+			*field = NULL;
+		}
+	}
+	cJSON_Delete(cfg->file);
+	cfg->file = NULL;
+}
+
+void config_print_help(const char *prog)
+{
+	char name[96];
+
+	printf("Usage: %s [run] [FLAGS]\n"
+	       "       %s --help | --version\n\n"
+	       "hostmon %s: an eBPF host monitor exporting Prometheus metrics.\n\n"
+	       "Flags (each also read from the environment variable shown, and from the\n"
+	       "--config JSON file under the flag's name; flag > env > file > default):\n",
+	       prog, prog, HOSTMON_VERSION);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		char flag[96];
+
+		env_name(o, name, sizeof(name));
+		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->metavar ? " " : "",
+			 o->metavar ? o->metavar : "");
+		printf("  %-34s %s\n  %-34s env %s", flag, o->help, "", name);
+		if (o->def)
+			printf(", default %s", o->def);
+		printf("\n");
+	}
+	printf("\nEndpoints: /metrics, /healthz, /readyz, /.\n"
+	       "Documentation: README.md and docs/ in the source tree.\n");
+}

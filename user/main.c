@@ -1,0 +1,44 @@
+/* main.c — the hostmon command line: parse settings, then run the daemon. */
+#include <stdio.h>
+
+#include "collector.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "version.h"
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[1024] = "";
+	int rc;
+
+	rc = config_load(&cfg, argc, argv, environ, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "hostmon: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	if (cfg.action == CONFIG_HELP) {
+		config_print_help("hostmon");
+		config_free(&cfg);
+		return 0;
+	}
+	if (cfg.action == CONFIG_VERSION) {
+		printf("hostmon %s\n", HOSTMON_VERSION);
+		config_free(&cfg);
+		return 0;
+	}
+	struct collector_set collectors;
+	if (collector_set_select(&collectors, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "hostmon: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	log_setup(cfg.log_level, cfg.log_format);
+	rc = daemon_run(&cfg, &collectors);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* self.h — hostmon's metrics about itself: build, process, collectors, BPF programs, HTTP server. */
+#ifndef HOSTMON_SELF_H
+#define HOSTMON_SELF_H
+
+#include "collector.h"
+#include "http.h"
+#include "metrics.h"
+
+/*
+ * API:
+ *   self_init() records what does not change (start time, kernel release,
+ *   page size); self_collect() appends the self families to s; 0 or -errno.
+ */
+int self_init(void);
+int self_collect(struct metric_snapshot *s, const struct collector_set *set,
+		 const struct http_server_stats *http);
+
+#endif

@@ -1,0 +1,9 @@
+/* version.h — the version string, set by the build (git describe) or this fallback. */
+#ifndef HOSTMON_VERSION_H
+#define HOSTMON_VERSION_H
+
+#ifndef HOSTMON_VERSION
+#define HOSTMON_VERSION "0.1.0-dev"
+#endif
+
+#endif
