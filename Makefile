@@ -52,6 +52,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all deps run test test-unit test-bpf test-integration asan valgrind check format \
 	bench vmlinux clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(BUILD)/hostmon
 
@@ -127,6 +128,7 @@ format:
 bench: deps
 	$(MAKE) all $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
+	./bench/cpu.sh $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

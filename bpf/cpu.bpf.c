@@ -15,10 +15,11 @@ const volatile bool key_by_v1_cpuacct = false;
 /* Set before attach: tasks started before this (CLOCK_MONOTONIC ns) have an unknown history. */
 const volatile __u64 attach_time_ns = 0;
 
-/* What was already charged for a task: its scheduler totals when last seen. */
+/* What was already charged for a task: its scheduler totals and cgroup when last seen. */
 struct task_seen {
 	__u64 sum_exec_runtime;
 	__u64 run_delay;
+	__u64 cgroup_id;
 };
 
 struct {
@@ -49,24 +50,29 @@ static __always_inline void count(__u32 which)
 		*v += 1;
 }
 
+/*
+ * Fields are read by direct dereference of the BTF-typed current task (CO-RE
+ * relocated through vmlinux.h's preserve_access_index): on the hottest hook in
+ * the kernel this avoids one bpf_probe_read_kernel call per pointer hop.
+ */
 static __always_inline __u64 task_cgroup_id(struct task_struct *task)
 {
 	if (key_by_v1_cpuacct) {
 		/* CO-RE: the enum value differs between kernels and may not exist at all */
 		if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id)) {
 			int id = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
-			return BPF_CORE_READ(task, cgroups, subsys[id], cgroup, kn, id);
+			return task->cgroups->subsys[id]->cgroup->kn->id;
 		}
 		return 0;
 	}
-	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	return task->cgroups->dfl_cgrp->kn->id;
 }
 
 static __always_inline __u64 task_run_delay(struct task_struct *task)
 {
 	/* sched_info exists with CONFIG_SCHED_INFO; without it run-queue wait stays 0 */
 	if (bpf_core_field_exists(task->sched_info))
-		return BPF_CORE_READ(task, sched_info.run_delay);
+		return task->sched_info.run_delay;
 	return 0;
 }
 
@@ -75,12 +81,14 @@ static __always_inline __u64 task_run_delay(struct task_struct *task)
  * seen. sum_exec_runtime is what cpu.stat usage_usec sums, so the numbers
  * match the kernel's exactly (wall-clock deltas drift under steal time);
  * sched_info.run_delay is the run-queue wait /proc/PID/schedstat shows.
+ * to_previous charges the cgroup the task was in when last seen: used when
+ * the task has just been moved, so time used before the move stays there.
  */
-static __always_inline void charge_task(struct task_struct *task)
+static __always_inline void charge_task(struct task_struct *task, bool to_previous)
 {
 	struct task_seen *seen;
 	struct cpu_cgroup_stats *stats;
-	__u64 runtime, delay, cpu_delta, wait_delta, cgid;
+	__u64 runtime, delay, cpu_delta, wait_delta, cgid, now_cgid;
 
 	if (!task || task->pid == 0) /* the idle task is not CPU use */
 		return;
@@ -89,23 +97,25 @@ static __always_inline void charge_task(struct task_struct *task)
 		count(CPU_COUNTER_TASK_STORAGE_FAIL);
 		return;
 	}
-	runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+	runtime = task->se.sum_exec_runtime;
 	delay = task_run_delay(task);
-	if (seen->sum_exec_runtime == 0 && seen->run_delay == 0 &&
-	    BPF_CORE_READ(task, start_time) < attach_time_ns) {
+	now_cgid = task_cgroup_id(task);
+	if (seen->sum_exec_runtime == 0 && seen->run_delay == 0 && task->start_time < attach_time_ns) {
 		/* first sight of a task older than us: its history before attach is not ours */
 		seen->sum_exec_runtime = runtime;
 		seen->run_delay = delay;
+		seen->cgroup_id = now_cgid;
 		return;
 	}
 	cpu_delta = runtime > seen->sum_exec_runtime ? runtime - seen->sum_exec_runtime : 0;
 	wait_delta = delay > seen->run_delay ? delay - seen->run_delay : 0;
+	cgid = to_previous && seen->cgroup_id ? seen->cgroup_id : now_cgid;
 	seen->sum_exec_runtime = runtime;
 	seen->run_delay = delay;
+	seen->cgroup_id = now_cgid;
 	if (!cpu_delta && !wait_delta)
 		return;
 
-	cgid = task_cgroup_id(task);
 	stats = bpf_map_lookup_elem(&cgroup_cpu, &cgid);
 	if (!stats) {
 		struct cpu_cgroup_stats zero = {};
@@ -130,14 +140,14 @@ static __always_inline void charge_task(struct task_struct *task)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(cpu_switch_btf)
 {
-	charge_task(bpf_get_current_task_btf());
+	charge_task(bpf_get_current_task_btf(), false);
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(cpu_switch_raw)
 {
-	charge_task(bpf_get_current_task_btf());
+	charge_task(bpf_get_current_task_btf(), false);
 	return 0;
 }
 
@@ -145,6 +155,19 @@ int BPF_PROG(cpu_switch_raw)
 SEC("perf_event")
 int cpu_tick(struct bpf_perf_event_data *ctx)
 {
-	charge_task(bpf_get_current_task_btf());
+	charge_task(bpf_get_current_task_btf(), false);
+	return 0;
+}
+
+/*
+ * A task moved to another cgroup: charge what it used up to now to the one it
+ * leaves. Only the tp_btf form gives the task as a BTF pointer (task storage
+ * needs one); with the raw_tp twin such time goes to the new cgroup.
+ */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(cpu_cgroup_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	charge_task(task, true);
 	return 0;
 }

@@ -1,5 +1,4 @@
-/* cgroup.c — find the cgroup mounts in mountinfo and read container/pod labels from cgroup paths.
- */
+/* cgroup.c — cgroup mounts from mountinfo, and container/pod labels read from cgroup paths. */
 #include "cgroup.h"
 
 #include <errno.h>

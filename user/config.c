@@ -74,6 +74,8 @@ static const struct option_def options[] = {
 	  "cpu: export only cgroups whose path matches (POSIX extended regex)" },
 	{ "cpu-exclude", OPT_REGEX, OFF(cpu_exclude), NULL, 0, 0, "REGEX",
 	  "cpu: do not export cgroups whose path matches" },
+	{ "cpu-hook", OPT_STRING, OFF(cpu_hook), "auto", 0, 0, "HOOK",
+	  "cpu: sched_switch attachment: auto, tp_btf or raw_tp" },
 	{ "cgroup-refresh-interval", OPT_DURATION, OFF(cgroup_refresh_interval_ms), "10s", 100,
 	  3600000, "DURATION", "rescan of the cgroup hierarchy to forget removed cgroups" },
 };

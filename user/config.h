@@ -52,6 +52,7 @@ struct config {
 	char *cpu_include;		    /* POSIX extended regex on the cgroup path, or NULL */
 	char *cpu_exclude;
 	uint64_t cgroup_refresh_interval_ms; /* rescan of the hierarchy for removed cgroups */
+	char *cpu_hook;			     /* auto, tp_btf or raw_tp */
 	struct cJSON *file; /* parsed --config file, or NULL */
 };
 
