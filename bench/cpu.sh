@@ -42,9 +42,9 @@ for round in 1 2 3 4 5; do
 	stop_daemon
 	echo "round $round: without=$(echo "$without" | awk '{print $NF}') with=$(echo "$with" | awk '{print $NF}')"
 done
-median() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-mw=$(median $without)
-mh=$(median $with)
+median() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mw=$(median "$without")
+mh=$(median "$with")
 echo "median without=$mw with=$mh slowdown_pct=$(echo "$mw $mh" | awk '{printf "%.2f", ($2 / $1 - 1) * 100}')"
 
 echo "== per-event program cost from the kernel's stats (--bpf-stats) during perf bench sched pipe"
@@ -74,11 +74,12 @@ while [ $i -lt 40 ]; do
 done
 start_daemon
 # every cgroup gets a process that uses a little CPU, so each has a map entry and a series
+burners=""
 for d in "$cgdir"/slice-*/unit-*; do
 	sh -c "echo \$\$ > $d/cgroup.procs; i=0; while [ \$i -lt 200 ]; do i=\$((i+1)); done" &
+	burners="$burners $!"
 done
-wait_for() { for _ in $(seq 50); do [ "$(jobs -p | wc -l)" -le 1 ] && break; sleep 0.1; done; }
-wait
+for p in $burners; do wait "$p" || true; done
 sleep 1.5
 curl -s -o /dev/null "http://$addr/metrics"
 total=0

@@ -24,8 +24,8 @@
  * daemon would, so the timings exclude first-touch page faults.
  */
 
-static const double http_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
-				     0.5,   0.75, 1,	 2.5,  5,     7.5, 10};
+static const double http_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+				      0.5,   0.75, 1,	  2.5,	5,     7.5, 10 };
 #define NBOUNDS (sizeof(http_bounds) / sizeof(http_bounds[0]))
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
@@ -66,15 +66,15 @@ static double sample_value(uint64_t i)
 
 static struct metric_snapshot *build(size_t nseries, unsigned int hist_pct, size_t *nlines)
 {
-	static const char *const cg_labels[] = {"cgroup", "container_id", "pod_uid"};
-	static const char *const mq_labels[] = {"host", "vhost", "name"};
-	static const char *const http_labels[] = {"cgroup", "runtime", "method", "status_code"};
-	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
-	static const char *const codes[] = {"200", "201", "404", "500", "502"};
+	static const char *const cg_labels[] = { "cgroup", "container_id", "pod_uid" };
+	static const char *const mq_labels[] = { "host", "vhost", "name" };
+	static const char *const http_labels[] = { "cgroup", "runtime", "method", "status_code" };
+	static const char *const methods[] = { "GET", "POST", "PUT", "DELETE" };
+	static const char *const codes[] = { "200", "201", "404", "500", "502" };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *fam[6], *hist;
 	char v0[64], v1[64], v2[64], v3[16];
-	const char *vals[4] = {v0, v1, v2, v3};
+	const char *vals[4] = { v0, v1, v2, v3 };
 	size_t nhist = nseries * hist_pct / 100, i;
 	uint64_t counts[NBOUNDS + 1];
 
@@ -154,7 +154,7 @@ static void baseline_escape(struct buf *b, const char *s, int quote)
 
 static int baseline_render(const struct metric_snapshot *s, struct buf *out, struct buf *lab)
 {
-	static const char *const types[] = {"counter", "gauge", "histogram"};
+	static const char *const types[] = { "counter", "gauge", "histogram" };
 	const struct metric_family *f;
 	const struct metric_series *m;
 	unsigned long long cum;
@@ -325,8 +325,8 @@ int main(int argc, char **argv)
 	       nseries, hist_pct, NBOUNDS, NBOUNDS + 3, nlines);
 	err = measure("render plain", s, MODE_TEXT, iterations, nseries, nlines);
 	if (!err)
-		err =
-		    measure("render openmetrics", s, MODE_OPENMETRICS, iterations, nseries, nlines);
+		err = measure("render openmetrics", s, MODE_OPENMETRICS, iterations, nseries,
+			      nlines);
 	if (!err)
 		err = measure("render gzip isal", s, MODE_GZIP, iterations, nseries, nlines);
 	if (!err)

@@ -1,4 +1,5 @@
-/* scrape_bench.c — the real HTTP server and writer serving a 10k-series page to wrk; CPU per scrape. */
+/* scrape_bench.c — the real HTTP server and writer serving a 10k-series page to wrk; CPU per
+ * scrape. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,11 +31,12 @@ static void handle(void *arg, const struct http_request *req, struct http_respon
 	struct metric_snapshot *s = metric_snapshot_new();
 	char path[96];
 
-	struct metric_family *cpu = metric_family_get(s, "hostmon_cgroup_cpu_seconds_total",
-						      "CPU time of the cgroup.", METRIC_COUNTER, 3, labels);
-	struct metric_family *wait = metric_family_get(s, "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
-						       "Run-queue wait of the cgroup.", METRIC_COUNTER, 3,
-						       labels);
+	struct metric_family *cpu =
+		metric_family_get(s, "hostmon_cgroup_cpu_seconds_total", "CPU time of the cgroup.",
+				  METRIC_COUNTER, 3, labels);
+	struct metric_family *wait =
+		metric_family_get(s, "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
+				  "Run-queue wait of the cgroup.", METRIC_COUNTER, 3, labels);
 	for (size_t i = 0; i < b->nseries / 2; i++) {
 		snprintf(path, sizeof(path), "/system.slice/app-%zu.service/worker-%zu", i / 10, i);
 		const char *v[] = { path, "", "" };
@@ -82,9 +84,12 @@ int main(int argc, char **argv)
 	const char *duration = argc > 2 ? argv[2] : "10s";
 	int gzip = argc > 3 && strcmp(argv[3], "gzip") == 0;
 	char err[256], url[128];
-	struct http_server_opts opts = { .listen = "127.0.0.1:0", .max_connections = 64,
-					 .max_head = 8192, .read_header_timeout_ms = 10000,
-					 .idle_timeout_ms = 60000, .write_timeout_ms = 30000 };
+	struct http_server_opts opts = { .listen = "127.0.0.1:0",
+					 .max_connections = 64,
+					 .max_head = 8192,
+					 .read_header_timeout_ms = 10000,
+					 .idle_timeout_ms = 60000,
+					 .write_timeout_ms = 30000 };
 	struct loop *l = loop_new();
 	struct http_server *srv = http_server_new(l, &opts, handle, &b, err, sizeof(err));
 	if (!srv) {
@@ -102,7 +107,8 @@ int main(int argc, char **argv)
 		close(out[0]);
 		/* one wrk thread: the other vCPU stays with the server being measured */
 		execlp("wrk", "wrk", "-t1", "-c4", "-d", duration, "-H",
-		       gzip ? "Accept-Encoding: gzip" : "Accept-Encoding: identity", url, (char *)NULL);
+		       gzip ? "Accept-Encoding: gzip" : "Accept-Encoding: identity", url,
+		       (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cpu.bpf.c — charges CPU time and run-queue wait to cgroups from the scheduler's own accounting. */
+/* cpu.bpf.c — charges CPU time and run-queue wait to cgroups from the scheduler's own accounting.
+ */
 #include "vmlinux.h"
 #include <asm-generic/errno-base.h>
 #include <bpf/bpf_core_read.h>
@@ -100,7 +101,8 @@ static __always_inline void charge_task(struct task_struct *task, bool to_previo
 	runtime = task->se.sum_exec_runtime;
 	delay = task_run_delay(task);
 	now_cgid = task_cgroup_id(task);
-	if (seen->sum_exec_runtime == 0 && seen->run_delay == 0 && task->start_time < attach_time_ns) {
+	if (seen->sum_exec_runtime == 0 && seen->run_delay == 0 &&
+	    task->start_time < attach_time_ns) {
 		/* first sight of a task older than us: its history before attach is not ours */
 		seen->sum_exec_runtime = runtime;
 		seen->run_delay = delay;

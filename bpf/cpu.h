@@ -20,7 +20,7 @@ struct cpu_cgroup_stats {
 };
 
 enum cpu_counter {
-	CPU_COUNTER_MAP_FULL = 0,	  /* charges dropped: cgroup_cpu was full */
+	CPU_COUNTER_MAP_FULL = 0,	   /* charges dropped: cgroup_cpu was full */
 	CPU_COUNTER_TASK_STORAGE_FAIL = 1, /* charges dropped: no task storage */
 	CPU_COUNTER_MAX = 2,
 };

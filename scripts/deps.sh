@@ -30,6 +30,8 @@ fi
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 # Install first from the current package lists; refresh them only if that fails.
+# $missing is a list of package names: word splitting is intended.
+# shellcheck disable=SC2086
 if ! apt-get install -y -q --no-install-recommends $missing; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $missing

@@ -1,4 +1,5 @@
-/* buf.h — a growable byte buffer with a sticky allocation error, used for HTTP I/O and rendering. */
+/* buf.h — a growable byte buffer with a sticky allocation error, used for HTTP I/O and rendering.
+ */
 #ifndef HOSTMON_BUF_H
 #define HOSTMON_BUF_H
 
@@ -21,8 +22,8 @@ struct buf {
 };
 
 void buf_init(struct buf *b);
-void buf_free(struct buf *b);		  /* accepts NULL */
-void buf_reset(struct buf *b);		  /* len = 0, err = 0, keeps memory */
+void buf_free(struct buf *b);		      /* accepts NULL */
+void buf_reset(struct buf *b);		      /* len = 0, err = 0, keeps memory */
 int buf_reserve(struct buf *b, size_t extra); /* 0 or -ENOMEM (also sets err) */
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);

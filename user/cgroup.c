@@ -171,8 +171,8 @@ static void mountinfo_consider(char *line, struct cgroup_mounts *found, struct m
 
 int cgroup_find_mounts(const char *mountinfo_path, struct cgroup_mounts *out)
 {
-	struct cgroup_mounts found = {0};
-	struct mount_pick picks[SLOT_COUNT] = {{0}};
+	struct cgroup_mounts found = { 0 };
+	struct mount_pick picks[SLOT_COUNT] = { { 0 } };
 	char *line = NULL;
 	size_t cap = 0;
 	int err = 0;
@@ -268,11 +268,11 @@ static void set_label(char *dst, struct component c)
  * also leaves out "crio-conmon-<id>.scope" and "libpod-conmon-<id>.scope":
  * those hold the runtime's monitor process, not the container.
  */
-static const char *const scope_prefixes[] = {"docker-", "cri-containerd-", "crio-", "libpod-"};
+static const char *const scope_prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-" };
 
 /* kubelet's systemd-driver pod slices; guaranteed pods have no QoS level. */
-static const char *const pod_slice_prefixes[] = {"kubepods-pod", "kubepods-burstable-pod",
-						 "kubepods-besteffort-pod"};
+static const char *const pod_slice_prefixes[] = { "kubepods-pod", "kubepods-burstable-pod",
+						  "kubepods-besteffort-pod" };
 
 /* Where the previous components leave us in the cgroupfs forms /docker/<id> and /kubepods/... */
 enum cgroupfs_state {
@@ -338,7 +338,7 @@ void cgroup_labels_from_path(const char *path, char container_id[CGROUP_CONTAINE
 
 	/* Walk outer to inner and overwrite on every match, so the innermost wins. */
 	for (const char *p = path; *p;) {
-		struct component c = {.s = p, .len = strcspn(p, "/")};
+		struct component c = { .s = p, .len = strcspn(p, "/") };
 
 		/* An empty component ("//", the leading '/') is no step in the path. */
 		if (c.len)

@@ -24,9 +24,9 @@
  *   Pure function, no I/O.
  */
 
-#define CGROUP_PATH_MAX 4096
+#define CGROUP_PATH_MAX		4096
 #define CGROUP_CONTAINER_ID_MAX 65 /* 64 hex digits + NUL */
-#define CGROUP_POD_UID_MAX 37	   /* 36-char UUID + NUL */
+#define CGROUP_POD_UID_MAX	37 /* 36-char UUID + NUL */
 
 struct cgroup_mounts {
 	char unified[CGROUP_PATH_MAX]; /* cgroup2 */

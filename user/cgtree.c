@@ -1,4 +1,5 @@
-/* cgtree.c — the tree of known cgroups: ids from a hierarchy walk, hierarchical totals, removal folding. */
+/* cgtree.c — the tree of known cgroups: ids from a hierarchy walk, hierarchical totals, removal
+ * folding. */
 #include "cgtree.h"
 
 #include <dirent.h>
@@ -12,7 +13,8 @@
 /* cgroup trees are shallow; a bound keeps a hostile or looping tree from exhausting the stack */
 #define CG_MAX_WALK_DEPTH 64
 
-static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path, struct cg_node *parent)
+static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path,
+				struct cg_node *parent)
 {
 	struct cg_node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -108,10 +110,12 @@ static int walk_dir(struct cg_tree *t, struct cg_node *n, int fd_dir, char *path
 			path[pathlen] = '/';
 		memcpy(path + pathlen + sep, de->d_name, nlen + 1);
 		if (!child) {
-			/* an id seen under another parent belongs to a renamed/moved cgroup: start over */
+			/* an id seen under another parent belongs to a renamed/moved cgroup: start
+			 * over */
 			struct cg_node *elsewhere = cg_tree_find(t, id);
 			if (elsewhere)
-				continue; /* folded when its old place is found gone, then re-added */
+				continue; /* folded when its old place is found gone, then re-added
+					   */
 			child = node_new(t, id, path, n);
 			if (!child) {
 				rc = -ENOMEM;
@@ -124,9 +128,11 @@ static int walk_dir(struct cg_tree *t, struct cg_node *n, int fd_dir, char *path
 				child->path = p;
 			}
 		}
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		int fd = openat(dirfd(d), de->d_name,
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0) {
-			/* removed while we walked: it is picked up as gone on this or the next walk */
+			/* removed while we walked: it is picked up as gone on this or the next walk
+			 */
 			continue;
 		}
 		rc = walk_dir(t, child, fd, path, pathlen + sep + nlen);
@@ -139,8 +145,8 @@ static int walk_dir(struct cg_tree *t, struct cg_node *n, int fd_dir, char *path
 	return rc;
 }
 
-static void collect_gone(struct cg_node *n, uint64_t generation, struct cg_node ***list, size_t *len,
-			 size_t *cap)
+static void collect_gone(struct cg_node *n, uint64_t generation, struct cg_node ***list,
+			 size_t *len, size_t *cap)
 {
 	for (struct cg_node *c = n->children; c; c = c->next_sibling) {
 		collect_gone(c, generation, list, len, cap);

@@ -1,4 +1,5 @@
-/* cgtree.h — the tree of known cgroups: ids from a hierarchy walk, hierarchical totals, removal folding. */
+/* cgtree.h — the tree of known cgroups: ids from a hierarchy walk, hierarchical totals, removal
+ * folding. */
 #ifndef HOSTMON_CGTREE_H
 #define HOSTMON_CGTREE_H
 

@@ -1,4 +1,5 @@
-/* collector.c — the table of compiled-in collectors and the set that selects, starts and runs them. */
+/* collector.c — the table of compiled-in collectors and the set that selects, starts and runs them.
+ */
 #include "collector.h"
 
 #include <errno.h>
@@ -38,7 +39,8 @@ static int add(struct collector_set *set, const struct collector_ops *ops)
 	return 0;
 }
 
-int collector_set_select(struct collector_set *set, const struct config *cfg, char *err, size_t errlen)
+int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,
+			 size_t errlen)
 {
 	int rc = 0;
 
@@ -66,11 +68,14 @@ int collector_set_select(struct collector_set *set, const struct config *cfg, ch
 				if (!ops) {
 					char known[256] = "";
 					for (size_t i = 0; i < collector_table_len; i++) {
-						strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
+						strncat(known, i ? ", " : "",
+							sizeof(known) - strlen(known) - 1);
 						strncat(known, collector_table[i]->name,
 							sizeof(known) - strlen(known) - 1);
 					}
-					snprintf(err, errlen, "unknown collector \"%.*s\" in --collectors (known: %s)",
+					snprintf(err, errlen,
+						 "unknown collector \"%.*s\" in --collectors "
+						 "(known: %s)",
 						 (int)nlen, name, *known ? known : "none");
 					rc = -EINVAL;
 					break;
@@ -128,7 +133,8 @@ void collector_set_collect(struct collector_set *set, struct metric_snapshot *ou
 		c->last_duration_seconds = now_seconds() - start;
 		/* Log changes only: a source that stays broken would otherwise log every scrape. */
 		if (rc && rc != c->last_error)
-			log_warn("collect failed", "collector", c->ops->name, "reason", strerror(-rc));
+			log_warn("collect failed", "collector", c->ops->name, "reason",
+				 strerror(-rc));
 		else if (!rc && c->last_error)
 			log_info("collect recovered", "collector", c->ops->name);
 		c->last_error = rc;

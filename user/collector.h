@@ -35,7 +35,8 @@ struct collector_ops {
 	const char *name;
 	const char *description;
 	bool (*enabled_by_default)(const struct config *cfg);
-	int (*init)(const struct config *cfg, struct loop *loop, void **state, char *err, size_t errlen);
+	int (*init)(const struct config *cfg, struct loop *loop, void **state, char *err,
+		    size_t errlen);
 	int (*collect)(void *state, struct metric_snapshot *s);
 	struct bpf_object *(*bpf_object)(void *state);
 	void (*destroy)(void *state);
@@ -62,7 +63,8 @@ extern const size_t collector_table_len;
  * Chooses the collectors from cfg->collectors (or the defaults). An unknown
  * name is a configuration error: -EINVAL with err set.
  */
-int collector_set_select(struct collector_set *set, const struct config *cfg, char *err, size_t errlen);
+int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,
+			 size_t errlen);
 /* Initialises every selected collector, logging each failure once. Returns how many are up. */
 size_t collector_set_start(struct collector_set *set, const struct config *cfg, struct loop *loop);
 /* Runs each up collector into out, timing it and recording its result. */

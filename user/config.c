@@ -1,4 +1,5 @@
-/* config.c — the option table and its sources: flags, HOSTMON_* environment, JSON file, defaults. */
+/* config.c — the option table and its sources: flags, HOSTMON_* environment, JSON file, defaults.
+ */
 #include "config.h"
 
 #include <cJSON.h>
@@ -53,7 +54,8 @@ static const struct option_def options[] = {
 	{ "log-format", OPT_LOG_FORMAT, OFF(log_format), "logfmt", 0, 0, "FORMAT",
 	  "logfmt or json" },
 	{ "bpf-stats", OPT_BOOL, OFF(bpf_stats), "false", 0, 0, NULL,
-	  "turn on the kernel's BPF run-time statistics while hostmon runs (small cost per event)" },
+	  "turn on the kernel's BPF run-time statistics while hostmon runs (small cost per "
+	  "event)" },
 	{ "max-connections", OPT_U64, OFF(max_connections), "512", 1, 65536, "N",
 	  "open HTTP connections; beyond it idle ones are closed, then new ones get 503" },
 	{ "max-request-header-bytes", OPT_SIZE, OFF(max_request_header_bytes), "8KiB", 256,
@@ -123,7 +125,9 @@ int config_parse_duration_ms(const char *s, uint64_t *out)
 	static const struct {
 		const char *unit;
 		uint64_t ms;
-	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 } };
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }
+	};
 	uint64_t total = 0;
 	const char *p = s;
 
@@ -168,7 +172,10 @@ int config_parse_size(const char *s, uint64_t *out)
 	static const struct {
 		const char *suffix;
 		uint64_t mult;
-	} suffixes[] = { { "", 1 }, { "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
+	} suffixes[] = { { "", 1 },
+			 { "B", 1 },
+			 { "KiB", 1024 },
+			 { "MiB", 1024 * 1024 },
 			 { "GiB", 1024 * 1024 * 1024 } };
 	char *end;
 
@@ -343,8 +350,8 @@ static int read_file(const char *path, char **out, char *err, size_t errlen)
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX_BYTES) {
 		rc = -EINVAL;
-		snprintf(err, errlen, "config file %s: not a regular file of at most %u bytes", path,
-			 CONFIG_FILE_MAX_BYTES);
+		snprintf(err, errlen, "config file %s: not a regular file of at most %u bytes",
+			 path, CONFIG_FILE_MAX_BYTES);
 		goto out;
 	}
 	data = malloc((size_t)st.st_size + 1);
@@ -359,7 +366,8 @@ static int read_file(const char *path, char **out, char *err, size_t errlen)
 			continue;
 		if (n <= 0) {
 			rc = n < 0 ? -errno : -EIO;
-			snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-rc));
+			snprintf(err, errlen, "cannot read config file %s: %s", path,
+				 strerror(-rc));
 			goto out;
 		}
 		len += (size_t)n;
@@ -413,8 +421,7 @@ static int load_file(struct config *cfg, const char *path, char *err, size_t err
 	snprintf(source, sizeof(source), " (in %s)", path);
 
 	const cJSON *item;
-	cJSON_ArrayForEach(item, root)
-	{
+	cJSON_ArrayForEach (item, root) {
 		const struct option_def *o = find_option(item->string, strlen(item->string));
 		char number[32];
 		const char *value;
@@ -422,12 +429,14 @@ static int load_file(struct config *cfg, const char *path, char *err, size_t err
 		if (!o) {
 			if (is_section(item->string))
 				continue;
-			snprintf(err, errlen, "config file %s: unknown key \"%s\"", path, item->string);
+			snprintf(err, errlen, "config file %s: unknown key \"%s\"", path,
+				 item->string);
 			rc = -EINVAL;
 			break;
 		}
 		if (strcmp(o->name, "config") == 0) {
-			snprintf(err, errlen, "config file %s: \"config\" cannot be set in a file", path);
+			snprintf(err, errlen, "config file %s: \"config\" cannot be set in a file",
+				 path);
 			rc = -EINVAL;
 			break;
 		}
@@ -436,11 +445,15 @@ static int load_file(struct config *cfg, const char *path, char *err, size_t err
 		} else if (cJSON_IsBool(item)) {
 			value = cJSON_IsTrue(item) ? "true" : "false";
 		} else if (cJSON_IsNumber(item) && item->valuedouble >= 0 &&
-			   item->valuedouble < 1e18 && item->valuedouble == (double)(uint64_t)item->valuedouble) {
-			snprintf(number, sizeof(number), "%llu", (unsigned long long)item->valuedouble);
+			   item->valuedouble < 1e18 &&
+			   item->valuedouble == (double)(uint64_t)item->valuedouble) {
+			snprintf(number, sizeof(number), "%llu",
+				 (unsigned long long)item->valuedouble);
 			value = number;
 		} else {
-			snprintf(err, errlen, "config file %s: key \"%s\" must be a string, a whole number or a boolean",
+			snprintf(err, errlen,
+				 "config file %s: key \"%s\" must be a string, a whole number or a "
+				 "boolean",
 				 path, item->string);
 			rc = -EINVAL;
 			break;
@@ -489,7 +502,8 @@ static int parse_args(struct config *cfg, int argc, char **argv, int apply_value
 		const char *value;
 
 		if (!o) {
-			snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)namelen, name);
+			snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)namelen,
+				 name);
 			return -EINVAL;
 		}
 		if (eq) {
@@ -521,7 +535,8 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, char *er
 	cfg->action = CONFIG_RUN;
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		if (options[i].def) {
-			rc = apply_or_explain(cfg, &options[i], options[i].def, " (default)", err, errlen);
+			rc = apply_or_explain(cfg, &options[i], options[i].def, " (default)", err,
+					      errlen);
 			if (rc)
 				return rc;
 		}
@@ -544,7 +559,8 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, char *er
 	}
 	if (path) {
 		if (*path == '\0') {
-			snprintf(err, errlen, "invalid value \"\" for --config: expected a file path");
+			snprintf(err, errlen,
+				 "invalid value \"\" for --config: expected a file path");
 			return -EINVAL;
 		}
 		rc = load_file(cfg, path, err, errlen);

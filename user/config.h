@@ -34,9 +34,9 @@ enum config_action {
 
 struct config {
 	enum config_action action;
-	char *listen;		 /* ADDR:PORT; ":9567" means every address */
-	char *config_file;	 /* NULL when none */
-	char *collectors;	 /* comma list; NULL means "every available and configured" */
+	char *listen;	   /* ADDR:PORT; ":9567" means every address */
+	char *config_file; /* NULL when none */
+	char *collectors;  /* comma list; NULL means "every available and configured" */
 	enum log_level log_level;
 	enum log_format log_format;
 	bool bpf_stats;
@@ -46,14 +46,14 @@ struct config {
 	uint64_t idle_timeout_ms;
 	uint64_t write_timeout_ms;
 	/* cpu collector */
-	uint64_t cpu_max_cgroups;	    /* kernel map size */
-	uint64_t cpu_max_series;	    /* exported cgroups per scrape */
-	uint64_t cpu_max_depth;		    /* 0: any depth */
-	char *cpu_include;		    /* POSIX extended regex on the cgroup path, or NULL */
+	uint64_t cpu_max_cgroups; /* kernel map size */
+	uint64_t cpu_max_series;  /* exported cgroups per scrape */
+	uint64_t cpu_max_depth;	  /* 0: any depth */
+	char *cpu_include;	  /* POSIX extended regex on the cgroup path, or NULL */
 	char *cpu_exclude;
 	uint64_t cgroup_refresh_interval_ms; /* rescan of the hierarchy for removed cgroups */
 	char *cpu_hook;			     /* auto, tp_btf or raw_tp */
-	struct cJSON *file; /* parsed --config file, or NULL */
+	struct cJSON *file;		     /* parsed --config file, or NULL */
 };
 
 int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen);

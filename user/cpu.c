@@ -123,8 +123,8 @@ static int rescan(struct cpu_state *st)
 	int rc = cg_tree_walk(&st->tree);
 	if (rc) {
 		st->walk_errors_total++;
-		log_warn("cgroup rescan failed", "collector", "cpu", "root", st->tree.root_dir, "reason",
-			 strerror(-rc));
+		log_warn("cgroup rescan failed", "collector", "cpu", "root", st->tree.root_dir,
+			 "reason", strerror(-rc));
 		return rc;
 	}
 	cpu_limits_refresh(&st->tree, st->mounts.cpu);
@@ -218,7 +218,8 @@ static int sync_kernel(struct cpu_state *st, bool force_rescan)
 	if (rc)
 		return rc;
 	size_t unknown = apply_entries(st);
-	if (force_rescan || (unknown && now_ms() - st->last_unknown_rescan_ms >= UNKNOWN_RESCAN_MIN_MS)) {
+	if (force_rescan ||
+	    (unknown && now_ms() - st->last_unknown_rescan_ms >= UNKNOWN_RESCAN_MIN_MS)) {
 		if (!force_rescan)
 			st->last_unknown_rescan_ms = now_ms();
 		if (rescan(st) == 0) {
@@ -271,21 +272,24 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 		return rc;
 	cg_tree_totals(&st->tree);
 
-	struct metric_family *cpu = metric_family_get(
-		s, "hostmon_cgroup_cpu_seconds_total",
-		"CPU time used by tasks of the cgroup and its descendants (as cpu.stat usage_usec counts it), since hostmon started.",
-		METRIC_COUNTER, 3, labels);
+	struct metric_family *cpu =
+		metric_family_get(s, "hostmon_cgroup_cpu_seconds_total",
+				  "CPU time used by tasks of the cgroup and its descendants (as "
+				  "cpu.stat usage_usec counts it), since hostmon started.",
+				  METRIC_COUNTER, 3, labels);
 	struct metric_family *wait = metric_family_get(
 		s, "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
-		"Time runnable tasks of the cgroup and its descendants waited on a run queue for a CPU, since hostmon started.",
+		"Time runnable tasks of the cgroup and its descendants waited on a "
+		"run queue for a CPU, since hostmon started.",
 		METRIC_COUNTER, 3, labels);
 	struct metric_family *limit = metric_family_get(
 		s, "hostmon_cgroup_cpu_limit_cores",
-		"CPU limit of the cgroup in cores (quota / period), where one is set.", METRIC_GAUGE, 3,
-		labels);
+		"CPU limit of the cgroup in cores (quota / period), where one is set.",
+		METRIC_GAUGE, 3, labels);
 	struct metric_family *throttled = metric_family_get(
 		s, "hostmon_cgroup_cpu_throttled_seconds_total",
-		"Time the cgroup's tasks were throttled by its CPU limit (from its cpu.stat), where one is set.",
+		"Time the cgroup's tasks were throttled by its CPU limit (from its "
+		"cpu.stat), where one is set.",
 		METRIC_COUNTER, 3, labels);
 
 	/* breadth first, so a series cap keeps the shallow, summarising cgroups */
@@ -326,11 +330,13 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 		  "CPU charges dropped because the kernel map was full (raise --cpu-max-cgroups).",
 		  METRIC_COUNTER },
 		{ "hostmon_cgroup_cpu_task_storage_failures_total",
-		  "CPU charges dropped because task storage could not be allocated.", METRIC_COUNTER },
+		  "CPU charges dropped because task storage could not be allocated.",
+		  METRIC_COUNTER },
 		{ "hostmon_cgroup_cpu_orphaned_total",
 		  "Cgroups created and removed between two scans, charged to the root cgroup only.",
 		  METRIC_COUNTER },
-		{ "hostmon_cgroup_cpu_cgroups", "Cgroups currently known to the CPU collector.", METRIC_GAUGE },
+		{ "hostmon_cgroup_cpu_cgroups", "Cgroups currently known to the CPU collector.",
+		  METRIC_GAUGE },
 		{ "hostmon_cgroup_cpu_series_dropped",
 		  "Cgroups left out of this scrape by --cpu-max-series.", METRIC_GAUGE },
 		{ "hostmon_cgroup_scan_errors_total", "Failed rescans of the cgroup hierarchy.",
@@ -343,7 +349,8 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 			    (double)dropped,
 			    (double)st->walk_errors_total };
 	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++)
-		metric_add(metric_family_get(s, health[i].name, health[i].help, health[i].type, 0, NULL),
+		metric_add(metric_family_get(s, health[i].name, health[i].help, health[i].type, 0,
+					     NULL),
 			   NULL, values[i]);
 	return 0;
 }
@@ -369,12 +376,14 @@ static void attach_ticks(struct cpu_state *st)
 		int fd = perf_event_open_cpu_clock(cpu);
 		if (fd < 0) {
 			if (errno != ENODEV) /* ENODEV: an offline CPU */
-				log_warn("cannot open the per-CPU clock", "collector", "cpu", "reason",
-					 strerror(errno), "effect",
-					 "tasks that run for seconds without switching are charged late");
+				log_warn("cannot open the per-CPU clock", "collector", "cpu",
+					 "reason", strerror(errno), "effect",
+					 "tasks that run for seconds without switching are charged "
+					 "late");
 			continue;
 		}
-		st->tick_links[st->ntick] = bpf_program__attach_perf_event(st->skel->progs.cpu_tick, fd);
+		st->tick_links[st->ntick] =
+			bpf_program__attach_perf_event(st->skel->progs.cpu_tick, fd);
 		if (!st->tick_links[st->ntick]) {
 			close(fd);
 			continue;
@@ -404,7 +413,8 @@ static void cpu_destroy(void *state)
 	free(st);
 }
 
-static int cpu_init(const struct config *cfg, struct loop *loop, void **state, char *err, size_t errlen)
+static int cpu_init(const struct config *cfg, struct loop *loop, void **state, char *err,
+		    size_t errlen)
 {
 	struct cpu_state *st = calloc(1, sizeof(*st));
 	int rc;
@@ -415,10 +425,12 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->max_series = cfg->cpu_max_series;
 	st->max_depth = cfg->cpu_max_depth;
 	if (cfg->cpu_include) {
-		st->has_include = regcomp(&st->include, cfg->cpu_include, REG_EXTENDED | REG_NOSUB) == 0;
+		st->has_include =
+			regcomp(&st->include, cfg->cpu_include, REG_EXTENDED | REG_NOSUB) == 0;
 	}
 	if (cfg->cpu_exclude) {
-		st->has_exclude = regcomp(&st->exclude, cfg->cpu_exclude, REG_EXTENDED | REG_NOSUB) == 0;
+		st->has_exclude =
+			regcomp(&st->exclude, cfg->cpu_exclude, REG_EXTENDED | REG_NOSUB) == 0;
 	}
 
 	rc = cgroup_find_mounts("/proc/self/mountinfo", &st->mounts);
@@ -464,7 +476,8 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	} else if (strcmp(cfg->cpu_hook, "auto") == 0) {
 		use_btf = kernel_has_btf_tracepoint("sched_switch");
 	} else {
-		snprintf(err, errlen, "invalid --cpu-hook %s: expected auto, tp_btf or raw_tp", cfg->cpu_hook);
+		snprintf(err, errlen, "invalid --cpu-hook %s: expected auto, tp_btf or raw_tp",
+			 cfg->cpu_hook);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -478,7 +491,8 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 
 	rc = cpu_bpf__load(st->skel);
 	if (rc) {
-		snprintf(err, errlen, "cannot load the BPF programs (verifier or kernel support): %s",
+		snprintf(err, errlen,
+			 "cannot load the BPF programs (verifier or kernel support): %s",
 			 strerror(-rc));
 		goto fail;
 	}
@@ -495,17 +509,20 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 							    : st->skel->progs.cpu_switch_raw);
 	if (!link) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot attach to sched_switch (%s): %s", st->hook, strerror(errno));
+		snprintf(err, errlen, "cannot attach to sched_switch (%s): %s", st->hook,
+			 strerror(errno));
 		goto fail;
 	}
 	st->skel->links.cpu_switch_btf = use_btf ? link : NULL;
 	st->skel->links.cpu_switch_raw = use_btf ? NULL : link;
 	if (use_btf) {
-		st->skel->links.cpu_cgroup_attach = bpf_program__attach(st->skel->progs.cpu_cgroup_attach);
+		st->skel->links.cpu_cgroup_attach =
+			bpf_program__attach(st->skel->progs.cpu_cgroup_attach);
 		if (!st->skel->links.cpu_cgroup_attach)
-			log_warn("cannot attach to cgroup_attach_task", "collector", "cpu", "reason",
-				 strerror(errno), "effect",
-				 "time used just before a task moves cgroup is charged to the new one");
+			log_warn("cannot attach to cgroup_attach_task", "collector", "cpu",
+				 "reason", strerror(errno), "effect",
+				 "time used just before a task moves cgroup is charged to the new "
+				 "one");
 	}
 	attach_ticks(st);
 
@@ -515,13 +532,15 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		rc = -ENOMEM;
 		goto fail;
 	}
-	/* loading parsed the kernel's BTF: give that memory back now rather than keep it resident */
+	/* loading parsed the kernel's BTF: give that memory back now rather than keep it resident
+	 */
 	malloc_trim(0);
 
-	struct log_num ncg, nticks;
+	struct log_num ncg = { { 0 } }, nticks = { { 0 } };
 	log_info("cpu collector attached", "hook", st->hook, "keyed_by",
 		 st->keyed_by_v1 ? "cgroup v1 cpuacct" : "cgroup2", "root", root, "cgroups",
-		 log_u64(&ncg, st->tree.count), "cpu_clocks", log_u64(&nticks, (unsigned)st->ntick));
+		 log_u64(&ncg, st->tree.count), "cpu_clocks",
+		 log_u64(&nticks, (unsigned)st->ntick));
 	*state = st;
 	return 0;
 fail:

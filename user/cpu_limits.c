@@ -1,5 +1,6 @@
 /* cpu_limits.c — CPU limits (quota/period) and throttled time read from a cgroup's own files. */
 #include "cpu_limits.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int saved = errno;
-	close(fd);
-	if (n < 0)
-		return -saved;
-	buf[n] = '\0';
-	return 0;
-}
 
 static int parse_i64(const char *s, char **end, long long *out)
 {
@@ -55,12 +42,13 @@ static int read_v1_limit(const char *dir, double *cores)
 	long long quota, period;
 
 	snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
-	if (read_text(path, text, sizeof(text)) || parse_i64(text, &end, &quota))
+	if (file_read_text(path, text, sizeof(text)) || parse_i64(text, &end, &quota))
 		return -ENOENT;
 	if (quota <= 0)
 		return -ENOENT;
 	snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
-	if (read_text(path, text, sizeof(text)) || parse_i64(text, &end, &period) || period <= 0)
+	if (file_read_text(path, text, sizeof(text)) || parse_i64(text, &end, &period) ||
+	    period <= 0)
 		return -EINVAL;
 	*cores = (double)quota / (double)period;
 	return 0;
@@ -75,7 +63,7 @@ static void refresh_node(struct cg_tree *t, const char *v1_cpu_dir, struct cg_no
 
 	snprintf(dir, sizeof(dir), "%s%s", t->root_dir, strcmp(n->path, "/") ? n->path : "");
 	snprintf(path, sizeof(path), "%s/cpu.max", dir);
-	if (read_text(path, text, sizeof(text)) == 0) {
+	if (file_read_text(path, text, sizeof(text)) == 0) {
 		if (cpu_limits_parse_max(text, &cores) == 0) {
 			stat_key = "throttled_usec";
 			unit = 1000;
@@ -129,11 +117,12 @@ void cpu_limits_refresh(struct cg_tree *t, const char *v1_cpu_dir)
 int cpu_limits_read_throttled(const struct cpu_limit *l, uint64_t *ns)
 {
 	char text[1024];
-	int rc = read_text(l->stat_path, text, sizeof(text));
+	int rc = file_read_text(l->stat_path, text, sizeof(text));
 	if (rc)
 		return rc;
 	size_t klen = strlen(l->stat_key);
-	for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		if (strncmp(line, l->stat_key, klen) == 0 && line[klen] == ' ') {
 			char *end;
 			errno = 0;

@@ -18,7 +18,7 @@
  */
 struct cpu_limit {
 	double cores;
-	char *stat_path; /* the cpu.stat holding the throttled time */
+	char *stat_path;      /* the cpu.stat holding the throttled time */
 	uint64_t ns_per_unit; /* 1000 for throttled_usec, 1 for throttled_time */
 	const char *stat_key;
 };

@@ -33,7 +33,8 @@ static bool path_is(const struct http_request *req, const char *path)
 	return req->path_len == strlen(path) && memcmp(req->path, path, req->path_len) == 0;
 }
 
-static void serve_metrics(struct daemon *d, const struct http_request *req, struct http_response *resp)
+static void serve_metrics(struct daemon *d, const struct http_request *req,
+			  struct http_response *resp)
 {
 	struct metric_snapshot *snap = metric_snapshot_new();
 	struct http_server_stats stats;
@@ -62,7 +63,8 @@ static void serve_metrics(struct daemon *d, const struct http_request *req, stru
 		return;
 	}
 	resp->status = 200;
-	resp->content_type = fmt == EXPO_OPENMETRICS ? EXPO_OPENMETRICS_CONTENT_TYPE : EXPO_TEXT_CONTENT_TYPE;
+	resp->content_type =
+		fmt == EXPO_OPENMETRICS ? EXPO_OPENMETRICS_CONTENT_TYPE : EXPO_TEXT_CONTENT_TYPE;
 	resp->content_encoding = req->want_gzip ? "gzip" : NULL;
 	resp->extra_headers = "Vary: Accept, Accept-Encoding\r\n";
 	/* a page that is big once should not pin its memory between scrapes */
@@ -116,12 +118,14 @@ static void handle_request(void *arg, const struct http_request *req, struct htt
 	} else {
 		resp->status = 200;
 		resp->content_type = "text/html; charset=utf-8";
-		buf_puts(resp->body, "<!doctype html>\n<html><head><title>hostmon</title></head><body>\n"
-				     "<h1>hostmon " HOSTMON_VERSION "</h1>\n<ul>\n"
-				     "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
-				     "<li><a href=\"/healthz\">/healthz</a> liveness</li>\n"
-				     "<li><a href=\"/readyz\">/readyz</a> readiness: collectors loaded and attached</li>\n"
-				     "</ul>\n</body></html>\n");
+		buf_puts(resp->body,
+			 "<!doctype html>\n<html><head><title>hostmon</title></head><body>\n"
+			 "<h1>hostmon " HOSTMON_VERSION "</h1>\n<ul>\n"
+			 "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
+			 "<li><a href=\"/healthz\">/healthz</a> liveness</li>\n"
+			 "<li><a href=\"/readyz\">/readyz</a> readiness: collectors loaded and "
+			 "attached</li>\n"
+			 "</ul>\n</body></html>\n");
 	}
 }
 
@@ -180,7 +184,8 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors)
 	if (cfg->bpf_stats) {
 		stats_fd = sys_bpf_stats_enable();
 		if (stats_fd < 0) {
-			log_warn("cannot enable BPF run-time statistics", "reason", strerror(-stats_fd));
+			log_warn("cannot enable BPF run-time statistics", "reason",
+				 strerror(-stats_fd));
 			stats_fd = -1;
 		} else {
 			log_info("BPF run-time statistics enabled while hostmon runs");
@@ -202,7 +207,7 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors)
 	}
 
 	size_t up = collector_set_start(&d.collectors, cfg, d.loop);
-	struct log_num n_up, n_all;
+	struct log_num n_up = { { 0 } }, n_all = { { 0 } };
 	log_info("listening", "address", http_server_address(d.http), "collectors_up",
 		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
 

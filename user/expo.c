@@ -21,17 +21,17 @@
 
 /* Bit 1: escaped everywhere (\\, newline, non-ASCII for UTF-8 checking); bit 2: a quote. */
 static const unsigned char esc_class[256] = {
-    ['\\'] = 1,
-    ['\n'] = 1,
-    ['"'] = 2,
-    [0x80 ... 0xff] = 1,
+	['\\'] = 1,
+	['\n'] = 1,
+	['"'] = 2,
+	[0x80 ... 0xff] = 1,
 };
 
 /* What follows the backslash for each escaped ASCII byte. */
 static const char esc_char[128] = {
-    ['\\'] = '\\',
-    ['\n'] = 'n',
-    ['"'] = '"',
+	['\\'] = '\\',
+	['\n'] = 'n',
+	['"'] = '"',
 };
 
 /* Length of the well-formed UTF-8 sequence at u (Unicode table 3-7), 0 if none. */

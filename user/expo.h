@@ -1,4 +1,5 @@
-/* expo.h — renders a metric snapshot as Prometheus text 0.0.4 or OpenMetrics 1.0, optionally gzip. */
+/* expo.h — renders a metric snapshot as Prometheus text 0.0.4 or OpenMetrics 1.0, optionally gzip.
+ */
 #ifndef HOSTMON_EXPO_H
 #define HOSTMON_EXPO_H
 
@@ -25,7 +26,7 @@ enum expo_format {
 	EXPO_OPENMETRICS, /* application/openmetrics-text; version=1.0.0 */
 };
 
-#define EXPO_TEXT_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define EXPO_TEXT_CONTENT_TYPE	      "text/plain; version=0.0.4; charset=utf-8"
 #define EXPO_OPENMETRICS_CONTENT_TYPE "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 int expo_render(const struct metric_snapshot *s, enum expo_format fmt, struct buf *out);

@@ -42,7 +42,8 @@ struct http_response {
 	struct buf *body;	      /* owned by the server; the handler appends */
 };
 
-typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
+typedef void (*http_handler_fn)(void *arg, const struct http_request *req,
+				struct http_response *resp);
 
 struct http_server_opts {
 	const char *listen;
@@ -58,7 +59,7 @@ struct http_server_stats {
 	uint64_t connections_rejected; /* 503 at the connection limit */
 	uint64_t connections_evicted;  /* idle ones closed to make room */
 	uint64_t requests;
-	uint64_t bad_requests;	       /* answered 400/408/431/505 by the server */
+	uint64_t bad_requests; /* answered 400/408/431/505 by the server */
 	uint64_t open_connections;
 };
 

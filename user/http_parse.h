@@ -33,11 +33,11 @@ struct http_request {
 	enum http_method method;
 	const char *path; /* origin-form target without the query string */
 	size_t path_len;
-	int minor_version;	/* 0 or 1 */
-	bool keep_alive;	/* after Connection header and version defaults */
+	int minor_version; /* 0 or 1 */
+	bool keep_alive;   /* after Connection header and version defaults */
 	bool has_body;
 	bool want_openmetrics; /* Accept prefers application/openmetrics-text */
-	bool want_gzip;	/* Accept-Encoding allows gzip */
+	bool want_gzip;	       /* Accept-Encoding allows gzip */
 };
 
 int http_parse_request(const char *buf, size_t len, size_t max_head, struct http_request *req);

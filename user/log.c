@@ -166,7 +166,9 @@ void log_event(enum log_level level, const char *msg, ...)
 		(void)unused;
 	} else {
 		/* Out of memory while logging: say so in a fixed line rather than not at all. */
-		int n = snprintf(stackmem, sizeof(stackmem), "time=%s level=error msg=\"log line lost: out of memory\"\n", when);
+		int n = snprintf(stackmem, sizeof(stackmem),
+				 "time=%s level=error msg=\"log line lost: out of memory\"\n",
+				 when);
 		ssize_t unused = write(STDERR_FILENO, stackmem, (size_t)n);
 		(void)unused;
 	}

@@ -23,8 +23,8 @@ int log_enabled(enum log_level level);
 void log_event(enum log_level level, const char *msg, ...) __attribute__((sentinel));
 
 #define log_debug(...) log_event(LOG_DEBUG, __VA_ARGS__, (char *)NULL)
-#define log_info(...) log_event(LOG_INFO, __VA_ARGS__, (char *)NULL)
-#define log_warn(...) log_event(LOG_WARN, __VA_ARGS__, (char *)NULL)
+#define log_info(...)  log_event(LOG_INFO, __VA_ARGS__, (char *)NULL)
+#define log_warn(...)  log_event(LOG_WARN, __VA_ARGS__, (char *)NULL)
 #define log_error(...) log_event(LOG_ERROR, __VA_ARGS__, (char *)NULL)
 
 /* Formats a number into a caller-provided buffer for use as a log value. */

@@ -27,9 +27,11 @@ typedef void (*loop_fd_fn)(struct loop *l, int fd, uint32_t events, void *arg);
 typedef void (*loop_timer_fn)(struct loop *l, void *arg);
 
 struct loop *loop_new(void); /* NULL + errno */
-void loop_free(struct loop *l); /* accepts NULL; frees remaining watches and timers, not their fds */
+void loop_free(
+	struct loop *l); /* accepts NULL; frees remaining watches and timers, not their fds */
 
-struct loop_watch *loop_watch_add(struct loop *l, int fd, uint32_t events, loop_fd_fn fn, void *arg);
+struct loop_watch *loop_watch_add(struct loop *l, int fd, uint32_t events, loop_fd_fn fn,
+				  void *arg);
 int loop_watch_mod(struct loop *l, struct loop_watch *w, uint32_t events);
 void loop_watch_del(struct loop *l, struct loop_watch *w); /* accepts NULL */
 

@@ -144,7 +144,7 @@ static bool valid_metric_name(const char *n)
 	for (p = n; *p; p++) {
 		char c = *p;
 		bool alpha =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 
 		if (!alpha && !(p != n && c >= '0' && c <= '9'))
 			return false;

@@ -42,13 +42,13 @@ enum metric_type {
 struct metric_snapshot;
 struct metric_family;
 
-struct metric_snapshot *metric_snapshot_new(void); /* NULL + errno on failure */
-void metric_snapshot_free(struct metric_snapshot *s); /* accepts NULL */
+struct metric_snapshot *metric_snapshot_new(void);	    /* NULL + errno on failure */
+void metric_snapshot_free(struct metric_snapshot *s);	    /* accepts NULL */
 int metric_snapshot_error(const struct metric_snapshot *s); /* 0 or -errno */
 
 struct metric_family *metric_family_get(struct metric_snapshot *s, const char *name,
-					const char *help, enum metric_type type,
-					size_t nlabels, const char *const *label_names);
+					const char *help, enum metric_type type, size_t nlabels,
+					const char *const *label_names);
 
 struct metric_family *metric_histogram_get(struct metric_snapshot *s, const char *name,
 					   const char *help, size_t nlabels,

@@ -1,4 +1,5 @@
-/* self.c — hostmon's metrics about itself: build, process, collectors, BPF programs, HTTP server. */
+/* self.c — hostmon's metrics about itself: build, process, collectors, BPF programs, HTTP server.
+ */
 #include "self.h"
 
 #include <bpf/bpf.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileutil.h"
 #include "sys.h"
 #include "version.h"
 
@@ -29,24 +31,10 @@ struct proc_stat {
 	unsigned long long utime, stime, starttime, vsize, rss;
 };
 
-static int read_small_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int saved = errno;
-	close(fd);
-	if (n < 0)
-		return -saved;
-	buf[n] = '\0';
-	return 0;
-}
-
 static int read_proc_stat(struct proc_stat *ps)
 {
 	char buf[1024];
-	int rc = read_small_file("/proc/self/stat", buf, sizeof(buf));
+	int rc = file_read_text("/proc/self/stat", buf, sizeof(buf));
 	if (rc)
 		return rc;
 	/* the command name may contain spaces and parentheses: parse after the last ')' */
@@ -54,23 +42,26 @@ static int read_proc_stat(struct proc_stat *ps)
 	if (!p)
 		return -EINVAL;
 	unsigned long long f[25];
-	int n = sscanf(p + 2,
-		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-		       "%llu %llu %llu",
-		       &f[0], &f[1], &f[2], &f[3], &f[4]);
+	int n = sscanf(
+		p + 2,
+		"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+		"%llu %llu %llu",
+		&f[0], &f[1], &f[2], &f[3], &f[4]);
 	if (n != 5)
 		return -EINVAL;
-	*ps = (struct proc_stat){ .utime = f[0], .stime = f[1], .starttime = f[2], .vsize = f[3], .rss = f[4] };
+	*ps = (struct proc_stat){
+		.utime = f[0], .stime = f[1], .starttime = f[2], .vsize = f[3], .rss = f[4]
+	};
 	return 0;
 }
 
+/* Boot time as wall clock: now minus time since boot (no /proc/stat parsing, any CPU count). */
 static double boot_time_seconds(void)
 {
-	char buf[8192];
-	if (read_small_file("/proc/stat", buf, sizeof(buf)))
-		return 0;
-	char *p = strstr(buf, "\nbtime ");
-	return p ? strtod(p + 7, NULL) : 0;
+	struct timespec real, boot;
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	return (double)(real.tv_sec - boot.tv_sec) + (double)(real.tv_nsec - boot.tv_nsec) / 1e9;
 }
 
 int self_init(void)
@@ -85,7 +76,8 @@ int self_init(void)
 	int rc = read_proc_stat(&ps);
 	if (rc)
 		return rc;
-	self.start_time_seconds = boot_time_seconds() + (double)ps.starttime / (double)self.clock_ticks;
+	self.start_time_seconds =
+		boot_time_seconds() + (double)ps.starttime / (double)self.clock_ticks;
 	return 0;
 }
 
@@ -113,10 +105,12 @@ static void collect_process(struct metric_snapshot *s)
 					     METRIC_COUNTER, 0, NULL),
 			   NULL, (double)(ps.utime + ps.stime) / (double)self.clock_ticks);
 		metric_add(metric_family_get(s, "process_resident_memory_bytes",
-					     "Resident memory size in bytes.", METRIC_GAUGE, 0, NULL),
+					     "Resident memory size in bytes.", METRIC_GAUGE, 0,
+					     NULL),
 			   NULL, (double)ps.rss * (double)self.page_size);
 		metric_add(metric_family_get(s, "process_virtual_memory_bytes",
-					     "Virtual memory size in bytes.", METRIC_GAUGE, 0, NULL),
+					     "Virtual memory size in bytes.", METRIC_GAUGE, 0,
+					     NULL),
 			   NULL, (double)ps.vsize);
 	}
 	metric_add(metric_family_get(s, "process_open_fds", "Number of open file descriptors.",
@@ -124,7 +118,8 @@ static void collect_process(struct metric_snapshot *s)
 		   NULL, count_open_fds());
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		metric_add(metric_family_get(s, "process_max_fds",
-					     "Maximum number of open file descriptors.", METRIC_GAUGE, 0, NULL),
+					     "Maximum number of open file descriptors.",
+					     METRIC_GAUGE, 0, NULL),
 			   NULL, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
 	metric_add(metric_family_get(s, "process_start_time_seconds",
 				     "Start time of the process since unix epoch in seconds.",
@@ -135,13 +130,13 @@ static void collect_process(struct metric_snapshot *s)
 static void collect_collectors(struct metric_snapshot *s, const struct collector_set *set)
 {
 	static const char *const labels[] = { "collector" };
-	struct metric_family *up = metric_family_get(
-		s, "hostmon_collector_up",
-		"Whether the collector started (loaded and attached) and its last collect succeeded.",
-		METRIC_GAUGE, 1, labels);
-	struct metric_family *dur = metric_family_get(
-		s, "hostmon_collector_duration_seconds",
-		"Time the collector's last collect took.", METRIC_GAUGE, 1, labels);
+	struct metric_family *up = metric_family_get(s, "hostmon_collector_up",
+						     "Whether the collector started (loaded and "
+						     "attached) and its last collect succeeded.",
+						     METRIC_GAUGE, 1, labels);
+	struct metric_family *dur = metric_family_get(s, "hostmon_collector_duration_seconds",
+						      "Time the collector's last collect took.",
+						      METRIC_GAUGE, 1, labels);
 
 	for (size_t i = 0; i < set->n; i++) {
 		const struct collector *c = &set->items[i];
@@ -157,11 +152,13 @@ static void collect_bpf_programs(struct metric_snapshot *s, const struct collect
 	static const char *const labels[] = { "program" };
 	struct metric_family *secs = NULL, *runs = NULL;
 
-	metric_add(metric_family_get(s, "hostmon_bpf_stats_enabled",
-				     "Whether the kernel keeps BPF run-time statistics "
-				     "(kernel.bpf_stats_enabled); program run metrics stay 0 when it does not.",
-				     METRIC_GAUGE, 0, NULL),
-		   NULL, sys_bpf_stats_active() ? 1 : 0);
+	metric_add(
+		metric_family_get(
+			s, "hostmon_bpf_stats_enabled",
+			"Whether the kernel keeps BPF run-time statistics "
+			"(kernel.bpf_stats_enabled); program run metrics stay 0 when it does not.",
+			METRIC_GAUGE, 0, NULL),
+		NULL, sys_bpf_stats_active() ? 1 : 0);
 
 	for (size_t i = 0; i < set->n; i++) {
 		const struct collector *c = &set->items[i];
@@ -172,15 +169,16 @@ static void collect_bpf_programs(struct metric_snapshot *s, const struct collect
 		if (!obj)
 			continue;
 		if (!secs) {
-			secs = metric_family_get(s, "hostmon_bpf_program_run_seconds_total",
-						 "Time the kernel spent running the BPF program (with --bpf-stats).",
-						 METRIC_COUNTER, 1, labels);
-			runs = metric_family_get(s, "hostmon_bpf_program_runs_total",
-						 "Times the kernel ran the BPF program (with --bpf-stats).",
-						 METRIC_COUNTER, 1, labels);
+			secs = metric_family_get(
+				s, "hostmon_bpf_program_run_seconds_total",
+				"Time the kernel spent running the BPF program (with --bpf-stats).",
+				METRIC_COUNTER, 1, labels);
+			runs = metric_family_get(
+				s, "hostmon_bpf_program_runs_total",
+				"Times the kernel ran the BPF program (with --bpf-stats).",
+				METRIC_COUNTER, 1, labels);
 		}
-		bpf_object__for_each_program(prog, obj)
-		{
+		bpf_object__for_each_program (prog, obj) {
 			struct bpf_prog_info info;
 			__u32 len = sizeof(info);
 			int fd = bpf_program__fd(prog);
@@ -202,16 +200,16 @@ static void collect_http(struct metric_snapshot *s, const struct http_server_sta
 		enum metric_type type;
 		size_t offset;
 	} rows[] = {
-		{ "hostmon_http_connections_accepted_total", "HTTP connections accepted.", METRIC_COUNTER,
-		  offsetof(struct http_server_stats, connections_accepted) },
+		{ "hostmon_http_connections_accepted_total", "HTTP connections accepted.",
+		  METRIC_COUNTER, offsetof(struct http_server_stats, connections_accepted) },
 		{ "hostmon_http_connections_rejected_total",
 		  "HTTP connections refused with 503 at the connection limit.", METRIC_COUNTER,
 		  offsetof(struct http_server_stats, connections_rejected) },
 		{ "hostmon_http_connections_evicted_total",
 		  "Idle keep-alive HTTP connections closed to make room at the connection limit.",
 		  METRIC_COUNTER, offsetof(struct http_server_stats, connections_evicted) },
-		{ "hostmon_http_requests_total", "HTTP requests answered by a handler.", METRIC_COUNTER,
-		  offsetof(struct http_server_stats, requests) },
+		{ "hostmon_http_requests_total", "HTTP requests answered by a handler.",
+		  METRIC_COUNTER, offsetof(struct http_server_stats, requests) },
 		{ "hostmon_http_bad_requests_total",
 		  "HTTP requests refused as malformed, oversized or too slow (400, 408, 431, 505).",
 		  METRIC_COUNTER, offsetof(struct http_server_stats, bad_requests) },
@@ -220,8 +218,8 @@ static void collect_http(struct metric_snapshot *s, const struct http_server_sta
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t v = *(const uint64_t *)((const char *)h + rows[i].offset);
-		metric_add(metric_family_get(s, rows[i].name, rows[i].help, rows[i].type, 0, NULL), NULL,
-			   (double)v);
+		metric_add(metric_family_get(s, rows[i].name, rows[i].help, rows[i].type, 0, NULL),
+			   NULL, (double)v);
 	}
 }
 
@@ -233,10 +231,11 @@ int self_collect(struct metric_snapshot *s, const struct collector_set *set,
 	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(), libbpf_minor_version());
 	const char *build_values[] = { HOSTMON_VERSION, libbpf, self.kernel };
 
-	metric_add(metric_family_get(s, "hostmon_build_info",
-				     "Build and runtime versions of hostmon; the value is always 1.",
-				     METRIC_GAUGE, 3, build_labels),
-		   build_values, 1);
+	metric_add(
+		metric_family_get(s, "hostmon_build_info",
+				  "Build and runtime versions of hostmon; the value is always 1.",
+				  METRIC_GAUGE, 3, build_labels),
+		build_values, 1);
 	collect_process(s);
 	collect_collectors(s, set);
 	collect_bpf_programs(s, set);

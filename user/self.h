@@ -1,4 +1,5 @@
-/* self.h — hostmon's metrics about itself: build, process, collectors, BPF programs, HTTP server. */
+/* self.h — hostmon's metrics about itself: build, process, collectors, BPF programs, HTTP server.
+ */
 #ifndef HOSTMON_SELF_H
 #define HOSTMON_SELF_H
 

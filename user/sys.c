@@ -59,11 +59,13 @@ void sys_check(struct sys_status *st)
 	memset(st, 0, sizeof(*st));
 	if (syscall(SYS_capget, &hdr, data) == 0) {
 		sys_admin = has_cap(data, CAP_SYS_ADMIN);
-		st->bpf_privileged = sys_admin || (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
+		st->bpf_privileged =
+			sys_admin || (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
 	}
 	if (!st->bpf_privileged)
-		log_error("insufficient privileges for BPF", "need", "root, or CAP_BPF and CAP_PERFMON",
-			  "effect", "BPF collectors will not start");
+		log_error("insufficient privileges for BPF", "need",
+			  "root, or CAP_BPF and CAP_PERFMON", "effect",
+			  "BPF collectors will not start");
 
 	st->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 	if (!st->btf)
@@ -74,7 +76,8 @@ void sys_check(struct sys_status *st)
 	st->tracefs = fs_is("/sys/kernel/debug/tracing", TRACEFS_MAGIC) ||
 		      ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC, sys_admin,
 				     "tracepoint collectors");
-	st->bpffs = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC, sys_admin, "pinning BPF objects");
+	st->bpffs = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC, sys_admin,
+				   "pinning BPF objects");
 }
 
 /* Stats enabled through BPF_ENABLE_STATS do not show in the sysctl, so remember them. */

@@ -144,14 +144,15 @@ static void test_charges_own_runtime(const char *dir_a, int ncpus)
 
 	CHECK(id != 0, "enter test cgroup");
 	CHECK(run_prog(prog) == 0, "first run");
-	CHECK(!stats_for(map, id, ncpus, &s) || s.cpu_ns == 0, "first sighting charges nothing: %llu",
-	      (unsigned long long)s.cpu_ns);
+	CHECK(!stats_for(map, id, ncpus, &s) || s.cpu_ns == 0,
+	      "first sighting charges nothing: %llu", (unsigned long long)s.cpu_ns);
 
 	uint64_t before = mono_ns(CLOCK_THREAD_CPUTIME_ID);
 	burn_ms(300);
 	uint64_t burned = mono_ns(CLOCK_THREAD_CPUTIME_ID) - before;
 	CHECK(run_prog(prog) == 0, "second run");
-	CHECK(stats_for(map, id, ncpus, &s), "entry for the cgroup id %llu", (unsigned long long)id);
+	CHECK(stats_for(map, id, ncpus, &s), "entry for the cgroup id %llu",
+	      (unsigned long long)id);
 	/* the scheduler's sum_exec_runtime lags the thread clock by at most about a tick */
 	double diff = (double)s.cpu_ns - (double)burned;
 	CHECK(diff > -10e6 && diff < 10e6, "charged %.3f ms for %.3f ms burned", s.cpu_ns / 1e6,
@@ -233,7 +234,8 @@ static void test_v1_key(int ncpus)
 
 int main(void)
 {
-	char dir_top[CGROUP_PATH_MAX + 64], dir_a[CGROUP_PATH_MAX + 72], dir_b[CGROUP_PATH_MAX + 72];
+	char dir_top[CGROUP_PATH_MAX + 64], dir_a[CGROUP_PATH_MAX + 72],
+		dir_b[CGROUP_PATH_MAX + 72];
 	char back[2 * CGROUP_PATH_MAX];
 	int ncpus = libbpf_num_possible_cpus();
 
@@ -258,7 +260,7 @@ int main(void)
 	snprintf(back, sizeof(back), "%s%s", mounts.unified,
 		 strcmp(original_cgroup, "/") ? original_cgroup : "");
 	CHECK(enter_cgroup(back) != 0, "return to %s", back);
-	CHECK(rmdir(dir_a) == 0 && rmdir(dir_b) == 0 && rmdir(dir_top) == 0, "remove test cgroups: %s",
-	      strerror(errno));
+	CHECK(rmdir(dir_a) == 0 && rmdir(dir_b) == 0 && rmdir(dir_top) == 0,
+	      "remove test cgroups: %s", strerror(errno));
 	return test_summary("test_cpu_bpf");
 }

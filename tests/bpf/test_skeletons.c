@@ -1,4 +1,5 @@
-/* test_skeletons.c — every BPF skeleton in the tree opens, loads (passes the verifier) and attaches. */
+/* test_skeletons.c — every BPF skeleton in the tree opens, loads (passes the verifier) and
+ * attaches. */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -25,23 +26,23 @@ static int skeletons_tested;
  * Open, load and attach one skeleton. Programs libbpf cannot attach on its
  * own (perf_event: the collector opens the events) are loaded but not attached.
  */
-#define TRY_SKELETON(name)                                                                         \
-	do {                                                                                       \
-		struct name *skel;                                                                 \
-		int err;                                                                           \
-		last_libbpf_lines[0] = '\0';                                                       \
-		skel = name##__open();                                                             \
-		CHECK(skel != NULL, "%s: open: %d\n%s", #name, -errno, last_libbpf_lines);       \
-		if (!skel)                                                                         \
-			break;                                                                     \
-		err = name##__load(skel);                                                          \
-		CHECK(err == 0, "%s: load: %d\n%s", #name, err, last_libbpf_lines);               \
-		if (!err) {                                                                        \
-			err = name##__attach(skel);                                                \
-			CHECK(err == 0, "%s: attach: %d\n%s", #name, err, last_libbpf_lines);     \
-		}                                                                                  \
-		name##__destroy(skel);                                                             \
-		skeletons_tested++;                                                                \
+#define TRY_SKELETON(name)                                                                    \
+	do {                                                                                  \
+		struct name *skel;                                                            \
+		int err;                                                                      \
+		last_libbpf_lines[0] = '\0';                                                  \
+		skel = name##__open();                                                        \
+		CHECK(skel != NULL, "%s: open: %d\n%s", #name, -errno, last_libbpf_lines);    \
+		if (!skel)                                                                    \
+			break;                                                                \
+		err = name##__load(skel);                                                     \
+		CHECK(err == 0, "%s: load: %d\n%s", #name, err, last_libbpf_lines);           \
+		if (!err) {                                                                   \
+			err = name##__attach(skel);                                           \
+			CHECK(err == 0, "%s: attach: %d\n%s", #name, err, last_libbpf_lines); \
+		}                                                                             \
+		name##__destroy(skel);                                                        \
+		skeletons_tested++;                                                           \
 	} while (0);
 
 int main(void)

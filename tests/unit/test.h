@@ -7,19 +7,19 @@
 
 static int test_passed, test_failed;
 
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (cond) {                                                                \
-			test_passed++;                                                     \
-		} else {                                                                   \
-			test_failed++;                                                     \
-			printf("not ok - %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
-			printf(__VA_ARGS__);                                               \
-			printf("\n");                                                      \
-		}                                                                          \
+#define CHECK(cond, ...)                                                           \
+	do {                                                                       \
+		if (cond) {                                                        \
+			test_passed++;                                             \
+		} else {                                                           \
+			test_failed++;                                             \
+			printf("not ok - %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);                                       \
+			printf("\n");                                              \
+		}                                                                  \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                               \
+#define CHECK_STR(got, want)                                                                       \
 	CHECK((got) && strcmp((got), (want)) == 0, "got [%s] want [%s]", (got) ? (got) : "(null)", \
 	      (want))
 

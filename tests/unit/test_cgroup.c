@@ -40,16 +40,16 @@ static void test_mounts_hybrid(void)
 {
 	struct cgroup_mounts m;
 	int rc = find_in(
-	    "22 1 259:1 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p1 rw\n"
-	    "23 22 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
-	    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-	    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-	    "33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
-	    "34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
-	    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-	    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-	    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
-	    &m);
+		"22 1 259:1 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p1 rw\n"
+		"23 22 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
+		"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		"32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+		"33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
+		"34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
+		"35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+		"40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+		"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
+		&m);
 
 	CHECK(rc == 0, "rc %d", rc);
 	CHECK_STR(m.unified, "/sys/fs/cgroup/unified");
@@ -75,14 +75,14 @@ static void test_mounts_v1_joined(void)
 {
 	struct cgroup_mounts m;
 	int rc = find_in(
-	    "25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs "
-	    "ro,mode=755\n"
-	    "28 25 0:25 / /sys/fs/cgroup/cpuset rw,nosuid shared:11 - cgroup cgroup rw,cpuset\n"
-	    "29 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:12 - cgroup cgroup "
-	    "rw,cpu,cpuacct\n"
-	    "30 25 0:27 / /sys/fs/cgroup/net_cls,net_prio rw shared:13 - cgroup cgroup "
-	    "rw,net_cls,net_prio\n",
-	    &m);
+		"25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs "
+		"ro,mode=755\n"
+		"28 25 0:25 / /sys/fs/cgroup/cpuset rw,nosuid shared:11 - cgroup cgroup rw,cpuset\n"
+		"29 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:12 - cgroup cgroup "
+		"rw,cpu,cpuacct\n"
+		"30 25 0:27 / /sys/fs/cgroup/net_cls,net_prio rw shared:13 - cgroup cgroup "
+		"rw,net_cls,net_prio\n",
+		&m);
 
 	CHECK(rc == 0, "rc %d", rc);
 	CHECK_STR(m.unified, "");
@@ -109,10 +109,10 @@ static void test_mounts_escaped(void)
 {
 	struct cgroup_mounts m;
 	int rc =
-	    find_in("41 31 0:38 / /mnt/my\\040cgroup\\011tab\\134back rw - cgroup2 cgroup2 rw\n"
-		    /* Not an escape the kernel writes: kept as-is. */
-		    "32 31 0:29 / /mnt/odd\\9x\\ rw - cgroup cgroup rw,cpu\n",
-		    &m);
+		find_in("41 31 0:38 / /mnt/my\\040cgroup\\011tab\\134back rw - cgroup2 cgroup2 rw\n"
+			/* Not an escape the kernel writes: kept as-is. */
+			"32 31 0:29 / /mnt/odd\\9x\\ rw - cgroup cgroup rw,cpu\n",
+			&m);
 
 	CHECK(rc == 0, "rc %d", rc);
 	CHECK_STR(m.unified, "/mnt/my cgroup\ttab\\back");
@@ -123,14 +123,14 @@ static void test_mounts_container(void)
 {
 	struct cgroup_mounts m;
 	int rc = find_in(
-	    "1200 1100 0:30 /kubepods/burstable/pod1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901/abc "
-	    "/sys/fs/cgroup ro,nosuid - cgroup2 cgroup ro\n"
-	    "1201 1100 0:30 / /host/sys/fs/cgroup rw - cgroup2 cgroup rw\n"
-	    "1202 1100 0:30 / /host2/sys/fs/cgroup rw - cgroup2 cgroup rw\n"
-	    /* Only non-"/" roots for cpu: the first one is kept. */
-	    "1203 1100 0:31 /docker/a /first/cpu ro - cgroup cgroup rw,cpu\n"
-	    "1204 1100 0:31 /docker/b /second/cpu ro - cgroup cgroup rw,cpu\n",
-	    &m);
+		"1200 1100 0:30 /kubepods/burstable/pod1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901/abc "
+		"/sys/fs/cgroup ro,nosuid - cgroup2 cgroup ro\n"
+		"1201 1100 0:30 / /host/sys/fs/cgroup rw - cgroup2 cgroup rw\n"
+		"1202 1100 0:30 / /host2/sys/fs/cgroup rw - cgroup2 cgroup rw\n"
+		/* Only non-"/" roots for cpu: the first one is kept. */
+		"1203 1100 0:31 /docker/a /first/cpu ro - cgroup cgroup rw,cpu\n"
+		"1204 1100 0:31 /docker/b /second/cpu ro - cgroup cgroup rw,cpu\n",
+		&m);
 
 	CHECK(rc == 0, "rc %d", rc);
 	CHECK_STR(m.unified, "/host/sys/fs/cgroup");
@@ -374,9 +374,9 @@ static void test_labels_non_matches(void)
 	EXPECT_LABELS("/docker/" ID_A "0", "", "");
 	/* Container ids are lower-case hex; upper case is not a runtime's id. */
 	EXPECT_LABELS(
-	    "/system.slice/"
-	    "docker-0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.scope",
-	    "", "");
+		"/system.slice/"
+		"docker-0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"", "");
 	EXPECT_LABELS("/docker/0123456789ABCDEF", "", "");
 
 	snprintf(path, sizeof(path), "/system.slice/docker-%s.scope", id63);
@@ -386,15 +386,15 @@ static void test_labels_non_matches(void)
 
 	/* Pod UIDs of the wrong shape, separator or case. */
 	EXPECT_LABELS(
-	    "/kubepods.slice/kubepods-burstable-pod1b2c3d4e_5f60_7182_93a4_b5c6d7e8f90.slice", "",
-	    "");
+		"/kubepods.slice/kubepods-burstable-pod1b2c3d4e_5f60_7182_93a4_b5c6d7e8f90.slice",
+		"", "");
 	EXPECT_LABELS("/kubepods.slice/kubepods-burstable-pod" UID_D ".slice", "", "");
 	EXPECT_LABELS(
-	    "/kubepods.slice/kubepods-burstable-pod1B2C3D4E_5f60_7182_93a4_b5c6d7e8f901.slice", "",
-	    "");
+		"/kubepods.slice/kubepods-burstable-pod1B2C3D4E_5f60_7182_93a4_b5c6d7e8f901.slice",
+		"", "");
 	EXPECT_LABELS(
-	    "/kubepods.slice/kubepods-burstable-pod1b2c3d4e5_f60_7182_93a4_b5c6d7e8f901.slice", "",
-	    "");
+		"/kubepods.slice/kubepods-burstable-pod1b2c3d4e5_f60_7182_93a4_b5c6d7e8f901.slice",
+		"", "");
 	EXPECT_LABELS("/kubepods.slice/kubepods-guaranteed-pod" UID_U ".slice", "", "");
 	EXPECT_LABELS("/kubepods/burstable/pod" UID_U "/" ID_A, "", "");
 	EXPECT_LABELS("/kubepods/burstable/pod" UID_D "x/" ID_A, "", "");

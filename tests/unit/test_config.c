@@ -42,7 +42,8 @@ static void test_defaults(void)
 	CHECK(cfg.log_format == LOG_LOGFMT, "format");
 	CHECK(!cfg.bpf_stats, "bpf_stats default off");
 	CHECK(cfg.max_connections == 512, "%llu", (unsigned long long)cfg.max_connections);
-	CHECK(cfg.max_request_header_bytes == 8192, "%llu", (unsigned long long)cfg.max_request_header_bytes);
+	CHECK(cfg.max_request_header_bytes == 8192, "%llu",
+	      (unsigned long long)cfg.max_request_header_bytes);
 	CHECK(cfg.read_header_timeout_ms == 10000, "rht");
 	CHECK(cfg.action == CONFIG_RUN, "action");
 	config_free(&cfg);
@@ -74,8 +75,8 @@ static void test_precedence(void)
 	/* env beats file */
 	{
 		char *argv[] = { "hostmon", config_arg, NULL };
-		char *envp[] = { "HOSTMON_LISTEN=127.0.0.1:2222", "HOSTMON_MAX_CONNECTIONS=9", "OTHER=x",
-				 NULL };
+		char *envp[] = { "HOSTMON_LISTEN=127.0.0.1:2222", "HOSTMON_MAX_CONNECTIONS=9",
+				 "OTHER=x", NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
 		CHECK_STR(cfg.listen, "127.0.0.1:2222");
 		CHECK(cfg.max_connections == 9, "env number");
@@ -84,9 +85,15 @@ static void test_precedence(void)
 	}
 	/* flag beats env, both spellings */
 	{
-		char *argv[] = { "hostmon", "run", config_arg, "--listen", "127.0.0.1:3333",
-				 "--max-connections=11", NULL };
-		char *envp[] = { "HOSTMON_LISTEN=127.0.0.1:2222", "HOSTMON_MAX_CONNECTIONS=9", NULL };
+		char *argv[] = { "hostmon",
+				 "run",
+				 config_arg,
+				 "--listen",
+				 "127.0.0.1:3333",
+				 "--max-connections=11",
+				 NULL };
+		char *envp[] = { "HOSTMON_LISTEN=127.0.0.1:2222", "HOSTMON_MAX_CONNECTIONS=9",
+				 NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
 		CHECK_STR(cfg.listen, "127.0.0.1:3333");
 		CHECK(cfg.max_connections == 11, "flag number");
@@ -227,7 +234,8 @@ static void test_parsers(void)
 	CHECK(config_parse_duration_ms("99999999999999999999s", &v) == -EINVAL, "overflow");
 	CHECK(config_parse_duration_ms("9999999999999999h", &v) == -EINVAL, "mult overflow");
 	v = 42;
-	CHECK(config_parse_duration_ms("bad", &v) == -EINVAL && v == 42, "output untouched on error");
+	CHECK(config_parse_duration_ms("bad", &v) == -EINVAL && v == 42,
+	      "output untouched on error");
 
 	CHECK(config_parse_size("8KiB", &v) == 0 && v == 8192, "KiB");
 	CHECK(config_parse_size("1MiB", &v) == 0 && v == 1048576, "MiB");

@@ -12,8 +12,8 @@
 #include "metrics.h"
 #include "test.h"
 
-static const double default_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
-					0.5,   0.75, 1,	    2.5,  5,	 7.5, 10};
+static const double default_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+					 0.5,	0.75, 1,     2.5,  5,	  7.5, 10 };
 
 /* Renders s in fmt into a fresh malloc'ed string (NULL on error). */
 static char *render(const struct metric_snapshot *s, enum expo_format fmt)
@@ -69,13 +69,13 @@ static void test_empty(void)
 
 static void test_types(void)
 {
-	static const char *const ln[] = {"cgroup", "pod_uid"};
-	static const char *const v1[] = {"/system.slice/a.service", ""};
-	static const char *const v2[] = {"/b", "1234"};
-	static const char *const hl[] = {"method"};
-	static const char *const hv[] = {"GET"};
-	static const double bounds[] = {0.5, 1, 2.5};
-	static const uint64_t counts[] = {1, 0, 2, 3};
+	static const char *const ln[] = { "cgroup", "pod_uid" };
+	static const char *const v1[] = { "/system.slice/a.service", "" };
+	static const char *const v2[] = { "/b", "1234" };
+	static const char *const hl[] = { "method" };
+	static const char *const hv[] = { "GET" };
+	static const double bounds[] = { 0.5, 1, 2.5 };
+	static const uint64_t counts[] = { 1, 0, 2, 3 };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *c, *g, *h, *h0;
 
@@ -147,7 +147,9 @@ static void test_family_without_series(void)
 
 static void test_le_rendering(void)
 {
-	static const double spec[] = {0, 1e-05, 0.0001, 0.1, 1, 10, 100000, 1e+06, 1e+23, 1.1e+23};
+	static const double spec[] = {
+		0, 1e-05, 0.0001, 0.1, 1, 10, 100000, 1e+06, 1e+23, 1.1e+23
+	};
 	static const uint64_t zeros[16];
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *h;
@@ -156,16 +158,16 @@ static void test_le_rendering(void)
 	h = metric_histogram_get(s, "d_seconds", "", 0, NULL, 14, default_bounds);
 	metric_add_histogram(h, NULL, zeros, 0);
 	got = render(s, EXPO_TEXT);
-	CHECK(got &&
-		  strstr(got, "{le=\"0.005\"} 0\nd_seconds_bucket{le=\"0.01\"} 0\n"
-			      "d_seconds_bucket{le=\"0.025\"} 0\nd_seconds_bucket{le=\"0.05\"} 0\n"
-			      "d_seconds_bucket{le=\"0.075\"} 0\nd_seconds_bucket{le=\"0.1\"} 0\n"
-			      "d_seconds_bucket{le=\"0.25\"} 0\nd_seconds_bucket{le=\"0.5\"} 0\n"
-			      "d_seconds_bucket{le=\"0.75\"} 0\nd_seconds_bucket{le=\"1\"} 0\n"
-			      "d_seconds_bucket{le=\"2.5\"} 0\nd_seconds_bucket{le=\"5\"} 0\n"
-			      "d_seconds_bucket{le=\"7.5\"} 0\nd_seconds_bucket{le=\"10\"} 0\n"
-			      "d_seconds_bucket{le=\"+Inf\"} 0\n"
-			      "d_seconds_sum 0\nd_seconds_count 0\n"),
+	CHECK(got && strstr(got,
+			    "{le=\"0.005\"} 0\nd_seconds_bucket{le=\"0.01\"} 0\n"
+			    "d_seconds_bucket{le=\"0.025\"} 0\nd_seconds_bucket{le=\"0.05\"} 0\n"
+			    "d_seconds_bucket{le=\"0.075\"} 0\nd_seconds_bucket{le=\"0.1\"} 0\n"
+			    "d_seconds_bucket{le=\"0.25\"} 0\nd_seconds_bucket{le=\"0.5\"} 0\n"
+			    "d_seconds_bucket{le=\"0.75\"} 0\nd_seconds_bucket{le=\"1\"} 0\n"
+			    "d_seconds_bucket{le=\"2.5\"} 0\nd_seconds_bucket{le=\"5\"} 0\n"
+			    "d_seconds_bucket{le=\"7.5\"} 0\nd_seconds_bucket{le=\"10\"} 0\n"
+			    "d_seconds_bucket{le=\"+Inf\"} 0\n"
+			    "d_seconds_sum 0\nd_seconds_count 0\n"),
 	      "text default buckets: %s", got ? got : "(null)");
 	free(got);
 	got = render(s, EXPO_OPENMETRICS);
@@ -203,9 +205,9 @@ static void test_le_rendering(void)
 /* Cumulative buckets; the last series bucket counts observations above every bound. */
 static void test_histogram_cumulative(void)
 {
-	static const double b[] = {-1, 0.25};
-	static const uint64_t counts[] = {5, 0, 7};
-	static const uint64_t big[] = {UINT64_MAX - 1, 0, 1};
+	static const double b[] = { -1, 0.25 };
+	static const uint64_t counts[] = { 5, 0, 7 };
+	static const uint64_t big[] = { UINT64_MAX - 1, 0, 1 };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *h = metric_histogram_get(s, "h", "", 0, NULL, 2, b);
 
@@ -224,18 +226,18 @@ static void test_histogram_cumulative(void)
 
 static void test_escaping(void)
 {
-	static const char *const ln[] = {"v"};
+	static const char *const ln[] = { "v" };
 	static const char *const vals[] = {
-	    "a\\b\"c\nd",			    /* the three escaped characters */
-	    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", /* é € 😀 stay as they are */
-	    "x\xffy",				    /* invalid byte */
-	    "\xc0\x80",				    /* overlong NUL */
-	    "\xed\xa0\x80",			    /* UTF-16 surrogate */
-	    "\xf4\x90\x80\x80",			    /* above U+10FFFF */
-	    "ab\xe2\x82",			    /* truncated at the end */
-	    "\xe2\x82(",			    /* truncated in the middle */
-	    "0123456789abcdef\"\xc3\xa9x",	    /* past the first 8-byte blocks */
-	    "01234567ab\n",			    /* in the tail after a block */
+		"a\\b\"c\nd",				/* the three escaped characters */
+		"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", /* é € 😀 stay as they are */
+		"x\xffy",				/* invalid byte */
+		"\xc0\x80",				/* overlong NUL */
+		"\xed\xa0\x80",				/* UTF-16 surrogate */
+		"\xf4\x90\x80\x80",			/* above U+10FFFF */
+		"ab\xe2\x82",				/* truncated at the end */
+		"\xe2\x82(",				/* truncated in the middle */
+		"0123456789abcdef\"\xc3\xa9x",		/* past the first 8-byte blocks */
+		"01234567ab\n",				/* in the tail after a block */
 	};
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *g;
@@ -270,10 +272,10 @@ static void test_escaping(void)
 /* Escaping is shared by the histogram label block, copied to every line. */
 static void test_histogram_escaping(void)
 {
-	static const char *const ln[] = {"a", "b"};
-	static const char *const lv[] = {"q\"", "\xff"};
-	static const double b[] = {1};
-	static const uint64_t c[] = {1, 1};
+	static const char *const ln[] = { "a", "b" };
+	static const char *const lv[] = { "q\"", "\xff" };
+	static const double b[] = { 1 };
+	static const uint64_t c[] = { 1, 1 };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *h = metric_histogram_get(s, "hh", "", 2, ln, 1, b);
 
@@ -490,7 +492,7 @@ static size_t check_gzip(const char *what, const void *data, size_t len)
 
 static void test_gzip(void)
 {
-	static const char *const ln[] = {"i"};
+	static const char *const ln[] = { "i" };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *f = metric_family_get(s, "z_total", "Z.", METRIC_COUNTER, 1, ln);
 	struct buf plain, gz;
@@ -501,7 +503,7 @@ static void test_gzip(void)
 	buf_init(&plain);
 	buf_init(&gz);
 	for (i = 0; i < 5000; i++) {
-		const char *v[] = {val};
+		const char *v[] = { val };
 
 		snprintf(val, sizeof(val), "series-%d", i);
 		metric_add(f, v, i * 0.25);
@@ -530,13 +532,13 @@ static void test_gzip(void)
 static void test_gzip_large(void)
 {
 	enum { N = 50000 };
-	static const char *const ln[] = {"cgroup", "container_id", "pod_uid"};
-	static const char *const hl[] = {"cgroup", "method"};
-	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+	static const char *const ln[] = { "cgroup", "container_id", "pod_uid" };
+	static const char *const hl[] = { "cgroup", "method" };
+	static const char *const methods[] = { "GET", "POST", "PUT", "DELETE" };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *c, *g, *h;
 	char v0[64], v1[64], v2[64];
-	const char *vals[] = {v0, v1, v2};
+	const char *vals[] = { v0, v1, v2 };
 	uint64_t counts[15];
 	struct buf plain;
 	size_t size, b;

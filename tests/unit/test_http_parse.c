@@ -9,7 +9,7 @@
 #include "http_parse.h"
 #include "test.h"
 
-#define BIG_HEAD 8192
+#define BIG_HEAD	8192
 #define FUZZ_ITERATIONS 200000
 
 #define OM_TYPE "application/openmetrics-text"

@@ -7,7 +7,7 @@
 #include "metrics.h"
 #include "test.h"
 
-static const char *const one_label[] = {"cgroup"};
+static const char *const one_label[] = { "cgroup" };
 
 /* The error a fresh snapshot records for one family declaration (0 if accepted). */
 static int declare_error(const char *name, enum metric_type type, size_t nlabels,
@@ -28,7 +28,7 @@ static int histogram_error(size_t nlabels, const char *const *labels, size_t nbo
 {
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *f =
-	    metric_histogram_get(s, "h_seconds", "", nlabels, labels, nbounds, bounds);
+		metric_histogram_get(s, "h_seconds", "", nlabels, labels, nbounds, bounds);
 	int err = metric_snapshot_error(s);
 
 	CHECK((f == NULL) == (err != 0), "histogram: family %p with error %d", (void *)f, err);
@@ -50,9 +50,9 @@ static void test_empty(void)
 
 static void test_metric_names(void)
 {
-	static const char *const good[] = {"a", "_a", ":a", "a:b_c9", "Hostmon_UP", "a1:"};
-	static const char *const bad[] = {"",	      "1a",  "a-b", "a b", "a.b",
-					  "\xc3\xa9", "a\n", "a{",  NULL};
+	static const char *const good[] = { "a", "_a", ":a", "a:b_c9", "Hostmon_UP", "a1:" };
+	static const char *const bad[] = { "",	       "1a",  "a-b", "a b", "a.b",
+					   "\xc3\xa9", "a\n", "a{",  NULL };
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -63,10 +63,10 @@ static void test_metric_names(void)
 
 static void test_label_names(void)
 {
-	static const char *const good[] = {"a", "_a", "a_9", "A"};
-	static const char *const bad[] = {"", "__a", "__", "9a", "a:b", "a-b", "\xc3\xa9", NULL};
-	static const char *const dup[] = {"a", "b", "a"};
-	static const char *const le[] = {"le"};
+	static const char *const good[] = { "a", "_a", "a_9", "A" };
+	static const char *const bad[] = { "", "__a", "__", "9a", "a:b", "a-b", "\xc3\xa9", NULL };
+	static const char *const dup[] = { "a", "b", "a" };
+	static const char *const le[] = { "le" };
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -93,11 +93,11 @@ static void test_counter_suffix(void)
 
 static void test_bounds(void)
 {
-	static const double ok[] = {-1, 0, 0.5, 1e300};
-	static const double same[] = {1, 1};
-	static const double down[] = {2, 1};
-	static const double inf[] = {1, INFINITY};
-	static const double nan[] = {NAN};
+	static const double ok[] = { -1, 0, 0.5, 1e300 };
+	static const double same[] = { 1, 1 };
+	static const double down[] = { 2, 1 };
+	static const double inf[] = { 1, INFINITY };
+	static const double nan[] = { NAN };
 
 	CHECK(histogram_error(0, NULL, 4, ok) == 0, "increasing bounds");
 	CHECK(histogram_error(0, NULL, 0, NULL) == 0, "only +Inf");
@@ -110,10 +110,10 @@ static void test_bounds(void)
 
 static void test_redeclare(void)
 {
-	static const char *const ab[] = {"a", "b"};
-	static const char *const ba[] = {"b", "a"};
-	static const double b1[] = {1, 2};
-	static const double b2[] = {1, 3};
+	static const char *const ab[] = { "a", "b" };
+	static const char *const ba[] = { "b", "a" };
+	static const double b1[] = { 1, 2 };
+	static const double b2[] = { 1, 3 };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *f, *g, *h;
 
@@ -149,7 +149,7 @@ static void test_redeclare(void)
 /* The first error stays; later valid calls still work; NULL families are ignored. */
 static void test_sticky(void)
 {
-	static const uint64_t counts[] = {1};
+	static const uint64_t counts[] = { 1 };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *bad, *g;
 
@@ -172,9 +172,9 @@ static void test_sticky(void)
 
 static void test_bad_adds(void)
 {
-	static const uint64_t counts[] = {1, 2};
-	static const double b[] = {1};
-	static const char *const null_value[] = {NULL};
+	static const uint64_t counts[] = { 1, 2 };
+	static const double b[] = { 1 };
+	static const char *const null_value[] = { NULL };
 	struct metric_snapshot *s;
 	struct metric_family *g, *h;
 
@@ -214,15 +214,15 @@ static void test_bad_adds(void)
 /* Strings are copied: callers may pass temporaries and reuse them. */
 static void test_storage_and_read(void)
 {
-	static const double bounds[] = {0.1, 1};
-	static const uint64_t counts[] = {3, 2, 1};
+	static const double bounds[] = { 0.1, 1 };
+	static const uint64_t counts[] = { 3, 2, 1 };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *g, *c, *h;
 	const struct metric_family *it;
 	const struct metric_series *m;
 	char name[32], lname[2][16], lval[2][64], help[16];
-	const char *names[2] = {lname[0], lname[1]};
-	const char *vals[2] = {lval[0], lval[1]};
+	const char *names[2] = { lname[0], lname[1] };
+	const char *vals[2] = { lval[0], lval[1] };
 	int i;
 
 	strcpy(name, "tmp_gauge");
@@ -274,11 +274,11 @@ static void test_storage_and_read(void)
 	CHECK(it == h && metric_family_next(it) == NULL, "third and last family");
 	CHECK(metric_family_type(h) == METRIC_HISTOGRAM, "histogram type");
 	CHECK(metric_family_nbounds(h) == 2 && metric_family_bounds(h)[0] == 0.1 &&
-		  metric_family_bounds(h)[1] == 1,
+		      metric_family_bounds(h)[1] == 1,
 	      "bounds");
 	m = metric_family_first_series(h);
 	CHECK(m && metric_series_buckets(m) && metric_series_buckets(m)[0] == 3 &&
-		  metric_series_buckets(m)[1] == 2 && metric_series_buckets(m)[2] == 1,
+		      metric_series_buckets(m)[1] == 2 && metric_series_buckets(m)[2] == 1,
 	      "buckets copied");
 	CHECK(m && metric_series_sum(m) == 1.5, "sum");
 	if (m)
@@ -293,7 +293,7 @@ static void test_large_values(void)
 	struct metric_family *g = metric_family_get(s, "big", "", METRIC_GAUGE, 1, one_label);
 	size_t len = 1 << 20;
 	char *v = malloc(len + 1);
-	const char *vals[] = {v};
+	const char *vals[] = { v };
 	const struct metric_series *m;
 	int i;
 
