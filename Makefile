@@ -4,7 +4,7 @@
 #   make run        install missing packages, build, run the daemon on :9567
 #   make test       install missing packages, build, run unit + bpf + integration tests
 #   make asan       unit + integration tests with ASan/UBSan
-#   make valgrind   unit tests under valgrind
+#   make valgrind   unit tests, and the daemon in integration tests, under valgrind
 #   make check      clang-format check and cppcheck
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
@@ -113,8 +113,9 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./tests/run.sh build-asan unit integration
 
-valgrind: $(UNIT_BINS)
-	HOSTMON_VALGRIND=1 ./tests/run.sh $(BUILD) unit
+valgrind: deps
+	$(MAKE) all $(UNIT_BINS)
+	HOSTMON_VALGRIND=1 ./tests/run.sh $(BUILD) unit integration
 
 check:
 	clang-format --dry-run --Werror $(USER_SRCS) $(wildcard user/*.h bpf/*.c bpf/*.h tests/*/*.c tests/*/*.h bench/*.c)

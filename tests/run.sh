@@ -10,6 +10,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export HOSTMON_BIN="$root/$build/hostmon"
 export HOSTMON_ROOT="$root"
 
+valgrind="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+--suppressions=$root/tests/valgrind.supp"
+if [ "${HOSTMON_VALGRIND:-0}" = 1 ]; then
+	# the integration tests start the daemon through this wrapper
+	export HOSTMON_WRAPPER="$valgrind"
+fi
+
 passed=0
 failed=0
 failures=""
@@ -51,8 +58,9 @@ layer_unit() {
 		name=$(basename "$src" .c)
 		bin="$root/$build/tests/$name"
 		if [ "${HOSTMON_VALGRIND:-0}" = 1 ]; then
-			run_one "unit/$name" valgrind -q --error-exitcode=99 --leak-check=full \
-				--errors-for-leak-kinds=definite "$bin"
+			# $valgrind is a command with its options: split on purpose
+			# shellcheck disable=SC2086
+			run_one "unit/$name" $valgrind "$bin"
 		else
 			run_one "unit/$name" "$bin"
 		fi

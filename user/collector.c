@@ -105,7 +105,8 @@ size_t collector_set_start(struct collector_set *set, const struct config *cfg, 
 		if (rc) {
 			c->state = NULL;
 			log_error("collector failed to start", "collector", c->ops->name, "reason",
-				  *err ? err : strerror(-rc));
+				  *err ? err : strerror(-rc), "hint",
+				  "--log-level=debug shows libbpf's and the verifier's details");
 			continue;
 		}
 		c->up = true;

@@ -93,6 +93,8 @@ static bool kernel_has_btf_tracepoint(const char *name)
 
 static bool values_of(const struct cpu_state *st, uint64_t id, uint64_t out[CG_NVALUES])
 {
+	/* cleared first so memory checkers, which model per-CPU values as one, see it written */
+	memset(st->percpu, 0, (size_t)st->ncpus * sizeof(*st->percpu));
 	if (bpf_map_lookup_elem(st->map_fd, &id, st->percpu))
 		return false;
 	out[V_CPU] = out[V_WAIT] = 0;
@@ -254,6 +256,7 @@ static uint64_t read_counter(const struct cpu_state *st, __u32 which)
 {
 	uint64_t vals[st->ncpus > 0 ? st->ncpus : 1];
 	uint64_t sum = 0;
+	memset(vals, 0, sizeof(vals));
 	int fd = bpf_map__fd(st->skel->maps.cpu_counters);
 	if (bpf_map_lookup_elem(fd, &which, vals))
 		return 0;

@@ -108,7 +108,13 @@ bool sys_bpf_stats_active(void)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;
+	/*
+	 * Debug level even for libbpf's warnings: a failing collector already logs
+	 * one line with the reason, and libbpf repeats it over several lines
+	 * (the verifier log included) that matter only when digging deeper.
+	 */
+	enum log_level ours = LOG_DEBUG;
+	(void)level;
 	char text[1024];
 
 	if (!log_enabled(ours))

@@ -36,17 +36,19 @@ class Checks:
 class Daemon:
     """The real hostmon process on 127.0.0.1:0; the chosen address is read from its log."""
 
-    def __init__(self, *args, env=None, listen="127.0.0.1:0"):
+    def __init__(self, *args, env=None, listen="127.0.0.1:0", wrapper=()):
+        # HOSTMON_WRAPPER runs the daemon under a tool (make valgrind sets valgrind)
+        wrapper = (*os.environ.get("HOSTMON_WRAPPER", "").split(), *wrapper)
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.log_path = f"/tmp/hostmon-test-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen([BIN, "--listen", listen, *args], stdout=self.log,
+        self.proc = subprocess.Popen([*wrapper, BIN, "--listen", listen, *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=full_env)
         self.host, self.port = self._wait_listening()
 
     def _wait_listening(self):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + (120 if os.environ.get("HOSTMON_WRAPPER") else 30)
         while time.monotonic() < deadline:
             self.log.flush()
             with open(self.log_path) as f:
