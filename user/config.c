@@ -28,6 +28,7 @@ enum opt_kind {
 	OPT_LOG_FORMAT,
 	OPT_LISTEN,
 	OPT_REGEX,
+	OPT_SECRET, /* a string that argv may not carry: it would show in ps and shell history */
 };
 
 struct option_def {
@@ -80,9 +81,65 @@ static const struct option_def options[] = {
 	  "cpu: sched_switch attachment: auto, tp_btf or raw_tp" },
 	{ "cgroup-refresh-interval", OPT_DURATION, OFF(cgroup_refresh_interval_ms), "10s", 100,
 	  3600000, "DURATION", "rescan of the cgroup hierarchy to forget removed cgroups" },
+	{ "rabbitmq-url", OPT_STRING, OFF(rabbitmq_url), NULL, 0, 0, "URL",
+	  "RabbitMQ management API, e.g. http://127.0.0.1:15672; enables the rabbitmq collector" },
+	{ "rabbitmq-user", OPT_STRING, OFF(rabbitmq_user), "guest", 0, 0, "USER",
+	  "RabbitMQ management user" },
+	{ "rabbitmq-password", OPT_SECRET, OFF(rabbitmq_password), NULL, 0, 0, NULL,
+	  "RabbitMQ password: environment or config file only, never a flag" },
+	{ "rabbitmq-password-file", OPT_STRING, OFF(rabbitmq_password_file), NULL, 0, 0, "FILE",
+	  "file holding the RabbitMQ password (first line)" },
+	{ "rabbitmq-interval", OPT_DURATION, OFF(rabbitmq_interval_ms), "15s", 100, 86400000,
+	  "DURATION", "how often queue counts are polled" },
+	{ "rabbitmq-timeout", OPT_DURATION, OFF(rabbitmq_timeout_ms), "10s", 50, 3600000,
+	  "DURATION", "limit for one poll; must be below --rabbitmq-interval" },
+	{ "rabbitmq-detail-interval", OPT_DURATION, OFF(rabbitmq_detail_interval_ms), "60s", 100,
+	  86400000, "DURATION",
+	  "how often consumers and message bytes (statistics-database fields) are polled" },
+	{ "rabbitmq-ca-file", OPT_STRING, OFF(rabbitmq_ca_file), NULL, 0, 0, "FILE",
+	  "CA bundle to verify the RabbitMQ server's certificate" },
+	{ "rabbitmq-cert-file", OPT_STRING, OFF(rabbitmq_cert_file), NULL, 0, 0, "FILE",
+	  "client certificate for RabbitMQ (PEM)" },
+	{ "rabbitmq-key-file", OPT_STRING, OFF(rabbitmq_key_file), NULL, 0, 0, "FILE",
+	  "client key for RabbitMQ (PEM)" },
+	{ "rabbitmq-insecure-skip-verify", OPT_BOOL, OFF(rabbitmq_insecure_skip_verify), "false", 0,
+	  0, NULL, "do not verify the RabbitMQ server's certificate (insecure)" },
+	{ "rabbitmq-include-vhost", OPT_REGEX, OFF(rabbitmq_include_vhost), NULL, 0, 0, "REGEX",
+	  "export only queues of vhosts matching" },
+	{ "rabbitmq-exclude-vhost", OPT_REGEX, OFF(rabbitmq_exclude_vhost), NULL, 0, 0, "REGEX",
+	  "do not export queues of vhosts matching" },
+	{ "rabbitmq-include-queue", OPT_REGEX, OFF(rabbitmq_include_queue), NULL, 0, 0, "REGEX",
+	  "export only queues whose name matches" },
+	{ "rabbitmq-exclude-queue", OPT_REGEX, OFF(rabbitmq_exclude_queue), NULL, 0, 0, "REGEX",
+	  "do not export queues whose name matches" },
+	{ "rabbitmq-max-queues", OPT_U64, OFF(rabbitmq_max_queues), "100000", 1, 10000000, "N",
+	  "queues exported at most; the rest are counted in hostmon_rabbitmq_queues_dropped" },
+	{ "rabbitmq-max-response-bytes", OPT_SIZE, OFF(rabbitmq_max_response_bytes), "64MiB", 4096,
+	  1ull << 34, "SIZE", "largest RabbitMQ API response accepted" },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/*
+ * Other programs' environment variables, read as a fallback just above the
+ * defaults: users of the reference RabbitMQ exporter have these set. format
+ * turns the variable's value into the option's.
+ */
+static const struct {
+	const char *option, *env, *format;
+} compat_envs[] = {
+	{ "rabbitmq-url", "RABBITMQ_HOST", "http://%s:15672" },
+	{ "rabbitmq-user", "RABBITMQ_USER", "%s" },
+	{ "rabbitmq-password", "RABBITMQ_PASSWORD", "%s" },
+};
+
+static const char *compat_env_of(const char *option)
+{
+	for (size_t i = 0; i < sizeof(compat_envs) / sizeof(compat_envs[0]); i++)
+		if (strcmp(compat_envs[i].option, option) == 0)
+			return compat_envs[i].env;
+	return NULL;
+}
 
 /* Top-level keys of the JSON file that are structured sections, read by their modules. */
 static const char *const file_sections[] = { "restart" };
@@ -229,6 +286,7 @@ static const char *kind_expectation(enum opt_kind kind)
 	case OPT_REGEX:
 		return "expected a POSIX extended regular expression";
 	case OPT_STRING:
+	case OPT_SECRET:
 		break;
 	}
 	return "expected a non-empty value";
@@ -254,6 +312,7 @@ static int apply(struct config *cfg, const struct option_def *o, const char *val
 			err = check_listen(value);
 		/* fall through */
 	case OPT_STRING:
+	case OPT_SECRET:
 		if (!err && *value == '\0')
 			err = -EINVAL;
 		if (!err) {
@@ -328,7 +387,8 @@ static int apply_or_explain(struct config *cfg, const struct option_def *o, cons
 {
 	int rc = apply(cfg, o, value);
 	if (rc == -EINVAL)
-		snprintf(err, errlen, "invalid value \"%s\" for --%s%s: %s", value, o->name, source,
+		snprintf(err, errlen, "invalid value \"%s\" for --%s%s: %s",
+			 o->kind == OPT_SECRET ? "(hidden)" : value, o->name, source,
 			 kind_expectation(o->kind));
 	else if (rc)
 		snprintf(err, errlen, "cannot set --%s: %s", o->name, strerror(-rc));
@@ -506,6 +566,13 @@ static int parse_args(struct config *cfg, int argc, char **argv, int apply_value
 				 name);
 			return -EINVAL;
 		}
+		if (o->kind == OPT_SECRET) {
+			snprintf(err, errlen,
+				 "--%s is not accepted on the command line (it would show in ps); "
+				 "use the environment or a file",
+				 o->name);
+			return -EINVAL;
+		}
 		if (eq) {
 			value = eq + 1;
 		} else if (o->kind == OPT_BOOL) {
@@ -526,6 +593,28 @@ static int parse_args(struct config *cfg, int argc, char **argv, int apply_value
 	return 0;
 }
 
+/* Rules that tie settings together. */
+static int validate(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->rabbitmq_url && strncmp(cfg->rabbitmq_url, "http://", 7) != 0 &&
+	    strncmp(cfg->rabbitmq_url, "https://", 8) != 0) {
+		snprintf(err, errlen,
+			 "invalid value \"%s\" for --rabbitmq-url: expected http:// or https://",
+			 cfg->rabbitmq_url);
+		return -EINVAL;
+	}
+	if (cfg->rabbitmq_timeout_ms >= cfg->rabbitmq_interval_ms) {
+		snprintf(err, errlen, "--rabbitmq-timeout must be below --rabbitmq-interval");
+		return -EINVAL;
+	}
+	if (cfg->rabbitmq_password && cfg->rabbitmq_password_file) {
+		snprintf(err, errlen,
+			 "both a RabbitMQ password and --rabbitmq-password-file are set; keep one");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen)
 {
 	char name[96];
@@ -540,6 +629,22 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, char *er
 			if (rc)
 				return rc;
 		}
+	}
+
+	/* Other programs' variables (the reference RabbitMQ exporter's) rank just above defaults.
+	 */
+	for (size_t i = 0; i < sizeof(compat_envs) / sizeof(compat_envs[0]); i++) {
+		char source[96], value[1024];
+		const char *v = env_lookup(envp, compat_envs[i].env);
+		const struct option_def *o =
+			find_option(compat_envs[i].option, strlen(compat_envs[i].option));
+		if (!v || !o)
+			continue;
+		snprintf(value, sizeof(value), compat_envs[i].format, v);
+		snprintf(source, sizeof(source), " (from %s)", compat_envs[i].env);
+		rc = apply_or_explain(cfg, o, value, source, err, errlen);
+		if (rc)
+			return rc;
 	}
 
 	/* Validate the command line and honour --help/--version before reading anything else. */
@@ -579,7 +684,10 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, char *er
 		if (rc)
 			return rc;
 	}
-	return parse_args(cfg, argc, argv, 1, err, errlen);
+	rc = parse_args(cfg, argc, argv, 1, err, errlen);
+	if (rc)
+		return rc;
+	return validate(cfg, err, errlen);
 }
 
 void config_free(struct config *cfg)
@@ -588,7 +696,7 @@ void config_free(struct config *cfg)
 		return;
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		if (options[i].kind == OPT_STRING || options[i].kind == OPT_LISTEN ||
-		    options[i].kind == OPT_REGEX) {
+		    options[i].kind == OPT_REGEX || options[i].kind == OPT_SECRET) {
 			char **field = (char **)((char *)cfg + options[i].offset);
 			free(*field);
 			*field = NULL;
@@ -613,9 +721,14 @@ void config_print_help(const char *prog)
 		char flag[96];
 
 		env_name(o, name, sizeof(name));
-		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->metavar ? " " : "",
-			 o->metavar ? o->metavar : "");
+		if (o->kind == OPT_SECRET)
+			snprintf(flag, sizeof(flag), "(no flag) %s", o->name);
+		else
+			snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->metavar ? " " : "",
+				 o->metavar ? o->metavar : "");
 		printf("  %-34s %s\n  %-34s env %s", flag, o->help, "", name);
+		if (compat_env_of(o->name))
+			printf(" or %s", compat_env_of(o->name));
 		if (o->def)
 			printf(", default %s", o->def);
 		printf("\n");

@@ -53,7 +53,25 @@ struct config {
 	char *cpu_exclude;
 	uint64_t cgroup_refresh_interval_ms; /* rescan of the hierarchy for removed cgroups */
 	char *cpu_hook;			     /* auto, tp_btf or raw_tp */
-	struct cJSON *file;		     /* parsed --config file, or NULL */
+	/* rabbitmq collector */
+	char *rabbitmq_url; /* http(s)://host:port; NULL: collector off */
+	char *rabbitmq_user;
+	char *rabbitmq_password; /* from the environment or the file option only, never argv */
+	char *rabbitmq_password_file;
+	uint64_t rabbitmq_interval_ms;
+	uint64_t rabbitmq_timeout_ms;
+	uint64_t rabbitmq_detail_interval_ms;
+	char *rabbitmq_ca_file;
+	char *rabbitmq_cert_file;
+	char *rabbitmq_key_file;
+	bool rabbitmq_insecure_skip_verify;
+	char *rabbitmq_include_vhost;
+	char *rabbitmq_exclude_vhost;
+	char *rabbitmq_include_queue;
+	char *rabbitmq_exclude_queue;
+	uint64_t rabbitmq_max_queues;
+	uint64_t rabbitmq_max_response_bytes;
+	struct cJSON *file; /* parsed --config file, or NULL */
 };
 
 int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen);

@@ -19,126 +19,23 @@ import glob
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 
-from hostmon_test import Daemon, main, parse_samples, promtool_check, request
+from cgroup_test import (CPU, WAIT, Env, cgroup2_mount, info, scalar, scrape, series, stat_value,
+                         stop_daemon, wait_until)
+from hostmon_test import Daemon, main, promtool_check
 
 REFRESH = "500ms"
 REFRESH_S = 0.5
-CPU = "hostmon_cgroup_cpu_seconds_total"
-WAIT = "hostmon_cgroup_cpu_runqueue_wait_seconds_total"
 CHURN = 1000
 ACCURACY = 0.01
 RUNQ_ACCURACY = 0.05
 ACCURACY_WINDOW_S = 5.0  # a 10 ms charging lag stays well under 1% of what the ~50% burner gets
 
-# The burners run as `python3 -c BURN MODE`; they enter their cgroup before exec (see spawn()).
-BURN = r"""
-import sys, time
-mode = sys.argv[1]
-if mode == "busy":
-    while True:
-        pass
-clock = time.perf_counter
-while True:  # duty: ~50% of a CPU, 10 ms burn / 10 ms sleep
-    end = clock() + 0.010
-    while clock() < end:
-        pass
-    time.sleep(0.010)
-"""
 
-
-def info(msg):
-    print(f"# {msg}", flush=True)
-
-
-def unescape_mountinfo(s):
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
-
-
-def cgroup2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, sep, right = line.partition(" - ")
-            if sep and right.split()[0] == "cgroup2":
-                return unescape_mountinfo(left.split()[4])
-    raise RuntimeError("no cgroup2 mount in /proc/self/mountinfo")
-
-
-class Env:
-    """What this test started and created, so that cleanup removes exactly that."""
-
-    def __init__(self, mnt):
-        self.mnt = mnt
-        self.base = os.path.join(mnt, f"hostmon-test-{os.getpid()}")
-        self.dirs = []      # created cgroup directories, in creation order
-        self.procs = []     # subprocess.Popen burners
-
-    def mkdir(self, rel):
-        path = os.path.join(self.base, rel) if rel else self.base
-        os.mkdir(path)
-        self.dirs.append(path)
-        return path
-
-    def rel(self, path):
-        """The cgroup path as hostmon exports it (relative to the mount, starting with '/')."""
-        return "/" + os.path.relpath(path, self.mnt)
-
-    def spawn(self, cg, mode):
-        """Starts a burner whose whole life is in cg: the forked child writes its own pid to
-        cgroup.procs before exec'ing the burner."""
-        procs_file = os.path.join(cg, "cgroup.procs")
-
-        def enter():
-            with open(procs_file, "w") as f:
-                f.write(str(os.getpid()))
-
-        p = subprocess.Popen([sys.executable, "-c", BURN, mode], preexec_fn=enter,
-                             stdin=subprocess.DEVNULL, close_fds=True)
-        self.procs.append(p)
-        return p
-
-    def kill(self, p):
-        if p.poll() is None:
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        p.wait()
-
-    def rmdir(self, path):
-        """rmdir with a few retries (a killed task may take a moment to leave the cgroup)."""
-        for _ in range(50):
-            try:
-                os.rmdir(path)
-                return True
-            except FileNotFoundError:
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
-    def cleanup(self):
-        for p in self.procs:
-            self.kill(p)
-        left = []
-        # deepest first; reverse creation order already has children before parents
-        for path in sorted(reversed(self.dirs), key=lambda d: d.count("/"), reverse=True):
-            if not self.rmdir(path):
-                left.append(path)
-        return left
-
-
-def usage_ns(cg):
-    with open(os.path.join(cg, "cpu.stat")) as f:
-        for line in f:
-            k, v = line.split()
-            if k == "usage_usec":
-                return int(v) * 1000
-    raise RuntimeError(f"no usage_usec in {cg}/cpu.stat")
+def usage_ns(cgdir):
+    return stat_value(os.path.join(cgdir, "cpu.stat"), "usage_usec") * 1000
 
 
 def run_delay_ns(pids):
@@ -152,30 +49,6 @@ def run_delay_ns(pids):
             except (FileNotFoundError, ProcessLookupError):
                 pass
     return total
-
-
-def scrape(d):
-    status, _, body = request(d, "/metrics", timeout=30)
-    if status != 200:
-        raise RuntimeError(f"/metrics answered {status}")
-    return body.decode()
-
-
-LABEL_RE = re.compile(r'cgroup="((?:[^"\\]|\\.)*)"')
-
-
-def series(text, family):
-    """cgroup path -> value for one family."""
-    out = {}
-    for key, v in parse_samples(text).items():
-        if key.startswith(family + "{"):
-            m = LABEL_RE.search(key)
-            out[m.group(1) if m else None] = v
-    return out
-
-
-def scalar(text, name):
-    return parse_samples(text).get(name)
 
 
 def scrape_with(d, kernel_fn):
@@ -230,16 +103,6 @@ def map_keys(map_id):
     return keys
 
 
-def wait_until(fn, timeout, step=0.1):
-    """Polls fn() until it returns a truthy value or timeout passes; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(step)
-
-
 def rel_err(h, k):
     return abs(h - k) / k if k > 0 else float("inf")
 
@@ -262,12 +125,12 @@ def accuracy_and_removal(t, d, env, cg):
     for name, p in procs.items():
         with open(f"/proc/{p.pid}/cgroup") as f:
             member = f.read()
-        t.check(f"0::{env.rel(cg[name])}\n" in member, f"{name} burner runs in its cgroup: {member!r}")
+        t.check(f"0::{cg[name]}\n" in member, f"{name} burner runs in its cgroup: {member!r}")
 
     names = ["parent", "busy", "duty", "lone"]
 
     def kernel():
-        return {n: usage_ns(cg[n]) / 1e9 for n in names}
+        return {n: usage_ns(env.path(cg[n])) / 1e9 for n in names}
 
     time.sleep(1.0)
     # a warm-up scrape discovers the cgroups (a rescan) and, under valgrind, translates the
@@ -278,7 +141,7 @@ def accuracy_and_removal(t, d, env, cg):
     text1, k1 = scrape_with(d, kernel)
     h0, h1 = series(text0, CPU), series(text1, CPU)
     for n in names:
-        path = env.rel(cg[n])
+        path = cg[n]
         if not t.check(path in h0 and path in h1, f"{path} exported in both scrapes"):
             continue
         dh, dk = h1[path] - h0[path], k1[n] - k0[n]
@@ -288,23 +151,23 @@ def accuracy_and_removal(t, d, env, cg):
         t.check(err <= ACCURACY, f"{n}: hostmon delta {dh:.6f} s vs cpu.stat delta {dk:.6f} s: "
                                  f"error {err * 100:.2f}% > {ACCURACY * 100:.0f}%")
     # the parent includes its descendants (and nothing else: it has no tasks of its own)
-    pb, pd, pp = (h1.get(env.rel(cg[n]), 0) - h0.get(env.rel(cg[n]), 0) for n in ("busy", "duty", "parent"))
+    pb, pd, pp = (h1.get(cg[n], 0) - h0.get(cg[n], 0) for n in ("busy", "duty", "parent"))
     t.check(abs(pp - (pb + pd)) <= 1e-6 * max(pp, 1), f"parent delta {pp:.9f} = busy + duty {pb + pd:.9f}")
     page_checks(t, text1, "accuracy page")
 
     # 3. a child removed mid-run: parent keeps counting, never goes down; the child's series goes
-    duty_path, parent_path = env.rel(cg["duty"]), env.rel(cg["parent"])
-    duty_id = os.stat(cg["duty"]).st_ino
+    duty_path, parent_path = cg["duty"], cg["parent"]
+    duty_id = os.stat(env.path(cg["duty"])).st_ino
     map_ids = daemon_map_ids(d.proc.pid)
     t.check(len(map_ids) == 1 and duty_id in map_keys(map_ids[0]), f"the duty cgroup has a map entry ({map_ids})")
     env.kill(procs["duty"])
-    t.check(env.rmdir(cg["duty"]), "rmdir the duty cgroup after its process died")
+    t.check(env.rmdir(env.path(cg["duty"])), "rmdir the duty cgroup after its process died")
     time.sleep(2 * REFRESH_S + 0.2)  # at least one periodic rescan
     # forgotten by the periodic rescan alone (no scrape in between): its kernel entry is gone
     t.check(map_ids and duty_id not in map_keys(map_ids[0]), "the removed child's map entry was dropped")
 
     def kernel_parent():
-        return usage_ns(cg["parent"]) / 1e9
+        return usage_ns(env.path(cg["parent"])) / 1e9
 
     text2, kp2 = scrape_with(d, kernel_parent)
     h2 = series(text2, CPU)
@@ -312,7 +175,7 @@ def accuracy_and_removal(t, d, env, cg):
     t.check(duty_path not in series(text2, WAIT), "the removed child's wait series is gone")
     t.check(parent_path in h1 and parent_path in h2 and h2[parent_path] >= h1[parent_path],
             f"parent did not go down after the child's removal: {h1.get(parent_path)} -> {h2.get(parent_path)}")
-    t.check(env.rel(cg["busy"]) in h2, "the surviving sibling is still exported")
+    t.check(cg["busy"] in h2, "the surviving sibling is still exported")
     # the kernel folds a removed child's usage into its parent; so does hostmon
     if parent_path in h2 and parent_path in h0:
         dh, dk = h2[parent_path] - h0[parent_path], kp2 - k0["parent"]
@@ -330,10 +193,9 @@ def accuracy_and_removal(t, d, env, cg):
 
 def runqueue_wait(t, d, env):
     """Check 2: three busy processes share 2 CPUs; their waits vs /proc/PID/task/TID/schedstat."""
-    cg = env.mkdir("runq")
-    path = env.rel(cg)
+    path = env.mkdir("runq")
     ncpu = os.cpu_count() or 2
-    procs = [env.spawn(cg, "busy") for _ in range(max(3, ncpu + 1))]
+    procs = [env.spawn(path, "busy") for _ in range(max(3, ncpu + 1))]
     pids = [p.pid for p in procs]
     # a cgroup created after start is discovered by a rescan; wait until its series shows
     found = wait_until(lambda: path in series(scrape(d), WAIT), 5.0, 0.25)
@@ -355,29 +217,10 @@ def runqueue_wait(t, d, env):
         env.kill(p)
 
 
-def run_short(cg):
-    """Forks a child that enters cg, burns ~1 ms of CPU and exits; waits for it."""
-    procs_file = os.path.join(cg, "cgroup.procs")
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            with open(procs_file, "w") as f:
-                f.write(str(os.getpid()))
-            end = time.thread_time() + 0.001
-            while time.thread_time() < end:
-                pass
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
 def churn(t, d, env):
     """Check 4: 1,000 cgroups that each used a little CPU, discovered, then removed and forgotten."""
-    parent = env.mkdir("churn")
-    ppath = env.rel(parent)
+    ppath = env.mkdir("churn")
+    parent = env.path(ppath)
     map_ids = daemon_map_ids(d.proc.pid)
     if not t.check(len(map_ids) == 1, f"the daemon holds one map named cgroup_cpu: {map_ids}"):
         return
@@ -385,9 +228,9 @@ def churn(t, d, env):
     time.sleep(2 * REFRESH_S + 0.1)  # the empty parent becomes known
 
     def counted():
-        before = live_cgroups(env.mnt)
+        before = live_cgroups(env.v2)
         text = scrape(d)
-        return text, before, live_cgroups(env.mnt)
+        return text, before, live_cgroups(env.v2)
 
     text0, live0a, live0b = counted()
     known0 = scalar(text0, "hostmon_cgroup_cpu_cgroups")
@@ -396,8 +239,8 @@ def churn(t, d, env):
     children = []
     for i in range(CHURN):
         children.append(env.mkdir(f"churn/c{i:04d}"))
-    ids = {os.stat(c).st_ino: env.rel(c) for c in children}
-    ok = sum(run_short(c) for c in children)
+    ids = {os.stat(env.path(c)).st_ino: c for c in children}
+    ok = sum(env.run_short(c, 0.001) for c in children)
     t.check(ok == CHURN, f"short processes ran in all {CHURN} cgroups ({ok})")
 
     # discovered: by the scrape-time rescan of unknown ids (1/s) or the periodic rescan
@@ -411,7 +254,7 @@ def churn(t, d, env):
     missing = [p for p in ids.values() if p not in h1]
     t.check(not missing, f"all {CHURN} churn cgroups exported after they ran: {len(missing)} missing, e.g. {missing[:3]}")
     known1 = scalar(text1, "hostmon_cgroup_cpu_cgroups")
-    live1 = live_cgroups(env.mnt)
+    live1 = live_cgroups(env.v2)
     slack1 = 5 + abs(live1 - CHURN - live0b)  # what the machine's other cgroups did meanwhile
     t.check(known1 >= known0 + CHURN - slack1,
             f"known cgroups grew by ~{CHURN}: {known0:.0f} -> {known1:.0f} (live {live0b} -> {live1})")
@@ -426,9 +269,10 @@ def churn(t, d, env):
     page_checks(t, text1, f"page with {CHURN} churn cgroups")
 
     # remove them all: the periodic rescans (no scrape needed) forget them and drop their map entries
-    removed = sum(env.rmdir(c) for c in children)
+    dirs = [env.path(c) for c in children]
+    removed = sum(env.rmdir(c) for c in dirs)
     t.check(removed == CHURN, f"rmdir'd {removed} of {CHURN} churn cgroups")
-    for c in children:
+    for c in dirs:
         if not os.path.exists(c):
             env.dirs.remove(c)
     t_rm = time.monotonic()
@@ -468,7 +312,7 @@ def run(t):
     if os.geteuid() != 0:
         t.check(False, "test_cpu needs root (cgroups and BPF)")
         return
-    env = Env(cgroup2_mount())
+    env = Env("hostmon-test", cgroup2_mount())
     d = None
     try:
         env.mkdir(None)
@@ -484,13 +328,9 @@ def run(t):
     finally:
         left = env.cleanup()
         t.check(not left, f"removed every cgroup this test created: left {left}")
-        t.check(not os.path.exists(env.base), f"{env.base} is gone")
+        t.check(not os.path.exists(env.path(env.base)), f"{env.path(env.base)} is gone")
         if d is not None:
-            rc, _ = d.stop()
-            t.check(rc == 0, f"daemon exit code {rc}")
-            if rc != 0:
-                print(d.logs())
-            d.close()
+            stop_daemon(t, d)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,13 @@ in both hierarchies.
 """
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 
-from hostmon_test import Daemon, main, parse_samples, promtool_check, request
+from cgroup_test import (CPU, WAIT, Env, info, mounts, scalar, scrape, series, stat_value, stop_daemon,
+                         wait_until)
+from hostmon_test import Daemon, main, promtool_check
 
 REFRESH = "500ms"
-CPU = "hostmon_cgroup_cpu_seconds_total"
-WAIT = "hostmon_cgroup_cpu_runqueue_wait_seconds_total"
 LIMIT = "hostmon_cgroup_cpu_limit_cores"
 THROTTLED = "hostmon_cgroup_cpu_throttled_seconds_total"
 DROPPED = "hostmon_cgroup_cpu_series_dropped"
@@ -43,167 +40,6 @@ QUOTA_US = 20000
 LIMIT_CORES = QUOTA_US / PERIOD_US
 THROTTLE_ACCURACY = 0.02
 RATE_TOLERANCE = 0.25
-
-BURN = r"""
-import sys, time
-if sys.argv[1] == "busy":
-    while True:
-        pass
-clock = time.perf_counter
-while True:  # light: ~10% of a CPU
-    end = clock() + 0.005
-    while clock() < end:
-        pass
-    time.sleep(0.045)
-"""
-
-
-def info(msg):
-    print(f"# {msg}", flush=True)
-
-
-def unescape_mountinfo(s):
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
-
-
-def mounts():
-    """(cgroup2 mount point, v1 mount point carrying the cpu controller or None)."""
-    unified = v1cpu = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, sep, right = line.partition(" - ")
-            if not sep:
-                continue
-            fstype, _source, opts = (right.split() + ["", "", ""])[:3]
-            point = unescape_mountinfo(left.split()[4])
-            if fstype == "cgroup2" and unified is None:
-                unified = point
-            elif fstype == "cgroup" and "cpu" in opts.split(",") and v1cpu is None:
-                v1cpu = point
-    return unified, v1cpu
-
-
-class Env:
-    """What this test created and started, so that cleanup removes exactly that."""
-
-    def __init__(self, v2, v1):
-        self.v2, self.v1 = v2, v1
-        self.base = f"/hostmon-cpulim-{os.getpid()}"  # cgroup path, as hostmon exports it
-        self.dirs = []   # (hierarchy mount, created directory)
-        self.procs = []  # Popen
-
-    def mkdir(self, rel, v1=False):
-        """Creates base/rel in cgroup2 (and in the v1 cpu hierarchy too if v1); returns the path."""
-        path = self.base + (f"/{rel}" if rel else "")
-        for mnt in ([self.v2, self.v1] if v1 else [self.v2]):
-            d = mnt + path
-            os.mkdir(d)
-            self.dirs.append(d)
-        return path
-
-    def spawn(self, path, mode, v1=False):
-        """A burner that writes its own pid to cgroup.procs of path (in both hierarchies if v1)
-        before it execs, so all of its CPU time is spent inside."""
-        files = [self.v2 + path + "/cgroup.procs"] + ([self.v1 + path + "/cgroup.procs"] if v1 else [])
-
-        def enter():
-            for fn in files:
-                with open(fn, "w") as f:
-                    f.write(str(os.getpid()))
-
-        p = subprocess.Popen([sys.executable, "-c", BURN, mode], preexec_fn=enter,
-                             stdin=subprocess.DEVNULL, close_fds=True)
-        self.procs.append(p)
-        return p
-
-    def kill(self, p):
-        if p.poll() is None:
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        p.wait()
-
-    @staticmethod
-    def rmdir(d):
-        for _ in range(100):  # a killed task may take a moment to leave
-            try:
-                os.rmdir(d)
-                return True
-            except FileNotFoundError:
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
-    def cleanup(self):
-        for p in self.procs:
-            self.kill(p)
-        left = []
-        for d in sorted(reversed(self.dirs), key=lambda d: d.count("/"), reverse=True):
-            if not self.rmdir(d):
-                left.append(d)
-        return left
-
-
-def run_short(procs_file, burn_s=0.002):
-    """Forks a child that enters the cgroup, burns burn_s of its own CPU time and exits."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            with open(procs_file, "w") as f:
-                f.write(str(os.getpid()))
-            end = time.thread_time() + burn_s
-            while time.thread_time() < end:
-                pass
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
-def scrape(d):
-    status, _, body = request(d, "/metrics", timeout=30)
-    if status != 200:
-        raise RuntimeError(f"/metrics answered {status}")
-    return body.decode()
-
-
-LABEL_RE = re.compile(r'cgroup="((?:[^"\\]|\\.)*)"')
-
-
-def series(text, family):
-    """cgroup path -> value for one family."""
-    out = {}
-    for key, v in parse_samples(text).items():
-        if key.startswith(family + "{"):
-            m = LABEL_RE.search(key)
-            out[m.group(1) if m else None] = v
-    return out
-
-
-def scalar(text, name):
-    return parse_samples(text).get(name)
-
-
-def wait_until(fn, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(step)
-
-
-def stat_value(path, key):
-    with open(path) as f:
-        for line in f:
-            k, _, v = line.partition(" ")
-            if k == key:
-                return int(v)
-    raise RuntimeError(f"no {key} in {path}")
 
 
 def write(path, value):
@@ -226,10 +62,10 @@ def limit_and_throttling(t, env):
     base = env.mkdir(None, v1=True)
     lim = env.mkdir("limited", v1=True)
     free = env.mkdir("free", v1=True)
-    v1lim = env.v1 + lim
+    v1lim = env.path(lim, v1=True)
     write(v1lim + "/cpu.cfs_period_us", PERIOD_US)
     write(v1lim + "/cpu.cfs_quota_us", QUOTA_US)
-    with open(env.v1 + free + "/cpu.cfs_quota_us") as f:
+    with open(env.path(free, v1=True) + "/cpu.cfs_quota_us") as f:
         t.check(f.read().strip() == "-1", "the free cgroup has no v1 quota")
 
     d = Daemon("--cgroup-refresh-interval", REFRESH)
@@ -243,7 +79,7 @@ def limit_and_throttling(t, env):
 
         time.sleep(1.0)
         w0 = time.monotonic()
-        u0 = stat_value(env.v2 + lim + "/cpu.stat", "usage_usec")
+        u0 = stat_value(env.path(lim) + "/cpu.stat", "usage_usec")
         text0 = scrape(d)
         w0 = (w0 + time.monotonic()) / 2
         time.sleep(2.5)
@@ -253,7 +89,7 @@ def limit_and_throttling(t, env):
         text1 = scrape(d)
         w1 = (w1 + time.monotonic()) / 2
         after = stat_value(stat, "throttled_time")
-        u1 = stat_value(env.v2 + lim + "/cpu.stat", "usage_usec")
+        u1 = stat_value(env.path(lim) + "/cpu.stat", "usage_usec")
         nr_throttled = stat_value(stat, "nr_throttled")
 
         lim1, thr1 = series(text1, LIMIT), series(text1, THROTTLED)
@@ -314,11 +150,7 @@ def limit_and_throttling(t, env):
     finally:
         for p in list(env.procs):
             env.kill(p)
-        rc, _ = d.stop()
-        t.check(rc == 0, f"daemon (a) exit code {rc}")
-        if rc != 0:
-            print(d.logs())
-        d.close()
+        stop_daemon(t, d, "daemon (a)")
 
 
 def depth(path):
@@ -357,7 +189,7 @@ def cardinality(t, env):
         for name, flags, *_ in runs:
             daemons.append(Daemon("--cgroup-refresh-interval", REFRESH, *flags))
         # every daemon runs while the short processes use CPU
-        ran = sum(run_short(env.v2 + leaf + "/cgroup.procs") for leaf in leaves)
+        ran = sum(env.run_short(leaf, 0.002) for leaf in leaves)
         t.check(ran == len(leaves), f"short processes ran in {ran} of {len(leaves)} leaves")
 
         for (name, flags, want_ours, want_all, want_dropped), d in zip(runs, daemons):
@@ -414,11 +246,7 @@ def cardinality(t, env):
             t.check(d.alive(), f"{name}: daemon alive")
     finally:
         for d in daemons:
-            rc, _ = d.stop()
-            t.check(rc == 0, f"daemon exit code {rc}")
-            if rc != 0:
-                print(d.logs())
-            d.close()
+            stop_daemon(t, d)
 
 
 def run(t):
@@ -428,7 +256,7 @@ def run(t):
     v2, v1 = mounts()
     if not t.check(v2 and v1, f"cgroup2 ({v2}) and a v1 cpu hierarchy ({v1}) are mounted"):
         return
-    env = Env(v2, v1)
+    env = Env("hostmon-cpulim", v2, v1)
     start = time.monotonic()
     try:
         limit_and_throttling(t, env)

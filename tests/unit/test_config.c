@@ -159,6 +159,24 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "unexpected argument");
 	}
 	{
+		char *argv[] = { "hostmon", "--rabbitmq-password=hunter2", NULL };
+		struct config cfg;
+		char err[512] = "";
+		CHECK(load(&cfg, argv, none, err) == -EINVAL, "secret on argv refused");
+		CHECK(strstr(err, "not accepted on the command line") && !strstr(err, "hunter2"),
+		      "refused without echoing it: %s", err);
+		config_free(&cfg);
+	}
+	{
+		char *argv[] = { "hostmon", "--rabbitmq-interval=5s", "--rabbitmq-timeout=5s",
+				 NULL };
+		expect_invalid(argv, none, "--rabbitmq-timeout must be below --rabbitmq-interval");
+	}
+	{
+		char *argv[] = { "hostmon", "--rabbitmq-url=ftp://x", NULL };
+		expect_invalid(argv, none, "http:// or https://");
+	}
+	{
 		char *argv[] = { "hostmon", NULL };
 		char *envp[] = { "HOSTMON_BPF_STATS=maybe", NULL };
 		expect_invalid(argv, envp, "HOSTMON_BPF_STATS");
@@ -193,6 +211,38 @@ static void test_invalid(void)
 		char err[512] = "";
 		CHECK(load(&cfg, argv, none, err) == -ENOENT, "missing file: %s", err);
 		CHECK(strstr(err, "/nonexistent/hostmon.json") != NULL, "%s", err);
+		config_free(&cfg);
+	}
+}
+
+/* The reference RabbitMQ exporter's variables: below HOSTMON_* and the file, above defaults. */
+static void test_compat_env(void)
+{
+	struct config cfg;
+	char err[512] = "";
+	char *argv[] = { "hostmon", NULL };
+	{
+		char *envp[] = { "RABBITMQ_HOST=mq.internal", "RABBITMQ_USER=mon",
+				 "RABBITMQ_PASSWORD=s3cret", NULL };
+		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
+		CHECK_STR(cfg.rabbitmq_url, "http://mq.internal:15672");
+		CHECK_STR(cfg.rabbitmq_user, "mon");
+		CHECK_STR(cfg.rabbitmq_password, "s3cret");
+		config_free(&cfg);
+	}
+	{
+		char *envp[] = { "RABBITMQ_HOST=mq.internal", "HOSTMON_RABBITMQ_URL=https://a:1",
+				 "HOSTMON_RABBITMQ_PASSWORD=p2", "RABBITMQ_PASSWORD=p1", NULL };
+		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
+		CHECK_STR(cfg.rabbitmq_url, "https://a:1");
+		CHECK_STR(cfg.rabbitmq_password, "p2");
+		config_free(&cfg);
+	}
+	{
+		char *envp[] = { NULL };
+		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
+		CHECK(cfg.rabbitmq_url == NULL, "rabbitmq off by default");
+		CHECK_STR(cfg.rabbitmq_user, "guest");
 		config_free(&cfg);
 	}
 }
@@ -258,6 +308,7 @@ int main(void)
 	test_precedence();
 	test_invalid();
 	test_actions();
+	test_compat_env();
 	test_parsers();
 	return test_summary("test_config");
 }
