@@ -10,9 +10,11 @@
 
 #include "cpu_collector.h"
 #include "log.h"
+#include "rabbitmq.h"
 
 const struct collector_ops *const collector_table[] = {
 	&cpu_collector_ops,
+	&rabbitmq_collector_ops,
 	NULL,
 };
 const size_t collector_table_len = sizeof(collector_table) / sizeof(collector_table[0]) - 1;

@@ -1,0 +1,465 @@
+"""A fault-injecting HTTP server standing in for a broken proxy in front of the RabbitMQ
+management API. Standard library only (Debian's /usr/bin/python3).
+
+    from fault_server import FaultServer
+    with FaultServer() as fs:                     # 127.0.0.1:<free port>, background thread
+        fs.set_mode("good", items=[{"name": "q", "vhost": "/", "messages": 3, ...}])
+        daemon = Daemon("--rabbitmq-url", fs.url, ...)
+        ...
+        fs.set_mode("truncated")                  # next poll gets truncated JSON
+        fs.wait_requests(2)                       # block until the client asked again
+        assert fs.requests[-1].path == "/api/queues"
+        assert fs.requests[-1].query["columns"] == ["name,vhost,messages,..."]
+
+Modes (set_mode(mode, **options); applies to every path, to requests from then on):
+  good          items=[...] (queue objects). With ?page=N[&page_size=M] it answers like RabbitMQ
+                3.10: {"items", "page", "page_count", "page_size", "total_count", "item_count",
+                "filtered_count"}; a page past the last is 400
+                {"error":"bad_request","reason":"page_out_of_range"}; page_size > 500 is 400.
+                Without ?page it answers a plain JSON list (as RabbitMQ does). Optional
+                columns=True applies ?columns= like RabbitMQ (top-level keys only);
+                gzip=True compresses when the request accepts gzip.
+  json          body=<any JSON-able object or raw bytes/str>, status=200: served verbatim.
+  garbage       200, Content-Type application/json, a body that is not JSON (binary + text).
+  truncated     200, valid paged JSON cut in the middle; Content-Length matches what is sent,
+                so only the JSON parser can notice. cut=<bytes> (default: half).
+  short_body    200, Content-Length promises the whole body, half is sent, then the connection
+                closes (a transfer error, curl's CURLE_PARTIAL_FILE).
+  wrong_types   variant= "strings" (counts as strings: "messages": "12"), "nulls" (counts null,
+                name 5), "items_not_list" ("items": {...}), "not_object" (top level 42),
+                "page_count_lie" (page_count 1000 but items empty), "missing" (queues missing
+                counters, as a queue that is down): options page-form (default) or list-form via
+                paged_form=False.
+  huge          a 100 MB body (size=<bytes>) streamed in 64 KiB chunks, never held in memory:
+                kind="json" (a valid paged document with ~0.5 M queue objects), "garbage" (spaces
+                then junk); chunked=True uses chunked transfer instead of Content-Length.
+  gzip_bomb     Content-Encoding: gzip, ~100 KB on the wire that inflates to size (default
+                100 MB) of valid-looking JSON (whitespace padding inside an array).
+  stall         accepts the connection, reads the request and never answers (until close()).
+  stall_body    sends 200 headers with a Content-Length, a few bytes of body, then stalls.
+  slow          answers `good` but sends the body 1 byte every delay seconds (default 0.5).
+  status        status=<code> with body=<bytes/obj>: 401 (with WWW-Authenticate and RabbitMQ's
+                {"error":"not_authorized","reason":"Login failed"}), 403, 500, 503, ...;
+                shortcuts: set_mode("401"), set_mode("500").
+  close         closes the connection without any response.
+
+Every request is logged: .requests is a list of Request(method, path, query, raw_path, headers,
+mode, time); query is urllib.parse.parse_qs of the query string. .url is "http://127.0.0.1:PORT".
+"""
+import gzip
+import http.server
+import json
+import socket
+import threading
+import time
+import urllib.parse
+import zlib
+
+
+class Request:
+    __slots__ = ("method", "path", "query", "raw_path", "headers", "mode", "time")
+
+    def __init__(self, method, raw_path, headers, mode):
+        parts = urllib.parse.urlsplit(raw_path)
+        self.method = method
+        self.raw_path = raw_path
+        self.path = parts.path                       # still percent-encoded, e.g. /api/queues/%2F
+        self.query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        self.headers = headers
+        self.mode = mode
+        self.time = time.monotonic()
+
+    def param(self, name, default=None):
+        v = self.query.get(name)
+        return v[0] if v else default
+
+    def __repr__(self):
+        return f"Request({self.method} {self.raw_path} mode={self.mode})"
+
+
+def sample_queue(i, vhost="/"):
+    return {"name": f"q{i}", "vhost": vhost, "messages": i, "messages_ready": i,
+            "messages_unacknowledged": 0, "consumers": 0, "message_bytes": 10 * i,
+            "message_bytes_ready": 10 * i, "message_bytes_unacknowledged": 0,
+            "node": "rabbit@localhost", "type": "classic", "state": "running", "durable": True}
+
+
+def paged(items, page=1, page_size=500, total=None, page_count=None):
+    total = len(items) if total is None else total
+    return {"filtered_count": total, "item_count": len(items), "items": items, "page": page,
+            "page_count": page_count if page_count is not None else max(1, -(-total // page_size)),
+            "page_size": page_size, "total_count": total}
+
+
+def _wrong_types(variant):
+    if variant == "strings":
+        q = sample_queue(12)
+        q.update(messages="12", messages_ready="12", messages_unacknowledged="0")
+        return paged([q])
+    if variant == "nulls":
+        q = sample_queue(3)
+        q.update(name=5, messages=None, messages_ready=[], messages_unacknowledged={})
+        return paged([q])
+    if variant == "items_not_list":
+        d = paged([sample_queue(1)])
+        d["items"] = {"name": "q1", "vhost": "/", "messages": 1}
+        return d
+    if variant == "not_object":
+        return 42
+    if variant == "page_count_lie":
+        return paged([], total=1000, page_count=1000)
+    if variant == "missing":   # a queue that is down has only these keys (measured on 3.10)
+        return paged([{"name": "q-down", "vhost": "/", "arguments": {}, "auto_delete": False,
+                       "durable": True, "exclusive": False, "node": "rabbit@localhost",
+                       "state": "down", "type": "classic"}, sample_queue(2)])
+    raise ValueError(f"unknown wrong_types variant {variant!r}")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fault-server"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def _do(self):
+        fs = self.server.fault
+        with fs._lock:
+            mode, opts = fs._mode, dict(fs._opts)
+            req = Request(self.command, self.path, dict(self.headers.items()), mode)
+            fs.requests.append(req)
+            fs._cond.notify_all()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        try:
+            getattr(self, "_mode_" + mode)(req, **opts)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _do
+
+    # -- helpers --
+    def _send(self, status, body, ctype="application/json", headers=None, close=False):
+        if not isinstance(body, (bytes, bytearray)):
+            body = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _stall(self):
+        self.server.fault._closing.wait()
+        self.close_connection = True
+
+    # -- modes --
+    def _mode_good(self, req, items=(), columns=False, gzip=False, status=200):
+        items = list(items)
+        if columns and req.param("columns"):
+            keep = req.param("columns").split(",")
+            items = [{k: v for k, v in i.items() if k in keep} for i in items]
+        if req.param("page") is not None:
+            try:
+                page, size = int(req.param("page")), int(req.param("page_size", "100"))
+            except ValueError:
+                return self._send(400, {"error": "bad_request", "reason": "not_integer"})
+            if size > 500 or size < 1 or page < 1:
+                return self._send(400, {"error": "bad_request", "reason": "page_size must be <= 500"})
+            total = len(items)
+            page_count = max(1, -(-total // size))
+            if page > page_count and total > 0 or (total == 0 and page > 1):
+                return self._send(400, {"error": "bad_request", "reason": "page_out_of_range"})
+            body = paged(items[(page - 1) * size:page * size], page, size, total)
+        else:
+            body = items
+        data = json.dumps(body).encode()
+        hdrs = {"Vary": "accept-encoding"}
+        if gzip and "gzip" in req.headers.get("Accept-Encoding", ""):
+            data = _gzip(data)
+            hdrs["Content-Encoding"] = "gzip"
+        self._send(status, data, headers=hdrs)
+
+    def _mode_json(self, req, body=None, status=200, headers=None):
+        self._send(status, body if isinstance(body, (bytes, str)) else json.dumps(body), headers=headers)
+
+    def _mode_garbage(self, req):
+        self._send(200, b"\x00\xffnot json at all <html>\x89PNG\r\n{{{[[[\"unterminated")
+
+    def _mode_truncated(self, req, cut=None):
+        data = json.dumps(paged([sample_queue(i) for i in range(1, 21)])).encode()
+        self._send(200, data[:cut if cut is not None else len(data) // 2])
+
+    def _mode_short_body(self, req):
+        data = json.dumps(paged([sample_queue(i) for i in range(1, 21)])).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data[:len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def _mode_wrong_types(self, req, variant="strings", paged_form=True):
+        body = _wrong_types(variant)
+        if not paged_form and isinstance(body, dict) and isinstance(body.get("items"), list):
+            body = body["items"]
+        self._send(200, body)
+
+    def _mode_huge(self, req, size=100 * 1024 * 1024, kind="json", chunked=False):
+        head, item, tail = _huge_parts(kind)
+        n = max(0, (size - len(head) - len(tail)) // len(item))
+        total = len(head) + n * len(item) + len(tail)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(total))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        per = max(1, 65536 // len(item))
+        block = item * per
+        out = self._chunk_writer(chunked)
+        out(head)
+        left = n
+        while left > 0:
+            k = min(per, left)
+            out(block if k == per else item * k)
+            left -= k
+        out(tail)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _chunk_writer(self, chunked):
+        w = self.wfile.write
+        if not chunked:
+            return w
+        return lambda b: w(b"%x\r\n%s\r\n" % (len(b), b)) if b else None
+
+    def _mode_gzip_bomb(self, req, size=100 * 1024 * 1024):
+        data = _bomb(size)
+        self._send(200, data, headers={"Content-Encoding": "gzip"}, close=True)
+
+    def _mode_stall(self, req):
+        self._stall()
+
+    def _mode_stall_body(self, req):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b'{"items": [')
+        self.wfile.flush()
+        self._stall()
+
+    def _mode_slow(self, req, items=(), delay=0.5):
+        data = json.dumps(list(items)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        for b in data:
+            if self.server.fault._closing.wait(delay):
+                return
+            self.wfile.write(bytes([b]))
+            self.wfile.flush()
+
+    def _mode_status(self, req, status=500, body=None, headers=None):
+        if body is None:
+            body = {401: {"error": "not_authorized", "reason": "Login failed"},
+                    403: {"error": "not_authorized", "reason": "Not management user"},
+                    }.get(status, {"error": "Internal Server Error", "reason": "fault_server"})
+        hdrs = dict(headers or {})
+        if status == 401:
+            hdrs.setdefault("WWW-Authenticate", 'Basic realm="RabbitMQ Management"')
+        self._send(status, body if isinstance(body, (bytes, str)) else json.dumps(body), headers=hdrs)
+
+    def _mode_close(self, req):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _gzip(data):
+    return gzip.compress(data, 6)
+
+
+_HUGE = {
+    "json": (b'{"filtered_count":0,"item_count":0,"page":1,"page_count":1,"page_size":500,'
+             b'"total_count":0,"items":[',
+             b'{"name":"huge-queue-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","vhost":"/","messages":1,'
+             b'"messages_ready":1,"messages_unacknowledged":0,"node":"rabbit@x","state":"running"},',
+             b'{"name":"last","vhost":"/","messages":0}]}'),
+    "garbage": (b"", b" " * 63 + b"\n", b"junk"),
+}
+
+
+def _huge_parts(kind):
+    return _HUGE[kind]
+
+
+_bomb_cache = {}
+
+
+def _bomb(size):
+    if size not in _bomb_cache:
+        c = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip wrapper
+        out = [c.compress(b"[")]
+        block = b" " * (1 << 20)
+        left = size - 2
+        while left > 0:
+            k = min(left, len(block))
+            out.append(c.compress(block[:k]))
+            left -= k
+        out.append(c.compress(b"]"))
+        out.append(c.flush())
+        _bomb_cache[size] = b"".join(out)
+    return _bomb_cache[size]
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+class FaultServer:
+    """Threaded HTTP server on 127.0.0.1:0 in a background thread; see the module docstring."""
+
+    def __init__(self, mode="good", host="127.0.0.1", port=0, **options):
+        self.requests = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._closing = threading.Event()
+        self._mode, self._opts = "good", {}
+        self.set_mode(mode, **options)
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.fault = self
+        self.host, self.port = self._httpd.server_address[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="fault-server", daemon=True)
+        self._thread.start()
+
+    def set_mode(self, mode, **options):
+        """Switches the behaviour for all following requests (see module docstring)."""
+        mode = str(mode)
+        if mode.isdigit():
+            options.setdefault("status", int(mode))
+            mode = "status"
+        if not hasattr(_Handler, "_mode_" + mode):
+            raise ValueError(f"unknown fault mode {mode!r}")
+        if mode == "gzip_bomb":
+            _bomb(options.get("size", 100 * 1024 * 1024))  # build it now, not inside a request
+        with self._lock:
+            self._mode, self._opts = mode, options
+        return self
+
+    @property
+    def mode(self):
+        return self._mode
+
+    def clear(self):
+        with self._lock:
+            self.requests = []
+
+    def wait_requests(self, n, timeout=30):
+        """Blocks until at least n requests were received in total; returns the list."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"fault server got {len(self.requests)} requests, wanted {n}")
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def paths(self):
+        """['/api/queues?columns=...', ...]: path+query of every request, in order."""
+        with self._lock:
+            return [r.raw_path for r in self.requests]
+
+    def close(self):
+        self._closing.set()          # releases stalled handlers
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+if __name__ == "__main__":  # self-check: python3 tests/integration/fault_server.py
+    import http.client
+
+    def get(fs, path="/api/queues?page=1&page_size=500", timeout=5, headers=None):
+        c = http.client.HTTPConnection(fs.host, fs.port, timeout=timeout)
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.getheader("Content-Encoding"), r.read()
+
+    with FaultServer("good", items=[sample_queue(i) for i in range(1, 1201)]) as fs:
+        st, _, body = get(fs, "/api/queues?page=3&page_size=500&columns=name")
+        d = json.loads(body)
+        assert st == 200 and d["page_count"] == 3 and d["item_count"] == 200, d
+        assert get(fs, "/api/queues?page=4&page_size=500")[0] == 400
+        assert isinstance(json.loads(get(fs, "/api/queues")[2]), list)
+        fs.set_mode("huge", size=10 * 1024 * 1024)
+        st, _, body = get(fs)
+        assert len(body) > 10_000_000 - 1000 and json.loads(body)["items"][-1]["name"] == "last"
+        fs.set_mode("huge", size=1024 * 1024, chunked=True)
+        assert json.loads(get(fs)[2])["items"][-1]["name"] == "last"
+        fs.set_mode("gzip_bomb")
+        st, enc, body = get(fs)
+        assert enc == "gzip" and len(body) < 200_000 and len(gzip.decompress(body)) == 100 * 1024 * 1024
+        for m in ("garbage", "truncated"):
+            fs.set_mode(m)
+            try:
+                json.loads(get(fs)[2])
+                raise AssertionError(m)
+            except ValueError:
+                pass
+        fs.set_mode("short_body")
+        try:
+            get(fs)
+            raise AssertionError("short_body")
+        except http.client.IncompleteRead:
+            pass
+        fs.set_mode("401")
+        assert get(fs)[0] == 401
+        fs.set_mode("500")
+        assert get(fs)[0] == 500
+        fs.set_mode("wrong_types", variant="strings")
+        assert json.loads(get(fs)[2])["items"][0]["messages"] == "12"
+        fs.set_mode("stall")
+        t = time.monotonic()
+        try:
+            get(fs, timeout=1)
+            raise AssertionError("stall")
+        except socket.timeout:
+            pass
+        assert time.monotonic() - t >= 0.9
+        fs.set_mode("close")
+        try:
+            get(fs)
+            raise AssertionError("close")
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            pass
+        print(len(fs.requests), "requests logged, first:", fs.paths()[0])
+    print("fault_server self-check ok")

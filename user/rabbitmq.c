@@ -1,0 +1,747 @@
+/* rabbitmq.c — the RabbitMQ queue collector: background polls of /api/queues, whole-snapshot swaps.
+ */
+#include "rabbitmq.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fileutil.h"
+#include "log.h"
+#include "rabbitmq_parse.h"
+#include "version.h"
+
+/* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
+static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&columns=name,vhost,"
+				 "node,type,state,durable,messages,messages_ready,"
+				 "messages_unacknowledged";
+/* Consumers and bytes exist only in the statistics database: a slower cadence. */
+static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"
+				   "message_bytes_ready,message_bytes_unacknowledged";
+
+enum rmq_reason {
+	REASON_CONNECT,
+	REASON_TIMEOUT,
+	REASON_TLS,
+	REASON_AUTH,
+	REASON_HTTP_STATUS,
+	REASON_TRANSFER,
+	REASON_TOO_LARGE,
+	REASON_INVALID_JSON,
+	REASON_UNEXPECTED_RESPONSE,
+	REASON_MAX,
+};
+
+static const char *const reason_names[REASON_MAX] = {
+	[REASON_CONNECT] = "connect",
+	[REASON_TIMEOUT] = "timeout",
+	[REASON_TLS] = "tls",
+	[REASON_AUTH] = "auth",
+	[REASON_HTTP_STATUS] = "http_status",
+	[REASON_TRANSFER] = "transfer",
+	[REASON_TOO_LARGE] = "too_large",
+	[REASON_INVALID_JSON] = "invalid_json",
+	[REASON_UNEXPECTED_RESPONSE] = "unexpected_response",
+};
+
+/* One complete poll's result: queues after filters and the cap, with details joined. */
+struct rmq_snap {
+	struct rmq_list queues;
+	double taken_at; /* CLOCK_MONOTONIC seconds */
+	size_t matching; /* queues that passed the filters, before the cap */
+	size_t dropped;	 /* left out by --rabbitmq-max-queues */
+};
+
+struct rmq_state {
+	/* settings */
+	char *base_url;
+	char host[256];
+	char *user;
+	char *password; /* from the environment or the file option */
+	char *password_file;
+	double interval_s, timeout_s, detail_interval_s;
+	uint64_t max_queues, max_response_bytes;
+	char *ca_file, *cert_file, *key_file;
+	bool insecure;
+	regex_t re[4]; /* include vhost, exclude vhost, include queue, exclude queue */
+	bool has_re[4];
+
+	/* poller thread only */
+	CURL *curl;
+	struct rmq_stream *stream; /* the listing being received */
+	int stream_rc;
+	uint64_t received;
+	bool body_too_large;
+	struct rmq_list details;
+	double details_at;
+	int last_logged_reason; /* -1: last poll succeeded */
+
+	pthread_t thread;
+	bool thread_started;
+	int stop_fd; /* eventfd: wakes the poller to stop */
+	atomic_bool stopping;
+
+	/* shared with scrapes, under lock */
+	pthread_mutex_t lock;
+	struct rmq_snap *snap;
+	bool up;
+	double last_success_wall;
+	double last_poll_duration;
+	uint64_t errors[REASON_MAX];
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void snap_free(struct rmq_snap *s)
+{
+	if (!s)
+		return;
+	rmq_list_free(&s->queues);
+	free(s);
+}
+
+/*
+ * The listing is parsed as it arrives: memory holds the queue records, never
+ * the (tens of MB) response. The size limit counts decoded bytes.
+ */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct rmq_state *st = arg;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	st->received += n;
+	if (st->received > st->max_response_bytes) {
+		st->body_too_large = true;
+		return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+	}
+	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		return n; /* an error page: its status is what counts */
+	int rc = rmq_stream_feed(st->stream, data, n);
+	if (rc) {
+		st->stream_rc = rc;
+		return 0;
+	}
+	return n;
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct rmq_state *st = arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&st->stopping) ? 1 : 0; /* non-zero aborts: shutdown must not wait */
+}
+
+static enum rmq_reason reason_of(CURLcode rc, bool too_large)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return REASON_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		return REASON_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+		return REASON_TLS;
+	case CURLE_WRITE_ERROR:
+		return too_large ? REASON_TOO_LARGE : REASON_TRANSFER;
+	default:
+		return REASON_TRANSFER;
+	}
+}
+
+/* The password is re-read from its file for every poll, so a rotated secret is picked up. */
+static int password_now(struct rmq_state *st, char *out, size_t len)
+{
+	if (!st->password_file) {
+		snprintf(out, len, "%s", st->password ? st->password : "");
+		return 0;
+	}
+	int rc = file_read_text(st->password_file, out, len);
+	if (rc)
+		return rc;
+	out[strcspn(out, "\r\n")] = '\0';
+	return 0;
+}
+
+/*
+ * GETs /api/queues?query into list in one request. Returns -1 with *reason
+ * set, or 0. Not paged: the broker builds the whole listing for every page
+ * (measured: one page of 500 of 50,000 queues costs as much as all of them),
+ * so pages multiply broker work; streaming the one response keeps our memory
+ * bounded instead (docs/rabbitmq.md).
+ */
+static int fetch_listing(struct rmq_state *st, const char *query, double timeout_s,
+			 struct rmq_list *list, enum rmq_reason *reason, char *detail,
+			 size_t detail_len)
+{
+	char url[4096], password[1024];
+	int rc = -1;
+
+	if (password_now(st, password, sizeof(password))) {
+		*reason = REASON_AUTH;
+		snprintf(detail, detail_len, "cannot read --rabbitmq-password-file %s",
+			 st->password_file);
+		return -1;
+	}
+	st->stream = rmq_stream_new(list);
+	if (!st->stream) {
+		*reason = REASON_TRANSFER;
+		snprintf(detail, detail_len, "out of memory");
+		return -1;
+	}
+	snprintf(url, sizeof(url), "%s/api/queues?%s", st->base_url, query);
+	curl_easy_setopt(st->curl, CURLOPT_PASSWORD, password);
+	curl_easy_setopt(st->curl, CURLOPT_URL, url);
+	curl_easy_setopt(st->curl, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	st->received = 0;
+	st->stream_rc = 0;
+	st->body_too_large = false;
+	CURLcode cc = curl_easy_perform(st->curl);
+	long status = 0;
+	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+	struct rmq_page_info info;
+	int prc = st->stream_rc;
+
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && prc)) {
+		*reason = reason_of(cc, st->body_too_large);
+		snprintf(detail, detail_len, "%s",
+			 st->body_too_large ? "response over --rabbitmq-max-response-bytes"
+					    : curl_easy_strerror(cc));
+	} else if (status != 200) {
+		*reason = status == 401 || status == 403 ? REASON_AUTH : REASON_HTTP_STATUS;
+		snprintf(detail, detail_len, "HTTP status %ld", status);
+	} else if (prc || (prc = rmq_stream_finish(st->stream, &info)) != 0) {
+		*reason = prc == -EBADMSG ? REASON_INVALID_JSON : REASON_UNEXPECTED_RESPONSE;
+		snprintf(detail, detail_len, "%s",
+			 prc == -EBADMSG  ? "response is not valid JSON (or was cut short)"
+			 : prc == -ENOMEM ? "out of memory"
+					  : "JSON is not a queue listing");
+		if (prc == -ENOMEM)
+			*reason = REASON_TRANSFER;
+	} else {
+		rc = 0;
+	}
+	rmq_stream_free(st->stream);
+	st->stream = NULL;
+	return rc;
+}
+
+static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
+{
+	const char *subject[4] = { q->vhost, q->vhost, q->name, q->name };
+	for (int i = 0; i < 4; i++) {
+		if (!st->has_re[i])
+			continue;
+		bool match = regexec(&st->re[i], subject[i], 0, NULL, 0) == 0;
+		bool include = i % 2 == 0;
+		if (match != include)
+			return false;
+	}
+	return true;
+}
+
+/* FNV-1a over vhost, a separator that cannot occur in either string, and name. */
+static uint64_t key_hash(const char *vhost, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = vhost; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/* An index over a list by (vhost, name): open addressing on item indexes + 1. */
+struct key_index {
+	size_t *slots;
+	size_t cap;
+};
+
+static int index_build(struct key_index *ix, const struct rmq_list *l)
+{
+	ix->cap = 16;
+	while (ix->cap < l->len * 2)
+		ix->cap *= 2;
+	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+	if (!ix->slots)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Finds (vhost, name); with insert_as > 0 adds it when absent. Returns the item index + 1, or 0. */
+static size_t index_find(struct key_index *ix, const struct rmq_list *l, const char *vhost,
+			 const char *name, size_t insert_as)
+{
+	size_t i = key_hash(vhost, name) & (ix->cap - 1);
+	while (ix->slots[i]) {
+		const struct rmq_queue *q = &l->items[ix->slots[i] - 1];
+		if (strcmp(q->name, name) == 0 && strcmp(q->vhost, vhost) == 0)
+			return ix->slots[i];
+		i = (i + 1) & (ix->cap - 1);
+	}
+	if (insert_as)
+		ix->slots[i] = insert_as;
+	return 0;
+}
+
+/*
+ * Keeps the queues that pass the filters, once each (a queue can show on two
+ * pages when others are created meanwhile), up to the cap; joins the detail
+ * fields when the details are fresh enough.
+ */
+static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_snap *snap)
+{
+	struct key_index seen = { 0 }, details = { 0 };
+	bool use_details =
+		st->details.len && mono_s() - st->details_at <= 2 * st->detail_interval_s;
+	size_t kept = 0;
+	int rc = index_build(&seen, fast);
+	if (!rc && use_details) {
+		rc = index_build(&details, &st->details);
+		for (size_t i = 0; !rc && i < st->details.len; i++)
+			index_find(&details, &st->details, st->details.items[i].vhost,
+				   st->details.items[i].name, i + 1);
+	}
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < fast->len; i++) {
+		struct rmq_queue *q = &fast->items[i];
+		if (!passes_filters(st, q))
+			continue;
+		/* compacting in place: slot kept is free, and the index points at kept slots */
+		if (index_find(&seen, fast, q->vhost, q->name, 0))
+			continue;
+		snap->matching++;
+		if (kept >= st->max_queues) {
+			snap->dropped++;
+			continue;
+		}
+		fast->items[kept] = *q;
+		index_find(&seen, fast, q->vhost, q->name, kept + 1);
+		struct rmq_queue *k = &fast->items[kept++];
+		size_t d =
+			use_details ? index_find(&details, &st->details, k->vhost, k->name, 0) : 0;
+		if (d) {
+			const struct rmq_queue *dq = &st->details.items[d - 1];
+			for (int f = RMQ_CONSUMERS; f < RMQ_NVALUES; f++) {
+				if (dq->present & (1u << f)) {
+					k->v[f] = dq->v[f];
+					k->present |= (uint16_t)(1u << f);
+				}
+			}
+		}
+	}
+	fast->len = kept;
+	snap->queues = *fast;
+	memset(fast, 0, sizeof(*fast));
+out:
+	free(seen.slots);
+	free(details.slots);
+	return rc;
+}
+
+static void record_failure(struct rmq_state *st, enum rmq_reason reason, const char *detail)
+{
+	pthread_mutex_lock(&st->lock);
+	st->up = false;
+	st->errors[reason]++;
+	pthread_mutex_unlock(&st->lock);
+	/* one line when it starts failing or the reason changes, not one per interval */
+	if (st->last_logged_reason != (int)reason)
+		log_warn("rabbitmq poll failed", "host", st->host, "reason", reason_names[reason],
+			 "detail", detail);
+	st->last_logged_reason = (int)reason;
+}
+
+/* Consumers and bytes: kept for the following polls to join, for two detail intervals at most. */
+static void poll_details(struct rmq_state *st)
+{
+	struct rmq_list det = { 0 };
+	enum rmq_reason reason = REASON_TRANSFER;
+	char detail[256] = "";
+
+	if (fetch_listing(st, detail_query, st->timeout_s, &det, &reason, detail, sizeof(detail)) ==
+	    0) {
+		rmq_list_free(&st->details);
+		st->details = det;
+		st->details_at = mono_s();
+		return;
+	}
+	/* counts stay current and up stays 1: count the error, keep the older details a while */
+	rmq_list_free(&det);
+	if (atomic_load(&st->stopping))
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->errors[reason]++;
+	pthread_mutex_unlock(&st->lock);
+	log_warn("rabbitmq detail poll failed", "host", st->host, "reason", reason_names[reason],
+		 "detail", detail);
+}
+
+static void poll_once(struct rmq_state *st, bool details_due)
+{
+	double start = mono_s();
+	struct rmq_list fast = { 0 };
+	enum rmq_reason reason = REASON_TRANSFER;
+	char detail[256] = "";
+
+	/* details first: they join this poll's counts, and counts are published right after */
+	if (details_due)
+		poll_details(st);
+	start = mono_s();
+	if (fetch_listing(st, fast_query, st->timeout_s, &fast, &reason, detail, sizeof(detail))) {
+		rmq_list_free(&fast);
+		if (!atomic_load(&st->stopping))
+			record_failure(st, reason, detail);
+		return;
+	}
+
+	struct rmq_snap *snap = calloc(1, sizeof(*snap));
+	if (!snap || build_snap(st, &fast, snap)) {
+		free(snap);
+		rmq_list_free(&fast);
+		record_failure(st, REASON_TRANSFER, "out of memory");
+		return;
+	}
+	snap->taken_at = mono_s();
+	pthread_mutex_lock(&st->lock);
+	struct rmq_snap *old = st->snap;
+	st->snap = snap;
+	st->up = true;
+	st->last_success_wall = wall_s();
+	st->last_poll_duration = snap->taken_at - start;
+	pthread_mutex_unlock(&st->lock);
+	snap_free(old);
+	if (st->last_logged_reason != -1) {
+		struct log_num n;
+		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
+			 log_u64(&n, snap->queues.len));
+		st->last_logged_reason = -1;
+	}
+}
+
+static void *poller(void *arg)
+{
+	struct rmq_state *st = arg;
+	double next = mono_s(), next_details = next;
+
+	while (!atomic_load(&st->stopping)) {
+		double now = mono_s();
+		if (now < next) {
+			struct pollfd pfd = { .fd = st->stop_fd, .events = POLLIN };
+			poll(&pfd, 1, (int)((next - now) * 1000) + 1);
+			continue;
+		}
+		bool details_due = now >= next_details;
+		if (details_due)
+			next_details = now + st->detail_interval_s;
+		poll_once(st, details_due);
+		next += st->interval_s;
+		if (next < mono_s())
+			next = mono_s() + st->interval_s; /* a slow poll: skip, do not pile up */
+	}
+	return NULL;
+}
+
+static void add_queue_series(struct metric_snapshot *s, const char *host,
+			     const struct rmq_snap *snap)
+{
+	static const char *const labels[] = { "host", "vhost", "name" };
+	static const char *const info_labels[] = { "host", "vhost", "name",   "node",
+						   "type", "state", "durable" };
+	static const struct {
+		const char *suffix, *help;
+	} fams[RMQ_NVALUES] = {
+		[RMQ_MESSAGES] = { "messages", "Messages in the queue (ready + unacknowledged)." },
+		[RMQ_MESSAGES_READY] = { "messages_ready", "Messages ready to be delivered." },
+		[RMQ_MESSAGES_UNACKED] = { "messages_unacknowledged",
+					   "Messages delivered and not yet acknowledged." },
+		[RMQ_CONSUMERS] = { "consumers", "Consumers of the queue." },
+		[RMQ_MESSAGE_BYTES] = { "message_bytes", "Bytes of message bodies in the queue." },
+		[RMQ_MESSAGE_BYTES_READY] = { "message_bytes_ready",
+					      "Bytes of message bodies ready to be delivered." },
+		[RMQ_MESSAGE_BYTES_UNACKED] = { "message_bytes_unacknowledged",
+						"Bytes of message bodies delivered and not yet "
+						"acknowledged." },
+	};
+	struct metric_family *f[RMQ_NVALUES];
+	char name[96];
+
+	for (int i = 0; i < RMQ_NVALUES; i++) {
+		snprintf(name, sizeof(name), "rabbitmq_individual_queue_%s", fams[i].suffix);
+		f[i] = metric_family_get(s, name, fams[i].help, METRIC_GAUGE, 3, labels);
+	}
+	struct metric_family *info =
+		metric_family_get(s, "rabbitmq_individual_queue_info",
+				  "Facts about the queue as labels; the value is always 1.",
+				  METRIC_GAUGE, 7, info_labels);
+	for (size_t i = 0; i < snap->queues.len; i++) {
+		const struct rmq_queue *q = &snap->queues.items[i];
+		const char *v[] = { host, q->vhost, q->name };
+		for (int k = 0; k < RMQ_NVALUES; k++)
+			if (q->present & (1u << k))
+				metric_add(f[k], v, q->v[k]);
+		const char *iv[] = { host,
+				     q->vhost,
+				     q->name,
+				     q->node,
+				     q->type,
+				     q->state,
+				     q->durable < 0 ? ""
+				     : q->durable   ? "true"
+						    : "false" };
+		metric_add(info, iv, 1);
+	}
+}
+
+static int rmq_collect(void *state, struct metric_snapshot *s)
+{
+	struct rmq_state *st = state;
+	static const char *const host_label[] = { "host" };
+	static const char *const reason_labels[] = { "host", "reason" };
+	const char *hv[] = { st->host };
+
+	pthread_mutex_lock(&st->lock);
+	/* stale numbers are never served as current: after two intervals without success, none */
+	bool fresh = st->snap && mono_s() - st->snap->taken_at <= 2 * st->interval_s;
+	if (fresh)
+		add_queue_series(s, st->host, st->snap);
+	metric_add(
+		metric_family_get(s, "hostmon_rabbitmq_up",
+				  "Whether the last poll of the RabbitMQ management API succeeded.",
+				  METRIC_GAUGE, 1, host_label),
+		hv, st->up ? 1 : 0);
+	if (st->last_success_wall > 0)
+		metric_add(metric_family_get(s, "hostmon_rabbitmq_last_success_timestamp_seconds",
+					     "When the last successful poll finished (Unix time).",
+					     METRIC_GAUGE, 1, host_label),
+			   hv, st->last_success_wall);
+	metric_add(metric_family_get(s, "hostmon_rabbitmq_poll_duration_seconds",
+				     "How long the last successful poll took.", METRIC_GAUGE, 1,
+				     host_label),
+		   hv, st->last_poll_duration);
+	struct metric_family *errs = metric_family_get(s, "hostmon_rabbitmq_poll_errors_total",
+						       "Failed RabbitMQ API requests, by reason.",
+						       METRIC_COUNTER, 2, reason_labels);
+	for (int i = 0; i < REASON_MAX; i++) {
+		const char *v[] = { st->host, reason_names[i] };
+		metric_add(errs, v, (double)st->errors[i]);
+	}
+	metric_add(metric_family_get(s, "hostmon_rabbitmq_queues",
+				     "Queues in the last successful poll that pass the filters.",
+				     METRIC_GAUGE, 1, host_label),
+		   hv, fresh ? (double)st->snap->matching : 0);
+	metric_add(metric_family_get(
+			   s, "hostmon_rabbitmq_queues_dropped",
+			   "Queues left out by --rabbitmq-max-queues in the last successful poll.",
+			   METRIC_GAUGE, 1, host_label),
+		   hv, fresh ? (double)st->snap->dropped : 0);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+static void rmq_destroy(void *state)
+{
+	struct rmq_state *st = state;
+	if (!st)
+		return;
+	if (st->thread_started) {
+		uint64_t one = 1;
+		atomic_store(&st->stopping, true);
+		ssize_t unused = write(st->stop_fd, &one, sizeof(one));
+		(void)unused;
+		pthread_join(st->thread, NULL);
+	}
+	if (st->stop_fd >= 0)
+		close(st->stop_fd);
+	if (st->curl)
+		curl_easy_cleanup(st->curl);
+	rmq_list_free(&st->details);
+	snap_free(st->snap);
+	for (int i = 0; i < 4; i++)
+		if (st->has_re[i])
+			regfree(&st->re[i]);
+	pthread_mutex_destroy(&st->lock);
+	free(st->base_url);
+	free(st->user);
+	free(st->password);
+	free(st->password_file);
+	free(st->ca_file);
+	free(st->cert_file);
+	free(st->key_file);
+	free(st);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int setup_curl(struct rmq_state *st, char *err, size_t errlen)
+{
+	static char agent[64];
+	snprintf(agent, sizeof(agent), "hostmon/%s", HOSTMON_VERSION);
+	st->curl = curl_easy_init();
+	if (!st->curl) {
+		snprintf(err, errlen, "cannot create a curl handle");
+		return -ENOMEM;
+	}
+	CURL *c = st->curl;
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games in a threaded daemon */
+	curl_easy_setopt(c, CURLOPT_USERAGENT, agent);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes: gzip */
+	curl_easy_setopt(c, CURLOPT_USERNAME, st->user);
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, st);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, st);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(st->timeout_s * 1000));
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (st->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, st->ca_file);
+	if (st->cert_file)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, st->cert_file);
+	if (st->key_file)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, st->key_file);
+	if (st->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return 0;
+}
+
+static int host_of(const char *url, char *out, size_t len)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int rc = -EINVAL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		snprintf(out, len, "%s", host);
+		rc = 0;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int rmq_init(const struct config *cfg, struct loop *loop, void **state, char *err,
+		    size_t errlen)
+{
+	(void)loop;
+	if (!cfg->rabbitmq_url) {
+		snprintf(err, errlen, "no --rabbitmq-url (or RABBITMQ_HOST) configured");
+		return -EINVAL;
+	}
+	struct rmq_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->stop_fd = -1;
+	st->last_logged_reason = -2; /* log the first outcome either way */
+	pthread_mutex_init(&st->lock, NULL);
+	int rc = -ENOMEM;
+
+	st->base_url = strdup(cfg->rabbitmq_url);
+	st->user = dup_or_null(cfg->rabbitmq_user);
+	st->password = dup_or_null(cfg->rabbitmq_password);
+	st->password_file = dup_or_null(cfg->rabbitmq_password_file);
+	st->ca_file = dup_or_null(cfg->rabbitmq_ca_file);
+	st->cert_file = dup_or_null(cfg->rabbitmq_cert_file);
+	st->key_file = dup_or_null(cfg->rabbitmq_key_file);
+	if (!st->base_url || !st->user)
+		goto fail;
+	/* "http://host:15672/" and "http://host:15672" name the same API */
+	size_t n = strlen(st->base_url);
+	while (n && st->base_url[n - 1] == '/')
+		st->base_url[--n] = '\0';
+	if (host_of(st->base_url, st->host, sizeof(st->host))) {
+		snprintf(err, errlen, "cannot parse --rabbitmq-url %s", cfg->rabbitmq_url);
+		rc = -EINVAL;
+		goto fail;
+	}
+	st->interval_s = (double)cfg->rabbitmq_interval_ms / 1000;
+	st->timeout_s = (double)cfg->rabbitmq_timeout_ms / 1000;
+	st->detail_interval_s = (double)cfg->rabbitmq_detail_interval_ms / 1000;
+	st->max_queues = cfg->rabbitmq_max_queues;
+	st->max_response_bytes = cfg->rabbitmq_max_response_bytes;
+	st->insecure = cfg->rabbitmq_insecure_skip_verify;
+	const char *res[4] = { cfg->rabbitmq_include_vhost, cfg->rabbitmq_exclude_vhost,
+			       cfg->rabbitmq_include_queue, cfg->rabbitmq_exclude_queue };
+	for (int i = 0; i < 4; i++)
+		if (res[i])
+			st->has_re[i] = regcomp(&st->re[i], res[i], REG_EXTENDED | REG_NOSUB) == 0;
+
+	rc = setup_curl(st, err, errlen);
+	if (rc)
+		goto fail;
+	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (st->stop_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = -pthread_create(&st->thread, NULL, poller, st);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the poller thread: %s", strerror(-rc));
+		goto fail;
+	}
+	st->thread_started = true;
+	log_info("rabbitmq collector polling", "url", st->base_url, "host", st->host);
+	*state = st;
+	return 0;
+fail:
+	if (!*err)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	rmq_destroy(st);
+	return rc;
+}
+
+static bool rmq_enabled(const struct config *cfg)
+{
+	return cfg->rabbitmq_url != NULL;
+}
+
+const struct collector_ops rabbitmq_collector_ops = {
+	.name = "rabbitmq",
+	.description = "every queue in every vhost, from the RabbitMQ management API",
+	.enabled_by_default = rmq_enabled,
+	.init = rmq_init,
+	.collect = rmq_collect,
+	.destroy = rmq_destroy,
+};
