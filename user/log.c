@@ -52,6 +52,8 @@ int log_enabled(enum log_level level)
 
 const char *log_u64(struct log_num *n, unsigned long long v)
 {
+	/* n is an output buffer: callers need not initialise it */
+	// cppcheck-suppress ctuuninitvar
 	snprintf(n->s, sizeof(n->s), "%llu", v);
 	return n->s;
 }
