@@ -15,6 +15,8 @@ valgrind="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-ki
 if [ "${HOSTMON_VALGRIND:-0}" = 1 ]; then
 	# the integration tests start the daemon through this wrapper
 	export HOSTMON_WRAPPER="$valgrind"
+	# fuzz loops are for the sanitizers' speed; under valgrind a sample is enough
+	export RMQ_FUZZ_ITERATIONS="${RMQ_FUZZ_ITERATIONS:-5000}"
 fi
 
 passed=0

@@ -321,9 +321,9 @@ static int value_begin(struct rmq_stream *s, unsigned char c)
 	struct level *t = top(s);
 	enum key k = t ? t->key : K_NONE;
 	enum role role = R_OTHER;
-	bool container = c == '{' || c == '[';
+	bool container = c == '{' || c == '[', number = c == '-' || (c >= '0' && c <= '9');
 
-	if (!container && !memchr("\"-0123456789tfn", c, 15))
+	if (!container && !number && c != '"' && c != 't' && c != 'f' && c != 'n')
 		return -EBADMSG;
 	if (!t) {
 		/* the document: only a list of queues or the paged wrapper */
