@@ -54,3 +54,6 @@ sleep 1
 echo "hostmon idle RSS after start and one scrape: $(rss_kb $dpid) kB"
 kill $dpid
 wait $dpid 2>/dev/null || true
+
+echo "== RabbitMQ: 10,000 and 50,000 queues on a real broker (bench/rabbitmq.py)"
+/usr/bin/python3 bench/rabbitmq.py "$build" 10000 50000

@@ -13,10 +13,14 @@ management API. Standard library only (Debian's /usr/bin/python3).
 
 Modes (set_mode(mode, **options); applies to every path, to requests from then on):
   good          items=[...] (queue objects). With ?page=N[&page_size=M] it answers like RabbitMQ
-                3.10: {"items", "page", "page_count", "page_size", "total_count", "item_count",
-                "filtered_count"}; a page past the last is 400
-                {"error":"bad_request","reason":"page_out_of_range"}; page_size > 500 is 400.
-                Without ?page it answers a plain JSON list (as RabbitMQ does). Optional
+                3.10: {"filtered_count", "item_count", "items", "page", "page_count", "page_size",
+                "total_count"} (page_size defaults to 100; an empty list gives page 1 with
+                page_count 0); a page past the last is 400 {"error":"page_out_of_range","reason":
+                "Page out of range, page: 3 page size: 3, len: 4"}; page_size > 500 or page < 1 is
+                400 {"error":"invalid_pagination_parameters",...}; a non-integer page is 400
+                {"error":"bad_request","reason":"Pagination parameters are invalid"}.
+                Without ?page it answers a plain JSON list (as RabbitMQ does, page_size alone
+                does not page). Optional
                 columns=True applies ?columns= like RabbitMQ (top-level keys only);
                 gzip=True compresses when the request accepts gzip.
   json          body=<any JSON-able object or raw bytes/str>, status=200: served verbatim.
@@ -41,7 +45,9 @@ Modes (set_mode(mode, **options); applies to every path, to requests from then o
   status        status=<code> with body=<bytes/obj>: 401 (with WWW-Authenticate and RabbitMQ's
                 {"error":"not_authorized","reason":"Login failed"}), 403, 500, 503, ...;
                 shortcuts: set_mode("401"), set_mode("500").
-  close         closes the connection without any response.
+  close         closes the connection without any response -- what RabbitMQ itself does when
+                building a response takes longer than its 60 s request timeout (curl: "Empty reply
+                from server", measured with /api/queues at 50,000 queues).
 
 Every request is logged: .requests is a list of Request(method, path, query, raw_path, headers,
 mode, time); query is urllib.parse.parse_qs of the query string. .url is "http://127.0.0.1:PORT".
@@ -87,7 +93,7 @@ def sample_queue(i, vhost="/"):
 def paged(items, page=1, page_size=500, total=None, page_count=None):
     total = len(items) if total is None else total
     return {"filtered_count": total, "item_count": len(items), "items": items, "page": page,
-            "page_count": page_count if page_count is not None else max(1, -(-total // page_size)),
+            "page_count": page_count if page_count is not None else -(-total // page_size),
             "page_size": page_size, "total_count": total}
 
 
@@ -108,10 +114,16 @@ def _wrong_types(variant):
         return 42
     if variant == "page_count_lie":
         return paged([], total=1000, page_count=1000)
-    if variant == "missing":   # a queue that is down has only these keys (measured on 3.10)
-        return paged([{"name": "q-down", "vhost": "/", "arguments": {}, "auto_delete": False,
-                       "durable": True, "exclusive": False, "node": "rabbit@localhost",
-                       "state": "down", "type": "classic"}, sample_queue(2)])
+    if variant == "missing":   # item shapes measured on 3.10 (disable_stats=true&enable_queue_totals=true)
+        return paged([
+            {"arguments": {"x-queue-type": "quorum"}, "auto_delete": False, "durable": True,
+             "exclusive": None, "leader": None, "members": ["rabbit@localhost"], "messages": 2,
+             "messages_ready": 2, "messages_unacknowledged": 0, "name": "q-quorum-down", "online": [],
+             "state": "down", "type": "quorum", "vhost": "/"},            # no "node"
+            {"arguments": {"x-queue-type": "stream"}, "auto_delete": False, "durable": True,
+             "exclusive": None, "name": "q-stream", "state": "running", "totals": None,
+             "type": "stream", "type_specific": None, "vhost": "/"},    # no counts, no "node"
+            sample_queue(2)])
     raise ValueError(f"unknown wrong_types variant {variant!r}")
 
 
@@ -165,17 +177,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if columns and req.param("columns"):
             keep = req.param("columns").split(",")
             items = [{k: v for k, v in i.items() if k in keep} for i in items]
-        if req.param("page") is not None:
+        if req.param("page") is not None:   # exactly RabbitMQ 3.10's answers (see fixtures)
             try:
                 page, size = int(req.param("page")), int(req.param("page_size", "100"))
             except ValueError:
-                return self._send(400, {"error": "bad_request", "reason": "not_integer"})
+                return self._send(400, {"error": "bad_request", "reason": "Pagination parameters are invalid"})
             if size > 500 or size < 1 or page < 1:
-                return self._send(400, {"error": "bad_request", "reason": "page_size must be <= 500"})
+                return self._send(400, {"error": "invalid_pagination_parameters", "reason":
+                                        f"Invalid pagination parameters: page number {page}, page size {size}"})
             total = len(items)
-            page_count = max(1, -(-total // size))
-            if page > page_count and total > 0 or (total == 0 and page > 1):
-                return self._send(400, {"error": "bad_request", "reason": "page_out_of_range"})
+            page_count = -(-total // size)          # 0 for an empty list; page 1 is still 200
+            if page > max(page_count, 1):
+                return self._send(400, {"error": "page_out_of_range", "reason":
+                                        f"Page out of range, page: {page} page size: {size}, len: {total}"})
             body = paged(items[(page - 1) * size:page * size], page, size, total)
         else:
             body = items
@@ -420,6 +434,11 @@ if __name__ == "__main__":  # self-check: python3 tests/integration/fault_server
         assert st == 200 and d["page_count"] == 3 and d["item_count"] == 200, d
         assert get(fs, "/api/queues?page=4&page_size=500")[0] == 400
         assert isinstance(json.loads(get(fs, "/api/queues")[2]), list)
+        assert json.loads(get(fs, "/api/queues?page=9&page_size=500")[2])["error"] == "page_out_of_range"
+        fs.set_mode("good", items=[])
+        d = json.loads(get(fs, "/api/queues?page=1&page_size=500")[2])
+        assert d["page_count"] == 0 and d["items"] == [], d
+        assert get(fs, "/api/queues?page=2&page_size=500")[0] == 400
         fs.set_mode("huge", size=10 * 1024 * 1024)
         st, _, body = get(fs)
         assert len(body) > 10_000_000 - 1000 and json.loads(body)["items"][-1]["name"] == "last"

@@ -87,6 +87,7 @@ unacknowledged until the process is killed (then they are requeued as ready).
 heartbeats, so with heartbeats on, the broker would close the connection
 (and requeue) after about two heartbeat periods.
 """
+import atexit
 import base64
 import http.client
 import json
@@ -108,6 +109,22 @@ AMQP_CONSUME = shutil.which("amqp-consume") or "/usr/bin/amqp-consume"
 
 class BrokerError(RuntimeError):
     pass
+
+
+_live_brokers = set()   # started and not yet cleaned up
+
+
+@atexit.register
+def _cleanup_at_exit():
+    """A test that crashes without cleanup() must not leave a node (or its epmd) behind."""
+    for b in list(_live_brokers):
+        try:
+            if b.keep:
+                b._stop_consumers()
+            else:
+                b.cleanup()
+        except Exception:
+            pass
 
 
 def q(name):
@@ -213,14 +230,12 @@ class Broker:
         self.extra_config = extra_config
         self.keep = keep
         self._own_base = base_dir is None
-        self.base = base_dir or tempfile.mkdtemp(prefix="hostmon-rabbitmq-")
-        os.makedirs(self.base, exist_ok=True)
+        self.base = base_dir      # own temp dir: created by start(), so a failed port check leaves none
         self.epmd_port = None
         self._epmd = None
         self._pid = None
         self._consumers = []
         self._conn = None
-        self._write_files()
 
     # ---- files and environment -------------------------------------------------------------
 
@@ -239,6 +254,12 @@ class Broker:
     @property
     def pid_file(self):
         return os.path.join(self.base, "mnesia", f"{self.nodename}.pid")
+
+    def _ensure_base(self):
+        if self.base is None:
+            self.base = tempfile.mkdtemp(prefix="hostmon-rabbitmq-")
+        os.makedirs(self.base, exist_ok=True)
+        self._write_files()
 
     def _write_files(self):
         cookie = os.path.join(self.base, ".erlang.cookie")
@@ -266,6 +287,8 @@ class Broker:
 
     def env(self):
         """The environment for rabbitmq-server/rabbitmqctl/rabbitmq-plugins of THIS node."""
+        if self.base is None:
+            self._ensure_base()
         e = {k: v for k, v in os.environ.items()
              if not k.startswith(("RABBITMQ_", "ERL_")) and k not in ("CONFIG_FILE", "NODENAME")}
         b = self.base
@@ -293,6 +316,8 @@ class Broker:
         """Runs a RabbitMQ CLI tool against this node; returns CompletedProcess.
 
         e.g. ctl("eval", "rabbit_amqqueue:list().") or ctl("list_queues", tool="rabbitmqctl")."""
+        if self.base is None:
+            self._ensure_base()
         if not self._epmd_alive() and not self._adopt_epmd():
             self._start_epmd()
         r = subprocess.run([os.path.join(RABBIT_BIN, tool), *args], env=self.env(), cwd=self.base,
@@ -349,11 +374,14 @@ class Broker:
                 state = f.read().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return False
-        return state != "Z" and b"beam" in cmd[0] and os.fsencode(self.base) in cmd
+        return (self.base is not None and state != "Z" and b"beam" in cmd[0]
+                and os.fsencode(self.base) in cmd)
 
     def pid(self):
         """The pid of THIS node's beam.smp, or None. The pid file is removed as soon as a shutdown
         begins, so the pid seen last is remembered and checked against /proc too."""
+        if self.base is None:
+            return None
         try:
             with open(self.pid_file) as f:
                 self._pid = int(f.read().strip())
@@ -398,7 +426,8 @@ class Broker:
                     f"Stop it, or use Broker(amqp_port=0, mgmt_port=0) for free ports.")
         if not os.path.exists(os.path.join(RABBIT_BIN, "rabbitmq-server")):
             raise BrokerError(f"{RABBIT_BIN}/rabbitmq-server not found: install rabbitmq-server (make deps)")
-        self._write_files()
+        self._ensure_base()
+        _live_brokers.add(self)
         if not self._epmd_alive():
             self._start_epmd()
         t0 = time.monotonic()
@@ -490,8 +519,10 @@ class Broker:
             self.stop()
         finally:
             self._stop_epmd()
-            if self._own_base and not self.keep:
+            _live_brokers.discard(self)
+            if self._own_base and not self.keep and self.base is not None:
                 shutil.rmtree(self.base, ignore_errors=True)
+                self.base = None
 
     close = cleanup
 
@@ -626,15 +657,23 @@ class Broker:
     def live_counts(self, vhost, name):
         """Live messages/ready/unacked of one queue, bypassing the statistics database (None if absent).
 
-        Uses the vhost LIST endpoint: GET /api/queues/{vhost}/{name} ignores enable_queue_totals."""
-        qs = urllib.parse.urlencode({"disable_stats": "true", "enable_queue_totals": "true", "name": name,
-                                     "columns": "name,messages,messages_ready,messages_unacknowledged"})
-        r = self.request("GET", f"/api/queues/{q(vhost)}?{qs}")
-        if r.status != 200:
-            return None
-        items = r.json()
-        items = items["items"] if isinstance(items, dict) else items
-        return next((i for i in items if i.get("name") == name), None)
+        GET /api/queues/{vhost}/{name} ignores enable_queue_totals, so this lists the vhost with
+        disable_stats=true&enable_queue_totals=true, narrowed by the name= filter (a substring
+        match that RabbitMQ applies only to paged requests), and picks the exact name."""
+        page = 1
+        while True:
+            qs = urllib.parse.urlencode({
+                "disable_stats": "true", "enable_queue_totals": "true", "name": name,
+                "columns": "name,messages,messages_ready,messages_unacknowledged",
+                "page": page, "page_size": 500})
+            r = self.request("GET", f"/api/queues/{q(vhost)}?{qs}")
+            if r.status != 200:
+                return None
+            d = r.json()
+            hit = next((i for i in d["items"] if i.get("name") == name), None)
+            if hit is not None or page >= d["page_count"]:
+                return hit
+            page += 1
 
     def wait_queue(self, vhost, name, timeout=30, live=False, **expected):
         """Polls queue_info (or live_counts) until every expected field equals; returns the dict.
@@ -683,6 +722,11 @@ class Broker:
         live totals show `count` unacknowledged. Kill with .stop() (or os.killpg(c.pid, SIGKILL))."""
         if not os.path.exists(AMQP_CONSUME):
             raise BrokerError("amqp-consume not found: install amqp-tools (make deps)")
+        if wait:
+            have = self.live_counts(vhost, queue)
+            if have is None or have.get("messages_ready", 0) < count:
+                raise BrokerError(f"hold_unacked({count}): queue {vhost!r}/{queue!r} has only {have} "
+                                  f"(transient messages do not survive a kill/restart)")
         cmd = [AMQP_CONSUME, "--server=127.0.0.1", f"--port={self.amqp_port}", f"--vhost={vhost}",
                f"--username={user or self.user}", f"--password={password or self.password}",
                "--heartbeat=0", f"--prefetch-count={count}", f"--queue={queue}",
