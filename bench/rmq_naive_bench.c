@@ -1,4 +1,5 @@
-/* rmq_naive_bench.c — baseline for the RabbitMQ bench: fetch /api/queues whole, build a cJSON tree, walk it. */
+/* rmq_naive_bench.c — baseline for the RabbitMQ bench: fetch /api/queues whole, build a cJSON tree,
+ * walk it. */
 #include <cJSON.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -40,8 +41,7 @@ int main(int argc, char **argv)
 	double messages = 0;
 	size_t queues = 0;
 	const cJSON *q;
-	cJSON_ArrayForEach(q, root)
-	{
+	cJSON_ArrayForEach (q, root) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, "messages");
 		messages += cJSON_IsNumber(m) ? m->valuedouble : 0;
 		queues++;
@@ -49,8 +49,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("naive queues=%zu bytes=%zu seconds=%.3f max_rss_mb=%.1f messages=%.0f\n", queues, body.len,
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	printf("naive queues=%zu bytes=%zu seconds=%.3f max_rss_mb=%.1f messages=%.0f\n", queues,
+	       body.len, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       (double)ru.ru_maxrss / 1024, messages);
 	cJSON_Delete(root);
 	buf_free(&body);

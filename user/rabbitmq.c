@@ -23,7 +23,7 @@
 
 /* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
 static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&columns=name,vhost,"
-				 "node,type,state,durable,messages,messages_ready,"
+				 "node,leader,type,state,durable,messages,messages_ready,"
 				 "messages_unacknowledged";
 /* Consumers and bytes exist only in the statistics database: a slower cadence. */
 static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"

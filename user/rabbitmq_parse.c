@@ -36,15 +36,16 @@ enum key {
 	K_NODE,
 	K_TYPE,
 	K_STATE,
+	K_LEADER, /* quorum queues name their leader, not a node, in light listings */
 	K_DURABLE,
 	K_ITEMS,
 	K_PAGE,
 	K_PAGE_COUNT,
 	K_COUNT
 };
-static const char *const named_keys[K_COUNT - K_NAME] = { "name",  "vhost", "node",
-							  "type",  "state", "durable",
-							  "items", "page",  "page_count" };
+static const char *const named_keys[K_COUNT - K_NAME] = { "name",  "vhost",	"node",	   "type",
+							  "state", "leader",	"durable", "items",
+							  "page",  "page_count" };
 
 struct rmq_arena_chunk {
 	struct rmq_arena_chunk *next;
@@ -110,6 +111,7 @@ struct rmq_stream {
 	char tok[RMQ_MAX_TOKEN + 1];
 
 	struct rmq_queue q; /* the queue object being read */
+	const char *leader; /* its "leader", the node when "node" is absent */
 	uint32_t q_seen, root_seen;
 	struct arena_mark q_mark;
 	bool paged;
@@ -207,7 +209,7 @@ static int queue_end(struct rmq_stream *s)
 		l->cap = cap;
 	}
 	/* a shared "" needs no arena space: the list only ever frees whole chunks */
-	s->q.node = s->q.node ? s->q.node : "";
+	s->q.node = s->q.node ? s->q.node : s->leader ? s->leader : "";
 	s->q.type = s->q.type ? s->q.type : "";
 	s->q.state = s->q.state ? s->q.state : "";
 	l->items[l->len++] = s->q;
@@ -260,9 +262,9 @@ static int scalar_end(struct rmq_stream *s, enum scalar kind, const char *v, siz
 	double d;
 
 	s->st = ST_AFTER;
-	if (k >= K_NAME && k <= K_STATE && kind == SC_STRING) {
-		const char **field[] = { &s->q.name, &s->q.vhost, &s->q.node, &s->q.type,
-					 &s->q.state };
+	if (k >= K_NAME && k <= K_LEADER && kind == SC_STRING) {
+		const char **field[] = { &s->q.name, &s->q.vhost, &s->q.node,
+					 &s->q.type, &s->q.state, &s->leader };
 		if (!(*field[k - K_NAME] = arena_strndup(s->list, v, n)))
 			return -ENOMEM;
 	} else if (k == K_DURABLE && (kind == SC_TRUE || kind == SC_FALSE)) {
@@ -335,6 +337,7 @@ static int value_begin(struct rmq_stream *s, unsigned char c)
 		if (c == '{') {
 			role = R_QUEUE;
 			memset(&s->q, 0, sizeof(s->q));
+			s->leader = NULL;
 			s->q.durable = -1;
 			s->q_seen = 0;
 			s->q_mark = arena_mark(s->list);
@@ -353,7 +356,7 @@ static int value_begin(struct rmq_stream *s, unsigned char c)
 		s->stack[s->depth++] = (struct level){ c == '{', (uint8_t)role, K_NONE };
 		s->st = c == '{' ? ST_OBJECT_FIRST : ST_ARRAY_FIRST;
 	} else if (c == '"') {
-		token_begin(s, ST_STRING, k >= K_NAME && k <= K_STATE, false);
+		token_begin(s, ST_STRING, k >= K_NAME && k <= K_LEADER, false);
 	} else if (c == 't' || c == 'f' || c == 'n') {
 		s->st = ST_LITERAL;
 		s->lit_kind = c == 't' ? SC_TRUE : c == 'f' ? SC_FALSE : SC_NULL;

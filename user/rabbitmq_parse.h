@@ -65,7 +65,7 @@ extern const char *const rmq_value_fields[RMQ_NVALUES];
 struct rmq_queue {
 	const char *vhost;
 	const char *name;
-	const char *node;  /* "" when absent */
+	const char *node;  /* "" when absent; a quorum queue's leader when it has no "node" */
 	const char *type;  /* classic, quorum, stream; "" when absent */
 	const char *state; /* running, down, ...; "" when absent */
 	int8_t durable;	   /* 1, 0, or -1 when absent */

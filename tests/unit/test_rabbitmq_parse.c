@@ -115,6 +115,22 @@ static void test_all_fixtures_parse(void)
 	free(p2);
 }
 
+/* Light listings give quorum queues a "leader" and no "node": the leader is their node. */
+static void test_quorum_leader_is_node(void)
+{
+	struct rmq_list l = { 0 };
+	CHECK(parse_string(
+		      "[{\"name\":\"q\",\"vhost\":\"/"
+		      "\",\"leader\":\"rabbit@a\",\"type\":\"quorum\"},"
+		      "{\"name\":\"c\",\"vhost\":\"/\",\"node\":\"rabbit@b\",\"leader\":\"x\"}]",
+		      &l, NULL) == 0,
+	      "parses");
+	const struct rmq_queue *q = find(&l, "/", "q"), *c = find(&l, "/", "c");
+	CHECK(q && strcmp(q->node, "rabbit@a") == 0, "leader stands in for node");
+	CHECK(c && strcmp(c->node, "rabbit@b") == 0, "node wins when both are there");
+	rmq_list_free(&l);
+}
+
 static void test_full_listing_fields(void)
 {
 	size_t len = 0;
@@ -228,6 +244,8 @@ static int ref_parse(const char *body, size_t len, struct ref *r)
 		q->name = name->valuestring;
 		q->vhost = vhost->valuestring;
 		q->node = ref_string(item, "node");
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(item, "node")))
+			q->node = ref_string(item, "leader"); /* quorum queues in light listings */
 		q->type = ref_string(item, "type");
 		q->state = ref_string(item, "state");
 		q->durable = cJSON_IsBool(durable) ? cJSON_IsTrue(durable) : -1;
@@ -988,7 +1006,8 @@ static void gen_member(struct gen *g, const char *key, int depth)
 	else if (strcmp(key, "durable") == 0)
 		emits(g, PICK(literals));
 	else if (strcmp(key, "name") == 0 || strcmp(key, "vhost") == 0 ||
-		 strcmp(key, "node") == 0 || strcmp(key, "type") == 0 || strcmp(key, "state") == 0)
+		 strcmp(key, "node") == 0 || strcmp(key, "type") == 0 ||
+		 strcmp(key, "state") == 0 || strcmp(key, "leader") == 0)
 		gen_string(g);
 	else if (strchr("mcp", key[0]))
 		emits(g, PICK(numbers));
@@ -1003,6 +1022,7 @@ static void gen_queue(struct gen *g, int depth)
 		"name",
 		"vhost",
 		"node",
+		"leader",
 		"type",
 		"state",
 		"durable",
@@ -1247,6 +1267,7 @@ int main(void)
 	test_real_paged_fast();
 	test_all_fixtures_parse();
 	test_full_listing_fields();
+	test_quorum_leader_is_node();
 	test_hostile();
 	test_fixtures_any_split();
 	test_truncated_everywhere();
