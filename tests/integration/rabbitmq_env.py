@@ -13,6 +13,26 @@ amqp-tools.
             b.wait_queue("a/b", "q 1", messages_ready=6, messages_unacknowledged=4)
         print(b.url)                         # http://127.0.0.1:15672
 
+API (all names are plain str; vhost and queue names are URL-encoded with q(), '/' -> %2F)
+    Broker(nodename="hostmon-test@localhost", amqp_port=5672, mgmt_port=15672, dist_port=None,
+           user="guest", password="guest", start_timeout=60, stats_interval_ms=None,
+           extra_config="", base_dir=None, keep=False)         # port 0 = pick a free port
+    .start() .stop(graceful_ctl=False) .kill() .cleanup()/.close() .is_running() .pid()
+    .url .amqp_url .base .log_file .started_in .env() .ctl(*args, tool="rabbitmqctl")
+    .request(method, path, body=None, user=, password=, headers=, timeout=) -> HttpResult
+    .api(method, path, body=None, expect=(200, 201, 204)) -> parsed JSON
+    .put_vhost(name) .delete_vhost(name) .declare_queue(vhost, name, durable=True, args=None)
+    .delete_queue(vhost, name) .purge_queue(vhost, name)
+    .publish(vhost, queue, body, count=1, persistent=False) -> number routed
+    .queue_info(vhost, name) -> dict | None          (statistics DB: lags up to ~2 intervals)
+    .live_counts(vhost, name) -> dict | None         (disable_stats+enable_queue_totals: live)
+    .wait_queue(vhost, name, timeout=30, live=False, messages_ready=..., ...) -> dict
+    .list_queues(vhost=None, **query) .overview()
+    .import_definitions(defs) ; Broker.queue_definitions(vhost, names) -> defs for N queues
+    .set_user(name, password, tags="") .delete_user(name) .set_permissions(vhost, user)
+    .hold_unacked(vhost, queue, count) -> UnackedConsumer (.pid, .stop(), context manager)
+A node left running by a crashed test is ended (and its directory removed) at interpreter exit.
+
 How the node is isolated (found by experiment on Debian 12, rabbitmq-server 3.10.8)
 -------------------------------------------------------------------------------------
 Every file the node or its CLI tools touch lives in one temporary directory
@@ -92,7 +112,6 @@ import base64
 import http.client
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -236,6 +255,7 @@ class Broker:
         self._pid = None
         self._consumers = []
         self._conn = None
+        self.started_in = 0.0     # seconds the last real start took
 
     # ---- files and environment -------------------------------------------------------------
 
