@@ -2,6 +2,7 @@
 #ifndef HOSTMON_TEST_H
 #define HOSTMON_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,16 @@ static int test_passed, test_failed;
 #define CHECK_STR(got, want)                                                                       \
 	CHECK((got) && strcmp((got), (want)) == 0, "got [%s] want [%s]", (got) ? (got) : "(null)", \
 	      (want))
+
+/* xorshift64 with a fixed seed: a fuzz loop that fails fails the same way on every run. */
+static inline uint64_t test_rng(void)
+{
+	static uint64_t state = 0x9e3779b97f4a7c15ULL;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state;
+}
 
 /* Every test program ends main() with: return test_summary("name"); */
 static inline int test_summary(const char *name)

@@ -321,15 +321,8 @@ static void test_values(void)
 	CHECK_STR(value_text(1.5e300), "1.5e+300");
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+/* the shared fixed-seed generator */
+#define rng test_rng
 
 /*
  * Reference: integers up to 2^53 in full, anything else as printf %.Ng with

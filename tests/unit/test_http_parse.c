@@ -509,15 +509,9 @@ static void test_accept_encoding(void)
 	CHECK(!http_accept_encoding_allows_gzip("deflate, gzip", 7), "length honoured");
 }
 
-/* xorshift64: deterministic, so a fuzz failure reproduces on every run. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
 static uint32_t rnd(uint32_t bound)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % bound);
+	return (uint32_t)(test_rng() % bound);
 }
 
 /* Bytes that steer the parser into its interesting branches. */

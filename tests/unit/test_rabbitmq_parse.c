@@ -317,15 +317,8 @@ static bool unchanged(const struct rmq_list *l)
 	return l->len == 1 && l->skipped == 1 && prefill_intact(l);
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+/* the shared fixed-seed generator */
+#define rng test_rng
 
 /*
  * Where cJSON 1.7.15 itself departs from JSON, it is no oracle: it reads at
