@@ -14,6 +14,7 @@ def cli(t):
     t.check(p.returncode == 0 and p.stdout.startswith("hostmon "), f"--version: {p!r}")
     p = subprocess.run([BIN, "--help"], capture_output=True, text=True)
     t.check(p.returncode == 0 and "--listen" in p.stdout and "HOSTMON_LISTEN" in p.stdout, "--help lists flags and env")
+    t.check("  cpu " in p.stdout and "  rabbitmq " in p.stdout, "--help lists the collectors")
     for args, env, fragment in [
         (["--bogus"], {}, "unknown flag --bogus"),
         (["--listen", "nope"], {}, "--listen"),
