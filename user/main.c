@@ -25,8 +25,10 @@ int main(int argc, char **argv)
 		config_print_help("hostmon");
 		printf("\nCollectors (--collectors):\n");
 		for (size_t i = 0; i < collector_table_len; i++)
-			printf("  %-12s %s%s\n", collector_table[i]->name, collector_table[i]->description,
-			       collector_table[i]->enabled_by_default ? " (runs when configured)" : "");
+			printf("  %-12s %s%s\n", collector_table[i]->name,
+			       collector_table[i]->description,
+			       collector_table[i]->enabled_by_default ? " (runs when configured)"
+								      : "");
 		config_free(&cfg);
 		return 0;
 	}
