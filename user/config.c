@@ -292,6 +292,23 @@ static const char *kind_expectation(enum opt_kind kind)
 	return "expected a non-empty value";
 }
 
+/* Every string-valued kind: non-empty, and well-formed where the kind has a syntax. */
+static int check_string(enum opt_kind kind, const char *value)
+{
+	regex_t re;
+
+	if (*value == '\0')
+		return -EINVAL;
+	if (kind == OPT_LISTEN)
+		return check_listen(value);
+	if (kind == OPT_REGEX) {
+		if (regcomp(&re, value, REG_EXTENDED | REG_NOSUB))
+			return -EINVAL;
+		regfree(&re);
+	}
+	return 0;
+}
+
 static int apply(struct config *cfg, const struct option_def *o, const char *value)
 {
 	char *field = (char *)cfg + o->offset;
@@ -300,21 +317,11 @@ static int apply(struct config *cfg, const struct option_def *o, const char *val
 	int err = 0;
 
 	switch (o->kind) {
-	case OPT_REGEX: {
-		regex_t re;
-		err = regcomp(&re, value, REG_EXTENDED | REG_NOSUB) ? -EINVAL : 0;
-		if (!err)
-			regfree(&re);
-	}
-		/* fall through */
+	case OPT_REGEX:
 	case OPT_LISTEN:
-		if (o->kind == OPT_LISTEN)
-			err = check_listen(value);
-		/* fall through */
 	case OPT_STRING:
 	case OPT_SECRET:
-		if (!err && *value == '\0')
-			err = -EINVAL;
+		err = check_string(o->kind, value);
 		if (!err) {
 			char *copy = strdup(value);
 			if (!copy)
@@ -596,6 +603,13 @@ static int parse_args(struct config *cfg, int argc, char **argv, int apply_value
 /* Rules that tie settings together. */
 static int validate(const struct config *cfg, char *err, size_t errlen)
 {
+	if (strcmp(cfg->cpu_hook, "auto") != 0 && strcmp(cfg->cpu_hook, "tp_btf") != 0 &&
+	    strcmp(cfg->cpu_hook, "raw_tp") != 0) {
+		snprintf(err, errlen,
+			 "invalid value \"%s\" for --cpu-hook: expected auto, tp_btf or raw_tp",
+			 cfg->cpu_hook);
+		return -EINVAL;
+	}
 	if (cfg->rabbitmq_url && strncmp(cfg->rabbitmq_url, "http://", 7) != 0 &&
 	    strncmp(cfg->rabbitmq_url, "https://", 8) != 0) {
 		snprintf(err, errlen,

@@ -471,19 +471,10 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	bool use_btf;
-	if (strcmp(cfg->cpu_hook, "tp_btf") == 0) {
-		use_btf = true;
-	} else if (strcmp(cfg->cpu_hook, "raw_tp") == 0) {
-		use_btf = false;
-	} else if (strcmp(cfg->cpu_hook, "auto") == 0) {
-		use_btf = kernel_has_btf_tracepoint("sched_switch");
-	} else {
-		snprintf(err, errlen, "invalid --cpu-hook %s: expected auto, tp_btf or raw_tp",
-			 cfg->cpu_hook);
-		rc = -EINVAL;
-		goto fail;
-	}
+	/* config validation allows only auto, tp_btf and raw_tp */
+	bool use_btf = strcmp(cfg->cpu_hook, "auto") == 0
+			       ? kernel_has_btf_tracepoint("sched_switch")
+			       : strcmp(cfg->cpu_hook, "tp_btf") == 0;
 	st->hook = use_btf ? "tp_btf" : "raw_tp";
 	bpf_program__set_autoload(st->skel->progs.cpu_switch_btf, use_btf);
 	bpf_program__set_autoload(st->skel->progs.cpu_switch_raw, !use_btf);

@@ -414,7 +414,7 @@ static void poll_details(struct rmq_state *st)
 
 static void poll_once(struct rmq_state *st, bool details_due)
 {
-	double start = mono_s();
+	double start;
 	struct rmq_list fast = { 0 };
 	enum rmq_reason reason = REASON_TRANSFER;
 	char detail[256] = "";

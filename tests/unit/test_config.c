@@ -173,6 +173,10 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "--rabbitmq-timeout must be below --rabbitmq-interval");
 	}
 	{
+		char *argv[] = { "hostmon", "--cpu-hook=kprobe", NULL };
+		expect_invalid(argv, none, "expected auto, tp_btf or raw_tp");
+	}
+	{
 		char *argv[] = { "hostmon", "--rabbitmq-url=ftp://x", NULL };
 		expect_invalid(argv, none, "http:// or https://");
 	}
