@@ -9,7 +9,6 @@
 #include <linux/perf_event.h>
 #include <malloc.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "cpu.skel.h"
 #include "cpu_limits.h"
 #include "log.h"
+#include "namefilter.h"
 
 /*
  * A task that does not switch (alone on its CPU) is charged by this per-CPU
@@ -60,8 +60,7 @@ struct cpu_state {
 	uint64_t walk_errors_total;
 	/* export filters */
 	uint64_t max_series, max_depth;
-	regex_t include, exclude;
-	bool has_include, has_exclude;
+	struct name_filter paths;
 };
 
 static uint64_t now_ms(void)
@@ -245,11 +244,7 @@ static bool exported(const struct cpu_state *st, const struct cg_node *n)
 		return false; /* never used CPU: not worth a series */
 	if (st->max_depth && n->depth > st->max_depth)
 		return false;
-	if (st->has_include && regexec(&st->include, n->path, 0, NULL, 0) != 0)
-		return false;
-	if (st->has_exclude && regexec(&st->exclude, n->path, 0, NULL, 0) == 0)
-		return false;
-	return true;
+	return name_filter_pass(&st->paths, n->path);
 }
 
 static uint64_t read_counter(const struct cpu_state *st, __u32 which)
@@ -407,10 +402,7 @@ static void cpu_destroy(void *state)
 	cpu_bpf__destroy(st->skel);
 	cpu_limits_free_tree(&st->tree);
 	cg_tree_free(&st->tree);
-	if (st->has_include)
-		regfree(&st->include);
-	if (st->has_exclude)
-		regfree(&st->exclude);
+	name_filter_free(&st->paths);
 	free(st->percpu);
 	free(st->entries);
 	free(st);
@@ -427,13 +419,10 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->loop = loop;
 	st->max_series = cfg->cpu_max_series;
 	st->max_depth = cfg->cpu_max_depth;
-	if (cfg->cpu_include) {
-		st->has_include =
-			regcomp(&st->include, cfg->cpu_include, REG_EXTENDED | REG_NOSUB) == 0;
-	}
-	if (cfg->cpu_exclude) {
-		st->has_exclude =
-			regcomp(&st->exclude, cfg->cpu_exclude, REG_EXTENDED | REG_NOSUB) == 0;
+	rc = name_filter_init(&st->paths, cfg->cpu_include, cfg->cpu_exclude);
+	if (rc) {
+		snprintf(err, errlen, "invalid --cpu-include or --cpu-exclude expression");
+		goto fail;
 	}
 
 	rc = cgroup_find_mounts("/proc/self/mountinfo", &st->mounts);

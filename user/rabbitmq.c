@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <regex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "buf.h"
 #include "fileutil.h"
 #include "log.h"
+#include "namefilter.h"
 #include "rabbitmq_parse.h"
 #include "version.h"
 
@@ -73,8 +73,7 @@ struct rmq_state {
 	uint64_t max_queues, max_response_bytes;
 	char *ca_file, *cert_file, *key_file;
 	bool insecure;
-	regex_t re[4]; /* include vhost, exclude vhost, include queue, exclude queue */
-	bool has_re[4];
+	struct name_filter vhosts, queues;
 
 	/* poller thread only */
 	CURL *curl;
@@ -261,16 +260,7 @@ static int fetch_listing(struct rmq_state *st, const char *query, double timeout
 
 static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
 {
-	const char *subject[4] = { q->vhost, q->vhost, q->name, q->name };
-	for (int i = 0; i < 4; i++) {
-		if (!st->has_re[i])
-			continue;
-		bool match = regexec(&st->re[i], subject[i], 0, NULL, 0) == 0;
-		bool include = i % 2 == 0;
-		if (match != include)
-			return false;
-	}
-	return true;
+	return name_filter_pass(&st->vhosts, q->vhost) && name_filter_pass(&st->queues, q->name);
 }
 
 /* FNV-1a over vhost, a separator that cannot occur in either string, and name. */
@@ -592,9 +582,8 @@ static void rmq_destroy(void *state)
 		curl_easy_cleanup(st->curl);
 	rmq_list_free(&st->details);
 	snap_free(st->snap);
-	for (int i = 0; i < 4; i++)
-		if (st->has_re[i])
-			regfree(&st->re[i]);
+	name_filter_free(&st->vhosts);
+	name_filter_free(&st->queues);
 	pthread_mutex_destroy(&st->lock);
 	free(st->base_url);
 	free(st->user);
@@ -702,11 +691,14 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->max_queues = cfg->rabbitmq_max_queues;
 	st->max_response_bytes = cfg->rabbitmq_max_response_bytes;
 	st->insecure = cfg->rabbitmq_insecure_skip_verify;
-	const char *res[4] = { cfg->rabbitmq_include_vhost, cfg->rabbitmq_exclude_vhost,
-			       cfg->rabbitmq_include_queue, cfg->rabbitmq_exclude_queue };
-	for (int i = 0; i < 4; i++)
-		if (res[i])
-			st->has_re[i] = regcomp(&st->re[i], res[i], REG_EXTENDED | REG_NOSUB) == 0;
+	if (name_filter_init(&st->vhosts, cfg->rabbitmq_include_vhost,
+			     cfg->rabbitmq_exclude_vhost) ||
+	    name_filter_init(&st->queues, cfg->rabbitmq_include_queue,
+			     cfg->rabbitmq_exclude_queue)) {
+		snprintf(err, errlen, "invalid --rabbitmq-include/exclude expression");
+		rc = -EINVAL;
+		goto fail;
+	}
 
 	rc = setup_curl(st, err, errlen);
 	if (rc)
