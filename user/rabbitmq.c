@@ -602,7 +602,7 @@ static char *dup_or_null(const char *s)
 
 static int setup_curl(struct rmq_state *st, char *err, size_t errlen)
 {
-	static char agent[64];
+	char agent[64]; /* curl copies option strings */
 	snprintf(agent, sizeof(agent), "hostmon/%s", HOSTMON_VERSION);
 	st->curl = curl_easy_init();
 	if (!st->curl) {
