@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "curlutil.h"
 #include "fileutil.h"
 #include "log.h"
 #include "namefilter.h"
 #include "rabbitmq_parse.h"
-#include "version.h"
 
 /* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
 static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&columns=name,vhost,"
@@ -145,16 +145,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	return n;
-}
-
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	struct rmq_state *st = arg;
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return atomic_load(&st->stopping) ? 1 : 0; /* non-zero aborts: shutdown must not wait */
 }
 
 static enum rmq_reason reason_of(CURLcode rc, bool too_large)
@@ -602,27 +592,17 @@ static char *dup_or_null(const char *s)
 
 static int setup_curl(struct rmq_state *st, char *err, size_t errlen)
 {
-	char agent[64]; /* curl copies option strings */
-	snprintf(agent, sizeof(agent), "hostmon/%s", HOSTMON_VERSION);
-	st->curl = curl_easy_init();
+	st->curl = curlutil_easy_new(&st->stopping, (uint64_t)(st->timeout_s * 1000));
 	if (!st->curl) {
 		snprintf(err, errlen, "cannot create a curl handle");
 		return -ENOMEM;
 	}
 	CURL *c = st->curl;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games in a threaded daemon */
-	curl_easy_setopt(c, CURLOPT_USERAGENT, agent);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes: gzip */
 	curl_easy_setopt(c, CURLOPT_USERNAME, st->user);
 	curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, st);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, st);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(st->timeout_s * 1000));
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	if (st->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, st->ca_file);
 	if (st->cert_file)

@@ -6,4 +6,7 @@
 #define HOSTMON_VERSION "0.1.0-dev"
 #endif
 
+/* How hostmon names itself in outgoing HTTP requests. */
+#define HOSTMON_USER_AGENT "hostmon/" HOSTMON_VERSION
+
 #endif
