@@ -6,7 +6,7 @@ PACKAGES="
  make gcc clang llvm pkg-config libc6-dev libbpf-dev bpftool libelf-dev
  zlib1g-dev libisal-dev libcurl4-openssl-dev libcjson-dev linux-libc-dev
  clang-format cppcheck clang-tools valgrind libclang-rt-14-dev
- curl prometheus nginx php8.2-fpm php8.2-cli libfcgi-bin
+ curl prometheus nginx php8.2-fpm php8.2-cli php-laravel-framework libfcgi-bin
  rabbitmq-server amqp-tools wrk hyperfine linux-perf
  nodejs procps iproute2 python3 python3-prometheus-client shellcheck
 "

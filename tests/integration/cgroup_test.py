@@ -61,6 +61,19 @@ def cgroup2_mount():
     return unified
 
 
+def enter_cgroup(*cgdirs):
+    """A preexec_fn for subprocess.Popen: the forked child writes its own pid to cgroup.procs of each
+    cgroup directory before it execs, so the program's whole life, and all it forks, is in them."""
+    files = [os.path.join(d, "cgroup.procs") for d in cgdirs]
+
+    def enter():
+        for fn in files:
+            with open(fn, "w") as f:
+                f.write(str(os.getpid()))
+
+    return enter
+
+
 class Env:
     """What a test created and started, so that cleanup removes exactly that.
 
@@ -87,16 +100,9 @@ class Env:
         return cg
 
     def spawn(self, cg, mode, v1=False):
-        """Starts a burner (BURN mode) whose whole life is in cg: the forked child writes its own pid
-        to cgroup.procs (in both hierarchies if v1) before it execs the burner."""
-        files = [self.path(cg) + "/cgroup.procs"] + ([self.path(cg, True) + "/cgroup.procs"] if v1 else [])
-
-        def enter():
-            for fn in files:
-                with open(fn, "w") as f:
-                    f.write(str(os.getpid()))
-
-        p = subprocess.Popen([sys.executable, "-c", BURN, mode], preexec_fn=enter,
+        """Starts a burner (BURN mode) whose whole life is in cg (in both hierarchies if v1)."""
+        dirs = [self.path(cg)] + ([self.path(cg, True)] if v1 else [])
+        p = subprocess.Popen([sys.executable, "-c", BURN, mode], preexec_fn=enter_cgroup(*dirs),
                              stdin=subprocess.DEVNULL, close_fds=True)
         self.procs.append(p)
         return p
