@@ -465,10 +465,9 @@ static int is_section(const char *key)
 	return 0;
 }
 
-static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+int config_read_json_file(const char *path, struct cJSON **out, char *err, size_t errlen)
 {
 	char *text = NULL;
-	char source[PATH_MAX + 32];
 	int rc = read_file(path, &text, err, errlen);
 
 	if (rc)
@@ -485,6 +484,18 @@ static int load_file(struct config *cfg, const char *path, char *err, size_t err
 		return -EINVAL;
 	}
 	free(text);
+	*out = root;
+	return 0;
+}
+
+static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char source[PATH_MAX + 32];
+	cJSON *root = NULL;
+	int rc = config_read_json_file(path, &root, err, errlen);
+
+	if (rc)
+		return rc;
 	snprintf(source, sizeof(source), " (in %s)", path);
 
 	const cJSON *item;
@@ -747,6 +758,8 @@ void config_print_help(const char *prog)
 			printf(", default %s", o->def);
 		printf("\n");
 	}
-	printf("\nEndpoints: /metrics, /healthz, /readyz, /.\n"
+	printf("\nRestart rules (self-healing) live in the --config file under \"restart\";\n"
+	       "SIGHUP reloads them (docs/restart.md).\n"
+	       "\nEndpoints: /metrics, /healthz, /readyz, /.\n"
 	       "Documentation: README.md and docs/ in the source tree.\n");
 }

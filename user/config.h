@@ -83,5 +83,7 @@ int config_parse_duration_ms(const char *s, uint64_t *out); /* "1h2m3s", "500ms"
 int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int config_parse_bool(const char *s, bool *out);
 int config_parse_size(const char *s, uint64_t *out); /* "8192", "8KiB", "1MiB" */
+/* Reads and parses a JSON config file whose top level is an object; *out is the caller's. */
+int config_read_json_file(const char *path, struct cJSON **out, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -548,3 +549,70 @@ const struct collector_ops cpu_collector_ops = {
 	.bpf_object = cpu_bpf_object,
 	.destroy = cpu_destroy,
 };
+
+/* The node of a path, known to the tree now (a new cgroup triggers one rate-limited rescan). */
+static struct cg_node *node_of_path(struct cpu_state *st, const char *path)
+{
+	char dir[CGROUP_PATH_MAX * 2];
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s%s", st->tree.root_dir, strcmp(path, "/") ? path : "");
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return NULL;
+	struct cg_node *n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
+	if (!n && now_ms() - st->last_unknown_rescan_ms >= UNKNOWN_RESCAN_MIN_MS) {
+		st->last_unknown_rescan_ms = now_ms();
+		if (rescan(st) == 0)
+			n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
+	}
+	return n;
+}
+
+int cpu_collector_usage(void *state, const char *path, struct cpu_usage *out)
+{
+	struct cpu_state *st = state;
+	int rc = sync_kernel(st, false);
+
+	if (rc)
+		return rc;
+	struct cg_node *n = node_of_path(st, path);
+	if (!n)
+		return -ENOENT;
+	cg_tree_totals(&st->tree);
+	const struct cpu_limit *lim = n->user;
+	out->id = n->id;
+	out->cpu_ns = n->total[V_CPU];
+	out->limit_cores = lim ? lim->cores : 0;
+	return 0;
+}
+
+int cpu_collector_find(void *state, const char *name, char *path, size_t len)
+{
+	struct cpu_state *st = state;
+	size_t cap = st->tree.count, head = 0, tail = 0;
+	struct cg_node **queue = malloc((cap ? cap : 1) * sizeof(*queue));
+	int rc = -ENOENT;
+
+	if (!queue)
+		return -ENOMEM;
+	queue[tail++] = st->tree.root;
+	while (head < tail) {
+		struct cg_node *n = queue[head++];
+		const char *base = strrchr(n->path, '/');
+		if (base && strcmp(base + 1, name) == 0) {
+			snprintf(path, len, "%s", n->path);
+			rc = 0;
+			break;
+		}
+		for (struct cg_node *c = n->children; c && tail < cap; c = c->next_sibling)
+			queue[tail++] = c;
+	}
+	free(queue);
+	return rc;
+}
+
+const char *cpu_collector_root(void *state)
+{
+	const struct cpu_state *st = state;
+	return st->tree.root_dir;
+}

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "cpu_collector.h"
 #include "expo.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "restart.h"
 #include "self.h"
 #include "sys.h"
 #include "version.h"
@@ -25,7 +27,8 @@ struct daemon {
 	struct loop *loop;
 	struct http_server *http;
 	struct collector_set collectors;
-	struct buf scratch; /* the uncompressed page when the response is gzip */
+	struct restart_ctl *restart; /* NULL without rules */
+	struct buf scratch;	     /* the uncompressed page when the response is gzip */
 	int exit_code;
 };
 
@@ -44,6 +47,8 @@ static void serve_metrics(struct daemon *d, const struct http_request *req,
 
 	if (!rc) {
 		collector_set_collect(&d->collectors, snap);
+		if (d->restart)
+			restart_ctl_collect(d->restart, snap);
 		http_server_get_stats(d->http, &stats);
 		rc = self_collect(snap, &d->collectors, &stats);
 	}
@@ -141,13 +146,26 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 			log_info("stopping", "signal", strsignal((int)si.ssi_signo));
 			loop_stop(l);
 		} else if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP received; nothing to reload yet");
+			if (d->restart)
+				restart_ctl_reload(d->restart);
+			else
+				log_info("SIGHUP received; no restart rules to reload (they are "
+					 "read at start when the config file has any)");
 		}
 	}
-	(void)d;
 }
 
-int daemon_run(const struct config *cfg, struct collector_set *collectors)
+/* The running cpu collector's state, which restart rules read; NULL when it is not up. */
+static void *cpu_state(const struct collector_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->items[i].ops == &cpu_collector_ops && set->items[i].up)
+			return set->items[i].state;
+	return NULL;
+}
+
+int daemon_run(const struct config *cfg, struct collector_set *collectors,
+	       struct restart_rules *rules)
 {
 	struct daemon d = { .cfg = cfg, .collectors = *collectors, .exit_code = 1 };
 	struct sys_status sys;
@@ -213,6 +231,17 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors)
 	struct log_num n_up = { { 0 } }, n_all = { { 0 } };
 	log_info("listening", "address", http_server_address(d.http), "collectors_up",
 		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
+	if (rules->n) {
+		size_t nrules = rules->n;
+		d.restart =
+			restart_ctl_new(d.loop, rules, cpu_state(&d.collectors), cfg->config_file);
+		if (!d.restart) {
+			log_error("cannot start the restart controller", "reason", strerror(errno));
+			goto out;
+		}
+		struct log_num n_rules;
+		log_info("restart controller running", "rules", log_u64(&n_rules, nrules));
+	}
 
 	int rc = loop_run(d.loop);
 	if (rc) {
@@ -221,6 +250,7 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors)
 	}
 	d.exit_code = 0;
 out:
+	restart_ctl_free(d.restart);
 	collector_set_destroy(&d.collectors);
 	*collectors = d.collectors;
 	http_server_free(d.http);

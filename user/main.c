@@ -5,6 +5,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "restart_rule.h"
 #include "version.h"
 
 extern char **environ;
@@ -43,8 +44,16 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	struct restart_rules rules;
+	if (restart_rules_parse(cfg.file, &rules, err, sizeof(err))) {
+		fprintf(stderr, "hostmon: %s\n", err);
+		collector_set_destroy(&collectors);
+		config_free(&cfg);
+		return 2;
+	}
 	log_setup(cfg.log_level, cfg.log_format);
-	rc = daemon_run(&cfg, &collectors);
+	rc = daemon_run(&cfg, &collectors, &rules);
+	restart_rules_free(&rules);
 	config_free(&cfg);
 	return rc;
 }
