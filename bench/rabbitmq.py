@@ -1,10 +1,13 @@
-"""RabbitMQ collector at scale: a real broker with N queues (definitions import), hostmon's poll
-beside the broker's own time for the same request and a straightforward exporter's poll."""
+"""RabbitMQ collector at scale: a real broker with N queues spread over 5 vhosts (definitions import),
+hostmon's poll beside the broker's own time for the same requests (one per vhost, 4 at once, as
+hostmon's default), for one listing of every queue (what hostmon did before), and a straightforward
+exporter's poll."""
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,6 +18,7 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SIZES = [int(x) for x in (sys.argv[2:] or ["10000", "50000"])]
 FAST = ("disable_stats=true&enable_queue_totals=true&columns=name,vhost,node,type,state,durable,"
         "messages,messages_ready,messages_unacknowledged")
+VHOSTS = ["/", "bench1", "bench2", "bench3", "bench4"]
 
 
 def curl_time(url):
@@ -23,17 +27,32 @@ def curl_time(url):
     return float(out)
 
 
+def curl_parallel_time(urls, parallel=4):
+    """Wall time of fetching urls with at most `parallel` at once (curl --parallel)."""
+    args = ["curl", "-s", "-u", "guest:guest", "--parallel", "--parallel-max", str(parallel)]
+    for u in urls:
+        args += ["-o", "/dev/null", u]
+    t = time.monotonic()
+    subprocess.run(args, check=True, capture_output=True)   # --parallel shows its meter despite -s
+    return time.monotonic() - t
+
+
 def metric(text, name):
     m = re.search(r"^" + re.escape(name) + r"(?:\{[^}]*\})? (\S+)$", text, re.M)
     return float(m.group(1)) if m else None
 
 
 def run_size(b, n):
-    defs = {"queues": [{"name": f"bench-{n}-{i:06d}", "vhost": "/", "durable": True, "auto_delete": False,
-                        "arguments": {}} for i in range(n)]}
+    defs = {"vhosts": [{"name": v} for v in VHOSTS[1:]],
+            "permissions": [{"user": "guest", "vhost": v, "configure": ".*", "write": ".*", "read": ".*"}
+                            for v in VHOSTS[1:]],
+            "queues": [{"name": f"bench-{n}-{i:06d}", "vhost": VHOSTS[i % len(VHOSTS)], "durable": True,
+                        "auto_delete": False, "arguments": {}} for i in range(n)]}
     b.import_definitions(defs)
     time.sleep(2)
-    broker_s = min(curl_time(f"{b.url}/api/queues?{FAST}") for _ in range(3))
+    one_s = min(curl_time(f"{b.url}/api/queues?{FAST}") for _ in range(3))
+    per_vhost = [f"{b.url}/api/queues/{urllib.parse.quote(v, safe='')}?{FAST}" for v in VHOSTS]
+    broker_s = min(curl_parallel_time(per_vhost) for _ in range(3))
     log = f"/tmp/hostmon-bench-rmq-{n}.log"
     env = dict(os.environ, HOSTMON_RABBITMQ_PASSWORD="guest")
     with open(log, "w") as lf:
@@ -57,7 +76,7 @@ def run_size(b, n):
         collect_ms = metric(page, 'hostmon_collector_duration_seconds') * 1000
         rss_kb = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{d.pid}/status").read()).group(1))
         print(f"hostmon queues={n} poll_s={metric(page, 'hostmon_rabbitmq_poll_duration_seconds'):.3f} "
-              f"broker_s_same_request={broker_s:.3f} exported={metric(page, 'hostmon_rabbitmq_queues'):.0f} "
+              f"broker_s_same_requests={broker_s:.3f} broker_s_one_listing={one_s:.3f} exported={metric(page, 'hostmon_rabbitmq_queues'):.0f} "
               f"collect_ms={collect_ms:.1f} scrape_ms={scrape_ms:.1f} rss_mb={rss_kb / 1024:.1f}",
               flush=True)
     finally:

@@ -115,7 +115,10 @@ static const struct option_def options[] = {
 	{ "rabbitmq-max-queues", OPT_U64, OFF(rabbitmq_max_queues), "100000", 1, 10000000, "N",
 	  "queues exported at most; the rest are counted in hostmon_rabbitmq_queues_dropped" },
 	{ "rabbitmq-max-response-bytes", OPT_SIZE, OFF(rabbitmq_max_response_bytes), "64MiB", 4096,
-	  1ull << 34, "SIZE", "largest RabbitMQ API response accepted" },
+	  1ull << 34, "SIZE", "largest RabbitMQ API response accepted (each one)" },
+	{ "rabbitmq-max-parallel-requests", OPT_U64, OFF(rabbitmq_max_parallel_requests), "4", 1,
+	  32, "N",
+	  "RabbitMQ requests in flight at once (one per vhost), each on its own connection" },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

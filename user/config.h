@@ -71,7 +71,8 @@ struct config {
 	char *rabbitmq_exclude_queue;
 	uint64_t rabbitmq_max_queues;
 	uint64_t rabbitmq_max_response_bytes;
-	struct cJSON *file; /* parsed --config file, or NULL */
+	uint64_t rabbitmq_max_parallel_requests; /* vhost listings in flight at once */
+	struct cJSON *file;			 /* parsed --config file, or NULL */
 };
 
 int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen);

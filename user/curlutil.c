@@ -22,10 +22,12 @@ CURL *curlutil_easy_new(const atomic_bool *stop, uint64_t connect_timeout_ms)
 		return NULL;
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games in a threaded daemon */
 	curl_easy_setopt(c, CURLOPT_USERAGENT, HOSTMON_USER_AGENT);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	/* curl hands the pointer back unchanged; the callback only reads through it */
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+	if (stop) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		/* curl hands the pointer back unchanged; the callback only reads through it */
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

@@ -13,8 +13,9 @@
  *   client needs: hostmon's User-Agent, no signals (threads), http and https
  *   only, redirects not followed, TLS verified against the system CAs, the
  *   connect timeout given, and a progress callback that aborts the transfer
- *   (CURLE_ABORTED_BY_CALLBACK) within about a second of *stop turning true.
- *   stop must outlive the handle. NULL when curl cannot create one. The
+ *   (CURLE_ABORTED_BY_CALLBACK) within about a second of *stop turning true
+ *   (stop NULL: no callback, for a caller that stops its multi handle
+ *   itself). stop must outlive the handle. NULL when curl cannot create one. The
  *   caller owns the handle (curl_easy_cleanup) and sets what is its own.
  *
  *   curlutil_redact_url() writes url without user, password, query and

@@ -1,5 +1,5 @@
-/* rabbitmq.c — the RabbitMQ queue collector: background polls of /api/queues, whole-snapshot swaps.
- */
+/* rabbitmq.c — the RabbitMQ queue collector: background polls (rabbitmq_fetch.c), whole-snapshot
+ * swaps, metrics. */
 #include "rabbitmq.h"
 
 #include <curl/curl.h>
@@ -14,11 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "curlutil.h"
-#include "fileutil.h"
 #include "log.h"
 #include "namefilter.h"
+#include "rabbitmq_fetch.h"
 #include "rabbitmq_parse.h"
 
 /* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
@@ -28,31 +26,6 @@ static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&co
 /* Consumers and bytes exist only in the statistics database: a slower cadence. */
 static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"
 				   "message_bytes_ready,message_bytes_unacknowledged";
-
-enum rmq_reason {
-	REASON_CONNECT,
-	REASON_TIMEOUT,
-	REASON_TLS,
-	REASON_AUTH,
-	REASON_HTTP_STATUS,
-	REASON_TRANSFER,
-	REASON_TOO_LARGE,
-	REASON_INVALID_JSON,
-	REASON_UNEXPECTED_RESPONSE,
-	REASON_MAX,
-};
-
-static const char *const reason_names[REASON_MAX] = {
-	[REASON_CONNECT] = "connect",
-	[REASON_TIMEOUT] = "timeout",
-	[REASON_TLS] = "tls",
-	[REASON_AUTH] = "auth",
-	[REASON_HTTP_STATUS] = "http_status",
-	[REASON_TRANSFER] = "transfer",
-	[REASON_TOO_LARGE] = "too_large",
-	[REASON_INVALID_JSON] = "invalid_json",
-	[REASON_UNEXPECTED_RESPONSE] = "unexpected_response",
-};
 
 /* One complete poll's result: queues after filters and the cap, with details joined. */
 struct rmq_snap {
@@ -64,23 +37,13 @@ struct rmq_snap {
 
 struct rmq_state {
 	/* settings */
-	char *base_url;
 	char host[256];
-	char *user;
-	char *password; /* from the environment or the file option */
-	char *password_file;
-	double interval_s, timeout_s, detail_interval_s;
-	uint64_t max_queues, max_response_bytes;
-	char *ca_file, *cert_file, *key_file;
-	bool insecure;
+	double interval_s, detail_interval_s;
+	uint64_t max_queues;
 	struct name_filter vhosts, queues;
 
 	/* poller thread only */
-	CURL *curl;
-	struct rmq_stream *stream; /* the listing being received */
-	int stream_rc;
-	uint64_t received;
-	bool body_too_large;
+	struct rmq_fetch *fetch;
 	struct rmq_list details;
 	double details_at;
 	int last_logged_reason; /* -1: last poll succeeded */
@@ -96,7 +59,7 @@ struct rmq_state {
 	bool up;
 	double last_success_wall;
 	double last_poll_duration;
-	uint64_t errors[REASON_MAX];
+	uint64_t errors[RMQ_REASON_MAX];
 };
 
 static double mono_s(void)
@@ -119,133 +82,6 @@ static void snap_free(struct rmq_snap *s)
 		return;
 	rmq_list_free(&s->queues);
 	free(s);
-}
-
-/*
- * The listing is parsed as it arrives: memory holds the queue records, never
- * the (tens of MB) response. The size limit counts decoded bytes.
- */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct rmq_state *st = arg;
-	size_t n = size * nmemb;
-	long status = 0;
-
-	st->received += n;
-	if (st->received > st->max_response_bytes) {
-		st->body_too_large = true;
-		return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
-	}
-	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		return n; /* an error page: its status is what counts */
-	int rc = rmq_stream_feed(st->stream, data, n);
-	if (rc) {
-		st->stream_rc = rc;
-		return 0;
-	}
-	return n;
-}
-
-static enum rmq_reason reason_of(CURLcode rc, bool too_large)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return REASON_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT:
-		return REASON_TIMEOUT;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-		return REASON_TLS;
-	case CURLE_WRITE_ERROR:
-		return too_large ? REASON_TOO_LARGE : REASON_TRANSFER;
-	default:
-		return REASON_TRANSFER;
-	}
-}
-
-/* The password is re-read from its file for every poll, so a rotated secret is picked up. */
-static int password_now(struct rmq_state *st, char *out, size_t len)
-{
-	if (!st->password_file) {
-		snprintf(out, len, "%s", st->password ? st->password : "");
-		return 0;
-	}
-	int rc = file_read_text(st->password_file, out, len);
-	if (rc)
-		return rc;
-	out[strcspn(out, "\r\n")] = '\0';
-	return 0;
-}
-
-/*
- * GETs /api/queues?query into list in one request. Returns -1 with *reason
- * set, or 0. Not paged: the broker builds the whole listing for every page
- * (measured: one page of 500 of 50,000 queues costs as much as all of them),
- * so pages multiply broker work; streaming the one response keeps our memory
- * bounded instead (docs/rabbitmq.md).
- */
-static int fetch_listing(struct rmq_state *st, const char *query, double timeout_s,
-			 struct rmq_list *list, enum rmq_reason *reason, char *detail,
-			 size_t detail_len)
-{
-	char url[4096], password[1024];
-	int rc = -1;
-
-	if (password_now(st, password, sizeof(password))) {
-		*reason = REASON_AUTH;
-		snprintf(detail, detail_len, "cannot read --rabbitmq-password-file %s",
-			 st->password_file);
-		return -1;
-	}
-	st->stream = rmq_stream_new(list);
-	if (!st->stream) {
-		*reason = REASON_TRANSFER;
-		snprintf(detail, detail_len, "out of memory");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "%s/api/queues?%s", st->base_url, query);
-	curl_easy_setopt(st->curl, CURLOPT_PASSWORD, password);
-	curl_easy_setopt(st->curl, CURLOPT_URL, url);
-	curl_easy_setopt(st->curl, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-	st->received = 0;
-	st->stream_rc = 0;
-	st->body_too_large = false;
-	CURLcode cc = curl_easy_perform(st->curl);
-	long status = 0;
-	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
-	struct rmq_page_info info;
-	int prc = st->stream_rc;
-
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && prc)) {
-		*reason = reason_of(cc, st->body_too_large);
-		snprintf(detail, detail_len, "%s",
-			 st->body_too_large ? "response over --rabbitmq-max-response-bytes"
-					    : curl_easy_strerror(cc));
-	} else if (status != 200) {
-		*reason = status == 401 || status == 403 ? REASON_AUTH : REASON_HTTP_STATUS;
-		snprintf(detail, detail_len, "HTTP status %ld", status);
-	} else if (prc || (prc = rmq_stream_finish(st->stream, &info)) != 0) {
-		*reason = prc == -EBADMSG ? REASON_INVALID_JSON : REASON_UNEXPECTED_RESPONSE;
-		snprintf(detail, detail_len, "%s",
-			 prc == -EBADMSG  ? "response is not valid JSON (or was cut short)"
-			 : prc == -ENOMEM ? "out of memory"
-					  : "JSON is not a queue listing");
-		if (prc == -ENOMEM)
-			*reason = REASON_TRANSFER;
-	} else {
-		rc = 0;
-	}
-	rmq_stream_free(st->stream);
-	st->stream = NULL;
-	return rc;
 }
 
 static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
@@ -299,9 +135,9 @@ static size_t index_find(struct key_index *ix, const struct rmq_list *l, const c
 }
 
 /*
- * Keeps the queues that pass the filters, once each (a queue can show on two
- * pages when others are created meanwhile), up to the cap; joins the detail
- * fields when the details are fresh enough.
+ * Keeps the queues that pass the filters, once each (a listing that names a
+ * vhost twice repeats its queues), up to the cap; joins the detail fields
+ * when the details are fresh enough.
  */
 static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_snap *snap)
 {
@@ -362,8 +198,8 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
 	pthread_mutex_unlock(&st->lock);
 	/* one line when it starts failing or the reason changes, not one per interval */
 	if (st->last_logged_reason != (int)reason)
-		log_warn("rabbitmq poll failed", "host", st->host, "reason", reason_names[reason],
-			 "detail", detail);
+		log_warn("rabbitmq poll failed", "host", st->host, "reason",
+			 rmq_reason_names[reason], "detail", detail);
 	st->last_logged_reason = (int)reason;
 }
 
@@ -371,42 +207,39 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
 static void poll_details(struct rmq_state *st)
 {
 	struct rmq_list det = { 0 };
-	enum rmq_reason reason = REASON_TRANSFER;
-	char detail[256] = "";
+	struct rmq_fetch_error fail;
 
-	if (fetch_listing(st, detail_query, st->timeout_s, &det, &reason, detail, sizeof(detail)) ==
-	    0) {
+	int rc = rmq_fetch_queues(st->fetch, detail_query, &st->vhosts, &det, &fail);
+	if (rc == 0) {
 		rmq_list_free(&st->details);
 		st->details = det;
 		st->details_at = mono_s();
 		return;
 	}
 	/* counts stay current and up stays 1: count the error, keep the older details a while */
-	rmq_list_free(&det);
-	if (atomic_load(&st->stopping))
+	if (rc == -ECANCELED)
 		return;
 	pthread_mutex_lock(&st->lock);
-	st->errors[reason]++;
+	st->errors[fail.reason]++;
 	pthread_mutex_unlock(&st->lock);
-	log_warn("rabbitmq detail poll failed", "host", st->host, "reason", reason_names[reason],
-		 "detail", detail);
+	log_warn("rabbitmq detail poll failed", "host", st->host, "reason",
+		 rmq_reason_names[fail.reason], "detail", fail.detail);
 }
 
 static void poll_once(struct rmq_state *st, bool details_due)
 {
 	double start;
 	struct rmq_list fast = { 0 };
-	enum rmq_reason reason = REASON_TRANSFER;
-	char detail[256] = "";
+	struct rmq_fetch_error fail;
 
 	/* details first: they join this poll's counts, and counts are published right after */
 	if (details_due)
 		poll_details(st);
 	start = mono_s();
-	if (fetch_listing(st, fast_query, st->timeout_s, &fast, &reason, detail, sizeof(detail))) {
-		rmq_list_free(&fast);
-		if (!atomic_load(&st->stopping))
-			record_failure(st, reason, detail);
+	int rc = rmq_fetch_queues(st->fetch, fast_query, &st->vhosts, &fast, &fail);
+	if (rc) {
+		if (rc != -ECANCELED)
+			record_failure(st, fail.reason, fail.detail);
 		return;
 	}
 
@@ -414,7 +247,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	if (!snap || build_snap(st, &fast, snap)) {
 		free(snap);
 		rmq_list_free(&fast);
-		record_failure(st, REASON_TRANSFER, "out of memory");
+		record_failure(st, RMQ_REASON_TRANSFER, "out of memory");
 		return;
 	}
 	snap->taken_at = mono_s();
@@ -537,8 +370,8 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 	struct metric_family *errs = metric_family_get(s, "hostmon_rabbitmq_poll_errors_total",
 						       "Failed RabbitMQ API requests, by reason.",
 						       METRIC_COUNTER, 2, reason_labels);
-	for (int i = 0; i < REASON_MAX; i++) {
-		const char *v[] = { st->host, reason_names[i] };
+	for (int i = 0; i < RMQ_REASON_MAX; i++) {
+		const char *v[] = { st->host, rmq_reason_names[i] };
 		metric_add(errs, v, (double)st->errors[i]);
 	}
 	metric_add(metric_family_get(s, "hostmon_rabbitmq_queues",
@@ -568,52 +401,13 @@ static void rmq_destroy(void *state)
 	}
 	if (st->stop_fd >= 0)
 		close(st->stop_fd);
-	if (st->curl)
-		curl_easy_cleanup(st->curl);
+	rmq_fetch_free(st->fetch);
 	rmq_list_free(&st->details);
 	snap_free(st->snap);
 	name_filter_free(&st->vhosts);
 	name_filter_free(&st->queues);
 	pthread_mutex_destroy(&st->lock);
-	free(st->base_url);
-	free(st->user);
-	free(st->password);
-	free(st->password_file);
-	free(st->ca_file);
-	free(st->cert_file);
-	free(st->key_file);
 	free(st);
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static int setup_curl(struct rmq_state *st, char *err, size_t errlen)
-{
-	st->curl = curlutil_easy_new(&st->stopping, (uint64_t)(st->timeout_s * 1000));
-	if (!st->curl) {
-		snprintf(err, errlen, "cannot create a curl handle");
-		return -ENOMEM;
-	}
-	CURL *c = st->curl;
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes: gzip */
-	curl_easy_setopt(c, CURLOPT_USERNAME, st->user);
-	curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, st);
-	if (st->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, st->ca_file);
-	if (st->cert_file)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, st->cert_file);
-	if (st->key_file)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, st->key_file);
-	if (st->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	return 0;
 }
 
 static int host_of(const char *url, char *out, size_t len)
@@ -647,30 +441,21 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	pthread_mutex_init(&st->lock, NULL);
 	int rc = -ENOMEM;
 
-	st->base_url = strdup(cfg->rabbitmq_url);
-	st->user = dup_or_null(cfg->rabbitmq_user);
-	st->password = dup_or_null(cfg->rabbitmq_password);
-	st->password_file = dup_or_null(cfg->rabbitmq_password_file);
-	st->ca_file = dup_or_null(cfg->rabbitmq_ca_file);
-	st->cert_file = dup_or_null(cfg->rabbitmq_cert_file);
-	st->key_file = dup_or_null(cfg->rabbitmq_key_file);
-	if (!st->base_url || !st->user)
-		goto fail;
 	/* "http://host:15672/" and "http://host:15672" name the same API */
-	size_t n = strlen(st->base_url);
-	while (n && st->base_url[n - 1] == '/')
-		st->base_url[--n] = '\0';
-	if (host_of(st->base_url, st->host, sizeof(st->host))) {
+	char *base_url = strdup(cfg->rabbitmq_url);
+	if (!base_url)
+		goto fail;
+	size_t n = strlen(base_url);
+	while (n && base_url[n - 1] == '/')
+		base_url[--n] = '\0';
+	if (host_of(base_url, st->host, sizeof(st->host))) {
 		snprintf(err, errlen, "cannot parse --rabbitmq-url %s", cfg->rabbitmq_url);
 		rc = -EINVAL;
 		goto fail;
 	}
 	st->interval_s = (double)cfg->rabbitmq_interval_ms / 1000;
-	st->timeout_s = (double)cfg->rabbitmq_timeout_ms / 1000;
 	st->detail_interval_s = (double)cfg->rabbitmq_detail_interval_ms / 1000;
 	st->max_queues = cfg->rabbitmq_max_queues;
-	st->max_response_bytes = cfg->rabbitmq_max_response_bytes;
-	st->insecure = cfg->rabbitmq_insecure_skip_verify;
 	if (name_filter_init(&st->vhosts, cfg->rabbitmq_include_vhost,
 			     cfg->rabbitmq_exclude_vhost) ||
 	    name_filter_init(&st->queues, cfg->rabbitmq_include_queue,
@@ -679,13 +464,29 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		rc = -EINVAL;
 		goto fail;
 	}
-
-	rc = setup_curl(st, err, errlen);
-	if (rc)
-		goto fail;
 	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (st->stop_fd < 0) {
 		rc = -errno;
+		goto fail;
+	}
+	struct rmq_fetch_opts fo = {
+		.base_url = base_url,
+		.user = cfg->rabbitmq_user,
+		.password = cfg->rabbitmq_password,
+		.password_file = cfg->rabbitmq_password_file,
+		.ca_file = cfg->rabbitmq_ca_file,
+		.cert_file = cfg->rabbitmq_cert_file,
+		.key_file = cfg->rabbitmq_key_file,
+		.insecure = cfg->rabbitmq_insecure_skip_verify,
+		.max_parallel = (unsigned)cfg->rabbitmq_max_parallel_requests,
+		.timeout_ms = cfg->rabbitmq_timeout_ms,
+		.max_response_bytes = cfg->rabbitmq_max_response_bytes,
+		.stop_fd = st->stop_fd,
+	};
+	st->fetch = rmq_fetch_new(&fo);
+	if (!st->fetch) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot set up the HTTP client: %s", strerror(errno));
 		goto fail;
 	}
 	rc = -pthread_create(&st->thread, NULL, poller, st);
@@ -694,12 +495,14 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		goto fail;
 	}
 	st->thread_started = true;
-	log_info("rabbitmq collector polling", "url", st->base_url, "host", st->host);
+	log_info("rabbitmq collector polling", "url", base_url, "host", st->host);
+	free(base_url);
 	*state = st;
 	return 0;
 fail:
 	if (!*err)
 		snprintf(err, errlen, "%s", strerror(-rc));
+	free(base_url);
 	rmq_destroy(st);
 	return rc;
 }

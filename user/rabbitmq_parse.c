@@ -15,7 +15,11 @@
  * Everything else lives in the list, appended as each queue object closes.
  */
 
-#define ARENA_CHUNK (64u * 1024u)
+/* chunks grow from the first to the usual size: a list of a few queues (a small vhost) stays small
+ */
+#define ARENA_FIRST_CHUNK (2u * 1024u)
+#define ARENA_CHUNK	  (64u * 1024u)
+#define LIST_FIRST_CAP	  16
 
 const char *const rmq_value_fields[RMQ_NVALUES] = {
 	[RMQ_MESSAGES] = "messages",
@@ -91,6 +95,7 @@ struct level {
 struct rmq_stream {
 	struct rmq_list *list;
 	int err;
+	bool vhosts; /* a /api/vhosts listing: an item needs only its name */
 	enum state st;
 	unsigned depth;
 	struct level stack[RMQ_MAX_DEPTH];
@@ -146,7 +151,10 @@ static const char *arena_strndup(struct rmq_list *l, const char *s, size_t len)
 	struct rmq_arena_chunk *c = l->chunks;
 
 	if (!c || c->cap - c->used < len + 1) {
-		size_t cap = len + 1 > ARENA_CHUNK ? len + 1 : ARENA_CHUNK;
+		size_t cap = !c			    ? ARENA_FIRST_CHUNK
+			     : c->cap < ARENA_CHUNK ? 2 * c->cap
+						    : ARENA_CHUNK;
+		cap = len + 1 > cap ? len + 1 : cap;
 		c = malloc(sizeof(*c) + cap);
 		if (!c)
 			return NULL;
@@ -195,13 +203,13 @@ static int queue_end(struct rmq_stream *s)
 {
 	struct rmq_list *l = s->list;
 
-	if (!s->q.name || !s->q.vhost) {
+	if (!s->q.name || (!s->q.vhost && !s->vhosts)) {
 		l->skipped++;
 		arena_rewind(l, s->q_mark); /* a skipped item keeps no memory */
 		return 0;
 	}
 	if (l->len == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 512;
+		size_t cap = l->cap ? l->cap * 2 : LIST_FIRST_CAP;
 		struct rmq_queue *items = realloc(l->items, cap * sizeof(*items));
 		if (!items)
 			return -ENOMEM;
@@ -209,6 +217,7 @@ static int queue_end(struct rmq_stream *s)
 		l->cap = cap;
 	}
 	/* a shared "" needs no arena space: the list only ever frees whole chunks */
+	s->q.vhost = s->q.vhost ? s->q.vhost : "";
 	s->q.node = s->q.node ? s->q.node : s->leader ? s->leader : "";
 	s->q.type = s->q.type ? s->q.type : "";
 	s->q.state = s->q.state ? s->q.state : "";
@@ -581,6 +590,14 @@ struct rmq_stream *rmq_stream_new(struct rmq_list *out)
 	return s;
 }
 
+struct rmq_stream *rmq_stream_new_vhosts(struct rmq_list *out)
+{
+	struct rmq_stream *s = rmq_stream_new(out);
+	if (s)
+		s->vhosts = true;
+	return s;
+}
+
 int rmq_stream_feed(struct rmq_stream *s, const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data, *end;
@@ -640,6 +657,35 @@ int rmq_parse_page(const char *body, size_t len, struct rmq_list *list, struct r
 		rc = rmq_stream_finish(s, info);
 	rmq_stream_free(s);
 	return rc;
+}
+
+int rmq_list_append(struct rmq_list *dst, struct rmq_list *src)
+{
+	if (dst->cap - dst->len < src->len) {
+		/* doubling: a poll of many vhosts appends many times */
+		size_t cap =
+			dst->len + src->len > 2 * dst->cap ? dst->len + src->len : 2 * dst->cap;
+		struct rmq_queue *items = realloc(dst->items, cap * sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+		dst->items = items;
+		dst->cap = cap;
+	}
+	if (src->len)
+		memcpy(dst->items + dst->len, src->items, src->len * sizeof(*src->items));
+	dst->len += src->len;
+	dst->skipped += src->skipped;
+	/* the strings stay where they are: src's chunks join dst's, in front */
+	if (src->chunks) {
+		struct rmq_arena_chunk *tail = src->chunks;
+		while (tail->next)
+			tail = tail->next;
+		tail->next = dst->chunks;
+		dst->chunks = src->chunks;
+		src->chunks = NULL;
+	}
+	rmq_list_free(src);
+	return 0;
 }
 
 void rmq_list_free(struct rmq_list *list)

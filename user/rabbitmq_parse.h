@@ -13,6 +13,11 @@
  *   arrive (libcurl's write callback), rmq_stream_finish() checks it ended
  *   and, only then, fills the page info; rmq_stream_free() releases it.
  *   rmq_parse_page() is the same on a whole body in memory.
+ *   rmq_stream_new_vhosts() parses a GET /api/vhosts listing the same way:
+ *   an item needs only a string name (the vhost's), its vhost is "".
+ *   rmq_list_append() moves src's records, and the arena holding their
+ *   strings, to the end of dst and leaves src empty; on -ENOMEM both lists
+ *   are as they were. No stream may be open on either list.
  *
  *   The body is either the plain array of queue objects or the paged form
  *   ({"items": [...], "page": P, "page_count": N, ...}, keys in any order).
@@ -90,11 +95,13 @@ struct rmq_page_info {
 struct rmq_stream;
 
 struct rmq_stream *rmq_stream_new(struct rmq_list *out); /* NULL and errno on failure */
+struct rmq_stream *rmq_stream_new_vhosts(struct rmq_list *out);
 int rmq_stream_feed(struct rmq_stream *s, const char *data, size_t len);
 int rmq_stream_finish(struct rmq_stream *s, struct rmq_page_info *info); /* info may be NULL */
 void rmq_stream_free(struct rmq_stream *s);				 /* accepts NULL */
 
 int rmq_parse_page(const char *body, size_t len, struct rmq_list *list, struct rmq_page_info *info);
+int rmq_list_append(struct rmq_list *dst, struct rmq_list *src);
 void rmq_list_free(struct rmq_list *list); /* leaves an empty list */
 
 #endif

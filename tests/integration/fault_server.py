@@ -8,11 +8,22 @@ management API. Standard library only (Debian's /usr/bin/python3).
         ...
         fs.set_mode("truncated")                  # next poll gets truncated JSON
         fs.wait_requests(2)                       # block until the client asked again
-        assert fs.requests[-1].path == "/api/queues"
+        assert fs.requests[-1].path == "/api/queues/%2F"
         assert fs.requests[-1].query["columns"] == ["name,vhost,messages,..."]
+        fs.set_mode("good", items=[...], paths={"/api/queues/a%2Fb": "500"})  # one vhost fails
 
-Modes (set_mode(mode, **options); applies to every path, to requests from then on):
-  good          items=[...] (queue objects). With ?page=N[&page_size=M] it answers like RabbitMQ
+Modes (set_mode(mode, paths=None, **options); applies to every path, to requests from then on,
+except the paths given in paths={path: mode or (mode, {options})}: path as sent, percent-encoded,
+without the query; every set_mode replaces the earlier paths):
+  good          items=[...] (queue objects), served by path as RabbitMQ does:
+                /api/vhosts lists the vhosts ([{"name": ..., "description": ..., ...}], honouring
+                ?columns=): vhosts=[...] if given, else those of the items in order of first
+                appearance, then deleted=[...]; /api/queues lists every item;
+                /api/queues/{vhost} (percent-decoded) the items of that vhost, 404
+                {"error":"Object Not Found","reason":"Not Found"} for a vhost not listed or in
+                deleted (a vhost deleted between a client's listing and its request).
+                delay=<seconds> waits that long before answering (for concurrency tests).
+                With ?page=N[&page_size=M] a queue listing answers like RabbitMQ
                 3.10: {"filtered_count", "item_count", "items", "page", "page_count", "page_size",
                 "total_count"} (page_size defaults to 100; an empty list gives page 1 with
                 page_count 0); a page past the last is 400 {"error":"page_out_of_range","reason":
@@ -41,7 +52,7 @@ Modes (set_mode(mode, **options); applies to every path, to requests from then o
                 100 MB) of valid-looking JSON (whitespace padding inside an array).
   stall         accepts the connection, reads the request and never answers (until close()).
   stall_body    sends 200 headers with a Content-Length, a few bytes of body, then stalls.
-  slow          answers `good` but sends the body 1 byte every delay seconds (default 0.5).
+  slow          answers like `good` but sends the body 1 byte every delay seconds (default 0.5).
   status        status=<code> with body=<bytes/obj>: 401 (with WWW-Authenticate and RabbitMQ's
                 {"error":"not_authorized","reason":"Login failed"}), 403, 500, 503, ...;
                 shortcuts: set_mode("401"), set_mode("500").
@@ -50,7 +61,9 @@ Modes (set_mode(mode, **options); applies to every path, to requests from then o
                 from server", measured with /api/queues at 50,000 queues).
 
 Every request is logged: .requests is a list of Request(method, path, query, raw_path, headers,
-mode, time); query is urllib.parse.parse_qs of the query string. .url is "http://127.0.0.1:PORT".
+mode, time, client); query is urllib.parse.parse_qs of the query string, client the (address,
+port) it came from. .url is "http://127.0.0.1:PORT". .max_in_flight is the most requests handled
+at once since the last reset_in_flight() (a request counts from its head read to its response sent).
 """
 import gzip
 import http.server
@@ -63,9 +76,9 @@ import zlib
 
 
 class Request:
-    __slots__ = ("method", "path", "query", "raw_path", "headers", "mode", "time")
+    __slots__ = ("method", "path", "query", "raw_path", "headers", "mode", "time", "client")
 
-    def __init__(self, method, raw_path, headers, mode):
+    def __init__(self, method, raw_path, headers, mode, client=None):
         parts = urllib.parse.urlsplit(raw_path)
         self.method = method
         self.raw_path = raw_path
@@ -74,6 +87,7 @@ class Request:
         self.headers = headers
         self.mode = mode
         self.time = time.monotonic()
+        self.client = client
 
     def param(self, name, default=None):
         v = self.query.get(name)
@@ -129,6 +143,7 @@ def _wrong_types(variant):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # else small writes wait for a delayed ACK (40 ms)
     server_version = "fault-server"
 
     def log_message(self, fmt, *args):  # quiet
@@ -137,9 +152,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _do(self):
         fs = self.server.fault
         with fs._lock:
-            mode, opts = fs._mode, dict(fs._opts)
-            req = Request(self.command, self.path, dict(self.headers.items()), mode)
+            mode, opts = fs._paths.get(urllib.parse.urlsplit(self.path).path, (fs._mode, fs._opts))
+            opts = dict(opts)
+            req = Request(self.command, self.path, dict(self.headers.items()), mode, self.client_address)
             fs.requests.append(req)
+            fs._in_flight += 1
+            fs.max_in_flight = max(fs.max_in_flight, fs._in_flight)
             fs._cond.notify_all()
         length = int(self.headers.get("Content-Length") or 0)
         if length:
@@ -148,6 +166,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             getattr(self, "_mode_" + mode)(req, **opts)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True
+        finally:
+            with fs._lock:
+                fs._in_flight -= 1
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _do
 
@@ -172,33 +193,50 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     # -- modes --
-    def _mode_good(self, req, items=(), columns=False, gzip=False, status=200):
+    def _good_body(self, req, items, columns, vhosts, deleted):
+        """(status, JSON-able body) of a good answer, routed by path as RabbitMQ 3.10 does."""
         items = list(items)
+        listed = list(vhosts) if vhosts is not None else list(dict.fromkeys(i.get("vhost") for i in items))
+        listed += [v for v in deleted if v not in listed]
+        if req.path == "/api/vhosts":
+            body = [{"name": v, "description": "", "tags": [], "tracing": False} for v in listed]
+            keep = req.param("columns")
+            return 200, [{k: x[k] for k in keep.split(",") if k in x} for x in body] if keep else body
+        if req.path.startswith("/api/queues/"):
+            vhost = urllib.parse.unquote(req.path[len("/api/queues/"):])
+            if vhost not in listed or vhost in deleted:
+                return 404, {"error": "Object Not Found", "reason": "Not Found"}
+            items = [i for i in items if i.get("vhost") == vhost]
         if columns and req.param("columns"):
             keep = req.param("columns").split(",")
             items = [{k: v for k, v in i.items() if k in keep} for i in items]
-        if req.param("page") is not None:   # exactly RabbitMQ 3.10's answers (see fixtures)
-            try:
-                page, size = int(req.param("page")), int(req.param("page_size", "100"))
-            except ValueError:
-                return self._send(400, {"error": "bad_request", "reason": "Pagination parameters are invalid"})
-            if size > 500 or size < 1 or page < 1:
-                return self._send(400, {"error": "invalid_pagination_parameters", "reason":
-                                        f"Invalid pagination parameters: page number {page}, page size {size}"})
-            total = len(items)
-            page_count = -(-total // size)          # 0 for an empty list; page 1 is still 200
-            if page > max(page_count, 1):
-                return self._send(400, {"error": "page_out_of_range", "reason":
-                                        f"Page out of range, page: {page} page size: {size}, len: {total}"})
-            body = paged(items[(page - 1) * size:page * size], page, size, total)
-        else:
-            body = items
+        if req.param("page") is None:   # as RabbitMQ does, page_size alone does not page
+            return 200, items
+        try:                            # exactly RabbitMQ 3.10's answers (see fixtures)
+            page, size = int(req.param("page")), int(req.param("page_size", "100"))
+        except ValueError:
+            return 400, {"error": "bad_request", "reason": "Pagination parameters are invalid"}
+        if size > 500 or size < 1 or page < 1:
+            return 400, {"error": "invalid_pagination_parameters", "reason":
+                         f"Invalid pagination parameters: page number {page}, page size {size}"}
+        total = len(items)
+        page_count = -(-total // size)          # 0 for an empty list; page 1 is still 200
+        if page > max(page_count, 1):
+            return 400, {"error": "page_out_of_range", "reason":
+                         f"Page out of range, page: {page} page size: {size}, len: {total}"}
+        return 200, paged(items[(page - 1) * size:page * size], page, size, total)
+
+    def _mode_good(self, req, items=(), columns=False, gzip=False, status=200, vhosts=None, deleted=(),
+                   delay=0):
+        if delay and self.server.fault._closing.wait(delay):
+            return
+        code, body = self._good_body(req, items, columns, vhosts, deleted)
         data = json.dumps(body).encode()
         hdrs = {"Vary": "accept-encoding"}
         if gzip and "gzip" in req.headers.get("Accept-Encoding", ""):
             data = _gzip(data)
             hdrs["Content-Encoding"] = "gzip"
-        self._send(status, data, headers=hdrs)
+        self._send(status if code == 200 else code, data, headers=hdrs)
 
     def _mode_json(self, req, body=None, status=200, headers=None):
         self._send(status, body if isinstance(body, (bytes, str)) else json.dumps(body), headers=headers)
@@ -276,7 +314,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._stall()
 
     def _mode_slow(self, req, items=(), delay=0.5):
-        data = json.dumps(list(items)).encode()
+        data = json.dumps(self._good_body(req, items, False, None, ())[1]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -358,7 +396,8 @@ class FaultServer:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._closing = threading.Event()
-        self._mode, self._opts = "good", {}
+        self._mode, self._opts, self._paths = "good", {}, {}
+        self._in_flight = self.max_in_flight = 0
         self.set_mode(mode, **options)
         self._httpd = _Server((host, port), _Handler)
         self._httpd.fault = self
@@ -368,9 +407,9 @@ class FaultServer:
                                         name="fault-server", daemon=True)
         self._thread.start()
 
-    def set_mode(self, mode, **options):
-        """Switches the behaviour for all following requests (see module docstring)."""
-        mode = str(mode)
+    @staticmethod
+    def _checked(mode, options):
+        mode, options = str(mode), dict(options)
         if mode.isdigit():
             options.setdefault("status", int(mode))
             mode = "status"
@@ -378,9 +417,21 @@ class FaultServer:
             raise ValueError(f"unknown fault mode {mode!r}")
         if mode == "gzip_bomb":
             _bomb(options.get("size", 100 * 1024 * 1024))  # build it now, not inside a request
+        return mode, options
+
+    def set_mode(self, mode, paths=None, **options):
+        """Switches the behaviour for all following requests, at once for every path (see module
+        docstring); paths={path: mode or (mode, {options})} gives some paths their own."""
+        default = self._checked(mode, options)
+        own = {p: self._checked(*((m, {}) if isinstance(m, (str, int)) else m))
+               for p, m in (paths or {}).items()}
         with self._lock:
-            self._mode, self._opts = mode, options
+            (self._mode, self._opts), self._paths = default, own
         return self
+
+    def reset_in_flight(self):
+        with self._lock:
+            self.max_in_flight = self._in_flight
 
     @property
     def mode(self):
@@ -435,6 +486,14 @@ if __name__ == "__main__":  # self-check: python3 tests/integration/fault_server
         assert get(fs, "/api/queues?page=4&page_size=500")[0] == 400
         assert isinstance(json.loads(get(fs, "/api/queues")[2]), list)
         assert json.loads(get(fs, "/api/queues?page=9&page_size=500")[2])["error"] == "page_out_of_range"
+        fs.set_mode("good", items=[sample_queue(1), sample_queue(2, "a/b é")], deleted=["gone"],
+                    paths={"/api/queues/x": "500"})
+        assert json.loads(get(fs, "/api/vhosts?columns=name")[2]) == [
+            {"name": "/"}, {"name": "a/b é"}, {"name": "gone"}]
+        st, _, body = get(fs, "/api/queues/a%2Fb%20%C3%A9?columns=name")
+        assert st == 200 and [q["name"] for q in json.loads(body)] == ["q2"], body
+        assert get(fs, "/api/queues/gone")[0] == 404 and get(fs, "/api/queues/nope")[0] == 404
+        assert get(fs, "/api/queues/x")[0] == 500 and fs.requests[-1].mode == "status"
         fs.set_mode("good", items=[])
         d = json.loads(get(fs, "/api/queues?page=1&page_size=500")[2])
         assert d["page_count"] == 0 and d["items"] == [], d

@@ -101,8 +101,11 @@ def faults(t):
         d = rmq_daemon(fs.url, "--rabbitmq-max-response-bytes", "1MiB")
         try:
             fault_checks(t, fs, d)
+            one_request_fails(t, fs, d)
         finally:
             stop_daemon(t, d, "fault daemon")
+    vhost_requests(t)
+    parallel_requests(t)
 
 
 def served_ok(s):
@@ -110,6 +113,109 @@ def served_ok(s):
     exactly once, separately, so that a label bug does not turn every later wait into a time-out)."""
     got = s.queues()
     return s.up() == 1 and len(got) == 3 and got.get(("/", "q1")) == 1 and got.get(("a/b", "q2")) == 2
+
+
+def last_success(s):
+    return s.get("hostmon_rabbitmq_last_success_timestamp_seconds") or 0
+
+
+# the same queues with other counts: a poll that published anything of these would show them
+CHANGED_QUEUES = [dict(q, messages=100 + q["messages"]) for q in FAULT_QUEUES]
+
+
+def one_request_fails(t, fs, d):
+    """One failing request, of one vhost or the vhost listing, fails the whole poll with its reason:
+    no half snapshot is published, the previous one is kept whole (until two intervals old)."""
+    old = {(q["vhost"], q["name"]): q["messages"] for q in FAULT_QUEUES}
+    cases = [  # path as hostmon sends it (curl_easy_escape), mode, reason
+        ("/api/queues/a%2Fb", "garbage", "invalid_json"),
+        ("/api/queues/a%2Fb", "500", "http_status"),
+        ("/api/queues/%2F", "huge", "too_large"),
+        ("/api/queues/v%20%22x%22%20%5C%20%C3%BC", "wrong_types", "unexpected_response"),
+        ("/api/queues/v%20%22x%22%20%5C%20%C3%BC", "stall", "timeout"),
+        ("/api/vhosts", "truncated", "invalid_json"),
+        ("/api/vhosts", "404", "http_status"),   # 404 means "deleted" only for a vhost's listing
+    ]
+    for path, mode, reason in cases:
+        s, ok = wait_for(d, served_ok, timeout=8)
+        if not t.check(ok, f"{path} {mode}: a good poll first"):
+            continue
+        before, good_at = s.errors(reason), last_success(s)
+        opts = {"variant": "items_not_list"} if mode == "wrong_types" else {}
+        fs.set_mode("good", items=CHANGED_QUEUES, paths={path: (mode, opts)})
+        seen = []
+        s, ok = wait_for(d, lambda s: seen.append(s) or (s.errors(reason) > before and s.up() == 0),
+                         timeout=8, step=0.05)
+        t.check(ok, f"{path} {mode}: up 0, errors_total{{reason={reason}}} grows "
+                    f"({before} -> {s.errors(reason)})")
+        half = [x.queues() for x in seen if x.queues() and x.queues() != old]
+        t.check(not half, f"{path} {mode}: never a half or new snapshot: {half[:2]}")
+        t.check(last_success(s) == good_at, f"{path} {mode}: last success not advanced")
+        age = time.time() - good_at
+        t.check(age > 1.8 or s.queues() == old,
+                f"{path} {mode}: {age:.2f} s after the last success the previous snapshot is served "
+                f"whole: {s.queues()}")
+        fs.set_mode("good", items=FAULT_QUEUES)
+    s, ok = wait_for(d, served_ok, timeout=8)
+    t.check(ok, "good again after the one-request failures")
+
+
+def vhost_requests(t):
+    """One request per vhost: an excluded vhost is never asked for, a vhost deleted between the
+    listing and its request (404) counts as empty, and both polls (counts, details) go per vhost."""
+    with FaultServer("good", items=FAULT_QUEUES, deleted=["gone"]) as fs:
+        d = rmq_daemon(fs.url, "--rabbitmq-exclude-vhost", "^a/b$")
+        try:
+            want = {(q["vhost"], q["name"]) for q in FAULT_QUEUES if q["vhost"] != "a/b"}
+            s, ok = wait_for(d, lambda s: s.up() == 1 and set(s.queues()) == want)
+            t.check(ok, f"excluded vhost and a 404 vhost: up 1 with the other queues: {s.queues()}")
+            first = last_success(s)
+            s, ok = wait_for(d, lambda s: last_success(s) > first + 0.5 and s.up() == 1, timeout=6)
+            t.check(ok, "a second poll succeeds too")
+            reqs = list(fs.requests)
+            paths = [r.path for r in reqs]
+            t.check("/api/queues/a%2Fb" not in paths, "the excluded vhost was never requested")
+            t.check("/api/queues" not in paths, "no listing of every vhost's queues")
+            gone = [r for r in reqs if r.path == "/api/queues/gone"]
+            t.check(len(gone) >= 2, f"the deleted vhost was requested ({len(gone)}x) and got 404")
+            t.check(sum(s.errors(r) for r in ("http_status", "unexpected_response", "transfer")) == 0,
+                    "a 404 for a vhost is no error")
+            listings = [r for r in reqs if r.path == "/api/vhosts"]
+            t.check(listings and all(r.param("columns") == "name" for r in listings),
+                    f"vhosts listed with columns=name ({len(listings)}x)")
+            root = [r.param("columns", "") for r in reqs if r.path == "/api/queues/%2F"]
+            t.check(any("messages_ready" in c for c in root) and any("consumers" in c for c in root),
+                    "counts and details both asked per vhost")
+            t.check(s.get("rabbitmq_individual_queue_consumers", vhost="/", name="q1") == 0,
+                    "details joined from the per-vhost detail poll")
+        finally:
+            stop_daemon(t, d, "vhost-filter daemon")
+
+
+def parallel_requests(t):
+    """At most --rabbitmq-max-parallel-requests in flight, over as many kept-alive connections."""
+    vhosts = [f"vh{i}" for i in range(12)]
+    items = [sample_queue(i, vhost=v) for i, v in enumerate(vhosts)]
+    with FaultServer("good", items=items, delay=0.1) as fs:
+        d = Daemon("--collectors", "rabbitmq", "--rabbitmq-url", fs.url, "--rabbitmq-interval", "2s",
+                   "--rabbitmq-timeout", "1500ms", "--rabbitmq-detail-interval", "60s",
+                   "--rabbitmq-max-parallel-requests", "3", env={"HOSTMON_RABBITMQ_PASSWORD": "guest"})
+        try:
+            s, ok = wait_for(d, lambda s: s.up() == 1 and len(s.queues()) == 12, timeout=10)
+            t.check(ok, f"12 vhosts, 0.1 s per response: up 1 with 12 queues ({len(s.queues())})")
+            first = last_success(s)
+            s, ok = wait_for(d, lambda s: last_success(s) > first + 1, timeout=8)
+            t.check(ok, "and again on the next poll")
+            reqs = list(fs.requests)
+            t.check(fs.max_in_flight == 3, f"requests in flight at most 3, and 3 reached: {fs.max_in_flight}")
+            clients = {r.client for r in reqs}
+            t.check(len(clients) <= 3, f"{len(reqs)} requests over {len(clients)} connections (keep-alive)")
+            dur = s.get("hostmon_rabbitmq_poll_duration_seconds")
+            # sequential: 13 x 0.1 s; 3 at once: 0.1 + 4 x 0.1 s
+            t.check(dur is not None and dur < 1.0, f"poll in {dur:.2f} s, less than sequential (1.3 s)")
+            print(f"# 12 vhosts x 0.1 s, 3 in parallel: poll {dur:.2f} s, {len(clients)} connections")
+        finally:
+            stop_daemon(t, d, "parallel daemon")
 
 
 def fault_checks(t, fs, d):
@@ -184,7 +290,7 @@ def fault_checks(t, fs, d):
 
 # ---- the real broker --------------------------------------------------------------------------
 
-VHOSTS = ["/", "hm a/b c", 'hm "quoted" \\ back ü日本']
+VHOSTS = ["/", "hm a/b c", 'hm "quoted" \\ back ü日本', "hm ?#%+&=;..."]
 QUEUES = [  # vhost, name, ready, unacked, declare args
     ("/", "hm-plain", 5, 0, {}),
     ("/", "hm-empty", 0, 0, {"durable": False}),
@@ -192,6 +298,7 @@ QUEUES = [  # vhost, name, ready, unacked, declare args
     ("hm a/b c", "quorum ✓", 2, 0, {"args": {"x-queue-type": "quorum"}}),
     ('hm "quoted" \\ back ü日本', 'ü\\ é "z" /', 4, 0, {}),
     ("hm a/b c", "to-delete", 1, 0, {}),
+    ("hm ?#%+&=;...", "q?#%", 1, 0, {}),   # URL-reserved bytes in the vhost's path segment
 ]
 
 

@@ -177,6 +177,15 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "expected auto, tp_btf or raw_tp");
 	}
 	{
+		char *argv[] = { "hostmon", "--rabbitmq-max-parallel-requests=33", NULL };
+		expect_invalid(argv, none, "--rabbitmq-max-parallel-requests");
+	}
+	{
+		char *argv[] = { "hostmon", NULL };
+		char *envp[] = { "HOSTMON_RABBITMQ_MAX_PARALLEL_REQUESTS=0", NULL };
+		expect_invalid(argv, envp, "HOSTMON_RABBITMQ_MAX_PARALLEL_REQUESTS");
+	}
+	{
 		char *argv[] = { "hostmon", "--rabbitmq-url=ftp://x", NULL };
 		expect_invalid(argv, none, "http:// or https://");
 	}
@@ -247,6 +256,7 @@ static void test_compat_env(void)
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
 		CHECK(cfg.rabbitmq_url == NULL, "rabbitmq off by default");
 		CHECK_STR(cfg.rabbitmq_user, "guest");
+		CHECK(cfg.rabbitmq_max_parallel_requests == 4, "4 requests in flight by default");
 		config_free(&cfg);
 	}
 }

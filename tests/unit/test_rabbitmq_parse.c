@@ -1255,6 +1255,81 @@ static void test_fuzz(void)
 	free(g.buf);
 }
 
+/* GET /api/vhosts?columns=name: an item needs only its name. */
+static void test_vhost_listing(void)
+{
+	static const char body[] = "[{\"name\":\"/\",\"description\":\"d\",\"tags\":[]},"
+				   "{\"name\":\"a/b \\u00e9\"},{\"description\":\"no name\"},"
+				   "{\"name\":5},{\"name\":\"\"}]";
+	struct rmq_list vh = { 0 }, q = { 0 };
+	struct rmq_stream *s = rmq_stream_new_vhosts(&vh);
+
+	CHECK(s && rmq_stream_feed(s, body, strlen(body)) == 0 && rmq_stream_finish(s, NULL) == 0,
+	      "a vhost listing parses");
+	rmq_stream_free(s);
+	CHECK(vh.len == 3 && vh.skipped == 2,
+	      "3 named vhosts, 2 items without a string name: %zu %zu", vh.len, vh.skipped);
+	if (vh.len == 3) {
+		CHECK_STR(vh.items[0].name, "/");
+		CHECK_STR(vh.items[1].name, "a/b \xc3\xa9");
+		CHECK_STR(vh.items[2].name, "");
+		CHECK_STR(vh.items[0].vhost, "");
+	}
+	CHECK(parse_string(body, &q, NULL) == 0 && q.len == 0 && q.skipped == 5,
+	      "a queue listing still needs name and vhost");
+	s = rmq_stream_new_vhosts(&vh);
+	CHECK(s && rmq_stream_feed(s, "{\"x\":1}", 7) == -EPROTO && vh.len == 3,
+	      "not a listing: -EPROTO, the list as it was");
+	rmq_stream_free(s);
+	rmq_list_free(&vh);
+	rmq_list_free(&q);
+}
+
+/* Per-vhost lists joined into one: records in order, their strings moved along. */
+static void test_list_append(void)
+{
+	struct rmq_list all = { 0 }, one = { 0 };
+	char body[256];
+	int ok = 1;
+
+	CHECK(rmq_list_append(&all, &one) == 0 && all.len == 0 && all.chunks == NULL,
+	      "two empty lists");
+	for (int i = 0; i < 1000; i++) {
+		snprintf(body, sizeof(body),
+			 "[{\"name\":\"q%d\",\"vhost\":\"v%d\",\"messages\":%d},"
+			 "{\"name\":\"r%d\",\"vhost\":\"v%d\",\"node\":\"n\"},{\"x\":1}]",
+			 i, i, i, i, i);
+		/* every third vhost is empty, as a 404 (deleted) vhost leaves it */
+		if (i % 3 && parse_string(body, &one, NULL))
+			ok = 0;
+		if (rmq_list_append(&all, &one) || one.len || one.items || one.chunks ||
+		    one.skipped)
+			ok = 0;
+	}
+	CHECK(ok, "1000 appends, the source left empty each time");
+	size_t want = 0;
+	for (int i = 0; i < 1000; i++) {
+		if (!(i % 3))
+			continue;
+		char name[16], vhost[16];
+		snprintf(name, sizeof(name), "q%d", i);
+		snprintf(vhost, sizeof(vhost), "v%d", i);
+		const struct rmq_queue *a = want < all.len ? &all.items[want] : NULL;
+		const struct rmq_queue *b = want + 1 < all.len ? &all.items[want + 1] : NULL;
+		if (!a || !b || strcmp(a->name, name) || strcmp(a->vhost, vhost) || a->v[0] != i ||
+		    b->name[0] != 'r' || strcmp(b->vhost, vhost) || strcmp(b->node, "n"))
+			ok = 0;
+		want += 2;
+	}
+	CHECK(ok && all.len == want && all.skipped == want / 2,
+	      "records in order with their strings: %zu of %zu, skipped %zu", all.len, want,
+	      all.skipped);
+	CHECK(rmq_list_append(&one, &all) == 0 && one.len == want && all.len == 0,
+	      "into an empty list");
+	rmq_list_free(&one);
+	rmq_list_free(&all);
+}
+
 int main(void)
 {
 	test_real_paged_fast();
@@ -1271,6 +1346,8 @@ int main(void)
 	test_limits();
 	test_arena_follows_records();
 	test_stream_lifecycle();
+	test_vhost_listing();
+	test_list_append();
 	test_fuzz();
 	return test_summary("test_rabbitmq_parse");
 }
