@@ -332,8 +332,10 @@ static char **merge_env(char *const extra[])
 	char **env = calloc(n + m + 1, sizeof(*env));
 	if (!env)
 		return NULL;
-	memcpy(env, environ, n * sizeof(*env));
-	memcpy(env + n, extra, m * sizeof(*env));
+	if (n)
+		memcpy(env, environ, n * sizeof(*env));
+	if (m)
+		memcpy(env + n, extra, m * sizeof(*env));
 	return env;
 }
 
