@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileutil.h"
+
 /* Fields before the optional ones in a mountinfo line, see proc(5). */
 #define MOUNTINFO_FIXED_FIELDS 6
 #define MOUNTINFO_ROOT	       3
@@ -347,4 +349,26 @@ void cgroup_labels_from_path(const char *path, char container_id[CGROUP_CONTAINE
 		if (*p)
 			p++;
 	}
+}
+
+int cgroup_pid_path(int pid, char *path, size_t len)
+{
+	char file[64], buf[8192];
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	int rc = file_read_text(file, buf, sizeof(buf));
+
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
+	for (char *line = buf; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "0::", 3) == 0) {
+			size_t n = strcspn(line + 3, "\n");
+			if (n == 0 || n >= len)
+				return -ENAMETOOLONG;
+			memcpy(path, line + 3, n);
+			path[n] = '\0';
+			return 0;
+		}
+	}
+	return -ENOENT;
 }

@@ -36,6 +36,12 @@ struct cgroup_mounts {
 
 int cgroup_find_mounts(const char *mountinfo_path, struct cgroup_mounts *out);
 
+/*
+ * The cgroup2 path of process pid (the "0::" line of /proc/PID/cgroup). 0,
+ * -ESRCH when the process is gone, -ENOENT without cgroup2, -ENAMETOOLONG.
+ */
+int cgroup_pid_path(int pid, char *path, size_t len);
+
 void cgroup_labels_from_path(const char *path, char container_id[CGROUP_CONTAINER_ID_MAX],
 			     char pod_uid[CGROUP_POD_UID_MAX]);
 

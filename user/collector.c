@@ -9,11 +9,13 @@
 #include <time.h>
 
 #include "cpu_collector.h"
+#include "latency.h"
 #include "log.h"
 #include "rabbitmq.h"
 
 const struct collector_ops *const collector_table[] = {
 	&cpu_collector_ops,
+	&latency_collector_ops,
 	&rabbitmq_collector_ops,
 	NULL,
 };

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "latency_config.h"
 #include "version.h"
 
 #define CONFIG_FILE_MAX_BYTES (4u << 20)
@@ -81,6 +82,23 @@ static const struct option_def options[] = {
 	  "cpu: sched_switch attachment: auto, tp_btf or raw_tp" },
 	{ "cgroup-refresh-interval", OPT_DURATION, OFF(cgroup_refresh_interval_ms), "10s", 100,
 	  3600000, "DURATION", "rescan of the cgroup hierarchy to forget removed cgroups" },
+	{ "http-targets", OPT_STRING, OFF(http_targets), "node,nodejs,php-fpm*,php", 0, 0, "NAMES",
+	  "http: executables whose processes are measured (comma list, * = prefix)" },
+	{ "http-include-cgroup", OPT_REGEX, OFF(http_include_cgroup), NULL, 0, 0, "REGEX",
+	  "http: measure only target processes whose cgroup path matches" },
+	{ "http-exclude-cgroup", OPT_REGEX, OFF(http_exclude_cgroup), NULL, 0, 0, "REGEX",
+	  "http: do not measure target processes whose cgroup path matches" },
+	{ "http-buckets", OPT_STRING, OFF(http_buckets),
+	  "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10", 0, 0, "SECONDS",
+	  "http: histogram bucket bounds in seconds (at most 32, increasing)" },
+	{ "http-max-series", OPT_U64, OFF(http_max_series), "4096", 16, 1u << 20, "N",
+	  "http: histograms (label sets) the kernel map holds; more are counted as dropped" },
+	{ "http-max-inflight", OPT_U64, OFF(http_max_inflight), "16384", 64, 1u << 22, "N",
+	  "http: requests in flight tracked at once (connections and PHP workers)" },
+	{ "http-php-usdt", OPT_BOOL, OFF(http_php_usdt), "true", 0, 0, NULL,
+	  "http: use PHP's USDT probes where the binary has them (else FastCGI on syscalls)" },
+	{ "http-hook", OPT_STRING, OFF(http_hook), "auto", 0, 0, "HOOK",
+	  "http: sys_enter/sys_exit attachment: auto, tp_btf or raw_tp" },
 	{ "rabbitmq-url", OPT_STRING, OFF(rabbitmq_url), NULL, 0, 0, "URL",
 	  "RabbitMQ management API, e.g. http://127.0.0.1:15672; enables the rabbitmq collector" },
 	{ "rabbitmq-user", OPT_STRING, OFF(rabbitmq_user), "guest", 0, 0, "USER",
@@ -615,15 +633,28 @@ static int parse_args(struct config *cfg, int argc, char **argv, int apply_value
 }
 
 /* Rules that tie settings together. */
-static int validate(const struct config *cfg, char *err, size_t errlen)
+static int check_hook(const char *flag, const char *value, char *err, size_t errlen)
 {
-	if (strcmp(cfg->cpu_hook, "auto") != 0 && strcmp(cfg->cpu_hook, "tp_btf") != 0 &&
-	    strcmp(cfg->cpu_hook, "raw_tp") != 0) {
+	if (strcmp(value, "auto") != 0 && strcmp(value, "tp_btf") != 0 &&
+	    strcmp(value, "raw_tp") != 0) {
 		snprintf(err, errlen,
-			 "invalid value \"%s\" for --cpu-hook: expected auto, tp_btf or raw_tp",
-			 cfg->cpu_hook);
+			 "invalid value \"%s\" for --%s: expected auto, tp_btf or raw_tp", value,
+			 flag);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int validate(const struct config *cfg, char *err, size_t errlen)
+{
+	struct latency_buckets buckets;
+	struct latency_targets targets;
+
+	if (check_hook("cpu-hook", cfg->cpu_hook, err, errlen) ||
+	    check_hook("http-hook", cfg->http_hook, err, errlen) ||
+	    latency_parse_buckets(cfg->http_buckets, &buckets, err, errlen) ||
+	    latency_parse_targets(cfg->http_targets, &targets, err, errlen))
+		return -EINVAL;
 	if (cfg->rabbitmq_url && strncmp(cfg->rabbitmq_url, "http://", 7) != 0 &&
 	    strncmp(cfg->rabbitmq_url, "https://", 8) != 0) {
 		snprintf(err, errlen,

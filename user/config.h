@@ -53,6 +53,15 @@ struct config {
 	char *cpu_exclude;
 	uint64_t cgroup_refresh_interval_ms; /* rescan of the hierarchy for removed cgroups */
 	char *cpu_hook;			     /* auto, tp_btf or raw_tp */
+	/* http collector */
+	char *http_targets; /* executable names, comma list */
+	char *http_include_cgroup;
+	char *http_exclude_cgroup;
+	char *http_buckets; /* seconds, comma list */
+	uint64_t http_max_series;
+	uint64_t http_max_inflight;
+	bool http_php_usdt;
+	char *http_hook; /* auto, tp_btf or raw_tp */
 	/* rabbitmq collector */
 	char *rabbitmq_url; /* http(s)://host:port; NULL: collector off */
 	char *rabbitmq_user;

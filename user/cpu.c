@@ -23,6 +23,7 @@
 #include "cpu_limits.h"
 #include "log.h"
 #include "namefilter.h"
+#include "sys.h"
 
 /*
  * A task that does not switch (alone on its CPU) is charged by this per-CPU
@@ -76,19 +77,6 @@ static uint64_t monotonic_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* tp_btf needs the tracepoint's BTF type; kernels without it get the raw_tp twin. */
-static bool kernel_has_btf_tracepoint(const char *name)
-{
-	char type[128];
-	struct btf *btf = btf__load_vmlinux_btf();
-	if (!btf)
-		return false;
-	snprintf(type, sizeof(type), "btf_trace_%s", name);
-	bool found = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
-	btf__free(btf);
-	return found;
 }
 
 static bool values_of(const struct cpu_state *st, uint64_t id, uint64_t out[CG_NVALUES])
@@ -462,9 +450,8 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		goto fail;
 	}
 	/* config validation allows only auto, tp_btf and raw_tp */
-	bool use_btf = strcmp(cfg->cpu_hook, "auto") == 0
-			       ? kernel_has_btf_tracepoint("sched_switch")
-			       : strcmp(cfg->cpu_hook, "tp_btf") == 0;
+	bool use_btf = strcmp(cfg->cpu_hook, "auto") == 0 ? sys_has_btf_tracepoint("sched_switch")
+							  : strcmp(cfg->cpu_hook, "tp_btf") == 0;
 	st->hook = use_btf ? "tp_btf" : "raw_tp";
 	bpf_program__set_autoload(st->skel->progs.cpu_switch_btf, use_btf);
 	bpf_program__set_autoload(st->skel->progs.cpu_switch_raw, !use_btf);

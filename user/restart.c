@@ -303,7 +303,7 @@ static int resolve(struct rule_rt *r, char *why, size_t len)
 		if (!rc && strcmp(id.exe, rule->target_exe) != 0)
 			rc = -ESRCH;
 		if (!rc)
-			rc = restart_pid_cgroup(pid, r->cgroup, sizeof(r->cgroup));
+			rc = cgroup_pid_path(pid, r->cgroup, sizeof(r->cgroup));
 		if (!rc && strcmp(r->cgroup, "/") == 0)
 			rc = -EPERM;
 		if (rc)

@@ -162,28 +162,6 @@ pid_t restart_cgroup_main_pid(const char *dir)
 	return best;
 }
 
-int restart_pid_cgroup(pid_t pid, char *path, size_t len)
-{
-	char file[64], buf[8192];
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	int rc = file_read_text(file, buf, sizeof(buf));
-
-	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
-	for (char *line = buf; line && *line;
-	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, "0::", 3) == 0) {
-			size_t n = strcspn(line + 3, "\n");
-			if (n == 0 || n >= len)
-				return -ENAMETOOLONG;
-			memcpy(path, line + 3, n);
-			path[n] = '\0';
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *signalled, char *why,
 		   size_t len)
 {

@@ -17,8 +17,7 @@
  *   lists the processes of a cgroup directory and its descendants (at most
  *   max; returns how many, or -errno). restart_cgroup_main_pid() is the
  *   process of the cgroup whose parent is outside it (a service's master),
- *   the oldest if several. restart_pid_cgroup() gives the cgroup2 path of a
- *   process ("0::" line of /proc/PID/cgroup).
+ *   the oldest if several.
  *
  *   restart_signal() checks identity (executable name when expect_exe is
  *   not empty), opens a pidfd, checks the start time again through it and
@@ -46,7 +45,6 @@ int restart_proc_id(pid_t pid, struct proc_id *out);
 int restart_pidfile_read(const char *path, pid_t *out, char *why, size_t len);
 long restart_cgroup_pids(const char *dir, pid_t *pids, size_t max);
 pid_t restart_cgroup_main_pid(const char *dir); /* 0 when the cgroup has no process */
-int restart_pid_cgroup(pid_t pid, char *path, size_t len);
 int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *signalled, char *why,
 		   size_t len);
 

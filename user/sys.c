@@ -2,6 +2,7 @@
 #include "sys.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,4 +131,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 void sys_libbpf_logging(void)
 {
 	libbpf_set_print(libbpf_print);
+}
+
+/* tp_btf needs the tracepoint's BTF type; kernels without it get the raw_tp twin. */
+bool sys_has_btf_tracepoint(const char *name)
+{
+	char type[128];
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	bool found = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
 }

@@ -26,6 +26,8 @@ void sys_check(struct sys_status *st);
 int sys_bpf_stats_enable(void);
 /* Whether the kernel currently keeps BPF run-time statistics (kernel.bpf_stats_enabled). */
 bool sys_bpf_stats_active(void);
+/* Whether tracepoint name has a BTF type (tp_btf attaches); otherwise use the raw_tp twin. */
+bool sys_has_btf_tracepoint(const char *name);
 /* Routes libbpf's own messages into the structured log. */
 void sys_libbpf_logging(void);
 

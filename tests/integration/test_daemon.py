@@ -156,12 +156,16 @@ def unprivileged(t):
         logs = d.logs()
         t.check("insufficient privileges for BPF" in logs, f"privilege check logged:\n{logs}")
         failed = [line for line in logs.splitlines() if "collector failed to start" in line]
-        t.check(len(failed) == 1 and "collector=cpu" in failed[0], f"one failure line for cpu: {failed}")
+        bpf_collectors = ("cpu", "http")
+        t.check(len(failed) == len(bpf_collectors) and
+                all(any(f"collector={c} " in line for line in failed) for c in bpf_collectors),
+                f"one failure line for each BPF collector: {failed}")
         status, _, body = request(d, "/readyz")
         t.check(status == 503 and b"cpu down" in body, f"/readyz {status} {body!r}")
         status, _, body = request(d, "/metrics")
         samples = parse_samples(body.decode())
         t.check(samples.get('hostmon_collector_up{collector="cpu"}') == 0, "cpu collector reported down")
+        t.check(samples.get('hostmon_collector_up{collector="http"}') == 0, "http collector reported down")
         t.check("process_cpu_seconds_total" in samples, "the rest keeps working")
     finally:
         rc, _ = d.stop()

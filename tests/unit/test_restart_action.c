@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "loop.h"
 #include "restart_action.h"
 #include "test.h"
@@ -134,8 +135,7 @@ static void test_pidfile_and_cgroup(void)
 	close(fd);
 	unlink(path);
 	CHECK(restart_pidfile_read(path, &pid, why, sizeof(why)) == -ENOENT, "%s", why);
-	CHECK(restart_pid_cgroup(getpid(), cg, sizeof(cg)) == 0 && cg[0] == '/', "own cgroup %s",
-	      cg);
+	CHECK(cgroup_pid_path(getpid(), cg, sizeof(cg)) == 0 && cg[0] == '/', "own cgroup %s", cg);
 }
 
 int main(void)
