@@ -130,6 +130,7 @@ bench: deps
 	$(MAKE) all $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
 	./bench/cpu.sh $(BUILD)
+	/usr/bin/python3 bench/http_collector.py $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
