@@ -52,21 +52,36 @@ struct {
 	__type(value, struct http_php_req);
 } php_reqs SEC(".maps");
 
-/* arguments of a read-like syscall in flight, from sys_enter to sys_exit */
+/* arguments of a read-like syscall in flight, from sys_enter to sys_exit of the same thread */
 struct read_args {
 	__u64 ptr;
 	__u32 fd;
-	__u32 kind;
+	__u16 kind;
+	__u16 pending;
 };
 
 enum { READ_BUF = 1, READ_IOV = 2, READ_MSG = 3 };
 
+/* task storage: no hashing on the hot path, and freed with the thread */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct read_args);
 } reads SEC(".maps");
+
+/*
+ * One bit per pid (sized from pid_max by userspace, mmap-able so it can set
+ * bits too): the first filter of every syscall, an inlined array access, so
+ * processes that are not targets never reach a hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u64);
+} target_bits SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -117,6 +132,27 @@ static __always_inline void count(__u32 which)
 	__u64 *v = bpf_map_lookup_elem(&http_counters, &which);
 	if (v)
 		*v += 1;
+}
+
+static __always_inline int maybe_target(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&target_bits, &word);
+	if (!w)
+		return 1; /* beyond the bitmap (pid_max raised after start): the hash decides */
+	return (*w >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_target_bit(__u32 tgid, int on)
+{
+	__u32 word = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&target_bits, &word);
+	if (!w)
+		return;
+	if (on)
+		__sync_fetch_and_or(w, 1ull << (tgid & 63));
+	else
+		__sync_fetch_and_and(w, ~(1ull << (tgid & 63)));
 }
 
 static __always_inline void emit(__u32 tgid, __u8 kind, __u8 runtime)
@@ -170,8 +206,7 @@ static __always_inline void record(__u8 runtime, __u8 method, __u16 status, __u6
 
 static __always_inline __u64 process_start_ns(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(task, group_leader, start_time);
+	return bpf_get_current_task_btf()->group_leader->start_time;
 }
 
 /* Copies the first bytes at user address p (at most len) into b; returns how many. */
@@ -206,6 +241,11 @@ static __always_inline __u64 msg_first_iov(__u64 msg, __u64 *len)
 
 /* ---- HTTP mode: request line read on a connection, status line written on it ---- */
 
+/*
+ * A connection's entry stays from its first request to its close(): each
+ * request and response then only writes fields in place, where an insert and
+ * a delete per request would cost two hash updates.
+ */
 static __always_inline void http_on_read(const struct http_target *t, __u32 tgid, __u32 fd,
 					 const __u8 *b, __u32 n)
 {
@@ -216,16 +256,23 @@ static __always_inline void http_on_read(const struct http_target *t, __u32 tgid
 	__u64 proc_start = process_start_ns();
 	struct http_conn *c = bpf_map_lookup_elem(&conns, &key);
 	if (c) {
-		if (c->proc_start_ns == proc_start) {
+		if (c->pending && c->proc_start_ns == proc_start) {
 			/* documented policy: the first unanswered request is measured */
 			count(HTTP_UNPAIRED_PIPELINED);
 			return;
 		}
-		count(HTTP_UNPAIRED_STALE);
+		if (c->pending)
+			count(HTTP_UNPAIRED_STALE);
+		c->start_ns = bpf_ktime_get_ns();
+		c->proc_start_ns = proc_start;
+		c->method = (__u8)method;
+		c->pending = 1;
+		return;
 	}
 	struct http_conn nc = { .start_ns = bpf_ktime_get_ns(),
 				.proc_start_ns = proc_start,
-				.method = (__u8)method };
+				.method = (__u8)method,
+				.pending = 1 };
 	if (bpf_map_update_elem(&conns, &key, &nc, BPF_ANY))
 		count(HTTP_UNPAIRED_STATE_FULL);
 }
@@ -235,7 +282,7 @@ static __always_inline void http_on_write(const struct http_target *t, __u32 tgi
 {
 	struct http_conn_key key = { .tgid = tgid, .fd = fd };
 	struct http_conn *c = bpf_map_lookup_elem(&conns, &key);
-	if (!c)
+	if (!c || !c->pending)
 		return;
 	__u8 b[HTTP_PEEK] = {};
 	int status = http_parse_status(b, peek(b, p, len));
@@ -246,14 +293,18 @@ static __always_inline void http_on_write(const struct http_target *t, __u32 tgi
 		count(HTTP_UNPAIRED_STALE);
 	else
 		record(t->runtime, c->method, (__u16)status, now - c->start_ns);
-	bpf_map_delete_elem(&conns, &key);
+	c->pending = 0;
 }
 
 static __always_inline void http_on_close(__u32 tgid, __u32 fd)
 {
 	struct http_conn_key key = { .tgid = tgid, .fd = fd };
-	if (bpf_map_delete_elem(&conns, &key) == 0)
+	struct http_conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return;
+	if (c->pending)
 		count(HTTP_UNPAIRED_CLOSED);
+	bpf_map_delete_elem(&conns, &key);
 }
 
 /* ---- PHP: a worker's request, started by USDT or FCGI_BEGIN_REQUEST ---- */
@@ -380,20 +431,42 @@ static __always_inline int is_read(long id)
 	return id == NR_READ || id == NR_READV || id == NR_RECVFROM || id == NR_RECVMSG;
 }
 
+static __always_inline int is_write(long id)
+{
+	return id == NR_WRITE || id == NR_WRITEV || id == NR_SENDTO || id == NR_SENDMSG;
+}
+
+/* The target of the current process, or NULL; the cheap tests come first. */
+static __always_inline struct http_target *current_target(__u32 tgid)
+{
+	if (!maybe_target(tgid))
+		return NULL;
+	return bpf_map_lookup_elem(&targets, &tgid);
+}
+
 static __always_inline int on_enter(struct pt_regs *regs, long id)
 {
+	if (!is_read(id) && !is_write(id) && id != NR_CLOSE)
+		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	struct http_target *t = bpf_map_lookup_elem(&targets, &tgid);
+	struct http_target *t = current_target(tgid);
 	if (!t)
 		return 0;
 
 	__u32 fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	__u64 arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	if (is_read(id)) {
-		struct read_args a = { .ptr = arg2, .fd = fd };
-		a.kind = id == NR_READV ? READ_IOV : id == NR_RECVMSG ? READ_MSG : READ_BUF;
-		bpf_map_update_elem(&reads, &pid_tgid, &a, BPF_ANY);
+		if (t->mode == HTTP_MODE_PHP_USDT)
+			return 0; /* USDT mode needs only the worker's writes */
+		struct read_args *a = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), 0,
+							   BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!a)
+			return 0;
+		a->ptr = arg2;
+		a->fd = fd;
+		a->kind = id == NR_READV ? READ_IOV : id == NR_RECVMSG ? READ_MSG : READ_BUF;
+		a->pending = 1;
 		return 0;
 	}
 	if (id == NR_CLOSE) {
@@ -401,8 +474,6 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 			http_on_close(tgid, fd);
 		return 0;
 	}
-	if (id != NR_WRITE && id != NR_WRITEV && id != NR_SENDTO && id != NR_SENDMSG)
-		return 0;
 	__u64 p = arg2, len = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	if (id == NR_WRITEV)
 		p = first_iov(arg2, &len);
@@ -415,18 +486,20 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline int on_exit(long ret)
+static __always_inline int on_exit(long id, long ret)
 {
+	if (!is_read(id))
+		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	struct http_target *t = bpf_map_lookup_elem(&targets, &tgid);
+	struct http_target *t = current_target(tgid);
 	if (!t)
 		return 0;
-	struct read_args *ap = bpf_map_lookup_elem(&reads, &pid_tgid);
-	if (!ap)
+	struct read_args *ap = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), 0, 0);
+	if (!ap || !ap->pending)
 		return 0;
 	struct read_args a = *ap;
-	bpf_map_delete_elem(&reads, &pid_tgid);
+	ap->pending = 0;
 	if (ret <= 0)
 		return 0;
 
@@ -446,6 +519,14 @@ static __always_inline int on_exit(long ret)
 	return 0;
 }
 
+/* The syscall number at sys_exit, from the registers (the tracepoint does not pass it). */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR_FIELD orig_ax
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR_FIELD syscallno
+#endif
+#define SYSCALL_NR(regs) ((regs)->SYSCALL_NR_FIELD)
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(http_sys_enter, struct pt_regs *regs, long id)
 {
@@ -458,16 +539,18 @@ int BPF_PROG(http_sys_enter_raw, struct pt_regs *regs, long id)
 	return on_enter(regs, id);
 }
 
+/* tp_btf: regs is a BTF pointer, read directly; raw_tp: through a probe read */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(http_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(ret);
+	return on_exit((long)SYSCALL_NR(regs), ret);
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(http_sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	return on_exit(ret);
+	struct pt_regs *r = regs;
+	return on_exit((long)BPF_CORE_READ(r, SYSCALL_NR_FIELD), ret);
 }
 
 /* ---- PHP USDT ---- */
@@ -486,7 +569,7 @@ int BPF_USDT(php_request_startup, void *file, void *uri, void *method)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	struct http_target *t = bpf_map_lookup_elem(&targets, &tgid);
+	struct http_target *t = current_target(tgid);
 	if (!t || t->mode != HTTP_MODE_PHP_USDT)
 		return 0;
 	struct http_php_req r = { .start_ns = bpf_ktime_get_ns(),
@@ -557,15 +640,19 @@ static __always_inline void on_exec(struct task_struct *p, struct linux_binprm *
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	int k = match_name(BPF_CORE_READ(bprm, filename));
 	if (k < 0 || k >= HTTP_MAX_NAMES) {
-		if (bpf_map_delete_elem(&targets, &tgid) == 0)
+		if (bpf_map_delete_elem(&targets, &tgid) == 0) {
+			set_target_bit(tgid, 0);
 			emit(tgid, HTTP_EVENT_EXIT, 0); /* a target became another program */
+		}
 		return;
 	}
 	struct http_target t = { .runtime = target_runtime[k], .mode = target_mode[k] };
-	if (bpf_map_update_elem(&targets, &tgid, &t, BPF_ANY))
+	if (bpf_map_update_elem(&targets, &tgid, &t, BPF_ANY)) {
 		count(HTTP_COUNTER_TARGETS_FULL);
-	else
-		emit(tgid, HTTP_EVENT_NEW, t.runtime);
+		return;
+	}
+	set_target_bit(tgid, 1);
+	emit(tgid, HTTP_EVENT_NEW, t.runtime);
 }
 
 static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
@@ -578,10 +665,12 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	if (!t)
 		return;
 	struct http_target copy = *t;
-	if (bpf_map_update_elem(&targets, &ctgid, &copy, BPF_ANY))
+	if (bpf_map_update_elem(&targets, &ctgid, &copy, BPF_ANY)) {
 		count(HTTP_COUNTER_TARGETS_FULL);
-	else
-		emit(ctgid, HTTP_EVENT_NEW, copy.runtime);
+		return;
+	}
+	set_target_bit(ctgid, 1);
+	emit(ctgid, HTTP_EVENT_NEW, copy.runtime);
 }
 
 static __always_inline void on_process_exit(struct task_struct *p)
@@ -589,8 +678,10 @@ static __always_inline void on_process_exit(struct task_struct *p)
 	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 	if (pid != tgid)
 		return;
-	if (bpf_map_delete_elem(&targets, &tgid) == 0)
+	if (bpf_map_delete_elem(&targets, &tgid) == 0) {
+		set_target_bit(tgid, 0);
 		emit(tgid, HTTP_EVENT_EXIT, 0);
+	}
 }
 
 SEC("tp_btf/sched_process_exec")

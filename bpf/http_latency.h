@@ -67,7 +67,8 @@ struct http_conn {
 	__u64 start_ns;
 	__u64 proc_start_ns; /* the process's start time: a reused pid is a different process */
 	__u8 method;
-	__u8 pad[7];
+	__u8 pending; /* a request is waiting for its response */
+	__u8 pad[6];
 };
 _Static_assert(sizeof(struct http_conn) == 24, "http_conn layout");
 

@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cgroup.h"
+#include "fileutil.h"
 #include "http.skel.h"
 #include "log.h"
 #include "loop.h"
@@ -205,6 +208,8 @@ static void latency_destroy(void *state)
 	loop_watch_del(st->loop, st->events_watch);
 	ring_buffer__free(st->events);
 	latency_targets_free(st);
+	if (st->target_bits)
+		munmap(st->target_bits, st->target_bits_len);
 	http_bpf__destroy(st->skel);
 	name_filter_free(&st->cgroups);
 	if (st->have_tree)
@@ -234,6 +239,17 @@ static void set_rodata(struct latency_state *st)
 	s->rodata->ntargets_names = (__u32)st->names.n;
 }
 
+/* The highest pid + 1 the kernel hands out now (the bitmap's size); 4M when unreadable. */
+static size_t pid_max(void)
+{
+	char buf[32];
+	unsigned long v;
+	if (file_read_text("/proc/sys/kernel/pid_max", buf, sizeof(buf)) ||
+	    sscanf(buf, "%lu", &v) != 1 || v == 0 || v > (1ul << 22))
+		return 1ul << 22;
+	return v;
+}
+
 /* Loads the object with only one twin of each hook (tp_btf, or raw_tp on older kernels). */
 static int load(struct latency_state *st, const struct config *cfg, char *err, size_t errlen)
 {
@@ -253,6 +269,8 @@ static int load(struct latency_state *st, const struct config *cfg, char *err, s
 	}
 	set_rodata(st);
 	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_max_series);
+	st->target_words = (pid_max() + 63) / 64;
+	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
 	bpf_map__set_max_entries(s->maps.conns, (__u32)cfg->http_max_inflight);
 	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_max_inflight);
 	int rc = http_bpf__load(s);
@@ -262,6 +280,16 @@ static int load(struct latency_state *st, const struct config *cfg, char *err, s
 			 strerror(-rc));
 		return rc;
 	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	st->target_bits_len = (st->target_words * sizeof(__u64) + page - 1) / page * page;
+	void *bits = mmap(NULL, st->target_bits_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  bpf_map__fd(s->maps.target_bits), 0);
+	if (bits == MAP_FAILED) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot map the target bitmap: %s", strerror(errno));
+		return rc;
+	}
+	st->target_bits = bits;
 	/* process lifetime hooks stay attached: they run on exec, fork and exit only */
 	struct bpf_program **lifetime = st->use_btf ? btf_progs : raw_progs;
 	struct bpf_link **links[] = { &s->links.http_exec, &s->links.http_fork,

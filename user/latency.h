@@ -50,6 +50,8 @@ struct latency_state {
 	struct usdt_binary *binaries;
 	size_t nbinaries;
 	size_t ntargets;
+	__u64 *target_bits; /* the kernel's bitmap of target pids, mmap-ed */
+	size_t target_words, target_bits_len;
 	uint64_t exited_inflight; /* requests in flight when their process ended */
 	uint64_t hook_attach_failures;
 	int ncpus;
@@ -64,5 +66,6 @@ int latency_targets_scan(struct latency_state *st);
 int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer callback */
 void latency_targets_update_hooks(struct latency_state *st);
 void latency_targets_free(struct latency_state *st);
+void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on);
 
 #endif

@@ -97,8 +97,21 @@ static bool usdt_ready(struct latency_state *st, int pid)
 	return b->ok;
 }
 
+void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on)
+{
+	if (!st->target_bits || tgid / 64 >= st->target_words)
+		return; /* the kernel falls back to the hash beyond the bitmap */
+	__u64 mask = 1ull << (tgid & 63);
+	/* the kernel changes other bits of the same word concurrently: atomic */
+	if (on)
+		__atomic_fetch_or(&st->target_bits[tgid / 64], mask, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&st->target_bits[tgid / 64], ~mask, __ATOMIC_RELAXED);
+}
+
 static void drop(struct latency_state *st, __u32 tgid)
 {
+	latency_targets_set_bit(st, tgid, 0);
 	bpf_map_delete_elem(targets_fd(st), &tgid);
 }
 
@@ -137,10 +150,14 @@ static void sweep(struct latency_state *st, __u32 tgid)
 	__u64 rk, rnext, *rprev = NULL;
 
 	while (bpf_map_get_next_key(conns, cprev, &cnext) == 0) {
+		struct http_conn c;
 		ck = cnext;
 		cprev = &ck;
-		if (ck.tgid == tgid && bpf_map_delete_elem(conns, &ck) == 0) {
-			st->exited_inflight++;
+		if (ck.tgid != tgid)
+			continue;
+		bool pending = bpf_map_lookup_elem(conns, &ck, &c) == 0 && c.pending;
+		if (bpf_map_delete_elem(conns, &ck) == 0) {
+			st->exited_inflight += pending;
 			cprev = NULL; /* the walk restarts: deleting moved the iterator's footing */
 		}
 	}
@@ -250,8 +267,10 @@ int latency_targets_scan(struct latency_state *st)
 			continue;
 		t = (struct http_target){ .runtime = st->names.items[k].runtime,
 					  .mode = st->names.items[k].mode };
-		if (bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_NOEXIST) == 0)
+		if (bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_NOEXIST) == 0) {
+			latency_targets_set_bit(st, tgid, 1);
 			check_target(st, tgid);
+		}
 	}
 	closedir(d);
 	latency_targets_update_hooks(st);

@@ -14,6 +14,7 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - a connection closed before its response is counted as unpaired "closed"
     - a server killed mid-request leaves no state: the in-flight request is counted as
       "process_exit", the target count and hooks go back to 0
+  a node server started before hostmon is found by the /proc scan and measured.
   php-fpm (tests/integration/php_env.py: pools on TCP and on a unix socket, nginx in front):
     - through USDT, and with --http-php-usdt=false through the FastCGI fallback: sleep.php?ms=30
       (never in le="0.025"), notfound.php (404), Laravel / (200) and /status/503: counts exact
@@ -170,6 +171,23 @@ def node_tests(t, env, d):
     t.check(ok, f"promtool: {why}")
 
 
+def seeded_tests(t, env):
+    """A server that was running before hostmon started is found by the /proc scan."""
+    cg = env.mkdir("node-before")
+    with NodeServer(cgroup=env.path(cg)) as srv:
+        d = Daemon("--collectors", "http")
+        try:
+            info("node started before hostmon")
+            for _ in range(5):
+                srv.fresh("GET", "/fast")
+            got = counts(settle(d, cg, 5))
+            t.check(got == {("node", "GET", "200"): 5}, f"a server older than hostmon: {got}")
+        finally:
+            rc, _ = d.stop()
+            t.check(rc == 0, f"exit code {rc}")
+            d.close()
+
+
 def php_tests(t, env, d, mode):
     for listen in ("tcp", "unix"):
         cg = env.mkdir(f"php-{mode}-{listen}")
@@ -205,6 +223,7 @@ def run(t):
     env = Env("hostmon-http", cgroup2_mount())
     try:
         env.mkdir("")
+        seeded_tests(t, env)
         runs = [(("--collectors", "http", "--cgroup-refresh-interval", "1s"),
                  lambda d: (node_tests(t, env, d), php_tests(t, env, d, "usdt"))),
                 (("--collectors", "http", "--http-php-usdt=false"),
