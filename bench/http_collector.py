@@ -186,14 +186,42 @@ def others(own_pids):
     return ({p for p in owners if p not in own_pids}, {p for p in target_processes() if p not in own_pids})
 
 
+def node_cpu_usec(cgdir):
+    """CPU time (us) used so far by the node server's cgroup, from its cpu.stat."""
+    with open(os.path.join(cgdir, "cpu.stat")) as f:
+        for line in f:
+            k, _, v = line.partition(" ")
+            if k == "usage_usec":
+                return int(v)
+    return 0
+
+
+def pin(server_pid):
+    """On 2+ CPUs: node (every thread) on CPU 0, this script and what it starts (wrk, hostmon) on
+    CPU 1, so the scheduler's placement does not add its own noise to the comparison."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return
+    for tid in os.listdir(f"/proc/{server_pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), {cpus[0]})
+        except OSError:
+            pass
+    os.sched_setaffinity(0, {cpus[1]})
+    say(f"  pinned: node on CPU {cpus[0]}, wrk and hostmon on CPU {cpus[1]}")
+
+
 def bench_throughput(opt, cgdir):
     """Returns (median rps without, median rps with, per-pair losses in %, [(histogram count, wrk
     responses)] of the runs with hostmon, number of runs disturbed by other hooks or servers)."""
     say(f"== wrk /fast on node: {opt.pairs} pairs of {opt.seconds} s runs without / with hostmon "
         f"({opt.threads} thread(s), {opt.connections} connections)")
     without, with_, losses, counted, disturbed = [], [], [], [], 0
+    cpu_per_req = {"without": [], "with": []}  # node's CPU microseconds per request
+    affinity = os.sched_getaffinity(0)
     with NodeServer(cgroup=cgdir) as srv:
         url = srv.url("/fast")
+        pin(srv.pid)
         wrk(url, 1, opt.connections, opt.threads)  # warm-up: node's JIT
         for pair in range(1, opt.pairs + 1):
             line, rps = [], {}
@@ -204,8 +232,12 @@ def bench_throughput(opt, cgdir):
                         time.sleep(opt.settle)
                     own = {srv.pid} | ({d.proc.pid} if d else set())
                     hooks, servers = others(own)
+                    usage0 = node_cpu_usec(cgdir)
                     r = wrk(url, opt.seconds, opt.connections, opt.threads)
+                    usage1 = node_cpu_usec(cgdir)
                     hooks2, servers2 = others(own)
+                    if r["requests"]:
+                        cpu_per_req[mode].append((usage1 - usage0) / r["requests"])
                     samples = parse_samples(scrape(d)) if d else None
                 finally:
                     if d:
@@ -230,7 +262,9 @@ def bench_throughput(opt, cgdir):
             with_.append(rps["with"])
             losses.append((1 - rps["with"] / rps["without"]) * 100)
             say(f"  pair {pair}: " + " ".join(line) + f" loss={losses[-1]:.1f}%")
-    return statistics.median(without), statistics.median(with_), losses, counted, disturbed
+    os.sched_setaffinity(0, affinity)
+    return (statistics.median(without), statistics.median(with_), losses, counted, disturbed,
+            {m: statistics.median(v) if v else None for m, v in cpu_per_req.items()})
 
 
 # ---- programs ---------------------------------------------------------------------------------
@@ -283,7 +317,7 @@ def report(opt, syscalls, throughput, programs):
     say("| what | goal | measured | verdict |")
     say("|---|---|---|---|")
     if throughput:
-        w0, w1, losses, counted, disturbed = throughput
+        w0, w1, losses, counted, disturbed, cpu = throughput
         loss = (1 - w1 / w0) * 100 if w0 else None
         say(f"| wrk /fast req/s without hostmon, median of {opt.pairs} x {opt.seconds} s | | {w0:.0f} | |")
         say(f"| wrk /fast req/s with hostmon, median of {opt.pairs} x {opt.seconds} s | | {w1:.0f} | |")
@@ -291,6 +325,11 @@ def report(opt, syscalls, throughput, programs):
             f"{verdict(loss, GOAL_LOSS_PCT, MUST_LOSS_PCT)} |")
         say(f"| throughput loss (median of the pairs' losses; spread {min(losses):.1f}..{max(losses):.1f}) | | "
             f"{statistics.median(losses):.2f}% | |")
+        if cpu["without"] and cpu["with"]:
+            added = (cpu["with"] / cpu["without"] - 1) * 100
+            say(f"| node CPU per request without / with hostmon (medians; steal time does not inflate it) | | "
+                f"{cpu['without']:.2f} / {cpu['with']:.2f} us | |")
+            say(f"| node CPU per request added by hostmon | | {added:+.2f}% | |")
         if disturbed:
             say(f"| runs with other syscall hooks or node/php servers on the machine | none | {disturbed} of "
                 f"{2 * opt.pairs} | CHECK |")

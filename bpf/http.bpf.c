@@ -56,8 +56,10 @@ struct {
 struct read_args {
 	__u64 ptr;
 	__u32 fd;
-	__u16 kind;
-	__u16 pending;
+	__u8 kind;
+	__u8 mode; /* the target's, so sys_exit needs no second lookup */
+	__u8 runtime;
+	__u8 pending;
 };
 
 enum { READ_BUF = 1, READ_IOV = 2, READ_MSG = 3 };
@@ -444,7 +446,30 @@ static __always_inline struct http_target *current_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid);
 }
 
-static __always_inline int on_enter(struct pt_regs *regs, long id)
+/*
+ * Syscall arguments: tp_btf hands a BTF-typed pt_regs that is read directly;
+ * raw_tp needs probe reads. direct is a constant, so each twin compiles to one path.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define ARG1(r) ((r)->di)
+#define ARG2(r) ((r)->si)
+#define ARG3(r) ((r)->dx)
+#elif defined(__TARGET_ARCH_arm64)
+#define ARG1(r) ((r)->orig_x0)
+#define ARG2(r) ((r)->regs[1])
+#define ARG3(r) ((r)->regs[2])
+#endif
+
+static __always_inline __u64 arg_of(struct pt_regs *regs, int n, int direct)
+{
+	if (direct)
+		return n == 1 ? ARG1(regs) : n == 2 ? ARG2(regs) : ARG3(regs);
+	return n == 1	? PT_REGS_PARM1_CORE_SYSCALL(regs)
+	       : n == 2 ? PT_REGS_PARM2_CORE_SYSCALL(regs)
+			: PT_REGS_PARM3_CORE_SYSCALL(regs);
+}
+
+static __always_inline int on_enter(struct pt_regs *regs, long id, int direct)
 {
 	if (!is_read(id) && !is_write(id) && id != NR_CLOSE)
 		return 0;
@@ -454,8 +479,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 	if (!t)
 		return 0;
 
-	__u32 fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	__u64 arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	__u32 fd = (__u32)arg_of(regs, 1, direct);
+	__u64 arg2 = arg_of(regs, 2, direct);
 	if (is_read(id)) {
 		if (t->mode == HTTP_MODE_PHP_USDT)
 			return 0; /* USDT mode needs only the worker's writes */
@@ -466,6 +491,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 		a->ptr = arg2;
 		a->fd = fd;
 		a->kind = id == NR_READV ? READ_IOV : id == NR_RECVMSG ? READ_MSG : READ_BUF;
+		a->mode = t->mode;
+		a->runtime = t->runtime;
 		a->pending = 1;
 		return 0;
 	}
@@ -474,7 +501,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 			http_on_close(tgid, fd);
 		return 0;
 	}
-	__u64 p = arg2, len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	__u64 p = arg2, len = arg_of(regs, 3, direct);
 	if (id == NR_WRITEV)
 		p = first_iov(arg2, &len);
 	else if (id == NR_SENDMSG)
@@ -492,9 +519,9 @@ static __always_inline int on_exit(long id, long ret)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	struct http_target *t = current_target(tgid);
-	if (!t)
+	if (!maybe_target(tgid))
 		return 0;
+	/* only a target's sys_enter stored arguments: no second lookup of the target */
 	struct read_args *ap = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), 0, 0);
 	if (!ap || !ap->pending)
 		return 0;
@@ -512,10 +539,11 @@ static __always_inline int on_exit(long id, long ret)
 	}
 	__u8 b[HTTP_PEEK] = {};
 	__u32 n = peek(b, p, len);
-	if (t->mode == HTTP_MODE_HTTP)
-		http_on_read(t, tgid, a.fd, b, n);
-	else if (t->mode == HTTP_MODE_PHP_FCGI)
-		php_on_read(t, pid_tgid, a.fd, b, n, p, len);
+	struct http_target t = { .runtime = a.runtime, .mode = a.mode };
+	if (a.mode == HTTP_MODE_HTTP)
+		http_on_read(&t, tgid, a.fd, b, n);
+	else if (a.mode == HTTP_MODE_PHP_FCGI)
+		php_on_read(&t, pid_tgid, a.fd, b, n, p, len);
 	return 0;
 }
 
@@ -530,13 +558,13 @@ static __always_inline int on_exit(long id, long ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(http_sys_enter, struct pt_regs *regs, long id)
 {
-	return on_enter(regs, id);
+	return on_enter(regs, id, 1);
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(http_sys_enter_raw, struct pt_regs *regs, long id)
 {
-	return on_enter(regs, id);
+	return on_enter(regs, id, 0);
 }
 
 /* tp_btf: regs is a BTF pointer, read directly; raw_tp: through a probe read */
