@@ -7,19 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rabbitmq_list.h"
+
 /*
  * A push parser: the JSON grammar as an explicit state machine, so a token
  * may be split anywhere between two feeds, and no tree is ever built. A
  * token that lies whole inside one feed is used where it lies; only one
  * split across feeds is copied, into a buffer bounded by RMQ_MAX_TOKEN.
- * Everything else lives in the list, appended as each queue object closes.
+ * Everything else lives in the list, appended as each queue object closes
+ * (its storage: rabbitmq_list.c).
  */
-
-/* chunks grow from the first to the usual size: a list of a few queues (a small vhost) stays small
- */
-#define ARENA_FIRST_CHUNK (2u * 1024u)
-#define ARENA_CHUNK	  (64u * 1024u)
-#define LIST_FIRST_CAP	  16
 
 const char *const rmq_value_fields[RMQ_NVALUES] = {
 	[RMQ_MESSAGES] = "messages",
@@ -50,18 +47,6 @@ enum key {
 static const char *const named_keys[K_COUNT - K_NAME] = { "name",  "vhost",	"node",	   "type",
 							  "state", "leader",	"durable", "items",
 							  "page",  "page_count" };
-
-struct rmq_arena_chunk {
-	struct rmq_arena_chunk *next;
-	size_t used, cap;
-	char data[];
-};
-
-/* Where the arena stood, so a skipped item or a failed stream gives its strings back. */
-struct arena_mark {
-	struct rmq_arena_chunk *chunk;
-	size_t used;
-};
 
 /*
  * Between tokens: ST_VALUE wants a value, ST_ARRAY_FIRST a value or ']',
@@ -118,57 +103,17 @@ struct rmq_stream {
 	struct rmq_queue q; /* the queue object being read */
 	const char *leader; /* its "leader", the node when "node" is absent */
 	uint32_t q_seen, root_seen;
-	struct arena_mark q_mark;
+	struct rmq_arena_mark q_mark;
 	bool paged;
 	long page, page_count; /* -1 until given */
 
 	/* what the list held when the stream started, or at the last successful finish */
 	size_t start_len, start_skipped;
-	struct arena_mark start_mark;
+	struct rmq_arena_mark start_mark;
 };
 
 /* 1 for bytes that end a run of plain string content: '"', '\\' and control characters */
 static const uint8_t str_special[256] = { [0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1 };
-
-static struct arena_mark arena_mark(const struct rmq_list *l)
-{
-	return (struct arena_mark){ l->chunks, l->chunks ? l->chunks->used : 0 };
-}
-
-static void arena_rewind(struct rmq_list *l, struct arena_mark m)
-{
-	while (l->chunks && l->chunks != m.chunk) {
-		struct rmq_arena_chunk *c = l->chunks;
-		l->chunks = c->next;
-		free(c);
-	}
-	if (l->chunks)
-		l->chunks->used = m.used;
-}
-
-static const char *arena_strndup(struct rmq_list *l, const char *s, size_t len)
-{
-	struct rmq_arena_chunk *c = l->chunks;
-
-	if (!c || c->cap - c->used < len + 1) {
-		size_t cap = !c			    ? ARENA_FIRST_CHUNK
-			     : c->cap < ARENA_CHUNK ? 2 * c->cap
-						    : ARENA_CHUNK;
-		cap = len + 1 > cap ? len + 1 : cap;
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->used = 0;
-		c->cap = cap;
-		c->next = l->chunks;
-		l->chunks = c;
-	}
-	char *p = c->data + c->used;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	c->used += len + 1;
-	return p;
-}
 
 static enum key key_lookup(const struct rmq_stream *s, const char *v, size_t n, enum key first,
 			   enum key last)
@@ -205,24 +150,15 @@ static int queue_end(struct rmq_stream *s)
 
 	if (!s->q.name || (!s->q.vhost && !s->vhosts)) {
 		l->skipped++;
-		arena_rewind(l, s->q_mark); /* a skipped item keeps no memory */
+		rmq_arena_rewind(l, s->q_mark); /* a skipped item keeps no memory */
 		return 0;
-	}
-	if (l->len == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : LIST_FIRST_CAP;
-		struct rmq_queue *items = realloc(l->items, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		l->items = items;
-		l->cap = cap;
 	}
 	/* a shared "" needs no arena space: the list only ever frees whole chunks */
 	s->q.vhost = s->q.vhost ? s->q.vhost : "";
 	s->q.node = s->q.node ? s->q.node : s->leader ? s->leader : "";
 	s->q.type = s->q.type ? s->q.type : "";
 	s->q.state = s->q.state ? s->q.state : "";
-	l->items[l->len++] = s->q;
-	return 0;
+	return rmq_list_push(l, &s->q);
 }
 
 static int container_end(struct rmq_stream *s)
@@ -274,7 +210,7 @@ static int scalar_end(struct rmq_stream *s, enum scalar kind, const char *v, siz
 	if (k >= K_NAME && k <= K_LEADER && kind == SC_STRING) {
 		const char **field[] = { &s->q.name, &s->q.vhost, &s->q.node,
 					 &s->q.type, &s->q.state, &s->leader };
-		if (!(*field[k - K_NAME] = arena_strndup(s->list, v, n)))
+		if (!(*field[k - K_NAME] = rmq_arena_strndup(s->list, v, n)))
 			return -ENOMEM;
 	} else if (k == K_DURABLE && (kind == SC_TRUE || kind == SC_FALSE)) {
 		s->q.durable = kind == SC_TRUE;
@@ -349,7 +285,7 @@ static int value_begin(struct rmq_stream *s, unsigned char c)
 			s->leader = NULL;
 			s->q.durable = -1;
 			s->q_seen = 0;
-			s->q_mark = arena_mark(s->list);
+			s->q_mark = rmq_arena_mark(s->list);
 		} else {
 			s->list->skipped++;
 		}
@@ -557,7 +493,7 @@ static void stream_commit(struct rmq_stream *s)
 {
 	s->start_len = s->list->len;
 	s->start_skipped = s->list->skipped;
-	s->start_mark = arena_mark(s->list);
+	s->start_mark = rmq_arena_mark(s->list);
 }
 
 /* Puts the list back to the stream's start and makes the error stick. */
@@ -566,7 +502,7 @@ static int stream_fail(struct rmq_stream *s, int err)
 	s->err = err;
 	s->list->len = s->start_len;
 	s->list->skipped = s->start_skipped;
-	arena_rewind(s->list, s->start_mark);
+	rmq_arena_rewind(s->list, s->start_mark);
 	return err;
 }
 
@@ -657,40 +593,4 @@ int rmq_parse_page(const char *body, size_t len, struct rmq_list *list, struct r
 		rc = rmq_stream_finish(s, info);
 	rmq_stream_free(s);
 	return rc;
-}
-
-int rmq_list_append(struct rmq_list *dst, struct rmq_list *src)
-{
-	if (dst->cap - dst->len < src->len) {
-		/* doubling: a poll of many vhosts appends many times */
-		size_t cap =
-			dst->len + src->len > 2 * dst->cap ? dst->len + src->len : 2 * dst->cap;
-		struct rmq_queue *items = realloc(dst->items, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		dst->items = items;
-		dst->cap = cap;
-	}
-	if (src->len)
-		memcpy(dst->items + dst->len, src->items, src->len * sizeof(*src->items));
-	dst->len += src->len;
-	dst->skipped += src->skipped;
-	/* the strings stay where they are: src's chunks join dst's, in front */
-	if (src->chunks) {
-		struct rmq_arena_chunk *tail = src->chunks;
-		while (tail->next)
-			tail = tail->next;
-		tail->next = dst->chunks;
-		dst->chunks = src->chunks;
-		src->chunks = NULL;
-	}
-	rmq_list_free(src);
-	return 0;
-}
-
-void rmq_list_free(struct rmq_list *list)
-{
-	arena_rewind(list, (struct arena_mark){ NULL, 0 });
-	free(list->items);
-	memset(list, 0, sizeof(*list));
 }

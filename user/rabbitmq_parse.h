@@ -78,7 +78,7 @@ struct rmq_queue {
 	double v[RMQ_NVALUES];
 };
 
-struct rmq_arena_chunk;
+struct rmq_arena_chunk; /* the list's string arena, kept opaque by rabbitmq_list.c */
 
 struct rmq_list {
 	struct rmq_queue *items;
