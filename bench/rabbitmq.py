@@ -4,6 +4,7 @@ hostmon's default), for one listing of every queue (what hostmon did before), an
 exporter's poll."""
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -21,8 +22,8 @@ FAST = ("disable_stats=true&enable_queue_totals=true&columns=name,vhost,node,typ
 VHOSTS = ["/", "bench1", "bench2", "bench3", "bench4"]
 
 
-def curl_time(url):
-    out = subprocess.run(["curl", "-s", "-u", "guest:guest", "-o", "/dev/null", "-w", "%{time_total}", url],
+def curl_time(url, what="time_total"):
+    out = subprocess.run(["curl", "-s", "-u", "guest:guest", "-o", "/dev/null", "-w", "%{" + what + "}", url],
                          capture_output=True, text=True, check=True).stdout
     return float(out)
 
@@ -42,6 +43,30 @@ def metric(text, name):
     return float(m.group(1)) if m else None
 
 
+POLL_INTERVAL_S = 20  # above the broker's time for a poll at 50,000 queues here
+POLLS = 3
+
+
+def scrape_text(addr):
+    return urllib.request.urlopen(f"http://{addr}/metrics", timeout=60).read().decode()
+
+
+def poll_duration(addr):
+    return metric(scrape_text(addr), "hostmon_rabbitmq_poll_duration_seconds")
+
+
+def next_poll_duration(addr, polls_done):
+    """Waits for the next successful poll (its success timestamp moves) and returns its duration."""
+    last = metric(scrape_text(addr), "hostmon_rabbitmq_last_success_timestamp_seconds")
+    deadline = time.monotonic() + 3 * POLL_INTERVAL_S
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        text = scrape_text(addr)
+        if metric(text, "hostmon_rabbitmq_last_success_timestamp_seconds") != last:
+            return metric(text, "hostmon_rabbitmq_poll_duration_seconds")
+    raise RuntimeError(f"no successful poll after poll {polls_done}")
+
+
 def run_size(b, n):
     defs = {"vhosts": [{"name": v} for v in VHOSTS[1:]],
             "permissions": [{"user": "guest", "vhost": v, "configure": ".*", "write": ".*", "read": ".*"}
@@ -50,15 +75,16 @@ def run_size(b, n):
                         "auto_delete": False, "arguments": {}} for i in range(n)]}
     b.import_definitions(defs)
     time.sleep(2)
-    one_s = min(curl_time(f"{b.url}/api/queues?{FAST}") for _ in range(3))
+    # medians of 3 on both sides: the broker's time for one listing moves by tens of percent
+    one_s = statistics.median(curl_time(f"{b.url}/api/queues?{FAST}") for _ in range(3))
     per_vhost = [f"{b.url}/api/queues/{urllib.parse.quote(v, safe='')}?{FAST}" for v in VHOSTS]
-    broker_s = min(curl_parallel_time(per_vhost) for _ in range(3))
+    broker_s = statistics.median(curl_parallel_time(per_vhost) for _ in range(3))
     log = f"/tmp/hostmon-bench-rmq-{n}.log"
     env = dict(os.environ, HOSTMON_RABBITMQ_PASSWORD="guest")
     with open(log, "w") as lf:
         d = subprocess.Popen([os.path.join(ROOT, BUILD, "hostmon"), "--listen", "127.0.0.1:0", "--collectors",
-                              "rabbitmq", "--rabbitmq-url", b.url, "--rabbitmq-interval", "60s",
-                              "--rabbitmq-timeout", "50s", "--rabbitmq-detail-interval", "600s"],
+                              "rabbitmq", "--rabbitmq-url", b.url, "--rabbitmq-interval", f"{POLL_INTERVAL_S}s",
+                              "--rabbitmq-timeout", f"{POLL_INTERVAL_S - 1}s", "--rabbitmq-detail-interval", "600s"],
                              stdout=lf, stderr=subprocess.STDOUT, env=env)
     try:
         addr = None
@@ -70,14 +96,21 @@ def run_size(b, n):
             if "rabbitmq poll succeeded" in text:
                 break
             time.sleep(0.1)
+        polls = [poll_duration(addr)]
+        for _ in range(POLLS - 1):
+            polls.append(next_poll_duration(addr, polls_done=len(polls)))
         page = urllib.request.urlopen(f"http://{addr}/metrics", timeout=60).read().decode()
         # curl, not python, reads the page: the client's own speed is not hostmon's
         scrape_ms = min(curl_time(f"http://{addr}/metrics") for _ in range(5)) * 1000
+        # hostmon builds the whole page before its first byte: time to first byte = collect + render
+        render_ms = min(curl_time(f"http://{addr}/metrics", "time_starttransfer") for _ in range(5)) * 1000
         collect_ms = metric(page, 'hostmon_collector_duration_seconds') * 1000
         rss_kb = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{d.pid}/status").read()).group(1))
-        print(f"hostmon queues={n} poll_s={metric(page, 'hostmon_rabbitmq_poll_duration_seconds'):.3f} "
+        print(f"hostmon queues={n} poll_s={statistics.median(polls):.3f} "
+              f"polls_s={','.join(f'{p:.2f}' for p in polls)} "
               f"broker_s_same_requests={broker_s:.3f} broker_s_one_listing={one_s:.3f} exported={metric(page, 'hostmon_rabbitmq_queues'):.0f} "
-              f"collect_ms={collect_ms:.1f} scrape_ms={scrape_ms:.1f} rss_mb={rss_kb / 1024:.1f}",
+              f"collect_ms={collect_ms:.1f} collect_render_ms={render_ms:.1f} scrape_ms={scrape_ms:.1f} "
+              f"rss_mb={rss_kb / 1024:.1f}",
               flush=True)
     finally:
         d.terminate()

@@ -21,10 +21,18 @@ struct arena_chunk {
 	_Alignas(16) unsigned char data[];
 };
 
+/* What keeps borrowed label strings alive: released when the snapshot is freed. */
+struct metric_hold {
+	struct metric_hold *next;
+	void (*release)(void *arg);
+	void *arg;
+};
+
 struct metric_snapshot {
 	struct arena_chunk *chunk; /* current chunk first; all chunks linked */
 	struct metric_family *first;
 	struct metric_family *last;
+	struct metric_hold *holds;
 	int err;
 };
 
@@ -122,6 +130,8 @@ void metric_snapshot_free(struct metric_snapshot *s)
 
 	if (!s)
 		return;
+	for (struct metric_hold *h = s->holds; h; h = h->next)
+		h->release(h->arg);
 	for (c = s->chunk; c; c = next) {
 		next = c->next;
 		free(c);
@@ -314,7 +324,7 @@ struct metric_family *metric_histogram_get(struct metric_snapshot *s, const char
  * buckets and the label bytes, so rendering walks memory in order.
  */
 static struct metric_series *series_new(struct metric_family *f, const char *const *label_values,
-					const uint64_t *bucket_counts)
+					const uint64_t *bucket_counts, bool borrow)
 {
 	struct metric_snapshot *s = f->snap;
 	struct metric_series *m;
@@ -330,6 +340,8 @@ static struct metric_series *series_new(struct metric_family *f, const char *con
 			snapshot_fail(s, -EINVAL);
 			return NULL;
 		}
+		if (borrow)
+			continue;
 		len = strlen(label_values[i]) + 1;
 		if (len > SIZE_MAX / 2 - total) {
 			snapshot_fail(s, -ENOMEM);
@@ -353,6 +365,10 @@ static struct metric_series *series_new(struct metric_family *f, const char *con
 	/* Copying again costs a second strlen, but only on the add path, not per scrape byte. */
 	str = (char *)&m->labels[f->nlabels] + nb * sizeof(uint64_t);
 	for (i = 0; i < f->nlabels; i++) {
+		if (borrow) {
+			m->labels[i] = label_values[i];
+			continue;
+		}
 		len = strlen(label_values[i]) + 1;
 		memcpy(str, label_values[i], len);
 		m->labels[i] = str;
@@ -371,7 +387,8 @@ static void series_link(struct metric_family *f, struct metric_series *m)
 	f->nseries++;
 }
 
-void metric_add(struct metric_family *f, const char *const *label_values, double value)
+static void add_value(struct metric_family *f, const char *const *label_values, double value,
+		      bool borrow)
 {
 	struct metric_series *m;
 
@@ -381,11 +398,33 @@ void metric_add(struct metric_family *f, const char *const *label_values, double
 		snapshot_fail(f->snap, -EINVAL);
 		return;
 	}
-	m = series_new(f, label_values, NULL);
+	m = series_new(f, label_values, NULL, borrow);
 	if (!m)
 		return;
 	m->value = value;
 	series_link(f, m);
+}
+
+void metric_add(struct metric_family *f, const char *const *label_values, double value)
+{
+	add_value(f, label_values, value, false);
+}
+
+void metric_add_borrowed(struct metric_family *f, const char *const *label_values, double value)
+{
+	add_value(f, label_values, value, true);
+}
+
+int metric_snapshot_hold(struct metric_snapshot *s, void (*release)(void *arg), void *arg)
+{
+	struct metric_hold *h = arena_alloc(s, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->release = release;
+	h->arg = arg;
+	h->next = s->holds;
+	s->holds = h;
+	return 0;
 }
 
 void metric_add_histogram(struct metric_family *f, const char *const *label_values,
@@ -399,7 +438,7 @@ void metric_add_histogram(struct metric_family *f, const char *const *label_valu
 		snapshot_fail(f->snap, -EINVAL);
 		return;
 	}
-	m = series_new(f, label_values, bucket_counts);
+	m = series_new(f, label_values, bucket_counts, false);
 	if (!m)
 		return;
 	m->value = sum;

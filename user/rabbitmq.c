@@ -29,6 +29,7 @@ static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"
 
 /* One complete poll's result: queues after filters and the cap, with details joined. */
 struct rmq_snap {
+	atomic_int refs; /* the collector's, plus one per scrape whose series borrow its strings */
 	struct rmq_list queues;
 	double taken_at; /* CLOCK_MONOTONIC seconds */
 	size_t matching; /* queues that passed the filters, before the cap */
@@ -76,12 +77,19 @@ static double wall_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void snap_free(struct rmq_snap *s)
+/* Drops one reference; the last frees. Scrapes release theirs from the main thread, the poller
+ * its own when it swaps in a newer snapshot. */
+static void snap_unref(struct rmq_snap *s)
 {
-	if (!s)
+	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	rmq_list_free(&s->queues);
 	free(s);
+}
+
+static void snap_release(void *arg)
+{
+	snap_unref(arg);
 }
 
 static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
@@ -251,6 +259,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 		return;
 	}
 	snap->taken_at = mono_s();
+	atomic_init(&snap->refs, 1);
 	pthread_mutex_lock(&st->lock);
 	struct rmq_snap *old = st->snap;
 	st->snap = snap;
@@ -258,7 +267,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	st->last_success_wall = wall_s();
 	st->last_poll_duration = snap->taken_at - start;
 	pthread_mutex_unlock(&st->lock);
-	snap_free(old);
+	snap_unref(old);
 	if (st->last_logged_reason != -1) {
 		struct log_num n;
 		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
@@ -290,8 +299,8 @@ static void *poller(void *arg)
 	return NULL;
 }
 
-static void add_queue_series(struct metric_snapshot *s, const char *host,
-			     const struct rmq_snap *snap)
+/* Queue names are borrowed from snap, which the scrape holds until it is rendered. */
+static void add_queue_series(struct metric_snapshot *s, const char *host, struct rmq_snap *snap)
 {
 	static const char *const labels[] = { "host", "vhost", "name" };
 	static const char *const info_labels[] = { "host", "vhost", "name",   "node",
@@ -322,12 +331,18 @@ static void add_queue_series(struct metric_snapshot *s, const char *host,
 		metric_family_get(s, "rabbitmq_individual_queue_info",
 				  "Facts about the queue as labels; the value is always 1.",
 				  METRIC_GAUGE, 7, info_labels);
+	atomic_fetch_add(&snap->refs, 1);
+	bool borrow = metric_snapshot_hold(s, snap_release, snap) == 0;
+	if (!borrow)
+		atomic_fetch_sub(&snap->refs, 1); /* still more than the collector's own: no free */
+	void (*add)(struct metric_family *, const char *const *, double) =
+		borrow ? metric_add_borrowed : metric_add;
 	for (size_t i = 0; i < snap->queues.len; i++) {
 		const struct rmq_queue *q = &snap->queues.items[i];
 		const char *v[] = { host, q->vhost, q->name };
 		for (int k = 0; k < RMQ_NVALUES; k++)
 			if (q->present & (1u << k))
-				metric_add(f[k], v, q->v[k]);
+				add(f[k], v, q->v[k]);
 		const char *iv[] = { host,
 				     q->vhost,
 				     q->name,
@@ -337,7 +352,7 @@ static void add_queue_series(struct metric_snapshot *s, const char *host,
 				     q->durable < 0 ? ""
 				     : q->durable   ? "true"
 						    : "false" };
-		metric_add(info, iv, 1);
+		add(info, iv, 1); /* host is the collector's, the rest static or the snapshot's */
 	}
 }
 
@@ -403,7 +418,7 @@ static void rmq_destroy(void *state)
 		close(st->stop_fd);
 	rmq_fetch_free(st->fetch);
 	rmq_list_free(&st->details);
-	snap_free(st->snap);
+	snap_unref(st->snap);
 	name_filter_free(&st->vhosts);
 	name_filter_free(&st->queues);
 	pthread_mutex_destroy(&st->lock);

@@ -315,8 +315,46 @@ static void test_large_values(void)
 	metric_snapshot_free(s);
 }
 
+static int releases;
+
+static void count_release(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Borrowed label strings are not copied and stay the caller's until the snapshot is freed. */
+static void test_borrowed(void)
+{
+	static const char *const labels[] = { "vhost", "name" };
+	char vhost[] = "/", name[] = "orders";
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *f = metric_family_get(s, "q_messages", "h", METRIC_GAUGE, 2, labels);
+	const char *v[] = { vhost, name };
+
+	releases = 0;
+	CHECK(metric_snapshot_hold(s, count_release, &releases) == 0, "hold registered");
+	metric_add_borrowed(f, v, 3);
+	metric_add(f, v, 4);
+	const struct metric_series *m = metric_family_first_series(f);
+	CHECK(m && metric_series_label_value(m, 1) == name, "borrowed: the caller's pointer");
+	m = m ? metric_series_next(m) : NULL;
+	CHECK(m && metric_series_label_value(m, 1) != name &&
+		      strcmp(metric_series_label_value(m, 1), "orders") == 0,
+	      "metric_add still copies");
+	CHECK(releases == 0, "not released while the snapshot lives");
+	metric_snapshot_free(s);
+	CHECK(releases == 1, "released once with the snapshot: %d", releases);
+
+	s = metric_snapshot_new();
+	f = metric_family_get(s, "h_seconds", "h", METRIC_HISTOGRAM, 0, NULL);
+	metric_add_borrowed(f, NULL, 1);
+	CHECK(metric_snapshot_error(s) == -EINVAL, "a histogram takes no plain value");
+	metric_snapshot_free(s);
+}
+
 int main(void)
 {
+	test_borrowed();
 	test_empty();
 	test_metric_names();
 	test_label_names();
