@@ -162,6 +162,30 @@ pid_t restart_cgroup_main_pid(const char *dir)
 	return best;
 }
 
+/*
+ * Without pidfds (kernels before 5.3, or a tool such as valgrind that does not know the call):
+ * kill(2) right after the start-time check. A pid reused between the check and the kill would
+ * be hit; the window is a few microseconds, and every kernel hostmon's BPF side runs on has
+ * pidfds, so this is a fallback for tools, not a mode.
+ */
+static int signal_without_pidfd(const struct proc_id *checked, int sig, struct proc_id *signalled,
+				char *why, size_t len)
+{
+	struct proc_id now;
+	if (restart_proc_id(checked->pid, &now) || now.start_ticks != checked->start_ticks) {
+		snprintf(why, len, "pid %d was replaced while it was checked", (int)checked->pid);
+		return -ESRCH;
+	}
+	if (kill(checked->pid, sig) < 0) {
+		int rc = -errno;
+		snprintf(why, len, "signal %d to pid %d: %s", sig, (int)checked->pid,
+			 strerror(errno));
+		return rc;
+	}
+	*signalled = *checked;
+	return 0;
+}
+
 int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *signalled, char *why,
 		   size_t len)
 {
@@ -178,6 +202,8 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 		return -ESRCH;
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno == ENOSYS)
+		return signal_without_pidfd(&before, sig, signalled, why, len);
 	if (pidfd < 0) {
 		rc = -errno;
 		snprintf(why, len, "pidfd_open %d: %s", (int)pid, strerror(errno));
@@ -201,12 +227,15 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 	return 0;
 }
 
+/* Without pidfds the child's exit is polled this often. */
+#define CHILD_POLL_MS 50
+
 struct restart_child {
 	struct loop *loop;
 	pid_t pid;
 	int pidfd, out_fd;
 	struct loop_watch *pid_watch, *out_watch;
-	struct loop_timer *timer;
+	struct loop_timer *timer, *poll_timer;
 	bool timed_out, reaped;
 	restart_child_done_fn done;
 	void *arg;
@@ -260,8 +289,9 @@ static void release(struct restart_child *c)
 	loop_watch_del(c->loop, c->pid_watch);
 	loop_watch_del(c->loop, c->out_watch);
 	loop_timer_del(c->loop, c->timer);
+	loop_timer_del(c->loop, c->poll_timer);
 	c->pid_watch = c->out_watch = NULL;
-	c->timer = NULL;
+	c->timer = c->poll_timer = NULL;
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	if (c->out_fd >= 0)
@@ -287,6 +317,11 @@ static void on_exit_ready(struct loop *l, int fd, uint32_t events, void *arg)
 		     : WIFEXITED(status) ? WEXITSTATUS(status)
 					 : 128 + WTERMSIG(status);
 	c->done(c->arg, result, c->output); /* may free c */
+}
+
+static void on_poll(struct loop *l, void *arg)
+{
+	on_exit_ready(l, -1, 0, arg);
 }
 
 static void on_timeout(struct loop *l, void *arg)
@@ -355,6 +390,12 @@ struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
 
 	if (!c || !env)
 		goto fail;
+	/* a clear reason up front: a spawn that cannot exec may only show as exit status 127 */
+	if (access(argv[0], X_OK) < 0) {
+		rc = -errno;
+		snprintf(why, len, "cannot run %s: %s", argv[0], strerror(errno));
+		goto fail;
+	}
 	c->loop = l;
 	c->pidfd = c->out_fd = -1;
 	c->done = done;
@@ -374,18 +415,25 @@ struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
 	pipefd[0] = -1;
 	fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-	if (c->pidfd < 0) {
+	if (c->pidfd < 0 && errno != ENOSYS) {
 		rc = -errno;
 		snprintf(why, len, "pidfd_open: %s", strerror(errno));
 		restart_child_free(c);
 		free(env);
+		errno = -rc;
 		return NULL;
 	}
-	c->pid_watch = loop_watch_add(l, c->pidfd, EPOLLIN, on_exit_ready, c);
+	/* without pidfds (old kernels, valgrind) the exit is polled instead of watched */
+	bool watched = c->pidfd >= 0;
+	if (watched)
+		c->pid_watch = loop_watch_add(l, c->pidfd, EPOLLIN, on_exit_ready, c);
+	else
+		c->poll_timer = loop_timer_add(l, CHILD_POLL_MS, CHILD_POLL_MS, on_poll, c);
 	c->out_watch = loop_watch_add(l, c->out_fd, EPOLLIN, on_output, c);
 	c->timer = loop_timer_add(l, timeout_ms, 0, on_timeout, c);
 	free(env);
-	if (!c->pid_watch || !c->out_watch || !c->timer) {
+	if (!(watched ? (void *)c->pid_watch : (void *)c->poll_timer) || !c->out_watch ||
+	    !c->timer) {
 		snprintf(why, len, "cannot watch the command: %s", strerror(ENOMEM));
 		restart_child_free(c);
 		return NULL;

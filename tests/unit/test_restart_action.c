@@ -103,7 +103,7 @@ static pid_t start_sleeper(void)
 static void test_signal(void)
 {
 	char why[256];
-	struct proc_id who;
+	struct proc_id who = { 0 };
 	pid_t pid = start_sleeper();
 
 	CHECK(restart_signal(pid, "php-fpm8.2", SIGTERM, &who, why, sizeof(why)) == -ESRCH &&
