@@ -10,7 +10,8 @@ hostmon runs as `BUILD_DIR/hostmon --listen 127.0.0.1:0 HOSTMON_ARGS` (HOSTMON_A
 log. To try the mechanics without the http collector: --hostmon-args "--collectors cpu".
 Parts:
   syscalls    build/bench/syscall_bench (read 1 byte of /dev/zero, and getppid) in rounds of:
-              (a) no hostmon, (b) hostmon and no node/php process, (b2) hostmon after the node server
+              (a) no hostmon, (f) empty programs on sys_enter/sys_exit (build/bench/hook_floor_bench:
+              what the hooks alone cost every process), (b) hostmon and no node/php process, (b2) hostmon after the node server
               it saw has exited, (c) hostmon and an idle node server (the bench process itself is not
               traced). Reported: median over rounds of each run's best-of-5 ns, and the added ns.
               `bpftool perf list` shows whether hostmon holds sys_enter/sys_exit hooks in each case.
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -163,6 +165,17 @@ def bench_syscalls(opt, cgdir):
     for rnd in range(1, opt.rounds + 1):
         say(f" round {rnd}")
         measure_condition(opt.build, "a: no hostmon", results, notes)
+        # the floor: empty programs on the same two hooks, which every process pays while attached
+        floor = subprocess.Popen([os.path.join(opt.build, "bench", "hook_floor_bench")],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            if floor.stdout.readline().strip() != "attached":
+                raise BenchError("hook_floor_bench could not attach its empty programs")
+            measure_condition(opt.build, "f: empty programs on the hooks", results, notes,
+                              types.SimpleNamespace(proc=floor))
+        finally:
+            floor.terminate()
+            floor.wait()
         d = start_hostmon(opt.hostmon_args)
         try:
             time.sleep(opt.settle)
@@ -345,18 +358,20 @@ def report(opt, syscalls, throughput, programs):
             base = statistics.median(results[("a: no hostmon", kind)])
             say(f"| {kind} ns per syscall, no hostmon (median of {opt.rounds} best-of-5) | | {base:.1f} | |")
             for cond, goal, must in (("b: hostmon, no target", 0, None), ("b2: hostmon, node gone", 0, None),
+                                     ("f: empty programs on the hooks", 0, None),
                                      ("c: hostmon + node", GOAL_ADDED_NS, MUST_ADDED_NS)):
                 added = statistics.median(results[(cond, kind)]) - base
                 hooked = notes[cond]["hooked"]
-                hook = ("hooks attached" if hooked == {True} else "no hooks" if hooked == {False}
-                        else "hooks unknown" if hooked == {None} else "hooks varied")
+                hook = ("hooks attached" if hooked == {True} or cond.startswith("f:") else
+                        "no hooks" if hooked == {False} else "hooks unknown" if hooked == {None} else "hooks varied")
                 extra = []
                 if notes[cond]["targets"] and cond != "c: hostmon + node":
                     extra.append(f"node/php running: {sorted(notes[cond]['targets'])[:5]}")
                 if notes[cond]["foreign"] or notes["a: no hostmon"]["foreign"]:
                     extra.append("other sys_enter/exit hooks present: "
                                  f"{sorted(notes[cond]['foreign'] | notes['a: no hostmon']['foreign'])[:5]}")
-                goal_txt = "about 0" if must is None else f"<= {goal:g} ns (must <= {must:g})"
+                goal_txt = ("floor of the mechanism" if cond.startswith("f:") else
+                            "about 0" if must is None else f"<= {goal:g} ns (must <= {must:g})")
                 v = "-" if must is None else verdict(added, goal, must)
                 say(f"| {kind}: added by {cond[cond.index(':') + 2:]} ({hook}) | {goal_txt} | {added:+.1f} ns"
                     + (f" ({'; '.join(extra)})" if extra else "") + f" | {v} |")
