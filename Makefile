@@ -21,12 +21,13 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 PKGS := libbpf libcurl libcjson zlib libelf libisal
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl is opened at run time by user/curl_dl.c: its headers are needed, its library is not linked
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 	  -Iuser -Ibpf -I$(BUILD) $(PKG_CFLAGS) -DHOSTMON_VERSION='"$(VERSION)"'
-LDLIBS += $(PKG_LIBS) -lm -lpthread
+LDLIBS += $(PKG_LIBS) -lm -lpthread -ldl
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined

@@ -1,7 +1,6 @@
 /* daemon.c — runs hostmon: event loop, HTTP endpoints, collectors, signals. */
 #include "daemon.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -183,8 +182,6 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 	signal(SIGPIPE, SIG_IGN);
 
 	log_info("starting", "version", HOSTMON_VERSION);
-	/* libcurl's global state must be set up before any collector thread uses it */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (self_init())
 		log_warn("cannot read /proc/self/stat; process start time will be 0");
 	sys_libbpf_logging();
@@ -262,7 +259,6 @@ out:
 	if (stats_fd >= 0)
 		close(stats_fd);
 	buf_free(&d.scratch);
-	curl_global_cleanup();
 	if (d.exit_code == 0)
 		log_info("stopped");
 	return d.exit_code;
