@@ -235,3 +235,21 @@ void cg_tree_free(struct cg_tree *t)
 	t->root = NULL;
 	t->count = 0;
 }
+
+struct cg_node **cg_tree_breadth_first(const struct cg_tree *t, size_t *n)
+{
+	size_t cap = t->count ? t->count : 1, head = 0, tail = 0;
+	struct cg_node **order = malloc(cap * sizeof(*order));
+
+	if (!order)
+		return NULL;
+	if (t->root)
+		order[tail++] = t->root;
+	while (head < tail) {
+		const struct cg_node *node = order[head++];
+		for (struct cg_node *c = node->children; c && tail < cap; c = c->next_sibling)
+			order[tail++] = c;
+	}
+	*n = tail;
+	return order;
+}

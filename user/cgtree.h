@@ -64,5 +64,8 @@ int cg_tree_walk(struct cg_tree *t);
 void cg_tree_totals(struct cg_tree *t);
 struct cg_node *cg_tree_find(const struct cg_tree *t, uint64_t id);
 void cg_tree_free(struct cg_tree *t); /* calls the removal callback for no node */
+/* Every node, shallowest first (the root, then depth 1, ...); the array is the caller's to free.
+ * NULL on allocation failure. */
+struct cg_node **cg_tree_breadth_first(const struct cg_tree *t, size_t *n);
 
 #endif

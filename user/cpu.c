@@ -280,15 +280,12 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 		METRIC_COUNTER, 3, labels);
 
 	/* breadth first, so a series cap keeps the shallow, summarising cgroups */
-	size_t cap = st->tree.count, head = 0, tail = 0, series = 0, dropped = 0;
-	struct cg_node **queue = malloc(cap * sizeof(*queue));
-	if (!queue)
+	size_t count = 0, series = 0, dropped = 0;
+	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
+	if (!order)
 		return -ENOMEM;
-	queue[tail++] = st->tree.root;
-	while (head < tail) {
-		struct cg_node *n = queue[head++];
-		for (struct cg_node *c = n->children; c && tail < cap; c = c->next_sibling)
-			queue[tail++] = c;
+	for (size_t i = 0; i < count; i++) {
+		struct cg_node *n = order[i];
 		if (!exported(st, n))
 			continue;
 		if (series >= st->max_series) {
@@ -307,7 +304,7 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 				metric_add(throttled, v, (double)ns / 1e9);
 		}
 	}
-	free(queue);
+	free(order);
 
 	static const struct {
 		const char *name, *help;
@@ -576,25 +573,20 @@ int cpu_collector_usage(void *state, const char *path, struct cpu_usage *out)
 int cpu_collector_find(void *state, const char *name, char *path, size_t len)
 {
 	struct cpu_state *st = state;
-	size_t cap = st->tree.count, head = 0, tail = 0;
-	struct cg_node **queue = malloc((cap ? cap : 1) * sizeof(*queue));
+	size_t count = 0;
+	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
 	int rc = -ENOENT;
 
-	if (!queue)
+	if (!order)
 		return -ENOMEM;
-	queue[tail++] = st->tree.root;
-	while (head < tail) {
-		struct cg_node *n = queue[head++];
-		const char *base = strrchr(n->path, '/');
+	for (size_t i = 0; i < count && rc; i++) {
+		const char *base = strrchr(order[i]->path, '/');
 		if (base && strcmp(base + 1, name) == 0) {
-			snprintf(path, len, "%s", n->path);
+			snprintf(path, len, "%s", order[i]->path);
 			rc = 0;
-			break;
 		}
-		for (struct cg_node *c = n->children; c && tail < cap; c = c->next_sibling)
-			queue[tail++] = c;
 	}
-	free(queue);
+	free(order);
 	return rc;
 }
 
