@@ -58,8 +58,8 @@ struct read_args {
 	__u32 fd;
 	__u8 kind;
 	__u8 mode; /* the target's, so sys_exit needs no second lookup */
-	__u8 runtime;
 	__u8 pending;
+	__u8 pad;
 };
 
 enum { READ_BUF = 1, READ_IOV = 2, READ_MSG = 3 };
@@ -248,8 +248,7 @@ static __always_inline __u64 msg_first_iov(__u64 msg, __u64 *len)
  * request and response then only writes fields in place, where an insert and
  * a delete per request would cost two hash updates.
  */
-static __always_inline void http_on_read(const struct http_target *t, __u32 tgid, __u32 fd,
-					 const __u8 *b, __u32 n)
+static __always_inline void http_on_read(__u32 tgid, __u32 fd, const __u8 *b, __u32 n)
 {
 	int method = http_parse_method(b, n);
 	if (method < 0)
@@ -378,7 +377,6 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int direct)
 		a->fd = fd;
 		a->kind = id == NR_READV ? READ_IOV : id == NR_RECVMSG ? READ_MSG : READ_BUF;
 		a->mode = t->mode;
-		a->runtime = t->runtime;
 		a->pending = 1;
 		return 0;
 	}
@@ -425,11 +423,10 @@ static __always_inline int on_exit(long id, long ret)
 	}
 	__u8 b[HTTP_PEEK] = {};
 	__u32 n = peek(b, p, len);
-	struct http_target t = { .runtime = a.runtime, .mode = a.mode };
 	if (a.mode == HTTP_MODE_HTTP)
-		http_on_read(&t, tgid, a.fd, b, n);
+		http_on_read(tgid, a.fd, b, n);
 	else if (a.mode == HTTP_MODE_PHP_FCGI)
-		php_on_read(&t, pid_tgid, a.fd, b, n, p, len);
+		php_on_read(pid_tgid, a.fd, b, n, p, len);
 	return 0;
 }
 

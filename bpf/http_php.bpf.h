@@ -94,8 +94,8 @@ static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 le
 	}
 }
 
-static __always_inline void php_on_read(const struct http_target *t, __u64 id, __u32 fd,
-					const __u8 *b, __u32 n, __u64 p, __u64 got)
+static __always_inline void php_on_read(__u64 id, __u32 fd, const __u8 *b, __u32 n, __u64 p,
+					__u64 got)
 {
 	struct http_php_req *r = bpf_map_lookup_elem(&php_reqs, &id);
 	__u32 clen, pad;

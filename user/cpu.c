@@ -238,15 +238,7 @@ static bool exported(const struct cpu_state *st, const struct cg_node *n)
 
 static uint64_t read_counter(const struct cpu_state *st, __u32 which)
 {
-	uint64_t vals[st->ncpus > 0 ? st->ncpus : 1];
-	uint64_t sum = 0;
-	memset(vals, 0, sizeof(vals));
-	int fd = bpf_map__fd(st->skel->maps.cpu_counters);
-	if (bpf_map_lookup_elem(fd, &which, vals))
-		return 0;
-	for (int c = 0; c < st->ncpus; c++)
-		sum += vals[c];
-	return sum;
+	return sys_percpu_counter(bpf_map__fd(st->skel->maps.cpu_counters), which, st->ncpus);
 }
 
 static int cpu_collect(void *state, struct metric_snapshot *s)

@@ -76,14 +76,7 @@ static const struct cg_label *label_of(struct latency_state *st, uint64_t id)
 
 static uint64_t read_counter(const struct latency_state *st, __u32 which)
 {
-	uint64_t vals[st->ncpus > 0 ? st->ncpus : 1];
-	uint64_t sum = 0;
-	memset(vals, 0, sizeof(vals));
-	if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.http_counters), &which, vals))
-		return 0;
-	for (int c = 0; c < st->ncpus; c++)
-		sum += vals[c];
-	return sum;
+	return sys_percpu_counter(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
 }
 
 static int export_histograms(struct latency_state *st, struct metric_snapshot *s)

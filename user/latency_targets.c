@@ -17,7 +17,7 @@
 #include "cgroup.h"
 #include "http.skel.h"
 #include "log.h"
-#include "restart_action.h" /* restart_proc_id: a process's executable name */
+#include "proc.h"
 
 static int targets_fd(const struct latency_state *st)
 {
@@ -260,7 +260,7 @@ int latency_targets_scan(struct latency_state *st)
 		struct http_target t;
 		__u32 tgid = (__u32)pid;
 
-		if (*end || pid == 0 || restart_proc_id((pid_t)pid, &id) || !id.exe[0])
+		if (*end || pid == 0 || proc_id_read((pid_t)pid, &id) || !id.exe[0])
 			continue;
 		int k = match_exe(&st->names, id.exe);
 		if (k < 0 || bpf_map_lookup_elem(targets_fd(st), &tgid, &t) == 0)

@@ -299,7 +299,7 @@ static int resolve(struct rule_rt *r, char *why, size_t len)
 		rc = restart_pidfile_read(rule->target, &pid, why, len);
 		if (rc)
 			return rc;
-		rc = restart_proc_id(pid, &id);
+		rc = proc_id_read(pid, &id);
 		if (!rc && strcmp(id.exe, rule->target_exe) != 0)
 			rc = -ESRCH;
 		if (!rc)

@@ -18,70 +18,11 @@
 #include "config.h"
 #include "fileutil.h"
 #include "loop.h"
+#include "proc.h"
 
 extern char **environ;
 
 #define CHILD_OUTPUT_MAX 512 /* the last bytes of a command's output, for the log */
-
-/* Fields of /proc/PID/stat after the ")" that closes the command name: field 3 is index 0. */
-static int stat_field(const char *stat, int field, uint64_t *out)
-{
-	const char *p = strrchr(stat, ')');
-	if (!p)
-		return -EINVAL;
-	p++;
-	for (int i = 3; i <= field; i++) {
-		while (*p == ' ')
-			p++;
-		if (i == field) {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(p, &end, 10);
-			if (errno || end == p)
-				return -EINVAL;
-			*out = v;
-			return 0;
-		}
-		while (*p && *p != ' ')
-			p++;
-	}
-	return -EINVAL;
-}
-
-static int read_stat(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	return file_read_text(path, buf, len);
-}
-
-int restart_proc_id(pid_t pid, struct proc_id *out)
-{
-	char buf[1024], path[64], exe[4096];
-	struct proc_id id = { .pid = pid };
-	int rc = read_stat(pid, buf, sizeof(buf));
-
-	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
-	rc = stat_field(buf, 22, &id.start_ticks);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *deleted = strstr(exe, " (deleted)");
-		if (deleted && deleted[10] == '\0')
-			*deleted = '\0'; /* replaced by a package upgrade: still the same program */
-		const char *base = strrchr(exe, '/');
-		base = base ? base + 1 : exe;
-		size_t blen = strnlen(base, sizeof(id.exe) - 1);
-		memcpy(id.exe, base, blen);
-		id.exe[blen] = '\0';
-	}
-	*out = id;
-	return 0;
-}
 
 int restart_pidfile_read(const char *path, pid_t *out, char *why, size_t len)
 {
@@ -148,8 +89,8 @@ pid_t restart_cgroup_main_pid(const char *dir)
 
 	for (long i = 0; i < n; i++) {
 		uint64_t ppid, start;
-		if (read_stat(pids[i], buf, sizeof(buf)) || stat_field(buf, 4, &ppid) ||
-		    stat_field(buf, 22, &start))
+		if (proc_stat_read(pids[i], buf, sizeof(buf)) || proc_stat_field(buf, 4, &ppid) ||
+		    proc_stat_field(buf, 22, &start))
 			continue;
 		bool parent_inside = false;
 		for (long j = 0; j < n && !parent_inside; j++)
@@ -172,7 +113,7 @@ static int signal_without_pidfd(const struct proc_id *checked, int sig, struct p
 				char *why, size_t len)
 {
 	struct proc_id now;
-	if (restart_proc_id(checked->pid, &now) || now.start_ticks != checked->start_ticks) {
+	if (proc_id_read(checked->pid, &now) || now.start_ticks != checked->start_ticks) {
 		snprintf(why, len, "pid %d was replaced while it was checked", (int)checked->pid);
 		return -ESRCH;
 	}
@@ -190,7 +131,7 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 		   size_t len)
 {
 	struct proc_id before, after;
-	int rc = restart_proc_id(pid, &before);
+	int rc = proc_id_read(pid, &before);
 
 	if (rc) {
 		snprintf(why, len, "pid %d: %s", (int)pid, strerror(-rc));
@@ -210,7 +151,7 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 		return rc;
 	}
 	/* the pidfd pins one process; checking again proves it is the one checked above */
-	rc = restart_proc_id(pid, &after);
+	rc = proc_id_read(pid, &after);
 	if (rc || after.start_ticks != before.start_ticks) {
 		snprintf(why, len, "pid %d was replaced while it was checked", (int)pid);
 		close(pidfd);

@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proc.h"
+
 /*
  * API:
- *   Processes are named by pid plus start time (field 22 of /proc/PID/stat),
+ *   Processes are named by pid plus start time (struct proc_id, proc.h),
  *   which together never repeat; the executable's name is checked where the
  *   rule gives one.
  *
@@ -35,13 +37,6 @@
 
 struct loop;
 
-struct proc_id {
-	pid_t pid;
-	uint64_t start_ticks;
-	char exe[64]; /* basename of /proc/PID/exe, " (deleted)" removed */
-};
-
-int restart_proc_id(pid_t pid, struct proc_id *out);
 int restart_pidfile_read(const char *path, pid_t *out, char *why, size_t len);
 long restart_cgroup_pids(const char *dir, pid_t *pids, size_t max);
 pid_t restart_cgroup_main_pid(const char *dir); /* 0 when the cgroup has no process */

@@ -145,3 +145,16 @@ bool sys_has_btf_tracepoint(const char *name)
 	btf__free(btf);
 	return found;
 }
+
+uint64_t sys_percpu_counter(int map_fd, uint32_t key, int ncpus)
+{
+	uint64_t vals[ncpus > 0 ? ncpus : 1];
+	uint64_t sum = 0;
+
+	memset(vals, 0, sizeof(vals)); /* memory checkers see the per-CPU values as written */
+	if (bpf_map_lookup_elem(map_fd, &key, vals))
+		return 0;
+	for (int c = 0; c < ncpus; c++)
+		sum += vals[c];
+	return sum;
+}

@@ -3,6 +3,7 @@
 #define HOSTMON_SYS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * API:
@@ -28,6 +29,8 @@ int sys_bpf_stats_enable(void);
 bool sys_bpf_stats_active(void);
 /* Whether tracepoint name has a BTF type (tp_btf attaches); otherwise use the raw_tp twin. */
 bool sys_has_btf_tracepoint(const char *name);
+/* The sum over CPUs of a per-CPU array's u64 slot key (0 when it cannot be read). */
+uint64_t sys_percpu_counter(int map_fd, uint32_t key, int ncpus);
 /* Routes libbpf's own messages into the structured log. */
 void sys_libbpf_logging(void);
 

@@ -160,6 +160,21 @@ class Env:
         return left
 
 
+def cgroup_procs(cgdir):
+    """The pids in a cgroup directory's cgroup.procs, sorted."""
+    with open(os.path.join(cgdir, "cgroup.procs")) as f:
+        return sorted(int(line) for line in f if line.strip())
+
+
+def cgroup_of(pid):
+    """The cgroup2 path of pid (the "0::" line of /proc/PID/cgroup)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line[3:].strip()
+    return None
+
+
 def stat_value(path, key):
     """The value of key in a flat keyed file such as cpu.stat."""
     with open(path) as f:

@@ -18,7 +18,7 @@ Standard library only (runs under Debian's /usr/bin/python3). Needs /usr/bin/nod
 API
     NodeServer(cgroup=None, port=0, script=SERVER_JS, node=None, env=None, start_timeout=10, keep=False)
     .start() -> self  .stop(timeout=5) -> exit code  .kill() -> exit code  (also context manager, close())
-    .pid .port .host .address .url(path="/") .running() .base .log .log_tail(n=30)
+    .pid .port .host .address .url(path="/") .running() .base .log .logfile_tail(n=30)
     .fresh(method, path, body=None, headers=None) -> (status, body)       (a new connection each time)
     request(target, method, path, body=None, headers=None, timeout=30) -> (status, headers, body)
         target: a NodeServer, (host, port) or "http://host:port"; headers with lower-case names
@@ -58,7 +58,6 @@ How it is isolated and counted
 * A script may define only one of each wrk callback: COUNT_STATUSES defines setup, init, response
   and done; request_mix defines request. Do not send HEAD through wrk: its parser waits for a body.
 """
-import atexit
 import http.client
 import os
 import re
@@ -71,6 +70,7 @@ from urllib.parse import urlsplit
 
 from cgroup_test import enter_cgroup
 from hostmon_test import ROOT
+from server_env import file_tail, find_binary, forget, stop_at_exit
 
 SERVER_JS = os.path.join(ROOT, "tests", "fixtures", "node", "server.js")
 
@@ -79,43 +79,12 @@ class NodeEnvError(RuntimeError):
     pass
 
 
-def _find(env_var, *candidates):
-    """The first of $env_var, then candidates (names on PATH or absolute paths) that exists."""
-    for c in ((os.environ.get(env_var),) if os.environ.get(env_var) else ()) + candidates:
-        path = c if os.path.isabs(c) else shutil.which(c)
-        if path and os.access(path, os.X_OK):
-            return path
-    return None
-
-
 def node_binary():
-    return _find("HOSTMON_NODE", "/usr/bin/node", "node", "nodejs")
+    return find_binary("HOSTMON_NODE", "/usr/bin/node", "node", "nodejs")
 
 
 def wrk_binary():
-    return _find("HOSTMON_WRK", "/usr/bin/wrk", "wrk")
-
-
-def _tail(path, n):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return f"({path} unreadable)"
-
-
-# ---- cleanup of what a crashed test left ------------------------------------------------------
-
-_live = set()   # started and not yet stopped
-
-
-@atexit.register
-def _stop_at_exit():
-    for server in list(_live):
-        try:
-            server.kill()
-        except Exception:
-            pass
+    return find_binary("HOSTMON_WRK", "/usr/bin/wrk", "wrk")
 
 
 class NodeServer:
@@ -155,8 +124,8 @@ class NodeServer:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def log_tail(self, n=30):
-        return _tail(self.log, n) if self.base else "(no directory)"
+    def logfile_tail(self, n=30):
+        return file_tail(self.log, n) if self.base else "(no directory)"
 
     def _child_env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("NODE_")}  # no NODE_OPTIONS
@@ -175,7 +144,7 @@ class NodeServer:
                                      stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
                                      env=self._child_env(), cwd=self.base, start_new_session=True,
                                      preexec_fn=enter_cgroup(self.cgroup) if self.cgroup else None)
-        _live.add(self)
+        stop_at_exit(self, self.kill)
         deadline = time.monotonic() + self.start_timeout
         while True:
             with open(self.log, errors="replace") as f:
@@ -184,16 +153,16 @@ class NodeServer:
                 self.port = int(m.group(1))
                 return self
             if self.proc.poll() is not None:
-                raise NodeEnvError(f"node exited during start-up ({self.proc.returncode}):\n{self.log_tail()}")
+                raise NodeEnvError(f"node exited during start-up ({self.proc.returncode}):\n{self.logfile_tail()}")
             if time.monotonic() > deadline:
-                raise NodeEnvError(f"node not listening after {self.start_timeout} s:\n{self.log_tail()}")
+                raise NodeEnvError(f"node not listening after {self.start_timeout} s:\n{self.logfile_tail()}")
             time.sleep(0.02)
 
     def _finish(self, rc):
         if self._out is not None:
             self._out.close()
             self._out = None
-        _live.discard(self)
+        forget(self)
         if self.base is not None and not self.keep:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None

@@ -22,7 +22,7 @@ API
     .master_pid .worker_pids() .pids() .pidfile .base .error_log .storage .address
     .fastcgi_pass (nginx syntax) .reload(timeout=15) -> new worker pids  .ping() -> bool
     .request(script, query="", method="GET", uri=None, params=None, body=b"") -> Response
-    .running() .leftover_workers (killed by stop() after the master exited) .log_tail(n=30)
+    .running() .leftover_workers (killed by stop() after the master exited) .logfile_tail(n=30)
     Nginx(upstream=pool | "127.0.0.1:9000" | "unix:/path", port=0, cgroup=None, laravel=LARAVEL,
           php_dir=PHP_SCRIPTS, workers=1, extra_http_config="", start_timeout=10, keep=False)
     .start() .stop(graceful=False, timeout=15) -> exit code   (also context manager, close())
@@ -62,7 +62,6 @@ conf.d are read as usual (opcache on, as in production).
   pid, lock, access/error logs and temp paths (client body, fastcgi, ...) in <base>; workers run as
   nobody. The access log records $request_time and $upstream_response_time per request.
 """
-import atexit
 import grp
 import http.client
 import os
@@ -77,6 +76,7 @@ import time
 
 from cgroup_test import enter_cgroup
 from hostmon_test import ROOT
+from server_env import file_tail, find_binary, forget, stop_at_exit
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 LARAVEL = os.path.join(FIXTURES, "laravel")
@@ -89,21 +89,12 @@ class PhpEnvError(RuntimeError):
     pass
 
 
-def _find(env_var, *candidates):
-    """The first of $env_var, then candidates (names on PATH or absolute paths) that exists."""
-    for c in ((os.environ.get(env_var),) if os.environ.get(env_var) else ()) + candidates:
-        path = c if os.path.isabs(c) else shutil.which(c)
-        if path and os.access(path, os.X_OK):
-            return path
-    return None
-
-
 def php_fpm_binary():
-    return _find("HOSTMON_PHP_FPM", "php-fpm8.2", "/usr/sbin/php-fpm8.2", "php-fpm", "/usr/sbin/php-fpm")
+    return find_binary("HOSTMON_PHP_FPM", "php-fpm8.2", "/usr/sbin/php-fpm8.2", "php-fpm", "/usr/sbin/php-fpm")
 
 
 def nginx_binary():
-    return _find("HOSTMON_NGINX", "nginx", "/usr/sbin/nginx")
+    return find_binary("HOSTMON_NGINX", "nginx", "/usr/sbin/nginx")
 
 
 def free_port():
@@ -161,14 +152,6 @@ def kill_leftovers(ids, timeout=5):
     while still_running(ids) and time.monotonic() < deadline:
         time.sleep(0.02)
     return left
-
-
-def _tail(path, n):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return f"({path} unreadable)"
 
 
 def _child_env():
@@ -270,20 +253,6 @@ def fastcgi(address, params, body=b"", timeout=60):
     return Response(status, headers, payload, time.monotonic() - start, stderr)
 
 
-# ---- cleanup of what a crashed test left ------------------------------------------------------
-
-_live = set()   # started and not yet stopped
-
-
-@atexit.register
-def _stop_at_exit():
-    for server in list(_live):
-        try:
-            server.stop()
-        except Exception:
-            pass
-
-
 class _Server:
     """What FpmPool and Nginx share: a temp dir, one master process we started, stop by its pid."""
 
@@ -322,7 +291,7 @@ class _Server:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
                                      env=self._env(), cwd=self.base, start_new_session=True,
                                      preexec_fn=enter_cgroup(self.cgroup) if self.cgroup else None)
-        _live.add(self)
+        stop_at_exit(self, self.stop)
 
     def _env(self):
         return _child_env()
@@ -331,20 +300,20 @@ class _Server:
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
-                raise PhpEnvError(f"{what} exited during start-up ({self.proc.returncode}):\n{self.log_tail()}")
+                raise PhpEnvError(f"{what} exited during start-up ({self.proc.returncode}):\n{self.logfile_tail()}")
             try:
                 if ready():
                     return
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise PhpEnvError(f"{what} not ready after {self.start_timeout} s:\n{self.log_tail()}")
+                raise PhpEnvError(f"{what} not ready after {self.start_timeout} s:\n{self.logfile_tail()}")
             time.sleep(0.02)
 
-    def log_tail(self, n=30):
+    def logfile_tail(self, n=30):
         if self.base is None:
             return "(no directory)"
-        return _tail(self.error_log, n) + _tail(os.path.join(self.base, "stdout-stderr.log"), n)
+        return file_tail(self.error_log, n) + file_tail(os.path.join(self.base, "stdout-stderr.log"), n)
 
     def stop(self, graceful=False, timeout=15):
         """Stops the master by its pid (graceful: let requests finish), reaps it, kills any worker
@@ -363,7 +332,7 @@ class _Server:
         if self._out is not None:
             self._out.close()
             self._out = None
-        _live.discard(self)
+        forget(self)
         if self.base is not None and not self.keep:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
@@ -518,14 +487,14 @@ class FpmPool(_Server):
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise PhpEnvError(f"php-fpm exited during reload ({self.proc.returncode}):\n{self.log_tail()}")
+                raise PhpEnvError(f"php-fpm exited during reload ({self.proc.returncode}):\n{self.logfile_tail()}")
             new = self.worker_pids()
             if (new and not still_running(old) and not set(new) & set(old) and self._full()
                     and self.ping()):
                 return new
             if time.monotonic() > deadline:
                 raise PhpEnvError(f"php-fpm reload not done after {timeout} s (workers {new}, "
-                                  f"old ones left {still_running(old)}):\n{self.log_tail()}")
+                                  f"old ones left {still_running(old)}):\n{self.logfile_tail()}")
             time.sleep(0.02)
 
 

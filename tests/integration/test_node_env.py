@@ -13,7 +13,7 @@ In a fresh cgroup2 directory:
 import os
 import time
 
-from cgroup_test import Env, cgroup2_mount, info
+from cgroup_test import Env, cgroup2_mount, cgroup_of, cgroup_procs, info
 from hostmon_test import main
 from node_env import (COUNT_STATUSES, KeepAlive, NodeServer, node_binary, request, request_mix, within_surplus,
                       wrk, wrk_binary)
@@ -22,19 +22,6 @@ from php_env import children, free_port, identities, still_running
 WRK_S = 2
 WRK_CONNECTIONS = 4
 MIX = ["/fast", "/status/404", "/slow?ms=60"]
-
-
-def cgroup_procs(cgdir):
-    with open(os.path.join(cgdir, "cgroup.procs")) as f:
-        return sorted(int(line) for line in f if line.strip())
-
-
-def cgroup_of(pid):
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                return line[3:].strip()
-    return None
 
 
 def routes(t, srv):

@@ -12,7 +12,7 @@ For a TCP and a unix-socket pool, each in a fresh cgroup2 directory:
 import os
 import pwd
 
-from cgroup_test import Env, cgroup2_mount, info, stat_value
+from cgroup_test import Env, cgroup2_mount, cgroup_of, cgroup_procs, info, stat_value
 from hostmon_test import main
 from php_env import FIXTURES, POOL_USER, FpmPool, Nginx, identities, nginx_binary, php_fpm_binary, still_running
 
@@ -21,20 +21,6 @@ BURN_S = 1.0
 
 def usage_s(cgdir):
     return stat_value(os.path.join(cgdir, "cpu.stat"), "usage_usec") / 1e6
-
-
-def cgroup_procs(cgdir):
-    with open(os.path.join(cgdir, "cgroup.procs")) as f:
-        return sorted(int(line) for line in f if line.strip())
-
-
-def cgroup_of(pid):
-    """The cgroup2 path of pid (the "0::" line of /proc/PID/cgroup)."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                return line[3:].strip()
-    return None
 
 
 def uid_of(pid):
