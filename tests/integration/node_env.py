@@ -18,7 +18,7 @@ Standard library only (runs under Debian's /usr/bin/python3). Needs /usr/bin/nod
 API
     NodeServer(cgroup=None, port=0, script=SERVER_JS, node=None, env=None, start_timeout=10, keep=False)
     .start() -> self  .stop(timeout=5) -> exit code  .kill() -> exit code  (also context manager, close())
-    .pid .port .host .address .url(path="/") .running() .base .log .logfile_tail(n=30)
+    .pid .port .host .address .url(path="/") .running() .base .log .log_tail(n=30)
     .fresh(method, path, body=None, headers=None) -> (status, body)       (a new connection each time)
     request(target, method, path, body=None, headers=None, timeout=30) -> (status, headers, body)
         target: a NodeServer, (host, port) or "http://host:port"; headers with lower-case names
@@ -70,7 +70,7 @@ from urllib.parse import urlsplit
 
 from cgroup_test import enter_cgroup
 from hostmon_test import ROOT
-from server_env import file_tail, find_binary, forget, stop_at_exit
+from server_env import StartStop, file_tail, find_binary, forget, stop_at_exit
 
 SERVER_JS = os.path.join(ROOT, "tests", "fixtures", "node", "server.js")
 
@@ -87,7 +87,7 @@ def wrk_binary():
     return find_binary("HOSTMON_WRK", "/usr/bin/wrk", "wrk")
 
 
-class NodeServer:
+class NodeServer(StartStop):
     """tests/fixtures/node/server.js in its own temp dir (and cgroup). See the module docstring."""
 
     host = "127.0.0.1"
@@ -124,7 +124,7 @@ class NodeServer:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def logfile_tail(self, n=30):
+    def log_tail(self, n=30):
         return file_tail(self.log, n) if self.base else "(no directory)"
 
     def _child_env(self):
@@ -153,9 +153,9 @@ class NodeServer:
                 self.port = int(m.group(1))
                 return self
             if self.proc.poll() is not None:
-                raise NodeEnvError(f"node exited during start-up ({self.proc.returncode}):\n{self.logfile_tail()}")
+                raise NodeEnvError(f"node exited during start-up ({self.proc.returncode}):\n{self.log_tail()}")
             if time.monotonic() > deadline:
-                raise NodeEnvError(f"node not listening after {self.start_timeout} s:\n{self.logfile_tail()}")
+                raise NodeEnvError(f"node not listening after {self.start_timeout} s:\n{self.log_tail()}")
             time.sleep(0.02)
 
     def _finish(self, rc):
@@ -197,16 +197,6 @@ class NodeServer:
         """One request on a new connection; (status, body bytes)."""
         status, _, data = request(self, method, path, body, headers)
         return status, data
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 # ---- clients ----------------------------------------------------------------------------------

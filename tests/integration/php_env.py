@@ -22,7 +22,7 @@ API
     .master_pid .worker_pids() .pids() .pidfile .base .error_log .storage .address
     .fastcgi_pass (nginx syntax) .reload(timeout=15) -> new worker pids  .ping() -> bool
     .request(script, query="", method="GET", uri=None, params=None, body=b"") -> Response
-    .running() .leftover_workers (killed by stop() after the master exited) .logfile_tail(n=30)
+    .running() .leftover_workers (killed by stop() after the master exited) .log_tail(n=30)
     Nginx(upstream=pool | "127.0.0.1:9000" | "unix:/path", port=0, cgroup=None, laravel=LARAVEL,
           php_dir=PHP_SCRIPTS, workers=1, extra_http_config="", start_timeout=10, keep=False)
     .start() .stop(graceful=False, timeout=15) -> exit code   (also context manager, close())
@@ -76,7 +76,7 @@ import time
 
 from cgroup_test import enter_cgroup
 from hostmon_test import ROOT
-from server_env import file_tail, find_binary, forget, stop_at_exit
+from server_env import StartStop, file_tail, find_binary, forget, stop_at_exit
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 LARAVEL = os.path.join(FIXTURES, "laravel")
@@ -253,7 +253,7 @@ def fastcgi(address, params, body=b"", timeout=60):
     return Response(status, headers, payload, time.monotonic() - start, stderr)
 
 
-class _Server:
+class _Server(StartStop):
     """What FpmPool and Nginx share: a temp dir, one master process we started, stop by its pid."""
 
     prefix = "hostmon-server-"
@@ -300,17 +300,17 @@ class _Server:
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
-                raise PhpEnvError(f"{what} exited during start-up ({self.proc.returncode}):\n{self.logfile_tail()}")
+                raise PhpEnvError(f"{what} exited during start-up ({self.proc.returncode}):\n{self.log_tail()}")
             try:
                 if ready():
                     return
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise PhpEnvError(f"{what} not ready after {self.start_timeout} s:\n{self.logfile_tail()}")
+                raise PhpEnvError(f"{what} not ready after {self.start_timeout} s:\n{self.log_tail()}")
             time.sleep(0.02)
 
-    def logfile_tail(self, n=30):
+    def log_tail(self, n=30):
         if self.base is None:
             return "(no directory)"
         return file_tail(self.error_log, n) + file_tail(os.path.join(self.base, "stdout-stderr.log"), n)
@@ -339,16 +339,6 @@ class _Server:
         return rc
 
     close = stop
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class FpmPool(_Server):
@@ -487,14 +477,14 @@ class FpmPool(_Server):
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise PhpEnvError(f"php-fpm exited during reload ({self.proc.returncode}):\n{self.logfile_tail()}")
+                raise PhpEnvError(f"php-fpm exited during reload ({self.proc.returncode}):\n{self.log_tail()}")
             new = self.worker_pids()
             if (new and not still_running(old) and not set(new) & set(old) and self._full()
                     and self.ping()):
                 return new
             if time.monotonic() > deadline:
                 raise PhpEnvError(f"php-fpm reload not done after {timeout} s (workers {new}, "
-                                  f"old ones left {still_running(old)}):\n{self.logfile_tail()}")
+                                  f"old ones left {still_running(old)}):\n{self.log_tail()}")
             time.sleep(0.02)
 
 

@@ -42,3 +42,17 @@ def _stop_all():
             stop()
         except Exception:
             pass
+
+
+class StartStop:
+    """`with Server(...) as s`: start() on entry (stopped again if starting fails), stop() on exit."""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
