@@ -1,18 +1,24 @@
 # hostmon build: BPF objects -> skeletons -> daemon, tests, checks and benchmarks.
 #
 #   make            build build/hostmon
-#   make run        install missing packages, build, run the daemon on :9567
-#   make test       install missing packages, build, run unit + bpf + integration tests
+#   make run        install what running needs, build, run the daemon on :9567
+#   make test       install what testing needs, build, run unit + bpf + integration tests
 #   make asan       unit + integration tests with ASan/UBSan
 #   make valgrind   unit tests, and the daemon in integration tests, under valgrind
-#   make check      clang-format check and cppcheck
+#   make check      clang-format check, cppcheck and shellcheck
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
+#
+# Layout: bpf/<capability>/<name>.bpf.c -> $(BUILD)/bpf/<name>.bpf.o (DWARF stripped, BTF kept)
+# -> $(BUILD)/skel/<name>.skel.h, included as "skel/<name>.skel.h" by user/<capability>/ only.
+# Project headers are included by path from user/ ("core/log.h") or from the top level
+# ("bpf/cgroup_cpu/cgroup_cpu.h"); -iquote keeps <bpf/libbpf.h> pointing at libbpf.
 
 BUILD    ?= build
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
+STRIP_BPF ?= llvm-strip
 SANITIZE ?=
 PKG_CONFIG ?= pkg-config
 
@@ -21,12 +27,12 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 PKGS := libbpf libcurl libcjson zlib libelf libisal
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libcurl is opened at run time by user/curl_dl.c: its headers are needed, its library is not linked
+# libcurl is opened at run time by user/lib/curl_dl.c: its headers are needed, its library is not linked
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
-	  -Iuser -Ibpf -I$(BUILD) $(PKG_CFLAGS) -DHOSTMON_VERSION='"$(VERSION)"'
+	  -iquote user -iquote . -iquote $(BUILD) $(PKG_CFLAGS) -DHOSTMON_VERSION='"$(VERSION)"'
 LDLIBS += $(PKG_LIBS) -lm -lpthread -ldl
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -34,67 +40,87 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # BPF: CO-RE against the checked-in vmlinux.h; the multiarch dir holds asm/ headers.
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	      -Ivmlinux/$(ARCH) -Ibpf -Iuser -I/usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
+	      -iquote bpf -iquote vmlinux/$(ARCH) -I/usr/include/$(shell uname -m)-linux-gnu
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
-SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
-USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
-LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
-BPFT_BINS := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/%)
+find_src = $(shell find $(1) -name '$(2)' -type f | sort)
+
+BPF_SRCS  := $(call find_src,bpf,*.bpf.c)
+BPF_NAMES := $(notdir $(BPF_SRCS:.bpf.c=))
+BPF_OBJS  := $(BPF_NAMES:%=$(BUILD)/bpf/%.bpf.o)
+SKELS     := $(BPF_NAMES:%=$(BUILD)/skel/%.skel.h)
+USER_SRCS := $(call find_src,user,*.c)
+USER_HDRS := $(call find_src,user,*.h)
+USER_OBJS := $(USER_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/user/core/main.o,$(USER_OBJS))
+UNIT_SRCS := $(call find_src,tests/unit,test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+BPFT_SRCS := $(call find_src,tests/bpf,test_*.c)
+BPFT_BINS := $(BPFT_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS := $(wildcard bench/*_bench.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
+	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
-.PHONY: all deps run test test-unit test-bpf test-integration asan valgrind check format \
-	bench vmlinux clean
+.PHONY: all deps-run deps-test run test test-unit test-bpf test-integration asan valgrind check \
+	format bench vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(BUILD)/hostmon
 
-deps:
-	@./scripts/deps.sh
+deps-run:
+	@./scripts/deps.sh run
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+deps-test:
+	@./scripts/deps.sh test
 
-$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+# One object per program; the embedded copy needs BTF (CO-RE) but not DWARF.
+$(BUILD)/bpf/%.bpf.o: | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.full
+	$(STRIP_BPF) -g $@.full -o $@
+	rm -f $@.full
+$(foreach s,$(BPF_SRCS),$(eval $(BUILD)/bpf/$(notdir $(s:.bpf.c=.bpf.o)): $(s)))
+
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/skel
 	$(BPFTOOL) gen skeleton $< > $@
 
 # Every skeleton, listed for the BPF test layer that loads them all.
-$(BUILD)/skeletons.h: $(SKELS)
-	( for s in $(notdir $(SKELS:.skel.h=)); do echo "#include \"$$s.skel.h\""; done; \
+$(BUILD)/skel/skeletons.h: $(SKELS)
+	( for s in $(BPF_NAMES); do echo "#include \"skel/$$s.skel.h\""; done; \
 	  echo "#define HOSTMON_SKELETONS(X) \\"; \
-	  for s in $(notdir $(SKELS:.skel.h=)); do echo "	X($${s}_bpf) \\"; done; echo ) > $@
+	  for s in $(BPF_NAMES); do echo "	X($${s}_bpf) \\"; done; echo ) > $@
 
-$(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)/user
+# A collector's objects (user/<capability>/) depend on its own skeleton, nothing else does.
+$(foreach n,$(BPF_NAMES),$(eval $(filter $(BUILD)/user/$(n)/%,$(USER_OBJS)): $(BUILD)/skel/$(n).skel.h))
+$(BUILD)/bench/hook_floor_bench: $(BUILD)/skel/hook_floor.skel.h
+
+$(BUILD)/user/%.o: user/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/hostmon: $(USER_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) $(BUILD)/skeletons.h | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS) $(BUILD)/skel/skeletons.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
+$(BUILD)/bpf $(BUILD)/skel $(BUILD)/bench:
 	mkdir -p $@
 
-run: deps
+run: deps-run
 	$(MAKE) all
 	$(BUILD)/hostmon
 
-test: deps
+test: deps-test
 	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS)
 	./tests/run.sh $(BUILD) all
 
@@ -108,26 +134,26 @@ test-integration: all
 	./tests/run.sh $(BUILD) integration
 
 # Sanitizer build in its own folder so it never mixes with the normal objects.
-asan: deps
+asan: deps-test
 	$(MAKE) BUILD=build-asan SANITIZE=1 build-asan/hostmon \
 		$(UNIT_BINS:$(BUILD)/%=build-asan/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./tests/run.sh build-asan unit integration
 
-valgrind: deps
+valgrind: deps-test
 	$(MAKE) all $(UNIT_BINS)
 	HOSTMON_VALGRIND=1 ./tests/run.sh $(BUILD) unit integration
 
-check:
-	clang-format --dry-run --Werror $(USER_SRCS) $(wildcard user/*.h bpf/*.c bpf/*.h tests/*/*.c tests/*/*.h bench/*.c)
+check: deps-test
+	clang-format --dry-run --Werror $(C_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr --std=c11 -D_GNU_SOURCE -Iuser $(USER_SRCS)
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Iuser -I. $(USER_SRCS)
 	shellcheck scripts/*.sh tests/*.sh bench/*.sh .ci/run
 
 format:
-	clang-format -i $(USER_SRCS) $(wildcard user/*.h bpf/*.c bpf/*.h tests/*/*.c tests/*/*.h bench/*.c)
+	clang-format -i $(C_FILES)
 
-bench: deps
+bench: deps-test
 	$(MAKE) all $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
 	./bench/cpu.sh $(BUILD)
@@ -140,4 +166,4 @@ vmlinux:
 clean:
 	rm -rf build build-asan
 
--include $(USER_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d)

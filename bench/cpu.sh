@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 start_daemon() {
-	"$build/hostmon" --listen 127.0.0.1:0 --collectors cpu "$@" >"$log" 2>&1 &
+	"$build/hostmon" --listen 127.0.0.1:0 --collectors cgroup_cpu "$@" >"$log" 2>&1 &
 	dpid=$!
 	for _ in $(seq 100); do grep -q 'msg=listening' "$log" && break; sleep 0.1; done
 	addr=$(sed -n 's/.*msg=listening address=\([^ ]*\).*/\1/p' "$log")
@@ -90,6 +90,6 @@ for _ in $(seq $n); do
 done
 cgroups=$(metric "hostmon_cgroup_cpu_cgroups ")
 series=$(curl -s "http://$addr/metrics" | grep -c '^hostmon_cgroup_cpu_seconds_total{')
-collect=$(metric 'hostmon_collector_duration_seconds{collector="cpu"}')
+collect=$(metric 'hostmon_collector_duration_seconds{collector="cgroup_cpu"}')
 echo "cgroups_known=$cgroups cpu_series=$series collect_ms=$(echo "$collect" | awk '{printf "%.2f", $1 * 1000}') scrape_ms_avg=$(echo "$total $n" | awk '{printf "%.2f", $1 / $2 * 1000}') rss_kb=$(awk '/^VmRSS/ {print $2}' /proc/$dpid/status)"
 stop_daemon

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "hook_floor.skel.h"
+#include "skel/hook_floor.skel.h"
 
 static volatile sig_atomic_t stop;
 

@@ -2,12 +2,12 @@
 add to processes they do not trace, and each BPF program's cost per run.
 
 Usage (root; `make bench` runs it after the other benchmarks):
-    /usr/bin/python3 bench/http_collector.py [BUILD_DIR] [--hostmon-args "--collectors http"] [--pairs 5]
+    /usr/bin/python3 bench/http_collector.py [BUILD_DIR] [--hostmon-args "--collectors http_latency"] [--pairs 5]
         [--seconds 5] [--connections 8] [--threads 1] [--rounds 5] [--settle 2]
         [--only syscalls,throughput,programs]
 hostmon runs as `BUILD_DIR/hostmon --listen 127.0.0.1:0 HOSTMON_ARGS` (HOSTMON_ARGS below, or
 --hostmon-args). If hostmon refuses them, or a collector is not up, the script stops with hostmon's
-log. To try the mechanics without the http collector: --hostmon-args "--collectors cpu".
+log. To try the mechanics without the http collector: --hostmon-args "--collectors cgroup_cpu".
 Parts:
   syscalls    build/bench/syscall_bench (read 1 byte of /dev/zero, and getppid) in rounds of:
               (a) no hostmon, (f) empty programs on sys_enter/sys_exit (build/bench/hook_floor_bench:
@@ -42,7 +42,7 @@ from cgroup_test import Env, cgroup2_mount, scrape  # noqa: E402
 from hostmon_test import Daemon, parse_samples  # noqa: E402
 from node_env import NodeServer, node_binary, wrk, wrk_binary  # noqa: E402
 
-HOSTMON_ARGS = ["--collectors", "http"]   # besides --listen; --hostmon-args replaces them
+HOSTMON_ARGS = ["--collectors", "http_latency"]   # besides --listen; --hostmon-args replaces them
 
 HISTOGRAM = "hostmon_http_server_request_duration_seconds"
 TARGET_COMMS = {"node", "nodejs", "php", "php8.2", "php-fpm", "php-fpm8.2", "php-cgi", "php-cgi8.2"}
@@ -70,8 +70,8 @@ def start_hostmon(args):
         for name in os.listdir("/tmp"):  # the log of the Daemon that never was
             if name.startswith(f"hostmon-test-{os.getpid()}-"):
                 os.unlink(os.path.join("/tmp", name))
-        hint = ("\n(this hostmon has no http collector: --hostmon-args '--collectors cpu' tries the script "
-                "itself)") if 'unknown collector "http"' in str(e) else ""
+        hint = ("\n(this hostmon has no http collector: --hostmon-args '--collectors cgroup_cpu' tries the script "
+                "itself)") if 'unknown collector "http_latency"' in str(e) else ""
         raise BenchError(f"hostmon did not start with {shlex.join(args)}:\n{e}{hint}") from None
     samples = parse_samples(scrape(d))
     down = [k for k, v in samples.items() if k.startswith("hostmon_collector_up{") and v != 1]
@@ -90,7 +90,7 @@ def stop_hostmon(d):
 
 
 def http_collector_listed(samples):
-    return 'hostmon_collector_up{collector="http"}' in samples
+    return 'hostmon_collector_up{collector="http_latency"}' in samples
 
 
 def histogram_count(samples, runtime="node"):

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "buf.h"
-#include "expo.h"
-#include "metrics.h"
+#include "exposition/expo.h"
+#include "exposition/metrics.h"
+#include "lib/buf.h"
 
 /*
  * Usage: render_bench [series [iterations [histogram_percent]]]

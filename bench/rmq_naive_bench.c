@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {

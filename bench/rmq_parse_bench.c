@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rabbitmq_parse.h"
+#include "rabbitmq/parse.h"
 
 /*
  * Usage: rmq_parse_bench [queues [chunk_bytes [runs]]]   (50000 16384 7)

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "expo.h"
-#include "http.h"
-#include "loop.h"
-#include "metrics.h"
+#include "core/loop.h"
+#include "exposition/expo.h"
+#include "exposition/metrics.h"
+#include "web/server.h"
 
 struct bench {
 	size_t nseries;
@@ -24,7 +24,7 @@ struct bench {
 };
 
 /* The same per-scrape work as the daemon: build a snapshot, render, maybe gzip, free. */
-static void handle(void *arg, const struct http_request *req, struct http_response *resp)
+static void handle(void *arg, const struct web_request *req, struct web_response *resp)
 {
 	struct bench *b = arg;
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid" };
@@ -84,19 +84,19 @@ int main(int argc, char **argv)
 	const char *duration = argc > 2 ? argv[2] : "10s";
 	int gzip = argc > 3 && strcmp(argv[3], "gzip") == 0;
 	char err[256], url[128];
-	struct http_server_opts opts = { .listen = "127.0.0.1:0",
-					 .max_connections = 64,
-					 .max_head = 8192,
-					 .read_header_timeout_ms = 10000,
-					 .idle_timeout_ms = 60000,
-					 .write_timeout_ms = 30000 };
+	struct web_server_opts opts = { .listen = "127.0.0.1:0",
+					.max_connections = 64,
+					.max_head = 8192,
+					.read_header_timeout_ms = 10000,
+					.idle_timeout_ms = 60000,
+					.write_timeout_ms = 30000 };
 	struct loop *l = loop_new();
-	struct http_server *srv = http_server_new(l, &opts, handle, &b, err, sizeof(err));
+	struct web_server *srv = web_server_new(l, &opts, handle, &b, err, sizeof(err));
 	if (!srv) {
 		fprintf(stderr, "scrape_bench: %s\n", err);
 		return 1;
 	}
-	snprintf(url, sizeof(url), "http://%s/metrics", http_server_address(srv));
+	snprintf(url, sizeof(url), "http://%s/metrics", web_server_address(srv));
 
 	int out[2];
 	if (pipe(out))
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 	       errors ? " (wrk saw non-2xx responses)" : "");
 	loop_watch_del(l, w);
 	close(pidfd);
-	http_server_free(srv);
+	web_server_free(srv);
 	loop_free(l);
 	buf_free(&b.scratch);
 	return errors ? 1 : 0;

@@ -54,35 +54,40 @@ run_one() {
 	rm -f "$log"
 }
 
+# Test programs and scripts, found anywhere under a layer's folder (tests/<layer>/<concern>/test_*).
+tests_of() {
+	find "$root/tests/$1" -name "test_*.$2" -type f | sort
+}
+
 layer_unit() {
-	for src in "$root"/tests/unit/test_*.c; do
-		[ -e "$src" ] || continue
-		name=$(basename "$src" .c)
+	for src in $(tests_of unit c); do
+		name=${src#"$root"/tests/}
+		name=${name%.c}
 		bin="$root/$build/tests/$name"
 		if [ "${HOSTMON_VALGRIND:-0}" = 1 ]; then
 			# $valgrind is a command with its options: split on purpose
 			# shellcheck disable=SC2086
-			run_one "unit/$name" $valgrind "$bin"
+			run_one "$name" $valgrind "$bin"
 		else
-			run_one "unit/$name" "$bin"
+			run_one "$name" "$bin"
 		fi
 	done
 }
 
 layer_bpf() {
-	for src in "$root"/tests/bpf/test_*.c; do
-		[ -e "$src" ] || continue
-		name=$(basename "$src" .c)
-		run_one "bpf/$name" "$root/$build/tests/$name"
+	for src in $(tests_of bpf c); do
+		name=${src#"$root"/tests/}
+		name=${name%.c}
+		run_one "$name" "$root/$build/tests/$name"
 	done
 }
 
 layer_integration() {
-	for t in "$root"/tests/integration/test_*.py; do
-		[ -e "$t" ] || continue
-		name=$(basename "$t" .py)
-		# Debian's interpreter: it has the python3-* packages that make deps installs
-		run_one "integration/$name" /usr/bin/python3 "$t"
+	for t in $(tests_of integration py); do
+		name=${t#"$root"/tests/}
+		name=${name%.py}
+		# Debian's interpreter: it has the python3-* packages that make deps-test installs
+		run_one "$name" /usr/bin/python3 "$t"
 	done
 }
 

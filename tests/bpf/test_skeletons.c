@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "skeletons.h"
+#include "skel/skeletons.h"
 #include "test.h"
 
 static char last_libbpf_lines[8192];

@@ -1,0 +1,118 @@
+/* http_latency/http_latency.h — structs shared by bpf/http_latency/http_latency.bpf.c and the http
+ * latency collector (user/http_latency/http_latency.c). */
+#ifndef HOSTMON_BPF_HTTP_LATENCY_HTTP_LATENCY_H
+#define HOSTMON_BPF_HTTP_LATENCY_HTTP_LATENCY_H
+
+#define HTTP_MAX_BUCKETS 32 /* finite bounds; one more slot holds +Inf */
+#define HTTP_PEEK \
+	24 /* bytes of a buffer looked at: "HTTP/1.1 200 " or a FastCGI header + "Status: 404" */
+#define HTTP_MAX_NAMES 8 /* executable names that make a process a target */
+#define HTTP_NAME_LEN  16
+
+enum http_runtime {
+	HTTP_RUNTIME_NODE = 1,
+	HTTP_RUNTIME_PHP = 2,
+};
+
+/* How a target's requests are seen. */
+enum http_mode {
+	HTTP_MODE_HTTP = 1,	/* HTTP/1.x on its sockets (node, php -S) */
+	HTTP_MODE_PHP_USDT = 2, /* php:request__startup/__shutdown, status from FastCGI output */
+	HTTP_MODE_PHP_FCGI = 3, /* FastCGI records on its sockets (php-fpm without USDT) */
+};
+
+enum http_method {
+	HTTP_METHOD_OTHER = 0,
+	HTTP_METHOD_GET,
+	HTTP_METHOD_HEAD,
+	HTTP_METHOD_POST,
+	HTTP_METHOD_PUT,
+	HTTP_METHOD_DELETE,
+	HTTP_METHOD_PATCH,
+	HTTP_METHOD_OPTIONS,
+	HTTP_METHOD_CONNECT,
+	HTTP_METHOD_TRACE,
+	HTTP_METHOD_N,
+};
+
+/* Requests begun but never measured, by reason (and kernel-side health counters). */
+enum http_counter {
+	HTTP_UNPAIRED_CLOSED = 0, /* the connection was closed before a response */
+	HTTP_UNPAIRED_PIPELINED,  /* a request arrived while one was unanswered (not measured) */
+	HTTP_UNPAIRED_STALE,	  /* the state belonged to an earlier process with the same pid */
+	HTTP_UNPAIRED_NO_START,	  /* an end (PHP shutdown, END_REQUEST) without its start */
+	HTTP_UNPAIRED_STATE_FULL, /* no room in the in-flight request map */
+	HTTP_UNPAIRED_N,
+	HTTP_COUNTER_HIST_FULL = HTTP_UNPAIRED_N, /* histogram map full: a measurement dropped */
+	HTTP_COUNTER_TARGETS_FULL,		  /* a new target could not be added */
+	HTTP_COUNTER_N,
+};
+
+/* targets: key __u32 tgid */
+struct http_target {
+	__u8 runtime; /* enum http_runtime */
+	__u8 mode;    /* enum http_mode */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct http_target) == 8, "http_target layout");
+
+/* in-flight HTTP requests: one per connection of a target process */
+struct http_conn_key {
+	__u32 tgid;
+	__u32 fd;
+};
+_Static_assert(sizeof(struct http_conn_key) == 8, "http_conn_key layout");
+
+struct http_conn {
+	__u64 start_ns;
+	__u64 proc_start_ns; /* the process's start time: a reused pid is a different process */
+	__u8 method;
+	__u8 pending; /* a request is waiting for its response */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct http_conn) == 24, "http_conn layout");
+
+/* in-flight PHP requests: one per worker thread (key: pid_tgid) */
+struct http_php_req {
+	__u64 start_ns;
+	__u32 fd; /* FastCGI mode: the connection the request came on */
+	__u16 status;
+	__u8 method;
+	__u8 params_next; /* FastCGI mode: the next read is a FCGI_PARAMS body */
+	__u32 params_len;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct http_php_req) == 24, "http_php_req layout");
+
+/* histograms: one per label set; per-CPU values, summed by userspace */
+struct http_hist_key {
+	__u64 cgroup_id;
+	__u16 status;
+	__u8 runtime;
+	__u8 method;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct http_hist_key) == 16, "http_hist_key layout");
+
+struct http_hist {
+	__u64 buckets[HTTP_MAX_BUCKETS + 1]; /* not cumulative; [nbuckets] is +Inf */
+	__u64 sum_ns;
+	__u64 count;
+};
+_Static_assert(sizeof(struct http_hist) == (HTTP_MAX_BUCKETS + 3) * 8, "http_hist layout");
+
+/* ring buffer: a target appeared (exec, fork) or its process ended */
+enum http_event_kind {
+	HTTP_EVENT_NEW = 1,
+	HTTP_EVENT_EXIT = 2,
+};
+
+struct http_event {
+	__u32 tgid;
+	__u8 kind;
+	__u8 runtime;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct http_event) == 8, "http_event layout");
+
+#endif

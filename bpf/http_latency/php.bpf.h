@@ -1,0 +1,131 @@
+/* http_latency/php.bpf.h — PHP-FPM requests per worker: USDT or FastCGI start, status and end from
+ * the FastCGI records the worker writes. Part of bpf/http_latency/http_latency.bpf.c (uses its maps
+ * and helpers). */
+#ifndef HOSTMON_BPF_HTTP_LATENCY_PHP_BPF_H
+#define HOSTMON_BPF_HTTP_LATENCY_PHP_BPF_H
+
+static __always_inline void php_end(const struct http_target *t, __u64 id, struct http_php_req *r)
+{
+	record(t->runtime, r->method, r->status ? r->status : 200,
+	       bpf_ktime_get_ns() - r->start_ns);
+	bpf_map_delete_elem(&php_reqs, &id);
+}
+
+/*
+ * A worker writes FastCGI records: the first FCGI_STDOUT gives the status, an
+ * FCGI_END_REQUEST ends the request (FastCGI mode). php-fpm writes them with
+ * write(2), several records in one buffer: walk at most 8 headers.
+ */
+static __always_inline void php_on_write(const struct http_target *t, __u64 id, __u32 fd, __u64 p,
+					 __u64 len)
+{
+	struct http_php_req *r = bpf_map_lookup_elem(&php_reqs, &id);
+	if (!r)
+		return;
+	if (t->mode == HTTP_MODE_PHP_FCGI && r->fd != fd)
+		return;
+	__u64 off = 0;
+	for (int i = 0; i < 8; i++) {
+		__u8 b[HTTP_PEEK] = {};
+		__u32 clen, pad;
+		if (off >= len)
+			return;
+		__u32 n = peek(b, p + off, len - off);
+		int type = fcgi_parse_header(b, n, &clen, &pad);
+		if (type < 0)
+			return;
+		if (type == FCGI_STDOUT && r->status == 0) {
+			int s = fcgi_parse_stdout_status(b, n);
+			r->status = s > 0 ? (__u16)s : 200;
+		}
+		if (type == FCGI_END_REQUEST && t->mode == HTTP_MODE_PHP_FCGI) {
+			php_end(t, id, r);
+			return;
+		}
+		off += FCGI_HEADER_LEN + clen + pad;
+	}
+}
+
+/* REQUEST_METHOD from an FCGI_PARAMS body (name-value pairs): at most 16 pairs are looked at. */
+static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 len)
+{
+	__u64 off = 0;
+	for (int i = 0; i < 16; i++) {
+		__u8 b[HTTP_PEEK] = {};
+		__u32 n = peek(b, p + off, len > off ? len - off : 0);
+		if (n < 2)
+			return;
+		__u32 nlen, vlen, at;
+		/* lengths: one byte, or four with the high bit set; constant indexes only (a
+		 * variable index into the stack buffer becomes pointer arithmetic the verifier
+		 * refuses) */
+		if (b[0] & 0x80) {
+			if (n < 8)
+				return;
+			nlen = ((__u32)(b[0] & 0x7f) << 24) | ((__u32)b[1] << 16) |
+			       ((__u32)b[2] << 8) | b[3];
+			if (b[4] & 0x80)
+				vlen = ((__u32)(b[4] & 0x7f) << 24) | ((__u32)b[5] << 16) |
+				       ((__u32)b[6] << 8) | b[7];
+			else
+				vlen = b[4];
+			at = b[4] & 0x80 ? 8 : 5;
+		} else {
+			nlen = b[0];
+			if (b[1] & 0x80)
+				vlen = ((__u32)(b[1] & 0x7f) << 24) | ((__u32)b[2] << 16) |
+				       ((__u32)b[3] << 8) | b[4];
+			else
+				vlen = b[1];
+			at = b[1] & 0x80 ? 5 : 2;
+		}
+		if (nlen == 14) {
+			__u8 name[HTTP_PEEK] = {};
+			if (peek(name, p + off + at, 14) == 14 && name[0] == 'R' &&
+			    name[1] == 'E' && name[2] == 'Q' && name[3] == 'U' && name[8] == 'M' &&
+			    name[13] == 'D') {
+				__u8 v[HTTP_PEEK] = {};
+				__u32 vn = peek(v, p + off + at + 14, vlen < 8 ? vlen : 8);
+				if (vn >= 3 && vn < 8)
+					r->method = (__u8)http_known_method(v, vn);
+				return;
+			}
+		}
+		off += at + nlen + vlen;
+	}
+}
+
+static __always_inline void php_on_read(__u64 id, __u32 fd, const __u8 *b, __u32 n, __u64 p,
+					__u64 got)
+{
+	struct http_php_req *r = bpf_map_lookup_elem(&php_reqs, &id);
+	__u32 clen, pad;
+
+	if (r && r->params_next && r->fd == fd) {
+		r->params_next = 0;
+		php_params(r, p, got < r->params_len ? got : r->params_len);
+		return;
+	}
+	int type = fcgi_parse_header(b, n, &clen, &pad);
+	if (type == FCGI_BEGIN_REQUEST) {
+		struct http_php_req nr = { .start_ns = bpf_ktime_get_ns(), .fd = fd };
+		if (r)
+			count(HTTP_UNPAIRED_NO_START); /* the previous one never ended */
+		if (bpf_map_update_elem(&php_reqs, &id, &nr, BPF_ANY))
+			count(HTTP_UNPAIRED_STATE_FULL);
+	} else if (type == FCGI_PARAMS && r && r->fd == fd && clen && n == FCGI_HEADER_LEN) {
+		r->params_next = 1;
+		r->params_len = clen;
+	}
+}
+
+static __always_inline int php_method(__u64 str)
+{
+	__u8 v[HTTP_PEEK] = {};
+	long n = bpf_probe_read_user_str(v, 9, (const void *)str);
+	if (n < 4 || n > 8)
+		return HTTP_METHOD_OTHER;
+	return http_known_method(v, (__u32)n - 1);
+}
+
+#endif

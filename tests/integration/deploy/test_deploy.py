@@ -1,0 +1,26 @@
+"""deploy/: the Prometheus rules load in promtool and use only metrics hostmon documents."""
+import os
+import sys
+import re
+import subprocess
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from hostmon_test import ROOT, main
+
+
+def run(t):
+    rules = os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.yml")
+    p = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
+    t.check(p.returncode == 0, f"promtool check rules: {p.stdout}{p.stderr}")
+    with open(os.path.join(ROOT, "docs", "metrics.md")) as f:
+        documented = set(re.findall(r"`((?:hostmon|rabbitmq|process)_[a-z_]+)", f.read()))
+    with open(rules) as f:
+        exprs = re.findall(r"expr: (.*)", f.read())
+    t.check(len(exprs) > 0, "rules have expressions")
+    for expr in exprs:
+        for name in re.findall(r"\b((?:hostmon|rabbitmq|process)_[a-z_]+)", expr):
+            t.check(name in documented, f"{name} (used in an alert) is documented in docs/metrics.md")
+
+
+if __name__ == "__main__":
+    main(run, "test_deploy")

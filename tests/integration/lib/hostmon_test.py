@@ -1,0 +1,161 @@
+"""Shared helpers for integration tests: start the real daemon, speak HTTP, count checks."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import weakref
+
+ROOT = os.environ.get("HOSTMON_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
+BIN = os.environ.get("HOSTMON_BIN", os.path.join(ROOT, "build", "hostmon"))
+
+
+class Checks:
+    """Counts checks; prints 'not ok' lines and the closing summary tests/run.sh reads."""
+
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"not ok - {what}", flush=True)
+        return cond
+
+    def summary(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed else 0
+
+
+class Daemon:
+    """The real hostmon process on 127.0.0.1:0; the chosen address is read from its log."""
+
+    def __init__(self, *args, env=None, listen="127.0.0.1:0", wrapper=()):
+        # HOSTMON_WRAPPER runs the daemon under a tool (make valgrind sets valgrind)
+        wrapper = (*os.environ.get("HOSTMON_WRAPPER", "").split(), *wrapper)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.log_path = f"/tmp/hostmon-test-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen([*wrapper, BIN, "--listen", listen, *args], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=full_env)
+        self.host, self.port = self._wait_listening()
+
+    def _wait_listening(self):
+        deadline = time.monotonic() + (120 if os.environ.get("HOSTMON_WRAPPER") else 30)
+        while time.monotonic() < deadline:
+            self.log.flush()
+            with open(self.log_path) as f:
+                m = re.search(r'(?:msg=listening address=|"msg":"listening","address":")([^\s"]+)', f.read())
+            if m:
+                host, port = m.group(1).rsplit(":", 1)
+                return host.strip("[]"), int(port)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hostmon exited early:\n{self.logs()}")
+            time.sleep(0.05)
+        raise RuntimeError(f"hostmon did not log its address:\n{self.logs()}")
+
+    def logs(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Sends sig and returns (exit code, seconds to exit)."""
+        start = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        return rc, time.monotonic() - start
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        os.unlink(self.log_path)
+
+    def connect(self, timeout=10):
+        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        return s
+
+
+_leftover = weakref.WeakKeyDictionary()  # bytes read past one response, per socket
+
+
+def read_response(sock, head_only=False):
+    """Reads one HTTP/1.1 response with Content-Length; returns (status, headers, body) or None on EOF.
+
+    Bytes that belong to the next (pipelined) response are kept for the next call."""
+    data = _leftover.pop(sock, b"")
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None if not data else (0, {}, data)
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    length = 0 if head_only else int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    if rest[length:]:
+        _leftover[sock] = rest[length:]
+    return status, headers, rest[:length]
+
+
+def request(daemon, path, method="GET", headers=None, timeout=10):
+    s = daemon.connect(timeout)
+    try:
+        hdrs = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{hdrs}\r\n".encode())
+        return read_response(s, head_only=(method == "HEAD"))
+    finally:
+        s.close()
+
+
+def promtool_check(text):
+    """Returns (ok, output) of `promtool check metrics` on text."""
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+    return p.returncode == 0, (p.stdout + p.stderr).decode(errors="replace")
+
+
+def parse_samples(text):
+    """Maps 'name{labels}' -> float for every sample line of a text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        out[key] = float(value)
+    return out
+
+
+def main(fn, name):
+    checks = Checks(name)
+    try:
+        fn(checks)
+    except Exception as e:  # a crash in the test is a failure, reported with its cause
+        import traceback
+        traceback.print_exc()
+        checks.check(False, f"test raised {e!r}")
+    sys.exit(checks.summary())

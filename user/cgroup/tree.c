@@ -1,0 +1,255 @@
+/* cgroup/tree.c — the tree of known cgroups: ids from a hierarchy walk, hierarchical totals,
+ * removal folding. */
+#include "cgroup/tree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* cgroup trees are shallow; a bound keeps a hostile or looping tree from exhausting the stack */
+#define CG_MAX_WALK_DEPTH 64
+
+static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path,
+				struct cg_node *parent)
+{
+	struct cg_node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->path = strdup(path);
+	if (!n->path || idmap_put(&t->by_id, id, n)) {
+		free(n->path);
+		free(n);
+		return NULL;
+	}
+	n->id = id;
+	n->parent = parent;
+	n->depth = parent ? parent->depth + 1 : 0;
+	cgroup_labels_from_path(path, n->container_id, n->pod_uid);
+	/* a container's own sub-cgroups keep its labels even where the path alone would not */
+	if (parent && !n->container_id[0])
+		memcpy(n->container_id, parent->container_id, sizeof(n->container_id));
+	if (parent && !n->pod_uid[0])
+		memcpy(n->pod_uid, parent->pod_uid, sizeof(n->pod_uid));
+	if (parent) {
+		n->next_sibling = parent->children;
+		parent->children = n;
+	}
+	t->count++;
+	return n;
+}
+
+static void node_unlink(struct cg_node *n)
+{
+	if (!n->parent)
+		return;
+	struct cg_node **pp = &n->parent->children;
+	while (*pp && *pp != n)
+		pp = &(*pp)->next_sibling;
+	if (*pp)
+		*pp = n->next_sibling;
+}
+
+int cg_tree_init(struct cg_tree *t, const char *root_dir, cg_removed_fn removed, void *arg)
+{
+	struct stat st;
+
+	memset(t, 0, sizeof(*t));
+	if (strlen(root_dir) >= sizeof(t->root_dir))
+		return -ENAMETOOLONG;
+	strcpy(t->root_dir, root_dir);
+	t->removed = removed;
+	t->removed_arg = arg;
+	if (stat(root_dir, &st) < 0)
+		return -errno;
+	t->root = node_new(t, st.st_ino, "/", NULL);
+	if (!t->root)
+		return -ENOMEM;
+	return cg_tree_walk(t);
+}
+
+struct cg_node *cg_tree_find(const struct cg_tree *t, uint64_t id)
+{
+	return idmap_get(&t->by_id, id);
+}
+
+static struct cg_node *find_child(struct cg_node *parent, uint64_t id)
+{
+	for (struct cg_node *c = parent->children; c; c = c->next_sibling)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Scans the directory open at fd_dir (node n's) and recurses into every subdirectory. */
+static int walk_dir(struct cg_tree *t, struct cg_node *n, int fd_dir, char *path, size_t pathlen)
+{
+	DIR *d = fdopendir(fd_dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		close(fd_dir);
+		return -errno;
+	}
+	n->seen_generation = t->generation;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		size_t nlen = strlen(de->d_name);
+		size_t sep = pathlen > 1 ? 1 : 0; /* the root's path is "/" */
+		if (pathlen + sep + nlen + 1 > CGROUP_PATH_MAX || n->depth + 1 > CG_MAX_WALK_DEPTH)
+			continue;
+		/* kernfs reports the node id as the inode number in readdir: no stat needed */
+		uint64_t id = de->d_ino;
+		struct cg_node *child = find_child(n, id);
+		if (sep)
+			path[pathlen] = '/';
+		memcpy(path + pathlen + sep, de->d_name, nlen + 1);
+		if (!child) {
+			/* an id seen under another parent belongs to a renamed/moved cgroup: start
+			 * over */
+			struct cg_node *elsewhere = cg_tree_find(t, id);
+			if (elsewhere)
+				continue; /* folded when its old place is found gone, then re-added
+					   */
+			child = node_new(t, id, path, n);
+			if (!child) {
+				rc = -ENOMEM;
+				break;
+			}
+		} else if (strcmp(child->path, path) != 0) {
+			char *p = strdup(path);
+			if (p) {
+				free(child->path);
+				child->path = p;
+			}
+		}
+		int fd = openat(dirfd(d), de->d_name,
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			/* removed while we walked: it is picked up as gone on this or the next walk
+			 */
+			continue;
+		}
+		rc = walk_dir(t, child, fd, path, pathlen + sep + nlen);
+		path[pathlen] = '\0';
+		if (rc == -ENOMEM)
+			break;
+		rc = 0;
+	}
+	closedir(d);
+	return rc;
+}
+
+static void collect_gone(struct cg_node *n, uint64_t generation, struct cg_node ***list,
+			 size_t *len, size_t *cap)
+{
+	for (struct cg_node *c = n->children; c; c = c->next_sibling) {
+		collect_gone(c, generation, list, len, cap);
+		if (c->seen_generation == generation)
+			continue;
+		if (*len == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			struct cg_node **nl = realloc(*list, ncap * sizeof(**list));
+			if (!nl)
+				return; /* retried on the next walk */
+			*list = nl;
+			*cap = ncap;
+		}
+		(*list)[(*len)++] = c; /* post-order: descendants come before their ancestors */
+	}
+}
+
+static void remove_node(struct cg_tree *t, struct cg_node *n)
+{
+	if (t->removed)
+		t->removed(t->removed_arg, n);
+	for (int i = 0; i < CG_NVALUES; i++)
+		n->parent->retired[i] += n->own[i] + n->retired[i];
+	node_unlink(n);
+	idmap_del(&t->by_id, n->id);
+	t->count--;
+	free(n->path);
+	free(n);
+}
+
+int cg_tree_walk(struct cg_tree *t)
+{
+	char path[CGROUP_PATH_MAX] = "/";
+	struct cg_node **gone = NULL;
+	size_t ngone = 0, cap = 0;
+
+	int fd = open(t->root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	t->generation++;
+	int rc = walk_dir(t, t->root, fd, path, 1);
+	if (rc)
+		return rc; /* a partial walk must not be read as "everything else is gone" */
+
+	collect_gone(t->root, t->generation, &gone, &ngone, &cap);
+	for (size_t i = 0; i < ngone; i++)
+		remove_node(t, gone[i]);
+	free(gone);
+	return 0;
+}
+
+static void totals(struct cg_node *n)
+{
+	for (int i = 0; i < CG_NVALUES; i++)
+		n->total[i] = n->own[i] + n->retired[i];
+	for (struct cg_node *c = n->children; c; c = c->next_sibling) {
+		totals(c);
+		for (int i = 0; i < CG_NVALUES; i++)
+			n->total[i] += c->total[i];
+	}
+}
+
+void cg_tree_totals(struct cg_tree *t)
+{
+	if (t->root)
+		totals(t->root);
+}
+
+static void free_subtree(struct cg_node *n)
+{
+	struct cg_node *c = n->children;
+	while (c) {
+		struct cg_node *next = c->next_sibling;
+		free_subtree(c);
+		c = next;
+	}
+	free(n->path);
+	free(n);
+}
+
+void cg_tree_free(struct cg_tree *t)
+{
+	if (t->root)
+		free_subtree(t->root);
+	idmap_free(&t->by_id);
+	t->root = NULL;
+	t->count = 0;
+}
+
+struct cg_node **cg_tree_breadth_first(const struct cg_tree *t, size_t *n)
+{
+	size_t cap = t->count ? t->count : 1, head = 0, tail = 0;
+	struct cg_node **order = malloc(cap * sizeof(*order));
+
+	if (!order)
+		return NULL;
+	if (t->root)
+		order[tail++] = t->root;
+	while (head < tail) {
+		const struct cg_node *node = order[head++];
+		for (struct cg_node *c = node->children; c && tail < cap; c = c->next_sibling)
+			order[tail++] = c;
+	}
+	*n = tail;
+	return order;
+}

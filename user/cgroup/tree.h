@@ -1,0 +1,71 @@
+/* cgroup/tree.h — the tree of known cgroups: ids from a hierarchy walk, hierarchical totals,
+ * removal folding. */
+#ifndef HOSTMON_CGROUP_TREE_H
+#define HOSTMON_CGROUP_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup/cgroup.h"
+#include "lib/idmap.h"
+
+/*
+ * API:
+ *   A cg_tree mirrors one cgroup hierarchy (its mount point is root_dir):
+ *   one node per cgroup directory, keyed by the cgroup id (the directory's
+ *   inode number, which is what BPF sees as the cgroup's kernfs id).
+ *
+ *   Each node carries CG_NVALUES counters: own[] (the latest kernel values
+ *   for this cgroup alone, written by the caller), retired[] (what removed
+ *   descendants had when they were removed), and total[] = own + retired +
+ *   the children's totals, computed by cg_tree_totals(). Because a removed
+ *   cgroup's total is folded into its parent, totals never go down.
+ *
+ *   cg_tree_walk() rescans the hierarchy: new directories become nodes,
+ *   and nodes whose directory is gone are removed deepest first; for each
+ *   the removed callback runs first (to read the final kernel values into
+ *   own[] and drop the kernel's entry), then its own + retired move into its
+ *   parent's retired. 0 or -errno (the tree stays consistent on error).
+ */
+
+#define CG_NVALUES 2
+
+struct cg_node {
+	uint64_t id;
+	char *path; /* relative to the hierarchy root; the root is "/" */
+	unsigned depth;
+	struct cg_node *parent;
+	struct cg_node *children;
+	struct cg_node *next_sibling;
+	uint64_t own[CG_NVALUES];
+	uint64_t retired[CG_NVALUES];
+	uint64_t total[CG_NVALUES];
+	uint64_t seen_generation;
+	char container_id[CGROUP_CONTAINER_ID_MAX];
+	char pod_uid[CGROUP_POD_UID_MAX];
+	void *user; /* owned by the tree's user; freed through the removal callback */
+};
+
+typedef void (*cg_removed_fn)(void *arg, struct cg_node *node);
+
+struct cg_tree {
+	char root_dir[CGROUP_PATH_MAX];
+	struct cg_node *root;
+	struct idmap by_id;
+	size_t count;
+	uint64_t generation;
+	cg_removed_fn removed;
+	void *removed_arg;
+};
+
+int cg_tree_init(struct cg_tree *t, const char *root_dir, cg_removed_fn removed, void *arg);
+int cg_tree_walk(struct cg_tree *t);
+void cg_tree_totals(struct cg_tree *t);
+struct cg_node *cg_tree_find(const struct cg_tree *t, uint64_t id);
+void cg_tree_free(struct cg_tree *t); /* calls the removal callback for no node */
+/* Every node, shallowest first (the root, then depth 1, ...); the array is the caller's to free.
+ * NULL on allocation failure. */
+struct cg_node **cg_tree_breadth_first(const struct cg_tree *t, size_t *n);
+
+#endif

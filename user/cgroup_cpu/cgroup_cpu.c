@@ -1,0 +1,577 @@
+/* cgroup_cpu/cgroup_cpu.c — the per-cgroup CPU collector: loads bpf/cgroup_cpu/cgroup_cpu.bpf.c,
+ * names cgroups, exports counters. */
+#include "cgroup_cpu/cgroup_cpu.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/cgroup_cpu/cgroup_cpu.h" /* shared with bpf/cgroup_cpu/cgroup_cpu.bpf.c */
+#include "cgroup/tree.h"
+#include "cgroup_cpu/limits.h"
+#include "core/log.h"
+#include "core/sys.h"
+#include "lib/clock.h"
+#include "lib/namefilter.h"
+#include "skel/cgroup_cpu.skel.h"
+
+/*
+ * A task that does not switch (alone on its CPU) is charged by this per-CPU
+ * clock. 10 ms keeps a scrape at most ~10 ms behind cpu.stat per running task
+ * (1% over a 1 s rate window) for 100 program runs per CPU per second, about
+ * 10-20 us of CPU time per CPU per second.
+ */
+#define CPU_TICK_PERIOD_NS (10ull * 1000 * 1000)
+/* An unknown cgroup id triggers a rescan, but not more often than this. */
+#define UNKNOWN_RESCAN_MIN_MS 1000
+
+enum { V_CPU = 0, V_WAIT = 1 };
+
+struct map_entry {
+	uint64_t id;
+	uint64_t v[CG_NVALUES];
+};
+
+struct cpu_state {
+	struct cgroup_cpu_bpf *skel;
+	struct bpf_link **tick_links;
+	int ntick;
+	int ncpus;
+	int map_fd;
+	bool keyed_by_v1;
+	const char *hook;
+	struct cgroup_mounts mounts;
+	struct cg_tree tree;
+	struct cpu_cgroup_stats *percpu; /* ncpus values, one map lookup */
+	struct map_entry *entries;	 /* the last complete map read */
+	size_t nentries, entries_cap;
+	struct loop *loop;
+	struct loop_timer *refresh_timer;
+	uint64_t last_unknown_rescan_ms;
+	uint64_t orphaned_total;
+	uint64_t walk_errors_total;
+	/* export filters */
+	uint64_t max_series, max_depth;
+	struct name_filter paths;
+};
+
+static bool values_of(const struct cpu_state *st, uint64_t id, uint64_t out[CG_NVALUES])
+{
+	/* cleared first so memory checkers, which model per-CPU values as one, see it written */
+	memset(st->percpu, 0, (size_t)st->ncpus * sizeof(*st->percpu));
+	if (bpf_map_lookup_elem(st->map_fd, &id, st->percpu))
+		return false;
+	out[V_CPU] = out[V_WAIT] = 0;
+	for (int c = 0; c < st->ncpus; c++) {
+		out[V_CPU] += st->percpu[c].cpu_ns;
+		out[V_WAIT] += st->percpu[c].runq_wait_ns;
+	}
+	return true;
+}
+
+/* A cgroup is gone: take its final values and drop its kernel entry before the tree folds it. */
+static void on_removed(void *arg, struct cg_node *node)
+{
+	struct cpu_state *st = arg;
+	uint64_t v[CG_NVALUES];
+
+	if (values_of(st, node->id, v)) {
+		node->own[V_CPU] = v[V_CPU];
+		node->own[V_WAIT] = v[V_WAIT];
+	}
+	bpf_map_delete_elem(st->map_fd, &node->id);
+	cpu_limits_free(node->user);
+	node->user = NULL;
+}
+
+static int rescan(struct cpu_state *st)
+{
+	int rc = cg_tree_walk(&st->tree);
+	if (rc) {
+		st->walk_errors_total++;
+		log_warn("cgroup rescan failed", "collector", "cgroup_cpu", "root",
+			 st->tree.root_dir, "reason", strerror(-rc));
+		return rc;
+	}
+	cpu_limits_refresh(&st->tree, st->mounts.cpu);
+	return 0;
+}
+
+/* Reads the whole map into st->entries; the previous read stays intact on failure. */
+static int read_map(struct cpu_state *st)
+{
+	uint64_t key, next;
+	uint64_t *prev = NULL;
+	size_t n = 0;
+	struct map_entry *entries = NULL;
+	size_t cap = 0;
+
+	while (bpf_map_get_next_key(st->map_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct map_entry *ne = realloc(entries, ncap * sizeof(*ne));
+			if (!ne) {
+				free(entries);
+				return -ENOMEM;
+			}
+			entries = ne;
+			cap = ncap;
+		}
+		if (!values_of(st, key, entries[n].v))
+			continue; /* deleted between the two calls */
+		entries[n].id = key;
+		n++;
+	}
+	if (errno != ENOENT) {
+		int rc = -errno;
+		free(entries);
+		return rc;
+	}
+	free(st->entries);
+	st->entries = entries;
+	st->nentries = n;
+	st->entries_cap = cap;
+	return 0;
+}
+
+/* Gives every map entry to its node; returns how many ids the tree does not know. */
+static size_t apply_entries(struct cpu_state *st)
+{
+	size_t unknown = 0;
+	for (size_t i = 0; i < st->nentries; i++) {
+		struct cg_node *n = cg_tree_find(&st->tree, st->entries[i].id);
+		if (!n) {
+			unknown++;
+			continue;
+		}
+		n->own[V_CPU] = st->entries[i].v[V_CPU];
+		n->own[V_WAIT] = st->entries[i].v[V_WAIT];
+	}
+	return unknown;
+}
+
+/*
+ * An id still unknown right after a rescan belongs to a cgroup that was
+ * created and removed between two scans: its parent is unknowable, so its
+ * time goes to the root (which counts everything) and its entry is dropped.
+ */
+static void fold_orphans(struct cpu_state *st)
+{
+	for (size_t i = 0; i < st->nentries; i++) {
+		uint64_t id = st->entries[i].id;
+		uint64_t v[CG_NVALUES];
+		if (cg_tree_find(&st->tree, id))
+			continue;
+		if (!values_of(st, id, v))
+			continue;
+		bpf_map_delete_elem(st->map_fd, &id);
+		st->tree.root->retired[V_CPU] += v[V_CPU];
+		st->tree.root->retired[V_WAIT] += v[V_WAIT];
+		st->orphaned_total++;
+	}
+}
+
+/*
+ * Brings the tree up to date with the kernel map: new values, and a rescan
+ * when asked or when unknown ids appeared (rate-limited), after which ids
+ * that are still unknown are folded as orphans.
+ */
+static int sync_kernel(struct cpu_state *st, bool force_rescan)
+{
+	int rc = read_map(st);
+	if (rc)
+		return rc;
+	size_t unknown = apply_entries(st);
+	if (force_rescan || (unknown && clock_monotonic_ms() - st->last_unknown_rescan_ms >=
+						UNKNOWN_RESCAN_MIN_MS)) {
+		if (!force_rescan)
+			st->last_unknown_rescan_ms = clock_monotonic_ms();
+		if (rescan(st) == 0) {
+			apply_entries(st);
+			fold_orphans(st);
+		}
+	}
+	return 0;
+}
+
+/* The periodic rescan also forgets removed cgroups and orphans when nobody scrapes. */
+static void refresh_tick(struct loop *l, void *arg)
+{
+	(void)l;
+	sync_kernel(arg, true);
+}
+
+static bool exported(const struct cpu_state *st, const struct cg_node *n)
+{
+	if (n->total[V_CPU] == 0 && n->total[V_WAIT] == 0)
+		return false; /* never used CPU: not worth a series */
+	if (st->max_depth && n->depth > st->max_depth)
+		return false;
+	return name_filter_pass(&st->paths, n->path);
+}
+
+static uint64_t read_counter(const struct cpu_state *st, __u32 which)
+{
+	return sys_percpu_counter(bpf_map__fd(st->skel->maps.cpu_counters), which, st->ncpus);
+}
+
+static int cpu_collect(void *state, struct metric_snapshot *s)
+{
+	struct cpu_state *st = state;
+	static const char *const labels[] = { "cgroup", "container_id", "pod_uid" };
+
+	int rc = sync_kernel(st, false);
+	if (rc)
+		return rc;
+	cg_tree_totals(&st->tree);
+
+	struct metric_family *cpu =
+		metric_family_get(s, "hostmon_cgroup_cpu_seconds_total",
+				  "CPU time used by tasks of the cgroup and its descendants (as "
+				  "cpu.stat usage_usec counts it), since hostmon started.",
+				  METRIC_COUNTER, 3, labels);
+	struct metric_family *wait = metric_family_get(
+		s, "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
+		"Time runnable tasks of the cgroup and its descendants waited on a "
+		"run queue for a CPU, since hostmon started.",
+		METRIC_COUNTER, 3, labels);
+	struct metric_family *limit = metric_family_get(
+		s, "hostmon_cgroup_cpu_limit_cores",
+		"CPU limit of the cgroup in cores (quota / period), where one is set.",
+		METRIC_GAUGE, 3, labels);
+	struct metric_family *throttled = metric_family_get(
+		s, "hostmon_cgroup_cpu_throttled_seconds_total",
+		"Time the cgroup's tasks were throttled by its CPU limit (from its "
+		"cpu.stat), where one is set.",
+		METRIC_COUNTER, 3, labels);
+
+	/* breadth first, so a series cap keeps the shallow, summarising cgroups */
+	size_t count = 0, series = 0, dropped = 0;
+	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		struct cg_node *n = order[i];
+		if (!exported(st, n))
+			continue;
+		if (series >= st->max_series) {
+			dropped++;
+			continue;
+		}
+		series++;
+		const char *v[] = { n->path, n->container_id, n->pod_uid };
+		metric_add(cpu, v, (double)n->total[V_CPU] / 1e9);
+		metric_add(wait, v, (double)n->total[V_WAIT] / 1e9);
+		const struct cpu_limit *lim = n->user;
+		if (lim && lim->cores > 0) {
+			metric_add(limit, v, lim->cores);
+			uint64_t ns;
+			if (cpu_limits_read_throttled(lim, &ns) == 0)
+				metric_add(throttled, v, (double)ns / 1e9);
+		}
+	}
+	free(order);
+
+	static const struct {
+		const char *name, *help;
+		enum metric_type type;
+	} health[] = {
+		{ "hostmon_cgroup_cpu_map_full_total",
+		  "CPU charges dropped because the kernel map was full (raise --cpu-max-cgroups).",
+		  METRIC_COUNTER },
+		{ "hostmon_cgroup_cpu_task_storage_failures_total",
+		  "CPU charges dropped because task storage could not be allocated.",
+		  METRIC_COUNTER },
+		{ "hostmon_cgroup_cpu_orphaned_total",
+		  "Cgroups created and removed between two scans, charged to the root cgroup only.",
+		  METRIC_COUNTER },
+		{ "hostmon_cgroup_cpu_cgroups", "Cgroups currently known to the CPU collector.",
+		  METRIC_GAUGE },
+		{ "hostmon_cgroup_cpu_series_dropped",
+		  "Cgroups left out of this scrape by --cpu-max-series.", METRIC_GAUGE },
+		{ "hostmon_cgroup_scan_errors_total", "Failed rescans of the cgroup hierarchy.",
+		  METRIC_COUNTER },
+	};
+	double values[] = { (double)read_counter(st, CPU_COUNTER_MAP_FULL),
+			    (double)read_counter(st, CPU_COUNTER_TASK_STORAGE_FAIL),
+			    (double)st->orphaned_total,
+			    (double)st->tree.count,
+			    (double)dropped,
+			    (double)st->walk_errors_total };
+	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++)
+		metric_add(metric_family_get(s, health[i].name, health[i].help, health[i].type, 0,
+					     NULL),
+			   NULL, values[i]);
+	return 0;
+}
+
+static int perf_event_open_cpu_clock(int cpu)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = CPU_TICK_PERIOD_NS,
+	};
+	return (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The per-CPU clock; without it busy tasks that never switch are charged late, not wrongly. */
+static void attach_ticks(struct cpu_state *st)
+{
+	st->tick_links = calloc((size_t)st->ncpus, sizeof(*st->tick_links));
+	if (!st->tick_links)
+		return;
+	for (int cpu = 0; cpu < st->ncpus; cpu++) {
+		int fd = perf_event_open_cpu_clock(cpu);
+		if (fd < 0) {
+			if (errno != ENODEV) /* ENODEV: an offline CPU */
+				log_warn("cannot open the per-CPU clock", "collector", "cgroup_cpu",
+					 "reason", strerror(errno), "effect",
+					 "tasks that run for seconds without switching are charged "
+					 "late");
+			continue;
+		}
+		st->tick_links[st->ntick] =
+			bpf_program__attach_perf_event(st->skel->progs.cpu_tick, fd);
+		if (!st->tick_links[st->ntick]) {
+			close(fd);
+			continue;
+		}
+		st->ntick++;
+	}
+}
+
+static void cpu_destroy(void *state)
+{
+	struct cpu_state *st = state;
+	if (!st)
+		return;
+	loop_timer_del(st->loop, st->refresh_timer);
+	for (int i = 0; i < st->ntick; i++)
+		bpf_link__destroy(st->tick_links[i]);
+	free(st->tick_links);
+	cgroup_cpu_bpf__destroy(st->skel);
+	cpu_limits_free_tree(&st->tree);
+	cg_tree_free(&st->tree);
+	name_filter_free(&st->paths);
+	free(st->percpu);
+	free(st->entries);
+	free(st);
+}
+
+static int cpu_init(const struct config *cfg, struct loop *loop, void **state, char *err,
+		    size_t errlen)
+{
+	struct cpu_state *st = calloc(1, sizeof(*st));
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	st->loop = loop;
+	st->max_series = cfg->cpu_max_series;
+	st->max_depth = cfg->cpu_max_depth;
+	rc = name_filter_init(&st->paths, cfg->cpu_include, cfg->cpu_exclude);
+	if (rc) {
+		snprintf(err, errlen, "invalid --cpu-include or --cpu-exclude expression");
+		goto fail;
+	}
+
+	rc = cgroup_find_mounts("/proc/self/mountinfo", &st->mounts);
+	if (rc) {
+		snprintf(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(-rc));
+		goto fail;
+	}
+	/* key by cgroup2 ids wherever cgroup2 is mounted (also on hybrid hosts) */
+	const char *root = st->mounts.unified;
+	if (!*root) {
+		st->keyed_by_v1 = true;
+		root = *st->mounts.cpuacct ? st->mounts.cpuacct : st->mounts.cpu;
+	}
+	if (!*root) {
+		snprintf(err, errlen, "no cgroup2 or cgroup v1 cpuacct hierarchy is mounted");
+		rc = -ENOENT;
+		goto fail;
+	}
+
+	st->ncpus = libbpf_num_possible_cpus();
+	if (st->ncpus <= 0) {
+		rc = st->ncpus < 0 ? st->ncpus : -EINVAL;
+		snprintf(err, errlen, "cannot count possible CPUs");
+		goto fail;
+	}
+	st->percpu = calloc((size_t)st->ncpus, sizeof(*st->percpu));
+	if (!st->percpu) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+
+	st->skel = cgroup_cpu_bpf__open();
+	if (!st->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	/* config validation allows only auto, tp_btf and raw_tp */
+	bool use_btf = strcmp(cfg->cpu_hook, "auto") == 0 ? sys_has_btf_tracepoint("sched_switch")
+							  : strcmp(cfg->cpu_hook, "tp_btf") == 0;
+	st->hook = use_btf ? "tp_btf" : "raw_tp";
+	bpf_program__set_autoload(st->skel->progs.cpu_switch_btf, use_btf);
+	bpf_program__set_autoload(st->skel->progs.cpu_switch_raw, !use_btf);
+	bpf_program__set_autoload(st->skel->progs.cpu_cgroup_attach, use_btf);
+	st->skel->rodata->key_by_v1_cpuacct = st->keyed_by_v1;
+	st->skel->rodata->attach_time_ns = clock_monotonic_ns();
+	bpf_map__set_max_entries(st->skel->maps.cgroup_cpu, (__u32)cfg->cpu_max_cgroups);
+
+	rc = cgroup_cpu_bpf__load(st->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "cannot load the BPF programs (verifier or kernel support): %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	st->map_fd = bpf_map__fd(st->skel->maps.cgroup_cpu);
+
+	rc = cg_tree_init(&st->tree, root, on_removed, st);
+	if (rc) {
+		snprintf(err, errlen, "cannot scan cgroups under %s: %s", root, strerror(-rc));
+		goto fail;
+	}
+	cpu_limits_refresh(&st->tree, st->mounts.cpu);
+
+	struct bpf_link *link = bpf_program__attach(use_btf ? st->skel->progs.cpu_switch_btf
+							    : st->skel->progs.cpu_switch_raw);
+	if (!link) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot attach to sched_switch (%s): %s", st->hook,
+			 strerror(errno));
+		goto fail;
+	}
+	st->skel->links.cpu_switch_btf = use_btf ? link : NULL;
+	st->skel->links.cpu_switch_raw = use_btf ? NULL : link;
+	if (use_btf) {
+		st->skel->links.cpu_cgroup_attach =
+			bpf_program__attach(st->skel->progs.cpu_cgroup_attach);
+		if (!st->skel->links.cpu_cgroup_attach)
+			log_warn("cannot attach to cgroup_attach_task", "collector", "cgroup_cpu",
+				 "reason", strerror(errno), "effect",
+				 "time used just before a task moves cgroup is charged to the new "
+				 "one");
+	}
+	attach_ticks(st);
+
+	st->refresh_timer = loop_timer_add(loop, cfg->cgroup_refresh_interval_ms,
+					   cfg->cgroup_refresh_interval_ms, refresh_tick, st);
+	if (!st->refresh_timer) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* loading parsed the kernel's BTF: give that memory back now rather than keep it resident
+	 */
+	malloc_trim(0);
+
+	struct log_num ncg = { { 0 } }, nticks = { { 0 } };
+	log_info("cpu collector attached", "hook", st->hook, "keyed_by",
+		 st->keyed_by_v1 ? "cgroup v1 cpuacct" : "cgroup2", "root", root, "cgroups",
+		 log_u64(&ncg, st->tree.count), "cpu_clocks",
+		 log_u64(&nticks, (unsigned)st->ntick));
+	*state = st;
+	return 0;
+fail:
+	if (!*err)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	cpu_destroy(st);
+	return rc;
+}
+
+static struct bpf_object *cpu_bpf_object(void *state)
+{
+	struct cpu_state *st = state;
+	return st->skel->obj;
+}
+
+const struct collector_ops cgroup_cpu_collector_ops = {
+	.name = "cgroup_cpu",
+	.description = "CPU time and run-queue wait per cgroup, counted in the kernel",
+	.enabled_by_default = NULL, /* always wanted; fails clearly where BPF is unavailable */
+	.init = cpu_init,
+	.collect = cpu_collect,
+	.bpf_object = cpu_bpf_object,
+	.destroy = cpu_destroy,
+};
+
+/* The node of a path, known to the tree now (a new cgroup triggers one rate-limited rescan). */
+static struct cg_node *node_of_path(struct cpu_state *st, const char *path)
+{
+	char dir[CGROUP_PATH_MAX * 2];
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s%s", st->tree.root_dir, strcmp(path, "/") ? path : "");
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return NULL;
+	struct cg_node *n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
+	if (!n && clock_monotonic_ms() - st->last_unknown_rescan_ms >= UNKNOWN_RESCAN_MIN_MS) {
+		st->last_unknown_rescan_ms = clock_monotonic_ms();
+		if (rescan(st) == 0)
+			n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
+	}
+	return n;
+}
+
+int cpu_collector_usage(void *state, const char *path, struct cpu_usage *out)
+{
+	struct cpu_state *st = state;
+	int rc = sync_kernel(st, false);
+
+	if (rc)
+		return rc;
+	struct cg_node *n = node_of_path(st, path);
+	if (!n)
+		return -ENOENT;
+	cg_tree_totals(&st->tree);
+	const struct cpu_limit *lim = n->user;
+	out->id = n->id;
+	out->cpu_ns = n->total[V_CPU];
+	out->limit_cores = lim ? lim->cores : 0;
+	return 0;
+}
+
+int cpu_collector_find(void *state, const char *name, char *path, size_t len)
+{
+	struct cpu_state *st = state;
+	size_t count = 0;
+	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
+	int rc = -ENOENT;
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < count && rc; i++) {
+		const char *base = strrchr(order[i]->path, '/');
+		if (base && strcmp(base + 1, name) == 0) {
+			snprintf(path, len, "%s", order[i]->path);
+			rc = 0;
+		}
+	}
+	free(order);
+	return rc;
+}
+
+const char *cpu_collector_root(void *state)
+{
+	const struct cpu_state *st = state;
+	return st->tree.root_dir;
+}

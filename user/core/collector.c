@@ -1,0 +1,154 @@
+/* core/collector.c — the table of compiled-in collectors and the set that selects, starts and runs
+ * them.
+ */
+#include "core/collector.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cgroup_cpu/cgroup_cpu.h"
+#include "core/log.h"
+#include "http_latency/http_latency.h"
+#include "lib/clock.h"
+#include "rabbitmq/rabbitmq.h"
+
+const struct collector_ops *const collector_table[] = {
+	&cgroup_cpu_collector_ops,
+	&http_latency_collector_ops,
+	&rabbitmq_collector_ops,
+	NULL,
+};
+const size_t collector_table_len = sizeof(collector_table) / sizeof(collector_table[0]) - 1;
+
+static const struct collector_ops *find_ops(const char *name, size_t len)
+{
+	for (size_t i = 0; i < collector_table_len; i++)
+		if (strlen(collector_table[i]->name) == len &&
+		    strncmp(collector_table[i]->name, name, len) == 0)
+			return collector_table[i];
+	return NULL;
+}
+
+static int add(struct collector_set *set, const struct collector_ops *ops)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->items[i].ops == ops)
+			return 0; /* listed twice: run once */
+	struct collector *items = realloc(set->items, (set->n + 1) * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	set->items = items;
+	set->items[set->n++] = (struct collector){ .ops = ops };
+	return 0;
+}
+
+int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,
+			 size_t errlen)
+{
+	int rc = 0;
+
+	memset(set, 0, sizeof(*set));
+	if (!cfg->collectors) {
+		for (size_t i = 0; i < collector_table_len && !rc; i++)
+			if (!collector_table[i]->enabled_by_default ||
+			    collector_table[i]->enabled_by_default(cfg))
+				rc = add(set, collector_table[i]);
+	} else {
+		const char *p = cfg->collectors;
+		while (*p && !rc) {
+			size_t len = strcspn(p, ",");
+			/* tolerate spaces around names: "cpu, http" */
+			const char *name = p;
+			size_t nlen = len;
+			while (nlen && *name == ' ') {
+				name++;
+				nlen--;
+			}
+			while (nlen && name[nlen - 1] == ' ')
+				nlen--;
+			if (nlen) {
+				const struct collector_ops *ops = find_ops(name, nlen);
+				if (!ops) {
+					char known[256] = "";
+					for (size_t i = 0; i < collector_table_len; i++) {
+						strncat(known, i ? ", " : "",
+							sizeof(known) - strlen(known) - 1);
+						strncat(known, collector_table[i]->name,
+							sizeof(known) - strlen(known) - 1);
+					}
+					snprintf(err, errlen,
+						 "unknown collector \"%.*s\" in --collectors "
+						 "(known: %s)",
+						 (int)nlen, name, *known ? known : "none");
+					rc = -EINVAL;
+					break;
+				}
+				rc = add(set, ops);
+			}
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (rc)
+		collector_set_destroy(set);
+	return rc;
+}
+
+size_t collector_set_start(struct collector_set *set, const struct config *cfg, struct loop *loop)
+{
+	size_t up = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		struct collector *c = &set->items[i];
+		char err[512] = "";
+		int rc = c->ops->init(cfg, loop, &c->state, err, sizeof(err));
+		if (rc) {
+			c->state = NULL;
+			log_error("collector failed to start", "collector", c->ops->name, "reason",
+				  *err ? err : strerror(-rc), "hint",
+				  "--log-level=debug shows libbpf's and the verifier's details");
+			continue;
+		}
+		c->up = true;
+		up++;
+		log_info("collector started", "collector", c->ops->name);
+	}
+	return up;
+}
+
+void collector_set_collect(struct collector_set *set, struct metric_snapshot *out)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct collector *c = &set->items[i];
+		if (!c->up)
+			continue;
+		double start = clock_monotonic_seconds();
+		int rc = c->ops->collect(c->state, out);
+		c->last_duration_seconds = clock_monotonic_seconds() - start;
+		/* Log changes only: a source that stays broken would otherwise log every scrape. */
+		if (rc && rc != c->last_error)
+			log_warn("collect failed", "collector", c->ops->name, "reason",
+				 strerror(-rc));
+		else if (!rc && c->last_error)
+			log_info("collect recovered", "collector", c->ops->name);
+		c->last_error = rc;
+	}
+}
+
+void collector_set_destroy(struct collector_set *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->items[i].ops->destroy)
+			set->items[i].ops->destroy(set->items[i].state);
+	free(set->items);
+	set->items = NULL;
+	set->n = 0;
+}

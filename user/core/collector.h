@@ -1,0 +1,74 @@
+/* core/collector.h — the interface every collector implements, and the registry that runs them. */
+#ifndef HOSTMON_CORE_COLLECTOR_H
+#define HOSTMON_CORE_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/loop.h"
+#include "exposition/metrics.h"
+
+struct bpf_object;
+
+/*
+ * API:
+ *   A collector is a const struct collector_ops in the table in
+ *   collector.c. Lifecycle:
+ *     enabled_by_default(cfg): true when it is available and configured
+ *       (e.g. RabbitMQ only with a URL); used when --collectors is unset.
+ *     init(cfg, loop, &state, err): open, configure, load and attach
+ *       (for BPF: skeleton open -> rodata -> load -> attach). 0 or -errno;
+ *       on failure it has released everything itself and err says why.
+ *     collect(state, snapshot): append its families to the scrape's
+ *       snapshot; 0 or -errno. A collector reads its sources into its own
+ *       memory first and appends only a complete result, so a failed
+ *       source read returns an error having appended nothing: data is
+ *       never published half-updated.
+ *     bpf_object(state): optional; its programs get run-time metrics.
+ *     destroy(state): detach and free; accepts NULL.
+ *   A collector that fails init is logged once and exported as
+ *   hostmon_collector_up{collector} 0; the others keep running.
+ */
+struct collector_ops {
+	const char *name;
+	const char *description;
+	bool (*enabled_by_default)(const struct config *cfg);
+	int (*init)(const struct config *cfg, struct loop *loop, void **state, char *err,
+		    size_t errlen);
+	int (*collect)(void *state, struct metric_snapshot *s);
+	struct bpf_object *(*bpf_object)(void *state);
+	void (*destroy)(void *state);
+};
+
+struct collector {
+	const struct collector_ops *ops;
+	void *state;
+	bool up;
+	double last_duration_seconds;
+	int last_error; /* of the last collect, 0 when it succeeded */
+};
+
+struct collector_set {
+	struct collector *items;
+	size_t n;
+};
+
+/* The collectors compiled in, in a fixed order. */
+extern const struct collector_ops *const collector_table[];
+extern const size_t collector_table_len;
+
+/*
+ * Chooses the collectors from cfg->collectors (or the defaults). An unknown
+ * name is a configuration error: -EINVAL with err set.
+ */
+int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,
+			 size_t errlen);
+/* Initialises every selected collector, logging each failure once. Returns how many are up. */
+size_t collector_set_start(struct collector_set *set, const struct config *cfg, struct loop *loop);
+/* Runs each up collector into out, timing it and recording its result. */
+void collector_set_collect(struct collector_set *set, struct metric_snapshot *out);
+void collector_set_destroy(struct collector_set *set);
+
+#endif

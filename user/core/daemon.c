@@ -1,0 +1,265 @@
+/* core/daemon.c — runs hostmon: event loop, HTTP endpoints, collectors, signals. */
+#include "core/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cgroup_cpu/cgroup_cpu.h"
+#include "core/collector.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/self.h"
+#include "core/sys.h"
+#include "core/version.h"
+#include "exposition/expo.h"
+#include "exposition/metrics.h"
+#include "restart/restart.h"
+#include "web/server.h"
+
+struct daemon {
+	const struct config *cfg;
+	struct loop *loop;
+	struct web_server *http;
+	struct collector_set collectors;
+	struct restart_ctl *restart; /* NULL without rules */
+	struct buf scratch;	     /* the uncompressed page when the response is gzip */
+	int exit_code;
+};
+
+static bool path_is(const struct web_request *req, const char *path)
+{
+	return req->path_len == strlen(path) && memcmp(req->path, path, req->path_len) == 0;
+}
+
+static void serve_metrics(struct daemon *d, const struct web_request *req,
+			  struct web_response *resp)
+{
+	struct metric_snapshot *snap = metric_snapshot_new();
+	struct web_server_stats stats;
+	enum expo_format fmt = req->want_openmetrics ? EXPO_OPENMETRICS : EXPO_TEXT;
+	int rc = snap ? 0 : -ENOMEM;
+
+	if (!rc) {
+		collector_set_collect(&d->collectors, snap);
+		if (d->restart)
+			restart_ctl_collect(d->restart, snap);
+		web_server_get_stats(d->http, &stats);
+		rc = self_collect(snap, &d->collectors, &stats);
+	}
+	if (!rc) {
+		struct buf *page = req->want_gzip ? &d->scratch : resp->body;
+		buf_reset(&d->scratch);
+		rc = expo_render(snap, fmt, page);
+		if (!rc && req->want_gzip)
+			rc = expo_gzip(page->data, page->len, resp->body);
+	}
+	metric_snapshot_free(snap);
+	if (rc) {
+		log_error("cannot render metrics", "reason", strerror(-rc));
+		buf_reset(resp->body);
+		buf_puts(resp->body, "cannot render metrics\n");
+		resp->status = 500;
+		resp->content_type = "text/plain; charset=utf-8";
+		return;
+	}
+	resp->status = 200;
+	resp->content_type =
+		fmt == EXPO_OPENMETRICS ? EXPO_OPENMETRICS_CONTENT_TYPE : EXPO_TEXT_CONTENT_TYPE;
+	resp->content_encoding = req->want_gzip ? "gzip" : NULL;
+	resp->extra_headers = "Vary: Accept, Accept-Encoding\r\n";
+	/* a page that is big once should not pin its memory between scrapes */
+	if (d->scratch.cap > (1u << 20)) {
+		buf_free(&d->scratch);
+		buf_init(&d->scratch);
+	}
+}
+
+static void serve_readyz(struct daemon *d, struct web_response *resp)
+{
+	bool ready = true;
+
+	for (size_t i = 0; i < d->collectors.n; i++) {
+		const struct collector *c = &d->collectors.items[i];
+		buf_printf(resp->body, "%s %s\n", c->ops->name, c->up ? "up" : "down");
+		ready = ready && c->up;
+	}
+	buf_puts(resp->body, ready ? "ready\n" : "not ready\n");
+	resp->status = ready ? 200 : 503;
+	resp->content_type = "text/plain; charset=utf-8";
+}
+
+static void handle_request(void *arg, const struct web_request *req, struct web_response *resp)
+{
+	struct daemon *d = arg;
+	static const char *const paths[] = { "/", "/metrics", "/healthz", "/readyz" };
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		known = known || path_is(req, paths[i]);
+	resp->content_type = "text/plain; charset=utf-8";
+	if (!known) {
+		resp->status = 404;
+		buf_puts(resp->body, "not found\n");
+		return;
+	}
+	if (req->method == WEB_OTHER) {
+		resp->status = 405;
+		resp->extra_headers = "Allow: GET, HEAD\r\n";
+		buf_puts(resp->body, "method not allowed\n");
+		return;
+	}
+	if (path_is(req, "/metrics")) {
+		serve_metrics(d, req, resp);
+	} else if (path_is(req, "/healthz")) {
+		resp->status = 200;
+		buf_puts(resp->body, "ok\n");
+	} else if (path_is(req, "/readyz")) {
+		serve_readyz(d, resp);
+	} else {
+		resp->status = 200;
+		resp->content_type = "text/html; charset=utf-8";
+		buf_puts(resp->body,
+			 "<!doctype html>\n<html><head><title>hostmon</title></head><body>\n"
+			 "<h1>hostmon " HOSTMON_VERSION "</h1>\n<ul>\n"
+			 "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
+			 "<li><a href=\"/healthz\">/healthz</a> liveness</li>\n"
+			 "<li><a href=\"/readyz\">/readyz</a> readiness: collectors loaded and "
+			 "attached</li>\n"
+			 "</ul>\n</body></html>\n");
+	}
+}
+
+static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+	(void)events;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("stopping", "signal", strsignal((int)si.ssi_signo));
+			loop_stop(l);
+		} else if (si.ssi_signo == SIGHUP) {
+			if (d->restart)
+				restart_ctl_reload(d->restart);
+			else
+				log_info("SIGHUP received; no restart rules to reload (they are "
+					 "read at start when the config file has any)");
+		}
+	}
+}
+
+/* The running cpu collector's state, which restart rules read; NULL when it is not up. */
+static void *cpu_state(const struct collector_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->items[i].ops == &cgroup_cpu_collector_ops && set->items[i].up)
+			return set->items[i].state;
+	return NULL;
+}
+
+int daemon_run(const struct config *cfg, struct collector_set *collectors,
+	       struct restart_rules *rules)
+{
+	struct daemon d = { .cfg = cfg, .collectors = *collectors, .exit_code = 1 };
+	struct sys_status sys;
+	struct loop_watch *sig_watch = NULL;
+	int sig_fd = -1, stats_fd = -1;
+	char err[512] = "";
+	sigset_t mask;
+
+	/* Signals arrive through signalfd; block them before any thread could start. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("starting", "version", HOSTMON_VERSION);
+	if (self_init())
+		log_warn("cannot read /proc/self/stat; process start time will be 0");
+	sys_libbpf_logging();
+
+	d.loop = loop_new();
+	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (!d.loop || sig_fd < 0) {
+		log_error("cannot create the event loop", "reason", strerror(errno));
+		goto out;
+	}
+	sig_watch = loop_watch_add(d.loop, sig_fd, EPOLLIN, on_signal, &d);
+	if (!sig_watch) {
+		log_error("cannot watch signals", "reason", strerror(errno));
+		goto out;
+	}
+
+	sys_check(&sys);
+	if (cfg->bpf_stats) {
+		stats_fd = sys_bpf_stats_enable();
+		if (stats_fd < 0) {
+			log_warn("cannot enable BPF run-time statistics", "reason",
+				 strerror(-stats_fd));
+			stats_fd = -1;
+		} else {
+			log_info("BPF run-time statistics enabled while hostmon runs");
+		}
+	}
+
+	struct web_server_opts opts = {
+		.listen = cfg->listen,
+		.max_connections = cfg->max_connections,
+		.max_head = cfg->max_request_header_bytes,
+		.read_header_timeout_ms = cfg->read_header_timeout_ms,
+		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.write_timeout_ms = cfg->write_timeout_ms,
+	};
+	d.http = web_server_new(d.loop, &opts, handle_request, &d, err, sizeof(err));
+	if (!d.http) {
+		log_error("cannot start the HTTP server", "reason", err);
+		goto out;
+	}
+
+	size_t up = collector_set_start(&d.collectors, cfg, d.loop);
+	struct log_num n_up = { { 0 } }, n_all = { { 0 } };
+	log_info("listening", "address", web_server_address(d.http), "collectors_up",
+		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
+	if (rules->n) {
+		size_t nrules = rules->n;
+		d.restart =
+			restart_ctl_new(d.loop, rules, cpu_state(&d.collectors), cfg->config_file);
+		if (!d.restart) {
+			log_error("cannot start the restart controller", "reason", strerror(errno));
+			goto out;
+		}
+		struct log_num n_rules;
+		log_info("restart controller running", "rules", log_u64(&n_rules, nrules));
+	}
+
+	int rc = loop_run(d.loop);
+	if (rc) {
+		log_error("event loop failed", "reason", strerror(-rc));
+		goto out;
+	}
+	d.exit_code = 0;
+out:
+	restart_ctl_free(d.restart);
+	collector_set_destroy(&d.collectors);
+	*collectors = d.collectors;
+	web_server_free(d.http);
+	if (d.loop)
+		loop_watch_del(d.loop, sig_watch);
+	loop_free(d.loop);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	buf_free(&d.scratch);
+	if (d.exit_code == 0)
+		log_info("stopped");
+	return d.exit_code;
+}

@@ -1,0 +1,59 @@
+/* core/main.c — the hostmon command line: parse settings, then run the daemon. */
+#include <stdio.h>
+
+#include "config/config.h"
+#include "core/collector.h"
+#include "core/daemon.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "restart/rule.h"
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[1024] = "";
+	int rc;
+
+	rc = config_load(&cfg, argc, argv, environ, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "hostmon: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	if (cfg.action == CONFIG_HELP) {
+		config_print_help("hostmon");
+		printf("\nCollectors (--collectors):\n");
+		for (size_t i = 0; i < collector_table_len; i++)
+			printf("  %-12s %s%s\n", collector_table[i]->name,
+			       collector_table[i]->description,
+			       collector_table[i]->enabled_by_default ? " (runs when configured)"
+								      : "");
+		config_free(&cfg);
+		return 0;
+	}
+	if (cfg.action == CONFIG_VERSION) {
+		printf("hostmon %s\n", HOSTMON_VERSION);
+		config_free(&cfg);
+		return 0;
+	}
+	struct collector_set collectors;
+	if (collector_set_select(&collectors, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "hostmon: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	struct restart_rules rules;
+	if (restart_rules_parse(cfg.file, &rules, err, sizeof(err))) {
+		fprintf(stderr, "hostmon: %s\n", err);
+		collector_set_destroy(&collectors);
+		config_free(&cfg);
+		return 2;
+	}
+	log_setup(cfg.log_level, cfg.log_format);
+	rc = daemon_run(&cfg, &collectors, &rules);
+	restart_rules_free(&rules);
+	config_free(&cfg);
+	return rc;
+}

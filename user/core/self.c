@@ -1,0 +1,246 @@
+/* core/self.c — hostmon's metrics about itself: build, process, collectors, BPF programs, HTTP
+ * server.
+ */
+#include "core/self.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/sys.h"
+#include "core/version.h"
+#include "lib/fileutil.h"
+
+static struct {
+	char kernel[128];
+	double start_time_seconds;
+	long page_size;
+	long clock_ticks;
+} self;
+
+/* Fields of /proc/self/stat after the command name, 1-based as in proc(5). */
+struct proc_stat {
+	unsigned long long utime, stime, starttime, vsize, rss;
+};
+
+static int read_proc_stat(struct proc_stat *ps)
+{
+	char buf[1024];
+	int rc = file_read_text("/proc/self/stat", buf, sizeof(buf));
+	if (rc)
+		return rc;
+	/* the command name may contain spaces and parentheses: parse after the last ')' */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	unsigned long long f[25];
+	int n = sscanf(
+		p + 2,
+		"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+		"%llu %llu %llu",
+		&f[0], &f[1], &f[2], &f[3], &f[4]);
+	if (n != 5)
+		return -EINVAL;
+	*ps = (struct proc_stat){
+		.utime = f[0], .stime = f[1], .starttime = f[2], .vsize = f[3], .rss = f[4]
+	};
+	return 0;
+}
+
+/* Boot time as wall clock: now minus time since boot (no /proc/stat parsing, any CPU count). */
+static double boot_time_seconds(void)
+{
+	struct timespec real, boot;
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	return (double)(real.tv_sec - boot.tv_sec) + (double)(real.tv_nsec - boot.tv_nsec) / 1e9;
+}
+
+int self_init(void)
+{
+	struct utsname u;
+	struct proc_stat ps;
+
+	if (uname(&u) == 0)
+		snprintf(self.kernel, sizeof(self.kernel), "%s", u.release);
+	self.page_size = sysconf(_SC_PAGESIZE);
+	self.clock_ticks = sysconf(_SC_CLK_TCK);
+	int rc = read_proc_stat(&ps);
+	if (rc)
+		return rc;
+	self.start_time_seconds =
+		boot_time_seconds() + (double)ps.starttime / (double)self.clock_ticks;
+	return 0;
+}
+
+static unsigned count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	/* ".", ".." and the directory's own fd */
+	return n >= 3 ? n - 3 : 0;
+}
+
+static void collect_process(struct metric_snapshot *s)
+{
+	struct proc_stat ps;
+	struct rlimit rl;
+
+	if (read_proc_stat(&ps) == 0) {
+		metric_add(metric_family_get(s, "process_cpu_seconds_total",
+					     "Total user and system CPU time spent in seconds.",
+					     METRIC_COUNTER, 0, NULL),
+			   NULL, (double)(ps.utime + ps.stime) / (double)self.clock_ticks);
+		metric_add(metric_family_get(s, "process_resident_memory_bytes",
+					     "Resident memory size in bytes.", METRIC_GAUGE, 0,
+					     NULL),
+			   NULL, (double)ps.rss * (double)self.page_size);
+		metric_add(metric_family_get(s, "process_virtual_memory_bytes",
+					     "Virtual memory size in bytes.", METRIC_GAUGE, 0,
+					     NULL),
+			   NULL, (double)ps.vsize);
+	}
+	metric_add(metric_family_get(s, "process_open_fds", "Number of open file descriptors.",
+				     METRIC_GAUGE, 0, NULL),
+		   NULL, count_open_fds());
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		metric_add(metric_family_get(s, "process_max_fds",
+					     "Maximum number of open file descriptors.",
+					     METRIC_GAUGE, 0, NULL),
+			   NULL, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
+	metric_add(metric_family_get(s, "process_start_time_seconds",
+				     "Start time of the process since unix epoch in seconds.",
+				     METRIC_GAUGE, 0, NULL),
+		   NULL, self.start_time_seconds);
+}
+
+static void collect_collectors(struct metric_snapshot *s, const struct collector_set *set)
+{
+	static const char *const labels[] = { "collector" };
+	struct metric_family *up = metric_family_get(s, "hostmon_collector_up",
+						     "Whether the collector started (loaded and "
+						     "attached) and its last collect succeeded.",
+						     METRIC_GAUGE, 1, labels);
+	struct metric_family *dur = metric_family_get(s, "hostmon_collector_duration_seconds",
+						      "Time the collector's last collect took.",
+						      METRIC_GAUGE, 1, labels);
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct collector *c = &set->items[i];
+		const char *v[] = { c->ops->name };
+		metric_add(up, v, c->up && c->last_error == 0 ? 1 : 0);
+		if (c->up)
+			metric_add(dur, v, c->last_duration_seconds);
+	}
+}
+
+static void collect_bpf_programs(struct metric_snapshot *s, const struct collector_set *set)
+{
+	static const char *const labels[] = { "program" };
+	struct metric_family *secs = NULL, *runs = NULL;
+
+	metric_add(
+		metric_family_get(
+			s, "hostmon_bpf_stats_enabled",
+			"Whether the kernel keeps BPF run-time statistics "
+			"(kernel.bpf_stats_enabled); program run metrics stay 0 when it does not.",
+			METRIC_GAUGE, 0, NULL),
+		NULL, sys_bpf_stats_active() ? 1 : 0);
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct collector *c = &set->items[i];
+		if (!c->up || !c->ops->bpf_object)
+			continue;
+		struct bpf_object *obj = c->ops->bpf_object(c->state);
+		struct bpf_program *prog;
+		if (!obj)
+			continue;
+		if (!secs) {
+			secs = metric_family_get(
+				s, "hostmon_bpf_program_run_seconds_total",
+				"Time the kernel spent running the BPF program (with --bpf-stats).",
+				METRIC_COUNTER, 1, labels);
+			runs = metric_family_get(
+				s, "hostmon_bpf_program_runs_total",
+				"Times the kernel ran the BPF program (with --bpf-stats).",
+				METRIC_COUNTER, 1, labels);
+		}
+		bpf_object__for_each_program (prog, obj) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+			int fd = bpf_program__fd(prog);
+
+			memset(&info, 0, sizeof(info));
+			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+				continue;
+			const char *v[] = { bpf_program__name(prog) };
+			metric_add(secs, v, (double)info.run_time_ns / 1e9);
+			metric_add(runs, v, (double)info.run_cnt);
+		}
+	}
+}
+
+static void collect_web(struct metric_snapshot *s, const struct web_server_stats *h)
+{
+	static const struct {
+		const char *name, *help;
+		enum metric_type type;
+		size_t offset;
+	} rows[] = {
+		{ "hostmon_web_connections_accepted_total", "HTTP connections accepted.",
+		  METRIC_COUNTER, offsetof(struct web_server_stats, connections_accepted) },
+		{ "hostmon_web_connections_rejected_total",
+		  "HTTP connections refused with 503 at the connection limit.", METRIC_COUNTER,
+		  offsetof(struct web_server_stats, connections_rejected) },
+		{ "hostmon_web_connections_evicted_total",
+		  "Idle keep-alive HTTP connections closed to make room at the connection limit.",
+		  METRIC_COUNTER, offsetof(struct web_server_stats, connections_evicted) },
+		{ "hostmon_web_requests_total", "HTTP requests answered by a handler.",
+		  METRIC_COUNTER, offsetof(struct web_server_stats, requests) },
+		{ "hostmon_web_bad_requests_total",
+		  "HTTP requests refused as malformed, oversized or too slow (400, 408, 431, 505).",
+		  METRIC_COUNTER, offsetof(struct web_server_stats, bad_requests) },
+		{ "hostmon_web_connections_open", "Open HTTP connections.", METRIC_GAUGE,
+		  offsetof(struct web_server_stats, open_connections) },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v = *(const uint64_t *)((const char *)h + rows[i].offset);
+		metric_add(metric_family_get(s, rows[i].name, rows[i].help, rows[i].type, 0, NULL),
+			   NULL, (double)v);
+	}
+}
+
+int self_collect(struct metric_snapshot *s, const struct collector_set *set,
+		 const struct web_server_stats *http)
+{
+	static const char *const build_labels[] = { "version", "libbpf", "kernel" };
+	char libbpf[32];
+	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(), libbpf_minor_version());
+	const char *build_values[] = { HOSTMON_VERSION, libbpf, self.kernel };
+
+	metric_add(
+		metric_family_get(s, "hostmon_build_info",
+				  "Build and runtime versions of hostmon; the value is always 1.",
+				  METRIC_GAUGE, 3, build_labels),
+		build_values, 1);
+	collect_process(s);
+	collect_collectors(s, set);
+	collect_bpf_programs(s, set);
+	if (http)
+		collect_web(s, http);
+	return metric_snapshot_error(s);
+}

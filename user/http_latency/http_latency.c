@@ -1,0 +1,398 @@
+/* http_latency/http_latency.c — the http_latency collector: loads
+ * bpf/http_latency/http_latency.bpf.c and exports its request histograms. */
+#include "http_latency/http_latency.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/sys.h"
+#include "http_latency/state.h"
+#include "lib/fileutil.h"
+#include "skel/http_latency.skel.h"
+
+/* An unknown cgroup id in the histograms triggers a rescan, but not more often than this. */
+#define UNKNOWN_RESCAN_MIN_MS 1000
+
+static const char *const method_names[HTTP_METHOD_N] = {
+	[HTTP_METHOD_OTHER] = "OTHER",	   [HTTP_METHOD_GET] = "GET",
+	[HTTP_METHOD_HEAD] = "HEAD",	   [HTTP_METHOD_POST] = "POST",
+	[HTTP_METHOD_PUT] = "PUT",	   [HTTP_METHOD_DELETE] = "DELETE",
+	[HTTP_METHOD_PATCH] = "PATCH",	   [HTTP_METHOD_OPTIONS] = "OPTIONS",
+	[HTTP_METHOD_CONNECT] = "CONNECT", [HTTP_METHOD_TRACE] = "TRACE",
+};
+
+static const char *const unpaired_names[HTTP_UNPAIRED_N] = {
+	[HTTP_UNPAIRED_CLOSED] = "closed",	   [HTTP_UNPAIRED_PIPELINED] = "pipelined",
+	[HTTP_UNPAIRED_STALE] = "pid_reused",	   [HTTP_UNPAIRED_NO_START] = "no_start",
+	[HTTP_UNPAIRED_STATE_FULL] = "state_full",
+};
+
+/* The labels of a cgroup, kept after the cgroup is gone (its histograms stay). */
+struct cg_label {
+	char *path;
+	char container_id[CGROUP_CONTAINER_ID_MAX];
+	char pod_uid[CGROUP_POD_UID_MAX];
+};
+
+static void on_removed(void *arg, struct cg_node *node)
+{
+	(void)arg;
+	(void)node;
+}
+
+static const struct cg_label *label_of(struct latency_state *st, uint64_t id)
+{
+	struct cg_label *l = idmap_get(&st->names_seen, id);
+	if (l || !st->have_tree)
+		return l;
+	struct cg_node *n = cg_tree_find(&st->tree, id);
+	if (!n && loop_now_ms() - st->last_rescan_ms >= UNKNOWN_RESCAN_MIN_MS) {
+		st->last_rescan_ms = loop_now_ms();
+		if (cg_tree_walk(&st->tree) == 0)
+			n = cg_tree_find(&st->tree, id);
+	}
+	if (!n)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->path = strdup(n->path)) || idmap_put(&st->names_seen, id, l)) {
+		if (l)
+			free(l->path);
+		free(l);
+		return NULL;
+	}
+	memcpy(l->container_id, n->container_id, sizeof(l->container_id));
+	memcpy(l->pod_uid, n->pod_uid, sizeof(l->pod_uid));
+	return l;
+}
+
+static uint64_t read_counter(const struct latency_state *st, __u32 which)
+{
+	return sys_percpu_counter(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
+}
+
+static int export_histograms(struct latency_state *st, struct metric_snapshot *s)
+{
+	static const char *const labels[] = { "cgroup",	 "container_id", "pod_uid",
+					      "runtime", "method",	 "status_code" };
+	int fd = bpf_map__fd(st->skel->maps.hists);
+	struct http_hist *percpu = calloc((size_t)st->ncpus, sizeof(*percpu));
+	struct http_hist_key key, next, *prev = NULL;
+	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
+	char status[8];
+
+	if (!percpu)
+		return -ENOMEM;
+	struct metric_family *f =
+		metric_histogram_get(s, "hostmon_http_server_request_duration_seconds",
+				     "Time from a request's first bytes read by the server (node, "
+				     "php -S) or its start in "
+				     "PHP (php-fpm) to the start of its response, by cgroup, "
+				     "runtime, method and status.",
+				     6, labels, st->buckets.n, st->buckets.seconds);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, percpu))
+			continue;
+		memset(buckets, 0, sizeof(buckets));
+		uint64_t sum_ns = 0;
+		for (int c = 0; c < st->ncpus; c++) {
+			for (size_t b = 0; b <= st->buckets.n; b++)
+				buckets[b] += percpu[c].buckets[b];
+			sum_ns += percpu[c].sum_ns;
+		}
+		const struct cg_label *l = label_of(st, key.cgroup_id);
+		snprintf(status, sizeof(status), "%u", (unsigned)key.status);
+		const char *v[] = { l ? l->path : "",
+				    l ? l->container_id : "",
+				    l ? l->pod_uid : "",
+				    key.runtime == HTTP_RUNTIME_PHP ? "php" : "node",
+				    key.method < HTTP_METHOD_N ? method_names[key.method] : "OTHER",
+				    status };
+		metric_add_histogram(f, v, buckets, (double)sum_ns / 1e9);
+	}
+	free(percpu);
+	return 0;
+}
+
+static int latency_collect(void *state, struct metric_snapshot *s)
+{
+	struct latency_state *st = state;
+	static const char *const reason[] = { "reason" };
+
+	int rc = export_histograms(st, s);
+	if (rc)
+		return rc;
+	struct metric_family *unpaired = metric_family_get(
+		s, "hostmon_http_latency_unpaired_requests_total",
+		"Requests seen starting that were not measured, by reason: closed (connection "
+		"closed unanswered), pipelined (a request behind an unanswered one), pid_reused, "
+		"no_start (an end without its start), state_full, process_exit.",
+		METRIC_COUNTER, 1, reason);
+	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++)
+		metric_add(unpaired, &unpaired_names[i], (double)read_counter(st, i));
+	const char *exit_reason = "process_exit";
+	metric_add(unpaired, &exit_reason, (double)st->exited_inflight);
+
+	static const struct {
+		const char *name, *help;
+		enum metric_type type;
+	} health[] = {
+		{ "hostmon_http_latency_histograms_full_total",
+		  "Measurements dropped because the histogram map was full (raise "
+		  "--http-max-series).",
+		  METRIC_COUNTER },
+		{ "hostmon_http_latency_targets_full_total",
+		  "Processes that could not be made targets because the target map was full.",
+		  METRIC_COUNTER },
+		{ "hostmon_http_latency_target_processes",
+		  "Processes whose requests are measured now.", METRIC_GAUGE },
+		{ "hostmon_http_latency_syscall_hooks_attached",
+		  "1 while the syscall hooks are attached (only while a target process exists).",
+		  METRIC_GAUGE },
+	};
+	double values[] = { (double)read_counter(st, HTTP_COUNTER_HIST_FULL),
+			    (double)read_counter(st, HTTP_COUNTER_TARGETS_FULL),
+			    (double)st->ntargets, st->enter_link ? 1 : 0 };
+	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++)
+		metric_add(metric_family_get(s, health[i].name, health[i].help, health[i].type, 0,
+					     NULL),
+			   NULL, values[i]);
+	return 0;
+}
+
+static void on_events(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct latency_state *st = arg;
+	(void)l;
+	(void)fd;
+	(void)events;
+	ring_buffer__consume(st->events);
+	latency_targets_update_hooks(st);
+}
+
+static void scan_tick(struct loop *l, void *arg)
+{
+	(void)l;
+	struct latency_state *st = arg;
+	int rc = latency_targets_scan(st);
+	if (rc)
+		log_warn("cannot scan /proc for target processes", "collector", "http_latency",
+			 "reason", strerror(-rc));
+	if (st->have_tree)
+		cg_tree_walk(&st->tree);
+}
+
+static void latency_destroy(void *state)
+{
+	struct latency_state *st = state;
+	if (!st)
+		return;
+	loop_timer_del(st->loop, st->scan_timer);
+	loop_watch_del(st->loop, st->events_watch);
+	ring_buffer__free(st->events);
+	latency_targets_free(st);
+	if (st->target_bits)
+		munmap(st->target_bits, st->target_bits_len);
+	http_latency_bpf__destroy(st->skel);
+	name_filter_free(&st->cgroups);
+	if (st->have_tree)
+		cg_tree_free(&st->tree);
+	for (size_t i = 0; i < st->names_seen.cap; i++) {
+		struct cg_label *l = st->names_seen.slots ? st->names_seen.slots[i].value : NULL;
+		if (l)
+			free(l->path);
+		free(l);
+	}
+	idmap_free(&st->names_seen);
+	free(st);
+}
+
+static void set_rodata(struct latency_state *st)
+{
+	struct http_latency_bpf *s = st->skel;
+	for (size_t i = 0; i < st->buckets.n; i++)
+		s->rodata->bucket_ns[i] = st->buckets.ns[i];
+	s->rodata->nbuckets = (__u32)st->buckets.n;
+	for (size_t i = 0; i < st->names.n; i++) {
+		memcpy((char *)s->rodata->target_names[i], st->names.items[i].name, HTTP_NAME_LEN);
+		s->rodata->target_runtime[i] = st->names.items[i].runtime;
+		s->rodata->target_mode[i] = st->names.items[i].mode;
+		s->rodata->target_prefix[i] = st->names.items[i].prefix;
+	}
+	s->rodata->ntargets_names = (__u32)st->names.n;
+}
+
+/* The highest pid + 1 the kernel hands out now (the bitmap's size); 4M when unreadable. */
+static size_t pid_max(void)
+{
+	char buf[32];
+	unsigned long v;
+	if (file_read_text("/proc/sys/kernel/pid_max", buf, sizeof(buf)) ||
+	    sscanf(buf, "%lu", &v) != 1 || v == 0 || v > (1ul << 22))
+		return 1ul << 22;
+	return v;
+}
+
+/* Loads the object with only one twin of each hook (tp_btf, or raw_tp on older kernels). */
+static int load(struct latency_state *st, const struct config *cfg, char *err, size_t errlen)
+{
+	struct http_latency_bpf *s = st->skel;
+	struct bpf_program *btf_progs[] = { s->progs.http_sys_enter, s->progs.http_sys_exit,
+					    s->progs.http_exec, s->progs.http_fork,
+					    s->progs.http_exit };
+	struct bpf_program *raw_progs[] = { s->progs.http_sys_enter_raw, s->progs.http_sys_exit_raw,
+					    s->progs.http_exec_raw, s->progs.http_fork_raw,
+					    s->progs.http_exit_raw };
+
+	st->use_btf = strcmp(cfg->http_hook, "auto") == 0 ? sys_has_btf_tracepoint("sys_enter")
+							  : strcmp(cfg->http_hook, "tp_btf") == 0;
+	for (size_t i = 0; i < sizeof(btf_progs) / sizeof(btf_progs[0]); i++) {
+		bpf_program__set_autoload(btf_progs[i], st->use_btf);
+		bpf_program__set_autoload(raw_progs[i], !st->use_btf);
+	}
+	set_rodata(st);
+	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_max_series);
+	st->target_words = (pid_max() + 63) / 64;
+	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
+	bpf_map__set_max_entries(s->maps.conns, (__u32)cfg->http_max_inflight);
+	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_max_inflight);
+	int rc = http_latency_bpf__load(s);
+	if (rc) {
+		snprintf(err, errlen,
+			 "cannot load the BPF programs (verifier or kernel support): %s",
+			 strerror(-rc));
+		return rc;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	st->target_bits_len = (st->target_words * sizeof(__u64) + page - 1) / page * page;
+	void *bits = mmap(NULL, st->target_bits_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  bpf_map__fd(s->maps.target_bits), 0);
+	if (bits == MAP_FAILED) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot map the target bitmap: %s", strerror(errno));
+		return rc;
+	}
+	st->target_bits = bits;
+	/* process lifetime hooks stay attached: they run on exec, fork and exit only */
+	struct bpf_program **lifetime = st->use_btf ? btf_progs : raw_progs;
+	struct bpf_link **links[] = { &s->links.http_exec, &s->links.http_fork,
+				      &s->links.http_exit };
+	struct bpf_link **raw_links[] = { &s->links.http_exec_raw, &s->links.http_fork_raw,
+					  &s->links.http_exit_raw };
+	for (size_t i = 0; i < 3; i++) {
+		struct bpf_link *link = bpf_program__attach(lifetime[2 + i]);
+		if (!link) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot attach %s: %s",
+				 bpf_program__name(lifetime[2 + i]), strerror(errno));
+			return rc;
+		}
+		*(st->use_btf ? links[i] : raw_links[i]) = link;
+	}
+	return 0;
+}
+
+static int latency_init(const struct config *cfg, struct loop *loop, void **state, char *err,
+			size_t errlen)
+{
+	struct latency_state *st = calloc(1, sizeof(*st));
+	struct cgroup_mounts mounts;
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	st->loop = loop;
+	st->php_usdt = cfg->http_php_usdt;
+	/* both were checked when the configuration was loaded */
+	if (latency_parse_buckets(cfg->http_buckets, &st->buckets, err, errlen) ||
+	    latency_parse_targets(cfg->http_targets, &st->names, err, errlen)) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	rc = name_filter_init(&st->cgroups, cfg->http_include_cgroup, cfg->http_exclude_cgroup);
+	if (rc) {
+		snprintf(err, errlen, "invalid --http-include-cgroup or --http-exclude-cgroup");
+		goto fail;
+	}
+	st->ncpus = libbpf_num_possible_cpus();
+	if (st->ncpus <= 0) {
+		rc = -EINVAL;
+		snprintf(err, errlen, "cannot count possible CPUs");
+		goto fail;
+	}
+	if (cgroup_find_mounts("/proc/self/mountinfo", &mounts) == 0 && mounts.unified[0] &&
+	    cg_tree_init(&st->tree, mounts.unified, on_removed, st) == 0)
+		st->have_tree = true;
+	else
+		log_warn("no cgroup2 hierarchy: http histograms carry no cgroup names", "collector",
+			 "http_latency");
+
+	st->skel = http_latency_bpf__open();
+	if (!st->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	rc = load(st, cfg, err, errlen);
+	if (rc)
+		goto fail;
+	st->events = ring_buffer__new(bpf_map__fd(st->skel->maps.http_events),
+				      latency_targets_event, st, NULL);
+	if (!st->events) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	st->events_watch =
+		loop_watch_add(loop, ring_buffer__epoll_fd(st->events), EPOLLIN, on_events, st);
+	st->scan_timer = loop_timer_add(loop, cfg->cgroup_refresh_interval_ms,
+					cfg->cgroup_refresh_interval_ms, scan_tick, st);
+	if (!st->events_watch || !st->scan_timer) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = latency_targets_scan(st);
+	if (rc) {
+		snprintf(err, errlen, "cannot scan /proc: %s", strerror(-rc));
+		goto fail;
+	}
+	malloc_trim(0); /* loading parsed the kernel's BTF */
+	struct log_num n = { { 0 } };
+	log_info("http collector attached", "hook", st->use_btf ? "tp_btf" : "raw_tp", "targets",
+		 log_u64(&n, st->ntargets), "php_usdt", st->php_usdt ? "on" : "off");
+	*state = st;
+	return 0;
+fail:
+	if (!*err)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	latency_destroy(st);
+	return rc;
+}
+
+static struct bpf_object *latency_bpf_object(void *state)
+{
+	struct latency_state *st = state;
+	return st->skel->obj;
+}
+
+const struct collector_ops http_latency_collector_ops = {
+	.name = "http_latency",
+	.description = "HTTP request latency of node and PHP servers (eBPF)",
+	.enabled_by_default = NULL, /* always wanted; costs nothing per syscall without a target */
+	.init = latency_init,
+	.collect = latency_collect,
+	.bpf_object = latency_bpf_object,
+	.destroy = latency_destroy,
+};

@@ -1,0 +1,97 @@
+/* http_latency/settings.c — parses the http collector's bucket and target-name settings. */
+#include "http_latency/settings.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int latency_parse_buckets(const char *s, struct latency_buckets *out, char *err, size_t errlen)
+{
+	struct latency_buckets b = { .n = 0 };
+	const char *p = s;
+
+	while (*p) {
+		char *end;
+		errno = 0;
+		double v = strtod(p, &end);
+		if (errno || end == p || (*end && *end != ',') || !isfinite(v) || v < 1e-6 ||
+		    v > 1e6) {
+			snprintf(err, errlen,
+				 "invalid --http-buckets \"%s\": expected seconds such as "
+				 "0.005,0.1,1",
+				 s);
+			return -EINVAL;
+		}
+		if (b.n == HTTP_MAX_BUCKETS) {
+			snprintf(err, errlen, "invalid --http-buckets: at most %d bounds",
+				 HTTP_MAX_BUCKETS);
+			return -EINVAL;
+		}
+		/* nanoseconds rounded to nearest, so 0.1 is exactly 100000000 */
+		uint64_t ns = (uint64_t)llround(v * 1e9);
+		if (b.n && ns <= b.ns[b.n - 1]) {
+			snprintf(err, errlen, "invalid --http-buckets: bounds must increase");
+			return -EINVAL;
+		}
+		b.ns[b.n] = ns;
+		b.seconds[b.n] = v;
+		b.n++;
+		p = *end ? end + 1 : end;
+	}
+	if (b.n == 0) {
+		snprintf(err, errlen, "invalid --http-buckets: no bounds");
+		return -EINVAL;
+	}
+	*out = b;
+	return 0;
+}
+
+int latency_parse_targets(const char *s, struct latency_targets *out, char *err, size_t errlen)
+{
+	struct latency_targets t = { .n = 0 };
+	const char *p = s;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		struct latency_target_name *n = &t.items[t.n];
+		if (t.n == HTTP_MAX_NAMES || len == 0) {
+			snprintf(err, errlen,
+				 "invalid --http-targets \"%s\": 1 to %d comma-separated names", s,
+				 HTTP_MAX_NAMES);
+			return -EINVAL;
+		}
+		n->prefix = p[len - 1] == '*';
+		size_t nlen = len - n->prefix;
+		if (nlen == 0 || nlen >= HTTP_NAME_LEN || memchr(p, '/', nlen) ||
+		    memchr(p, '*', nlen)) {
+			snprintf(err, errlen,
+				 "invalid --http-targets name \"%.*s\": an executable name of 1 to "
+				 "%d "
+				 "bytes, optionally ending in *",
+				 (int)len, p, HTTP_NAME_LEN - 1);
+			return -EINVAL;
+		}
+		memcpy(n->name, p, nlen);
+		n->name[nlen] = '\0';
+		if (strncmp(n->name, "php-fpm", 7) == 0) {
+			n->runtime = HTTP_RUNTIME_PHP;
+			n->mode = HTTP_MODE_PHP_FCGI; /* USDT once its probes are attached */
+		} else {
+			n->runtime = strncmp(n->name, "php", 3) == 0 ? HTTP_RUNTIME_PHP
+								     : HTTP_RUNTIME_NODE;
+			n->mode = HTTP_MODE_HTTP;
+		}
+		t.n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (t.n == 0) {
+		snprintf(err, errlen, "invalid --http-targets: no names");
+		return -EINVAL;
+	}
+	*out = t;
+	return 0;
+}

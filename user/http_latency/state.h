@@ -1,0 +1,70 @@
+/* http_latency/state.h — the http_latency collector's state, shared by its loader/exporter
+ * (http_latency.c) and its target tracking (targets.c); nothing outside the folder includes it. */
+#ifndef HOSTMON_HTTP_LATENCY_STATE_H
+#define HOSTMON_HTTP_LATENCY_STATE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup/tree.h"
+#include "core/loop.h"
+#include "http_latency/settings.h"
+#include "lib/namefilter.h"
+
+/*
+ * Internal API between http_latency.c (collector: load, attach, export) and
+ * targets.c (which processes are targets, PHP USDT, hook lifetime).
+ *
+ * Targets live in the kernel's `targets` map. The kernel adds them on exec
+ * and fork and removes them on exit, announcing each through a ring buffer;
+ * latency_targets_event() then checks the process (cgroup filter, `php -S`
+ * for PHP's CLI, USDT for php-fpm), sweeps in-flight state of processes
+ * that ended, and keeps the syscall hooks attached exactly while a target
+ * exists. latency_targets_scan() seeds the map from /proc at start and
+ * again on a timer, in case ring buffer events were lost.
+ */
+struct http_latency_bpf;
+struct bpf_link;
+
+struct usdt_binary {
+	uint64_t dev, ino;
+	bool ok; /* both probes attached */
+	struct bpf_link *startup, *shutdown;
+};
+
+struct latency_state {
+	struct http_latency_bpf *skel;
+	bool use_btf;
+	struct bpf_link *enter_link, *exit_link; /* NULL while no target exists */
+	struct ring_buffer *events;
+	struct loop *loop;
+	struct loop_watch *events_watch;
+	struct loop_timer *scan_timer;
+	struct latency_targets names;
+	struct latency_buckets buckets;
+	struct name_filter cgroups;
+	bool php_usdt;
+	struct usdt_binary *binaries;
+	size_t nbinaries;
+	size_t ntargets;
+	__u64 *target_bits; /* the kernel's bitmap of target pids, mmap-ed */
+	size_t target_words, target_bits_len;
+	uint64_t exited_inflight; /* requests in flight when their process ended */
+	uint64_t hook_attach_failures;
+	int ncpus;
+	/* cgroup names */
+	bool have_tree;
+	struct cg_tree tree;
+	struct idmap names_seen; /* id -> struct cg_label, kept after the cgroup is gone */
+	uint64_t last_rescan_ms;
+};
+
+int latency_targets_scan(struct latency_state *st);
+int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer callback */
+void latency_targets_update_hooks(struct latency_state *st);
+void latency_targets_free(struct latency_state *st);
+void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on);
+
+#endif

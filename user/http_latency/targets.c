@@ -1,0 +1,292 @@
+/* http_latency/targets.c — which processes the http collector measures, PHP USDT, syscall hook
+ * lifetime.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "core/log.h"
+#include "http_latency/state.h"
+#include "lib/proc.h"
+#include "skel/http_latency.skel.h"
+
+static int targets_fd(const struct latency_state *st)
+{
+	return bpf_map__fd(st->skel->maps.targets);
+}
+
+/* The configured name an executable's file name matches, or -1. */
+static int match_exe(const struct latency_targets *names, const char *exe)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		const struct latency_target_name *n = &names->items[i];
+		size_t len = strlen(n->name);
+		if (n->prefix ? strncmp(exe, n->name, len) == 0 : strcmp(exe, n->name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* PHP's CLI is a target only as a web server: `php -S addr` (what artisan serve runs). */
+static bool php_cli_serves(int pid)
+{
+	char path[64], args[4096];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, args, sizeof(args) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	args[n] = '\0';
+	for (char *a = args; a < args + n; a += strlen(a) + 1)
+		if (strncmp(a, "-S", 2) == 0)
+			return true;
+	return false;
+}
+
+/* Attaches the PHP request probes to the binary pid runs, once per binary (dev, inode). */
+static bool usdt_ready(struct latency_state *st, int pid)
+{
+	char exe[64];
+	struct stat sb;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (stat(exe, &sb) < 0)
+		return false;
+	for (size_t i = 0; i < st->nbinaries; i++)
+		if (st->binaries[i].dev == sb.st_dev && st->binaries[i].ino == sb.st_ino)
+			return st->binaries[i].ok;
+	struct usdt_binary *b = realloc(st->binaries, (st->nbinaries + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	st->binaries = b;
+	b = &st->binaries[st->nbinaries++];
+	memset(b, 0, sizeof(*b));
+	b->dev = sb.st_dev;
+	b->ino = sb.st_ino;
+	/* pid -1: every process running this file, including workers forked later */
+	b->startup = bpf_program__attach_usdt(st->skel->progs.php_request_startup, -1, exe, "php",
+					      "request__startup", NULL);
+	b->shutdown = b->startup
+			      ? bpf_program__attach_usdt(st->skel->progs.php_request_shutdown, -1,
+							 exe, "php", "request__shutdown", NULL)
+			      : NULL;
+	b->ok = b->startup && b->shutdown;
+	char real[4096] = "";
+	ssize_t n = readlink(exe, real, sizeof(real) - 1);
+	real[n > 0 ? n : 0] = '\0';
+	if (b->ok) {
+		log_info("php USDT probes attached", "collector", "http_latency", "binary", real);
+	} else {
+		bpf_link__destroy(b->startup);
+		b->startup = NULL;
+		log_info("php binary without usable USDT probes; measuring FastCGI on its sockets",
+			 "collector", "http_latency", "binary", real, "reason", strerror(errno));
+	}
+	return b->ok;
+}
+
+void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on)
+{
+	if (!st->target_bits || tgid / 64 >= st->target_words)
+		return; /* the kernel falls back to the hash beyond the bitmap */
+	__u64 mask = 1ull << (tgid & 63);
+	/* the kernel changes other bits of the same word concurrently: atomic */
+	if (on)
+		__atomic_fetch_or(&st->target_bits[tgid / 64], mask, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&st->target_bits[tgid / 64], ~mask, __ATOMIC_RELAXED);
+}
+
+static void drop(struct latency_state *st, __u32 tgid)
+{
+	latency_targets_set_bit(st, tgid, 0);
+	bpf_map_delete_elem(targets_fd(st), &tgid);
+}
+
+/* A process the kernel (or a scan) made a target: keep it, refine its mode, or drop it. */
+static void check_target(struct latency_state *st, __u32 tgid)
+{
+	struct http_target t;
+	char cg[CGROUP_PATH_MAX];
+
+	if (bpf_map_lookup_elem(targets_fd(st), &tgid, &t))
+		return;
+	if (st->cgroups.has_include || st->cgroups.has_exclude) {
+		if (cgroup_pid_path((int)tgid, cg, sizeof(cg)) ||
+		    !name_filter_pass(&st->cgroups, cg)) {
+			drop(st, tgid);
+			return;
+		}
+	}
+	if (t.runtime == HTTP_RUNTIME_PHP && t.mode == HTTP_MODE_HTTP &&
+	    !php_cli_serves((int)tgid)) {
+		drop(st, tgid);
+		return;
+	}
+	if (t.mode == HTTP_MODE_PHP_FCGI && st->php_usdt && usdt_ready(st, (int)tgid)) {
+		t.mode = HTTP_MODE_PHP_USDT;
+		bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_EXIST);
+	}
+}
+
+/* Requests in flight of a process that ended can never be answered: count and forget them. */
+static void sweep(struct latency_state *st, __u32 tgid)
+{
+	int conns = bpf_map__fd(st->skel->maps.conns);
+	int reqs = bpf_map__fd(st->skel->maps.php_reqs);
+	struct http_conn_key ck, cnext, *cprev = NULL;
+	__u64 rk, rnext, *rprev = NULL;
+
+	while (bpf_map_get_next_key(conns, cprev, &cnext) == 0) {
+		struct http_conn c;
+		ck = cnext;
+		cprev = &ck;
+		if (ck.tgid != tgid)
+			continue;
+		bool pending = bpf_map_lookup_elem(conns, &ck, &c) == 0 && c.pending;
+		if (bpf_map_delete_elem(conns, &ck) == 0) {
+			st->exited_inflight += pending;
+			cprev = NULL; /* the walk restarts: deleting moved the iterator's footing */
+		}
+	}
+	while (bpf_map_get_next_key(reqs, rprev, &rnext) == 0) {
+		rk = rnext;
+		rprev = &rk;
+		if ((__u32)(rk >> 32) == tgid && bpf_map_delete_elem(reqs, &rk) == 0) {
+			st->exited_inflight++;
+			rprev = NULL;
+		}
+	}
+}
+
+int latency_targets_event(void *ctx, void *data, size_t size)
+{
+	struct latency_state *st = ctx;
+	const struct http_event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (e->kind == HTTP_EVENT_NEW)
+		check_target(st, e->tgid);
+	else if (e->kind == HTTP_EVENT_EXIT)
+		sweep(st, e->tgid);
+	return 0;
+}
+
+static void attach_hooks(struct latency_state *st)
+{
+	struct http_latency_bpf *s = st->skel;
+	st->enter_link = bpf_program__attach(st->use_btf ? s->progs.http_sys_enter
+							 : s->progs.http_sys_enter_raw);
+	st->exit_link = st->enter_link
+				? bpf_program__attach(st->use_btf ? s->progs.http_sys_exit
+								  : s->progs.http_sys_exit_raw)
+				: NULL;
+	if (!st->exit_link) {
+		st->hook_attach_failures++;
+		log_warn("cannot attach the syscall hooks", "collector", "http_latency", "reason",
+			 strerror(errno));
+		bpf_link__destroy(st->enter_link);
+		st->enter_link = NULL;
+	}
+}
+
+void latency_targets_update_hooks(struct latency_state *st)
+{
+	__u32 key, next, *prev = NULL;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(targets_fd(st), prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	st->ntargets = n;
+	if (n && !st->enter_link) {
+		attach_hooks(st);
+		if (st->enter_link)
+			log_debug("syscall hooks attached", "collector", "http_latency");
+	} else if (!n && st->enter_link) {
+		bpf_link__destroy(st->enter_link);
+		bpf_link__destroy(st->exit_link);
+		st->enter_link = st->exit_link = NULL;
+		log_debug("syscall hooks detached: no target process", "collector", "http_latency");
+	}
+}
+
+/* Targets whose process is gone (an exit event lost) are removed with their state. */
+static void forget_dead(struct latency_state *st)
+{
+	__u32 key, next, *prev = NULL;
+	__u32 dead[256];
+	size_t ndead = 0;
+
+	while (ndead < 256 && bpf_map_get_next_key(targets_fd(st), prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (kill((pid_t)key, 0) < 0 && errno == ESRCH)
+			dead[ndead++] = key;
+	}
+	for (size_t i = 0; i < ndead; i++) {
+		drop(st, dead[i]);
+		sweep(st, dead[i]);
+	}
+}
+
+int latency_targets_scan(struct latency_state *st)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	forget_dead(st);
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(e->d_name, &end, 10);
+		struct proc_id id;
+		struct http_target t;
+		__u32 tgid = (__u32)pid;
+
+		if (*end || pid == 0 || proc_id_read((pid_t)pid, &id) || !id.exe[0])
+			continue;
+		int k = match_exe(&st->names, id.exe);
+		if (k < 0 || bpf_map_lookup_elem(targets_fd(st), &tgid, &t) == 0)
+			continue;
+		t = (struct http_target){ .runtime = st->names.items[k].runtime,
+					  .mode = st->names.items[k].mode };
+		if (bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_NOEXIST) == 0) {
+			latency_targets_set_bit(st, tgid, 1);
+			check_target(st, tgid);
+		}
+	}
+	closedir(d);
+	latency_targets_update_hooks(st);
+	return 0;
+}
+
+void latency_targets_free(struct latency_state *st)
+{
+	bpf_link__destroy(st->enter_link);
+	bpf_link__destroy(st->exit_link);
+	st->enter_link = st->exit_link = NULL;
+	for (size_t i = 0; i < st->nbinaries; i++) {
+		bpf_link__destroy(st->binaries[i].startup);
+		bpf_link__destroy(st->binaries[i].shutdown);
+	}
+	free(st->binaries);
+	st->binaries = NULL;
+	st->nbinaries = 0;
+}

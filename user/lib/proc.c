@@ -1,0 +1,71 @@
+/* lib/proc.c — what /proc says about a process: its stat fields, and its identity (pid, start,
+ * exe). */
+#include "lib/proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/fileutil.h"
+
+/* Fields of /proc/PID/stat after the ")" that closes the command name: field 3 is index 0. */
+int proc_stat_field(const char *stat, int field, uint64_t *out)
+{
+	const char *p = strrchr(stat, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	for (int i = 3; i <= field; i++) {
+		while (*p == ' ')
+			p++;
+		if (i == field) {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(p, &end, 10);
+			if (errno || end == p)
+				return -EINVAL;
+			*out = v;
+			return 0;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return -EINVAL;
+}
+
+int proc_stat_read(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return file_read_text(path, buf, len);
+}
+
+int proc_id_read(pid_t pid, struct proc_id *out)
+{
+	char buf[1024], path[64], exe[4096];
+	struct proc_id id = { .pid = pid };
+	int rc = proc_stat_read(pid, buf, sizeof(buf));
+
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
+	rc = proc_stat_field(buf, 22, &id.start_ticks);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *deleted = strstr(exe, " (deleted)");
+		if (deleted && deleted[10] == '\0')
+			*deleted = '\0'; /* replaced by a package upgrade: still the same program */
+		const char *base = strrchr(exe, '/');
+		base = base ? base + 1 : exe;
+		size_t blen = strnlen(base, sizeof(id.exe) - 1);
+		memcpy(id.exe, base, blen);
+		id.exe[blen] = '\0';
+	}
+	*out = id;
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* lib/proc.h — what /proc says about a process: its stat fields, and its identity (pid, start,
+ * exe). */
+#ifndef HOSTMON_LIB_PROC_H
+#define HOSTMON_LIB_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * API:
+ *   proc_stat_read() reads /proc/PID/stat into buf; proc_stat_field() takes
+ *   field number `field` (1-based as in proc(5), 3 or above) from it, parsing
+ *   after the last ')' so a command name with spaces or parentheses cannot
+ *   shift the fields. proc_id_read() gives a process's identity: pid plus
+ *   start time (field 22; together they never repeat) and the basename of its
+ *   executable ("" when unreadable, " (deleted)" removed). 0 or -errno
+ *   (-ESRCH when the process is gone).
+ */
+struct proc_id {
+	pid_t pid;
+	uint64_t start_ticks;
+	char exe[64];
+};
+
+int proc_stat_read(pid_t pid, char *buf, size_t len);
+int proc_stat_field(const char *stat, int field, uint64_t *out);
+int proc_id_read(pid_t pid, struct proc_id *out);
+
+#endif

@@ -1,0 +1,74 @@
+/* rabbitmq/fetch.h — the RabbitMQ management API over HTTP: one queue listing per vhost, a few at
+ * once. */
+#ifndef HOSTMON_RABBITMQ_FETCH_H
+#define HOSTMON_RABBITMQ_FETCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/namefilter.h"
+#include "rabbitmq/parse.h"
+
+/*
+ * API:
+ *   rmq_fetch_new() sets up one curl multi handle and max_parallel easy
+ *   handles, kept for the fetcher's life so connections stay open between
+ *   polls (keep-alive); it copies what it keeps of opts. NULL and errno on
+ *   failure. rmq_fetch_free() accepts NULL.
+ *
+ *   rmq_fetch_queues() is one poll: GET /api/vhosts?columns=name, then for
+ *   every vhost that passes the filter (NULL: all) GET
+ *   /api/queues/{vhost}?query, the name percent-encoded, at most
+ *   max_parallel at once, each response parsed as it streams in
+ *   (parse.h). An excluded vhost is never asked for. out must be
+ *   empty; on success it holds the records in the listing's vhost order.
+ *   timeout_ms bounds the whole poll, max_response_bytes each (decoded)
+ *   response. A vhost whose request gets 404 was deleted after the listing
+ *   and counts as empty; any other failure fails the whole poll: -EIO with
+ *   *fail set (reason, and a detail for the log), out left empty. -ECANCELED
+ *   when stop_fd became readable (shutdown; nothing to report). One thread
+ *   at a time per fetcher.
+ */
+
+enum rmq_reason {
+	RMQ_REASON_CONNECT,
+	RMQ_REASON_TIMEOUT,
+	RMQ_REASON_TLS,
+	RMQ_REASON_AUTH,
+	RMQ_REASON_HTTP_STATUS,
+	RMQ_REASON_TRANSFER,
+	RMQ_REASON_TOO_LARGE,
+	RMQ_REASON_INVALID_JSON,
+	RMQ_REASON_UNEXPECTED_RESPONSE,
+	RMQ_REASON_MAX,
+};
+
+/* The reason label of hostmon_rabbitmq_poll_errors_total, in enum order. */
+extern const char *const rmq_reason_names[RMQ_REASON_MAX];
+
+struct rmq_fetch_opts {
+	const char *base_url; /* http(s)://host:port[/prefix], no trailing slash */
+	const char *user;
+	const char *password;	   /* or NULL */
+	const char *password_file; /* or NULL; re-read for every poll, so a rotated secret works */
+	const char *ca_file, *cert_file, *key_file;
+	bool insecure;
+	unsigned max_parallel; /* 1..32 */
+	uint64_t timeout_ms;   /* the whole poll */
+	uint64_t max_response_bytes;
+	int stop_fd; /* readable: abandon the poll at once; -1 for none */
+};
+
+struct rmq_fetch_error {
+	enum rmq_reason reason;
+	char detail[256];
+};
+
+struct rmq_fetch;
+
+struct rmq_fetch *rmq_fetch_new(const struct rmq_fetch_opts *opts);
+void rmq_fetch_free(struct rmq_fetch *f);
+int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
+		     struct rmq_list *out, struct rmq_fetch_error *fail);
+
+#endif

@@ -1,0 +1,526 @@
+/* rabbitmq/rabbitmq.c — the RabbitMQ queue collector: background polls (fetch.c),
+ * whole-snapshot swaps, metrics. */
+#include "rabbitmq/rabbitmq.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "lib/clock.h"
+#include "lib/namefilter.h"
+#include "rabbitmq/fetch.h"
+#include "rabbitmq/parse.h"
+
+/* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
+static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&columns=name,vhost,"
+				 "node,leader,type,state,durable,messages,messages_ready,"
+				 "messages_unacknowledged";
+/* Consumers and bytes exist only in the statistics database: a slower cadence. */
+static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"
+				   "message_bytes_ready,message_bytes_unacknowledged";
+
+/* One complete poll's result: queues after filters and the cap, with details joined. */
+struct rmq_snap {
+	atomic_int refs; /* the collector's, plus one per scrape whose series borrow its strings */
+	struct rmq_list queues;
+	double taken_at; /* CLOCK_MONOTONIC seconds */
+	size_t matching; /* queues that passed the filters, before the cap */
+	size_t dropped;	 /* left out by --rabbitmq-max-queues */
+};
+
+struct rmq_state {
+	/* settings */
+	char host[256];
+	double interval_s, detail_interval_s;
+	uint64_t max_queues;
+	struct name_filter vhosts, queues;
+
+	/* poller thread only */
+	struct rmq_fetch *fetch;
+	struct rmq_list details;
+	double details_at;
+	int last_logged_reason; /* -1: last poll succeeded */
+
+	pthread_t thread;
+	bool thread_started;
+	int stop_fd; /* eventfd: wakes the poller to stop */
+	atomic_bool stopping;
+
+	/* shared with scrapes, under lock */
+	pthread_mutex_t lock;
+	struct rmq_snap *snap;
+	bool up;
+	double last_success_wall;
+	double last_poll_duration;
+	uint64_t errors[RMQ_REASON_MAX];
+};
+
+/* Drops one reference; the last frees. Scrapes release theirs from the main thread, the poller
+ * its own when it swaps in a newer snapshot. */
+static void snap_unref(struct rmq_snap *s)
+{
+	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	rmq_list_free(&s->queues);
+	free(s);
+}
+
+static void snap_release(void *arg)
+{
+	snap_unref(arg);
+}
+
+static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
+{
+	return name_filter_pass(&st->vhosts, q->vhost) && name_filter_pass(&st->queues, q->name);
+}
+
+/* FNV-1a over vhost, a separator that cannot occur in either string, and name. */
+static uint64_t key_hash(const char *vhost, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = vhost; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/* An index over a list by (vhost, name): open addressing on item indexes + 1. */
+struct key_index {
+	size_t *slots;
+	size_t cap;
+};
+
+static int index_build(struct key_index *ix, const struct rmq_list *l)
+{
+	ix->cap = 16;
+	while (ix->cap < l->len * 2)
+		ix->cap *= 2;
+	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+	if (!ix->slots)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Finds (vhost, name); with insert_as > 0 adds it when absent. Returns the item index + 1, or 0. */
+static size_t index_find(struct key_index *ix, const struct rmq_list *l, const char *vhost,
+			 const char *name, size_t insert_as)
+{
+	size_t i = key_hash(vhost, name) & (ix->cap - 1);
+	while (ix->slots[i]) {
+		const struct rmq_queue *q = &l->items[ix->slots[i] - 1];
+		if (strcmp(q->name, name) == 0 && strcmp(q->vhost, vhost) == 0)
+			return ix->slots[i];
+		i = (i + 1) & (ix->cap - 1);
+	}
+	if (insert_as)
+		ix->slots[i] = insert_as;
+	return 0;
+}
+
+/*
+ * Keeps the queues that pass the filters, once each (a listing that names a
+ * vhost twice repeats its queues), up to the cap; joins the detail fields
+ * when the details are fresh enough.
+ */
+static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_snap *snap)
+{
+	struct key_index seen = { 0 }, details = { 0 };
+	bool use_details = st->details.len &&
+			   clock_monotonic_seconds() - st->details_at <= 2 * st->detail_interval_s;
+	size_t kept = 0;
+	int rc = index_build(&seen, fast);
+	if (!rc && use_details) {
+		rc = index_build(&details, &st->details);
+		for (size_t i = 0; !rc && i < st->details.len; i++)
+			index_find(&details, &st->details, st->details.items[i].vhost,
+				   st->details.items[i].name, i + 1);
+	}
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < fast->len; i++) {
+		struct rmq_queue *q = &fast->items[i];
+		if (!passes_filters(st, q))
+			continue;
+		/* compacting in place: slot kept is free, and the index points at kept slots */
+		if (index_find(&seen, fast, q->vhost, q->name, 0))
+			continue;
+		snap->matching++;
+		if (kept >= st->max_queues) {
+			snap->dropped++;
+			continue;
+		}
+		fast->items[kept] = *q;
+		index_find(&seen, fast, q->vhost, q->name, kept + 1);
+		struct rmq_queue *k = &fast->items[kept++];
+		size_t d =
+			use_details ? index_find(&details, &st->details, k->vhost, k->name, 0) : 0;
+		if (d) {
+			const struct rmq_queue *dq = &st->details.items[d - 1];
+			for (int f = RMQ_CONSUMERS; f < RMQ_NVALUES; f++) {
+				if (dq->present & (1u << f)) {
+					k->v[f] = dq->v[f];
+					k->present |= (uint16_t)(1u << f);
+				}
+			}
+		}
+	}
+	fast->len = kept;
+	snap->queues = *fast;
+	memset(fast, 0, sizeof(*fast));
+out:
+	free(seen.slots);
+	free(details.slots);
+	return rc;
+}
+
+static void record_failure(struct rmq_state *st, enum rmq_reason reason, const char *detail)
+{
+	pthread_mutex_lock(&st->lock);
+	st->up = false;
+	st->errors[reason]++;
+	pthread_mutex_unlock(&st->lock);
+	/* one line when it starts failing or the reason changes, not one per interval */
+	if (st->last_logged_reason != (int)reason)
+		log_warn("rabbitmq poll failed", "host", st->host, "reason",
+			 rmq_reason_names[reason], "detail", detail);
+	st->last_logged_reason = (int)reason;
+}
+
+/* Consumers and bytes: kept for the following polls to join, for two detail intervals at most. */
+static void poll_details(struct rmq_state *st)
+{
+	struct rmq_list det = { 0 };
+	struct rmq_fetch_error fail;
+
+	int rc = rmq_fetch_queues(st->fetch, detail_query, &st->vhosts, &det, &fail);
+	if (rc == 0) {
+		rmq_list_free(&st->details);
+		st->details = det;
+		st->details_at = clock_monotonic_seconds();
+		return;
+	}
+	/* counts stay current and up stays 1: count the error, keep the older details a while */
+	if (rc == -ECANCELED)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->errors[fail.reason]++;
+	pthread_mutex_unlock(&st->lock);
+	log_warn("rabbitmq detail poll failed", "host", st->host, "reason",
+		 rmq_reason_names[fail.reason], "detail", fail.detail);
+}
+
+static void poll_once(struct rmq_state *st, bool details_due)
+{
+	double start;
+	struct rmq_list fast = { 0 };
+	struct rmq_fetch_error fail;
+
+	/* details first: they join this poll's counts, and counts are published right after */
+	if (details_due)
+		poll_details(st);
+	start = clock_monotonic_seconds();
+	int rc = rmq_fetch_queues(st->fetch, fast_query, &st->vhosts, &fast, &fail);
+	if (rc) {
+		if (rc != -ECANCELED)
+			record_failure(st, fail.reason, fail.detail);
+		return;
+	}
+
+	struct rmq_snap *snap = calloc(1, sizeof(*snap));
+	if (!snap || build_snap(st, &fast, snap)) {
+		free(snap);
+		rmq_list_free(&fast);
+		record_failure(st, RMQ_REASON_TRANSFER, "out of memory");
+		return;
+	}
+	snap->taken_at = clock_monotonic_seconds();
+	atomic_init(&snap->refs, 1);
+	pthread_mutex_lock(&st->lock);
+	struct rmq_snap *old = st->snap;
+	st->snap = snap;
+	st->up = true;
+	st->last_success_wall = clock_wall_seconds();
+	st->last_poll_duration = snap->taken_at - start;
+	pthread_mutex_unlock(&st->lock);
+	snap_unref(old);
+	if (st->last_logged_reason != -1) {
+		struct log_num n;
+		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
+			 log_u64(&n, snap->queues.len));
+		st->last_logged_reason = -1;
+	}
+}
+
+static void *poller(void *arg)
+{
+	struct rmq_state *st = arg;
+	double next = clock_monotonic_seconds(), next_details = next;
+
+	while (!atomic_load(&st->stopping)) {
+		double now = clock_monotonic_seconds();
+		if (now < next) {
+			struct pollfd pfd = { .fd = st->stop_fd, .events = POLLIN };
+			poll(&pfd, 1, (int)((next - now) * 1000) + 1);
+			continue;
+		}
+		bool details_due = now >= next_details;
+		if (details_due)
+			next_details = now + st->detail_interval_s;
+		poll_once(st, details_due);
+		next += st->interval_s;
+		if (next < clock_monotonic_seconds())
+			next = clock_monotonic_seconds() +
+			       st->interval_s; /* a slow poll: skip, do not pile up */
+	}
+	return NULL;
+}
+
+/* Queue names are borrowed from snap, which the scrape holds until it is rendered. */
+static void add_queue_series(struct metric_snapshot *s, const char *host, struct rmq_snap *snap)
+{
+	static const char *const labels[] = { "host", "vhost", "name" };
+	static const char *const info_labels[] = { "host", "vhost", "name",   "node",
+						   "type", "state", "durable" };
+	static const struct {
+		const char *suffix, *help;
+	} fams[RMQ_NVALUES] = {
+		[RMQ_MESSAGES] = { "messages", "Messages in the queue (ready + unacknowledged)." },
+		[RMQ_MESSAGES_READY] = { "messages_ready", "Messages ready to be delivered." },
+		[RMQ_MESSAGES_UNACKED] = { "messages_unacknowledged",
+					   "Messages delivered and not yet acknowledged." },
+		[RMQ_CONSUMERS] = { "consumers", "Consumers of the queue." },
+		[RMQ_MESSAGE_BYTES] = { "message_bytes", "Bytes of message bodies in the queue." },
+		[RMQ_MESSAGE_BYTES_READY] = { "message_bytes_ready",
+					      "Bytes of message bodies ready to be delivered." },
+		[RMQ_MESSAGE_BYTES_UNACKED] = { "message_bytes_unacknowledged",
+						"Bytes of message bodies delivered and not yet "
+						"acknowledged." },
+	};
+	struct metric_family *f[RMQ_NVALUES];
+	char name[96];
+
+	for (int i = 0; i < RMQ_NVALUES; i++) {
+		snprintf(name, sizeof(name), "rabbitmq_individual_queue_%s", fams[i].suffix);
+		f[i] = metric_family_get(s, name, fams[i].help, METRIC_GAUGE, 3, labels);
+	}
+	struct metric_family *info =
+		metric_family_get(s, "rabbitmq_individual_queue_info",
+				  "Facts about the queue as labels; the value is always 1.",
+				  METRIC_GAUGE, 7, info_labels);
+	atomic_fetch_add(&snap->refs, 1);
+	bool borrow = metric_snapshot_hold(s, snap_release, snap) == 0;
+	if (!borrow)
+		atomic_fetch_sub(&snap->refs, 1); /* still more than the collector's own: no free */
+	void (*add)(struct metric_family *, const char *const *, double) =
+		borrow ? metric_add_borrowed : metric_add;
+	for (size_t i = 0; i < snap->queues.len; i++) {
+		const struct rmq_queue *q = &snap->queues.items[i];
+		const char *v[] = { host, q->vhost, q->name };
+		for (int k = 0; k < RMQ_NVALUES; k++)
+			if (q->present & (1u << k))
+				add(f[k], v, q->v[k]);
+		const char *iv[] = { host,
+				     q->vhost,
+				     q->name,
+				     q->node,
+				     q->type,
+				     q->state,
+				     q->durable < 0 ? ""
+				     : q->durable   ? "true"
+						    : "false" };
+		add(info, iv, 1); /* host is the collector's, the rest static or the snapshot's */
+	}
+}
+
+static int rmq_collect(void *state, struct metric_snapshot *s)
+{
+	struct rmq_state *st = state;
+	static const char *const host_label[] = { "host" };
+	static const char *const reason_labels[] = { "host", "reason" };
+	const char *hv[] = { st->host };
+
+	pthread_mutex_lock(&st->lock);
+	/* stale numbers are never served as current: after two intervals without success, none */
+	bool fresh =
+		st->snap && clock_monotonic_seconds() - st->snap->taken_at <= 2 * st->interval_s;
+	if (fresh)
+		add_queue_series(s, st->host, st->snap);
+	metric_add(
+		metric_family_get(s, "hostmon_rabbitmq_up",
+				  "Whether the last poll of the RabbitMQ management API succeeded.",
+				  METRIC_GAUGE, 1, host_label),
+		hv, st->up ? 1 : 0);
+	if (st->last_success_wall > 0)
+		metric_add(metric_family_get(s, "hostmon_rabbitmq_last_success_timestamp_seconds",
+					     "When the last successful poll finished (Unix time).",
+					     METRIC_GAUGE, 1, host_label),
+			   hv, st->last_success_wall);
+	metric_add(metric_family_get(s, "hostmon_rabbitmq_poll_duration_seconds",
+				     "How long the last successful poll took.", METRIC_GAUGE, 1,
+				     host_label),
+		   hv, st->last_poll_duration);
+	struct metric_family *errs = metric_family_get(s, "hostmon_rabbitmq_poll_errors_total",
+						       "Failed RabbitMQ API requests, by reason.",
+						       METRIC_COUNTER, 2, reason_labels);
+	for (int i = 0; i < RMQ_REASON_MAX; i++) {
+		const char *v[] = { st->host, rmq_reason_names[i] };
+		metric_add(errs, v, (double)st->errors[i]);
+	}
+	metric_add(metric_family_get(s, "hostmon_rabbitmq_queues",
+				     "Queues in the last successful poll that pass the filters.",
+				     METRIC_GAUGE, 1, host_label),
+		   hv, fresh ? (double)st->snap->matching : 0);
+	metric_add(metric_family_get(
+			   s, "hostmon_rabbitmq_queues_dropped",
+			   "Queues left out by --rabbitmq-max-queues in the last successful poll.",
+			   METRIC_GAUGE, 1, host_label),
+		   hv, fresh ? (double)st->snap->dropped : 0);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+static void rmq_destroy(void *state)
+{
+	struct rmq_state *st = state;
+	if (!st)
+		return;
+	if (st->thread_started) {
+		uint64_t one = 1;
+		atomic_store(&st->stopping, true);
+		ssize_t unused = write(st->stop_fd, &one, sizeof(one));
+		(void)unused;
+		pthread_join(st->thread, NULL);
+	}
+	if (st->stop_fd >= 0)
+		close(st->stop_fd);
+	rmq_fetch_free(st->fetch);
+	rmq_list_free(&st->details);
+	snap_unref(st->snap);
+	name_filter_free(&st->vhosts);
+	name_filter_free(&st->queues);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+static int host_of(const char *url, char *out, size_t len)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int rc = -EINVAL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		snprintf(out, len, "%s", host);
+		rc = 0;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int rmq_init(const struct config *cfg, struct loop *loop, void **state, char *err,
+		    size_t errlen)
+{
+	(void)loop;
+	if (!cfg->rabbitmq_url) {
+		snprintf(err, errlen, "no --rabbitmq-url (or RABBITMQ_HOST) configured");
+		return -EINVAL;
+	}
+	struct rmq_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->stop_fd = -1;
+	st->last_logged_reason = -2; /* log the first outcome either way */
+	pthread_mutex_init(&st->lock, NULL);
+	int rc = -ENOMEM;
+
+	/* "http://host:15672/" and "http://host:15672" name the same API */
+	char *base_url = strdup(cfg->rabbitmq_url);
+	if (!base_url)
+		goto fail;
+	size_t n = strlen(base_url);
+	while (n && base_url[n - 1] == '/')
+		base_url[--n] = '\0';
+	if (host_of(base_url, st->host, sizeof(st->host))) {
+		snprintf(err, errlen, "cannot parse --rabbitmq-url %s", cfg->rabbitmq_url);
+		rc = -EINVAL;
+		goto fail;
+	}
+	st->interval_s = (double)cfg->rabbitmq_interval_ms / 1000;
+	st->detail_interval_s = (double)cfg->rabbitmq_detail_interval_ms / 1000;
+	st->max_queues = cfg->rabbitmq_max_queues;
+	if (name_filter_init(&st->vhosts, cfg->rabbitmq_include_vhost,
+			     cfg->rabbitmq_exclude_vhost) ||
+	    name_filter_init(&st->queues, cfg->rabbitmq_include_queue,
+			     cfg->rabbitmq_exclude_queue)) {
+		snprintf(err, errlen, "invalid --rabbitmq-include/exclude expression");
+		rc = -EINVAL;
+		goto fail;
+	}
+	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (st->stop_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	struct rmq_fetch_opts fo = {
+		.base_url = base_url,
+		.user = cfg->rabbitmq_user,
+		.password = cfg->rabbitmq_password,
+		.password_file = cfg->rabbitmq_password_file,
+		.ca_file = cfg->rabbitmq_ca_file,
+		.cert_file = cfg->rabbitmq_cert_file,
+		.key_file = cfg->rabbitmq_key_file,
+		.insecure = cfg->rabbitmq_insecure_skip_verify,
+		.max_parallel = (unsigned)cfg->rabbitmq_max_parallel_requests,
+		.timeout_ms = cfg->rabbitmq_timeout_ms,
+		.max_response_bytes = cfg->rabbitmq_max_response_bytes,
+		.stop_fd = st->stop_fd,
+	};
+	st->fetch = rmq_fetch_new(&fo);
+	if (!st->fetch) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot set up the HTTP client: %s", strerror(errno));
+		goto fail;
+	}
+	rc = -pthread_create(&st->thread, NULL, poller, st);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the poller thread: %s", strerror(-rc));
+		goto fail;
+	}
+	st->thread_started = true;
+	log_info("rabbitmq collector polling", "url", base_url, "host", st->host);
+	free(base_url);
+	*state = st;
+	return 0;
+fail:
+	if (!*err)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	free(base_url);
+	rmq_destroy(st);
+	return rc;
+}
+
+static bool rmq_enabled(const struct config *cfg)
+{
+	return cfg->rabbitmq_url != NULL;
+}
+
+const struct collector_ops rabbitmq_collector_ops = {
+	.name = "rabbitmq",
+	.description = "every queue in every vhost, from the RabbitMQ management API",
+	.enabled_by_default = rmq_enabled,
+	.init = rmq_init,
+	.collect = rmq_collect,
+	.destroy = rmq_destroy,
+};

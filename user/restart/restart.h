@@ -1,0 +1,31 @@
+/* restart/restart.h — the restart controller: restart rules sampled on timers, acted on, verified,
+ * reported. */
+#ifndef HOSTMON_RESTART_RESTART_H
+#define HOSTMON_RESTART_RESTART_H
+
+#include "exposition/metrics.h"
+#include "restart/rule.h"
+
+/*
+ * API:
+ *   restart_ctl_new() takes over rules (emptied on success), and runs each
+ *   on its own timer in loop, reading CPU through the running cpu
+ *   collector's state (cpu may be NULL: then every rule reports its target
+ *   as not found and never acts). config_path is re-read by
+ *   restart_ctl_reload() (SIGHUP): rules with the same name keep their
+ *   state and history except a suspension; invalid rules leave the running
+ *   ones unchanged and are logged. restart_ctl_collect() appends the
+ *   hostmon_restart_* families. restart_ctl_free() stops everything,
+ *   killing a running action command; accepts NULL.
+ */
+
+struct loop;
+struct restart_ctl;
+
+struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules, void *cpu,
+				    const char *config_path);
+void restart_ctl_reload(struct restart_ctl *c);
+int restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
+void restart_ctl_free(struct restart_ctl *c);
+
+#endif
