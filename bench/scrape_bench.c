@@ -84,12 +84,12 @@ int main(int argc, char **argv)
 	const char *duration = argc > 2 ? argv[2] : "10s";
 	int gzip = argc > 3 && strcmp(argv[3], "gzip") == 0;
 	char err[256], url[128];
-	struct web_server_opts opts = { .listen = "127.0.0.1:0",
-					.max_connections = 64,
-					.max_head = 8192,
-					.read_header_timeout_ms = 10000,
-					.idle_timeout_ms = 60000,
-					.write_timeout_ms = 30000 };
+	struct web_settings opts = { .listen = (char *)"127.0.0.1:0",
+				     .max_connections = 64,
+				     .max_request_header_bytes = 8192,
+				     .read_header_timeout_ms = 10000,
+				     .idle_timeout_ms = 60000,
+				     .write_timeout_ms = 30000 };
 	struct loop *l = loop_new();
 	struct web_server *srv = web_server_new(l, &opts, handle, &b, err, sizeof(err));
 	if (!srv) {

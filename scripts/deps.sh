@@ -1,15 +1,30 @@
 #!/bin/sh
-# Installs the Debian packages hostmon needs to build and test; fast when all are present.
+# Installs the Debian packages hostmon needs to run (build it and start it) or to test it;
+# fast when all are present.
+# Usage: scripts/deps.sh run|test
 set -eu
 
-PACKAGES="
+# Building and running: the compilers, libbpf and the libraries the daemon links or opens.
+RUN_PACKAGES="
  make gcc clang llvm pkg-config libc6-dev libbpf-dev bpftool libelf-dev
  zlib1g-dev libisal-dev libcurl4-openssl-dev libcjson-dev linux-libc-dev
- clang-format cppcheck clang-tools valgrind libclang-rt-14-dev
+"
+# Testing and checking: the peers the integration tests run for real, the checkers, sanitizers.
+TEST_PACKAGES="
+ clang-format cppcheck clang-tools valgrind libclang-rt-14-dev shellcheck
  curl prometheus nginx php8.2-fpm php8.2-cli php-laravel-framework libfcgi-bin
  rabbitmq-server amqp-tools wrk hyperfine linux-perf
- nodejs procps iproute2 python3 python3-prometheus-client shellcheck
+ nodejs procps iproute2 python3 python3-prometheus-client
 "
+
+case "${1:-}" in
+run) PACKAGES=$RUN_PACKAGES ;;
+test) PACKAGES="$RUN_PACKAGES $TEST_PACKAGES" ;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 2
+	;;
+esac
 
 missing=""
 for p in $PACKAGES; do
@@ -23,7 +38,7 @@ if [ -z "$missing" ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+	echo "deps: missing packages:$missing; run 'make deps-$1' as root" >&2
 	exit 1
 fi
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+
 /* cgroup trees are shallow; a bound keeps a hostile or looping tree from exhausting the stack */
 #define CG_MAX_WALK_DEPTH 64
 
@@ -252,4 +254,16 @@ struct cg_node **cg_tree_breadth_first(const struct cg_tree *t, size_t *n)
 	}
 	*n = tail;
 	return order;
+}
+
+#define UNKNOWN_RESCAN_MIN_MS 1000
+
+bool cg_tree_unknown_rescan_due(struct cg_tree *t)
+{
+	uint64_t now = clock_monotonic_ms();
+
+	if (t->unknown_rescan_ms && now - t->unknown_rescan_ms < UNKNOWN_RESCAN_MIN_MS)
+		return false;
+	t->unknown_rescan_ms = now;
+	return true;
 }

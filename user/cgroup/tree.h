@@ -57,12 +57,20 @@ struct cg_tree {
 	uint64_t generation;
 	cg_removed_fn removed;
 	void *removed_arg;
+	uint64_t unknown_rescan_ms; /* when an unknown id last caused a walk */
 };
 
 int cg_tree_init(struct cg_tree *t, const char *root_dir, cg_removed_fn removed, void *arg);
 int cg_tree_walk(struct cg_tree *t);
 void cg_tree_totals(struct cg_tree *t);
 struct cg_node *cg_tree_find(const struct cg_tree *t, uint64_t id);
+/*
+ * Whether an id the tree does not know may cause a walk now: at most once a
+ * second, so a stream of ids of cgroups already removed (or never visible)
+ * cannot turn every scrape into a hierarchy walk. A true answer counts as
+ * the walk having happened.
+ */
+bool cg_tree_unknown_rescan_due(struct cg_tree *t);
 void cg_tree_free(struct cg_tree *t); /* calls the removal callback for no node */
 /* Every node, shallowest first (the root, then depth 1, ...); the array is the caller's to free.
  * NULL on allocation failure. */

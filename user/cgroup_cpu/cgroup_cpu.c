@@ -22,7 +22,7 @@
 #include "cgroup/tree.h"
 #include "cgroup_cpu/limits.h"
 #include "core/log.h"
-#include "core/sys.h"
+#include "lib/bpf_util.h"
 #include "lib/clock.h"
 #include "lib/namefilter.h"
 #include "skel/cgroup_cpu.skel.h"
@@ -35,7 +35,6 @@
  */
 #define CPU_TICK_PERIOD_NS (10ull * 1000 * 1000)
 /* An unknown cgroup id triggers a rescan, but not more often than this. */
-#define UNKNOWN_RESCAN_MIN_MS 1000
 
 enum { V_CPU = 0, V_WAIT = 1 };
 
@@ -44,7 +43,7 @@ struct map_entry {
 	uint64_t v[CG_NVALUES];
 };
 
-struct cpu_state {
+struct cgroup_cpu {
 	struct cgroup_cpu_bpf *skel;
 	struct bpf_link **tick_links;
 	int ntick;
@@ -59,7 +58,6 @@ struct cpu_state {
 	size_t nentries, entries_cap;
 	struct loop *loop;
 	struct loop_timer *refresh_timer;
-	uint64_t last_unknown_rescan_ms;
 	uint64_t orphaned_total;
 	uint64_t walk_errors_total;
 	/* export filters */
@@ -67,7 +65,7 @@ struct cpu_state {
 	struct name_filter paths;
 };
 
-static bool values_of(const struct cpu_state *st, uint64_t id, uint64_t out[CG_NVALUES])
+static bool values_of(const struct cgroup_cpu *st, uint64_t id, uint64_t out[CG_NVALUES])
 {
 	/* cleared first so memory checkers, which model per-CPU values as one, see it written */
 	memset(st->percpu, 0, (size_t)st->ncpus * sizeof(*st->percpu));
@@ -84,7 +82,7 @@ static bool values_of(const struct cpu_state *st, uint64_t id, uint64_t out[CG_N
 /* A cgroup is gone: take its final values and drop its kernel entry before the tree folds it. */
 static void on_removed(void *arg, struct cg_node *node)
 {
-	struct cpu_state *st = arg;
+	struct cgroup_cpu *st = arg;
 	uint64_t v[CG_NVALUES];
 
 	if (values_of(st, node->id, v)) {
@@ -96,7 +94,7 @@ static void on_removed(void *arg, struct cg_node *node)
 	node->user = NULL;
 }
 
-static int rescan(struct cpu_state *st)
+static int rescan(struct cgroup_cpu *st)
 {
 	int rc = cg_tree_walk(&st->tree);
 	if (rc) {
@@ -110,7 +108,7 @@ static int rescan(struct cpu_state *st)
 }
 
 /* Reads the whole map into st->entries; the previous read stays intact on failure. */
-static int read_map(struct cpu_state *st)
+static int read_map(struct cgroup_cpu *st)
 {
 	uint64_t key, next;
 	uint64_t *prev = NULL;
@@ -149,7 +147,7 @@ static int read_map(struct cpu_state *st)
 }
 
 /* Gives every map entry to its node; returns how many ids the tree does not know. */
-static size_t apply_entries(struct cpu_state *st)
+static size_t apply_entries(struct cgroup_cpu *st)
 {
 	size_t unknown = 0;
 	for (size_t i = 0; i < st->nentries; i++) {
@@ -169,7 +167,7 @@ static size_t apply_entries(struct cpu_state *st)
  * created and removed between two scans: its parent is unknowable, so its
  * time goes to the root (which counts everything) and its entry is dropped.
  */
-static void fold_orphans(struct cpu_state *st)
+static void fold_orphans(struct cgroup_cpu *st)
 {
 	for (size_t i = 0; i < st->nentries; i++) {
 		uint64_t id = st->entries[i].id;
@@ -190,16 +188,13 @@ static void fold_orphans(struct cpu_state *st)
  * when asked or when unknown ids appeared (rate-limited), after which ids
  * that are still unknown are folded as orphans.
  */
-static int sync_kernel(struct cpu_state *st, bool force_rescan)
+static int sync_kernel(struct cgroup_cpu *st, bool force_rescan)
 {
 	int rc = read_map(st);
 	if (rc)
 		return rc;
 	size_t unknown = apply_entries(st);
-	if (force_rescan || (unknown && clock_monotonic_ms() - st->last_unknown_rescan_ms >=
-						UNKNOWN_RESCAN_MIN_MS)) {
-		if (!force_rescan)
-			st->last_unknown_rescan_ms = clock_monotonic_ms();
+	if (force_rescan || (unknown && cg_tree_unknown_rescan_due(&st->tree))) {
 		if (rescan(st) == 0) {
 			apply_entries(st);
 			fold_orphans(st);
@@ -215,7 +210,7 @@ static void refresh_tick(struct loop *l, void *arg)
 	sync_kernel(arg, true);
 }
 
-static bool exported(const struct cpu_state *st, const struct cg_node *n)
+static bool exported(const struct cgroup_cpu *st, const struct cg_node *n)
 {
 	if (n->total[V_CPU] == 0 && n->total[V_WAIT] == 0)
 		return false; /* never used CPU: not worth a series */
@@ -224,14 +219,14 @@ static bool exported(const struct cpu_state *st, const struct cg_node *n)
 	return name_filter_pass(&st->paths, n->path);
 }
 
-static uint64_t read_counter(const struct cpu_state *st, __u32 which)
+static uint64_t read_counter(const struct cgroup_cpu *st, __u32 which)
 {
-	return sys_percpu_counter(bpf_map__fd(st->skel->maps.cpu_counters), which, st->ncpus);
+	return bpf_util_percpu_sum(bpf_map__fd(st->skel->maps.cpu_counters), which, st->ncpus);
 }
 
 static int cpu_collect(void *state, struct metric_snapshot *s)
 {
-	struct cpu_state *st = state;
+	struct cgroup_cpu *st = state;
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid" };
 
 	int rc = sync_kernel(st, false);
@@ -331,7 +326,7 @@ static int perf_event_open_cpu_clock(int cpu)
 }
 
 /* The per-CPU clock; without it busy tasks that never switch are charged late, not wrongly. */
-static void attach_ticks(struct cpu_state *st)
+static void attach_ticks(struct cgroup_cpu *st)
 {
 	st->tick_links = calloc((size_t)st->ncpus, sizeof(*st->tick_links));
 	if (!st->tick_links)
@@ -358,7 +353,7 @@ static void attach_ticks(struct cpu_state *st)
 
 static void cpu_destroy(void *state)
 {
-	struct cpu_state *st = state;
+	struct cgroup_cpu *st = state;
 	if (!st)
 		return;
 	loop_timer_del(st->loop, st->refresh_timer);
@@ -377,15 +372,15 @@ static void cpu_destroy(void *state)
 static int cpu_init(const struct config *cfg, struct loop *loop, void **state, char *err,
 		    size_t errlen)
 {
-	struct cpu_state *st = calloc(1, sizeof(*st));
+	struct cgroup_cpu *st = calloc(1, sizeof(*st));
 	int rc;
 
 	if (!st)
 		return -ENOMEM;
 	st->loop = loop;
-	st->max_series = cfg->cpu_max_series;
-	st->max_depth = cfg->cpu_max_depth;
-	rc = name_filter_init(&st->paths, cfg->cpu_include, cfg->cpu_exclude);
+	st->max_series = cfg->cgroup_cpu.max_series;
+	st->max_depth = cfg->cgroup_cpu.max_depth;
+	rc = name_filter_init(&st->paths, cfg->cgroup_cpu.include, cfg->cgroup_cpu.exclude);
 	if (rc) {
 		snprintf(err, errlen, "invalid --cpu-include or --cpu-exclude expression");
 		goto fail;
@@ -427,15 +422,16 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		goto fail;
 	}
 	/* config validation allows only auto, tp_btf and raw_tp */
-	bool use_btf = strcmp(cfg->cpu_hook, "auto") == 0 ? sys_has_btf_tracepoint("sched_switch")
-							  : strcmp(cfg->cpu_hook, "tp_btf") == 0;
+	bool use_btf = strcmp(cfg->cgroup_cpu.hook, "auto") == 0
+			       ? bpf_util_has_btf_tracepoint("sched_switch")
+			       : strcmp(cfg->cgroup_cpu.hook, "tp_btf") == 0;
 	st->hook = use_btf ? "tp_btf" : "raw_tp";
 	bpf_program__set_autoload(st->skel->progs.cpu_switch_btf, use_btf);
 	bpf_program__set_autoload(st->skel->progs.cpu_switch_raw, !use_btf);
 	bpf_program__set_autoload(st->skel->progs.cpu_cgroup_attach, use_btf);
 	st->skel->rodata->key_by_v1_cpuacct = st->keyed_by_v1;
 	st->skel->rodata->attach_time_ns = clock_monotonic_ns();
-	bpf_map__set_max_entries(st->skel->maps.cgroup_cpu, (__u32)cfg->cpu_max_cgroups);
+	bpf_map__set_max_entries(st->skel->maps.cgroup_cpu, (__u32)cfg->cgroup_cpu.max_cgroups);
 
 	rc = cgroup_cpu_bpf__load(st->skel);
 	if (rc) {
@@ -474,8 +470,8 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	}
 	attach_ticks(st);
 
-	st->refresh_timer = loop_timer_add(loop, cfg->cgroup_refresh_interval_ms,
-					   cfg->cgroup_refresh_interval_ms, refresh_tick, st);
+	st->refresh_timer = loop_timer_add(loop, cfg->cgroup.refresh_interval_ms,
+					   cfg->cgroup.refresh_interval_ms, refresh_tick, st);
 	if (!st->refresh_timer) {
 		rc = -ENOMEM;
 		goto fail;
@@ -491,16 +487,14 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		 log_u64(&nticks, (unsigned)st->ntick));
 	*state = st;
 	return 0;
-fail:
-	if (!*err)
-		snprintf(err, errlen, "%s", strerror(-rc));
+fail: /* an empty err is reported as strerror(-rc) by the collector set */
 	cpu_destroy(st);
 	return rc;
 }
 
 static struct bpf_object *cpu_bpf_object(void *state)
 {
-	struct cpu_state *st = state;
+	struct cgroup_cpu *st = state;
 	return st->skel->obj;
 }
 
@@ -515,7 +509,7 @@ const struct collector_ops cgroup_cpu_collector_ops = {
 };
 
 /* The node of a path, known to the tree now (a new cgroup triggers one rate-limited rescan). */
-static struct cg_node *node_of_path(struct cpu_state *st, const char *path)
+static struct cg_node *node_of_path(struct cgroup_cpu *st, const char *path)
 {
 	char dir[CGROUP_PATH_MAX * 2];
 	struct stat sb;
@@ -524,17 +518,21 @@ static struct cg_node *node_of_path(struct cpu_state *st, const char *path)
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return NULL;
 	struct cg_node *n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
-	if (!n && clock_monotonic_ms() - st->last_unknown_rescan_ms >= UNKNOWN_RESCAN_MIN_MS) {
-		st->last_unknown_rescan_ms = clock_monotonic_ms();
-		if (rescan(st) == 0)
-			n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
-	}
+	if (!n && cg_tree_unknown_rescan_due(&st->tree) && rescan(st) == 0)
+		n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
 	return n;
 }
 
-int cpu_collector_usage(void *state, const char *path, struct cpu_usage *out)
+struct cgroup_cpu *cgroup_cpu_running(const struct collector_set *set)
 {
-	struct cpu_state *st = state;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->items[i].ops == &cgroup_cpu_collector_ops && set->items[i].state)
+			return set->items[i].state;
+	return NULL;
+}
+
+int cgroup_cpu_usage(struct cgroup_cpu *st, const char *path, struct cgroup_cpu_usage *out)
+{
 	int rc = sync_kernel(st, false);
 
 	if (rc)
@@ -550,9 +548,8 @@ int cpu_collector_usage(void *state, const char *path, struct cpu_usage *out)
 	return 0;
 }
 
-int cpu_collector_find(void *state, const char *name, char *path, size_t len)
+int cgroup_cpu_find(struct cgroup_cpu *st, const char *name, char *path, size_t len)
 {
-	struct cpu_state *st = state;
 	size_t count = 0;
 	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
 	int rc = -ENOENT;
@@ -570,8 +567,7 @@ int cpu_collector_find(void *state, const char *name, char *path, size_t len)
 	return rc;
 }
 
-const char *cpu_collector_root(void *state)
+const char *cgroup_cpu_root(const struct cgroup_cpu *st)
 {
-	const struct cpu_state *st = state;
 	return st->tree.root_dir;
 }

@@ -51,13 +51,13 @@ int collector_set_select(struct collector_set *set, const struct config *cfg, ch
 	int rc = 0;
 
 	memset(set, 0, sizeof(*set));
-	if (!cfg->collectors) {
+	if (!cfg->core.collectors) {
 		for (size_t i = 0; i < collector_table_len && !rc; i++)
 			if (!collector_table[i]->enabled_by_default ||
 			    collector_table[i]->enabled_by_default(cfg))
 				rc = add(set, collector_table[i]);
 	} else {
-		const char *p = cfg->collectors;
+		const char *p = cfg->core.collectors;
 		while (*p && !rc) {
 			size_t len = strcspn(p, ",");
 			/* tolerate spaces around names: "cpu, http" */

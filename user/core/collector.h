@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "core/config.h"
 #include "core/loop.h"
 #include "exposition/metrics.h"
 
@@ -60,7 +60,7 @@ extern const struct collector_ops *const collector_table[];
 extern const size_t collector_table_len;
 
 /*
- * Chooses the collectors from cfg->collectors (or the defaults). An unknown
+ * Chooses the collectors from cfg->core.collectors (or the defaults). An unknown
  * name is a configuration error: -EINVAL with err set.
  */
 int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,

@@ -11,13 +11,14 @@
 
 #include "cgroup_cpu/cgroup_cpu.h"
 #include "core/collector.h"
+#include "core/host_check.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/self.h"
-#include "core/sys.h"
 #include "core/version.h"
 #include "exposition/expo.h"
 #include "exposition/metrics.h"
+#include "lib/bpf_util.h"
 #include "restart/restart.h"
 #include "web/server.h"
 
@@ -28,6 +29,7 @@ struct daemon {
 	struct collector_set collectors;
 	struct restart_ctl *restart; /* NULL without rules */
 	struct buf scratch;	     /* the uncompressed page when the response is gzip */
+	struct host_status host;     /* BPF prerequisites found at start, for /readyz */
 	int exit_code;
 };
 
@@ -87,6 +89,12 @@ static void serve_readyz(struct daemon *d, struct web_response *resp)
 		const struct collector *c = &d->collectors.items[i];
 		buf_printf(resp->body, "%s %s\n", c->ops->name, c->up ? "up" : "down");
 		ready = ready && c->up;
+	}
+	if (!ready) {
+		char missing[256];
+		host_status_explain(&d->host, missing, sizeof(missing));
+		if (*missing)
+			buf_printf(resp->body, "host: %s\n", missing);
 	}
 	buf_puts(resp->body, ready ? "ready\n" : "not ready\n");
 	resp->status = ready ? 200 : 503;
@@ -154,20 +162,10 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
-/* The running cpu collector's state, which restart rules read; NULL when it is not up. */
-static void *cpu_state(const struct collector_set *set)
-{
-	for (size_t i = 0; i < set->n; i++)
-		if (set->items[i].ops == &cgroup_cpu_collector_ops && set->items[i].up)
-			return set->items[i].state;
-	return NULL;
-}
-
 int daemon_run(const struct config *cfg, struct collector_set *collectors,
 	       struct restart_rules *rules)
 {
 	struct daemon d = { .cfg = cfg, .collectors = *collectors, .exit_code = 1 };
-	struct sys_status sys;
 	struct loop_watch *sig_watch = NULL;
 	int sig_fd = -1, stats_fd = -1;
 	char err[512] = "";
@@ -184,7 +182,7 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 	log_info("starting", "version", HOSTMON_VERSION);
 	if (self_init())
 		log_warn("cannot read /proc/self/stat; process start time will be 0");
-	sys_libbpf_logging();
+	bpf_util_route_libbpf_log();
 
 	d.loop = loop_new();
 	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -198,9 +196,9 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 		goto out;
 	}
 
-	sys_check(&sys);
-	if (cfg->bpf_stats) {
-		stats_fd = sys_bpf_stats_enable();
+	host_check(&d.host);
+	if (cfg->core.bpf_stats) {
+		stats_fd = bpf_util_stats_enable();
 		if (stats_fd < 0) {
 			log_warn("cannot enable BPF run-time statistics", "reason",
 				 strerror(-stats_fd));
@@ -210,15 +208,7 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 		}
 	}
 
-	struct web_server_opts opts = {
-		.listen = cfg->listen,
-		.max_connections = cfg->max_connections,
-		.max_head = cfg->max_request_header_bytes,
-		.read_header_timeout_ms = cfg->read_header_timeout_ms,
-		.idle_timeout_ms = cfg->idle_timeout_ms,
-		.write_timeout_ms = cfg->write_timeout_ms,
-	};
-	d.http = web_server_new(d.loop, &opts, handle_request, &d, err, sizeof(err));
+	d.http = web_server_new(d.loop, &cfg->web, handle_request, &d, err, sizeof(err));
 	if (!d.http) {
 		log_error("cannot start the HTTP server", "reason", err);
 		goto out;
@@ -230,8 +220,8 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
 	if (rules->n) {
 		size_t nrules = rules->n;
-		d.restart =
-			restart_ctl_new(d.loop, rules, cpu_state(&d.collectors), cfg->config_file);
+		d.restart = restart_ctl_new(d.loop, rules, cgroup_cpu_running(&d.collectors),
+					    cfg->core.config_file);
 		if (!d.restart) {
 			log_error("cannot start the restart controller", "reason", strerror(errno));
 			goto out;

@@ -2,8 +2,8 @@
 #ifndef HOSTMON_CORE_DAEMON_H
 #define HOSTMON_CORE_DAEMON_H
 
-#include "config/config.h"
 #include "core/collector.h"
+#include "core/config.h"
 #include "restart/rule.h"
 
 /*

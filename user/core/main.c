@@ -1,8 +1,8 @@
 /* core/main.c — the hostmon command line: parse settings, then run the daemon. */
 #include <stdio.h>
 
-#include "config/config.h"
 #include "core/collector.h"
+#include "core/config.h"
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	if (cfg.action == CONFIG_HELP) {
+	if (cfg.action == OPTIONS_HELP) {
 		config_print_help("hostmon");
 		printf("\nCollectors (--collectors):\n");
 		for (size_t i = 0; i < collector_table_len; i++)
@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	if (cfg.action == CONFIG_VERSION) {
+	if (cfg.action == OPTIONS_VERSION) {
 		printf("hostmon %s\n", HOSTMON_VERSION);
 		config_free(&cfg);
 		return 0;
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	log_setup(cfg.log_level, cfg.log_format);
+	log_setup(cfg.core.log_level, cfg.core.log_format);
 	rc = daemon_run(&cfg, &collectors, &rules);
 	restart_rules_free(&rules);
 	config_free(&cfg);

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/sys.h"
 #include "core/version.h"
+#include "lib/bpf_util.h"
 #include "lib/fileutil.h"
 
 static struct {
@@ -159,7 +159,7 @@ static void collect_bpf_programs(struct metric_snapshot *s, const struct collect
 			"Whether the kernel keeps BPF run-time statistics "
 			"(kernel.bpf_stats_enabled); program run metrics stay 0 when it does not.",
 			METRIC_GAUGE, 0, NULL),
-		NULL, sys_bpf_stats_active() ? 1 : 0);
+		NULL, bpf_util_stats_active() ? 1 : 0);
 
 	for (size_t i = 0; i < set->n; i++) {
 		const struct collector *c = &set->items[i];

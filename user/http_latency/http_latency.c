@@ -16,13 +16,12 @@
 #include "cgroup/cgroup.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "core/sys.h"
 #include "http_latency/state.h"
+#include "lib/bpf_util.h"
 #include "lib/fileutil.h"
 #include "skel/http_latency.skel.h"
 
 /* An unknown cgroup id in the histograms triggers a rescan, but not more often than this. */
-#define UNKNOWN_RESCAN_MIN_MS 1000
 
 static const char *const method_names[HTTP_METHOD_N] = {
 	[HTTP_METHOD_OTHER] = "OTHER",	   [HTTP_METHOD_GET] = "GET",
@@ -51,17 +50,14 @@ static void on_removed(void *arg, struct cg_node *node)
 	(void)node;
 }
 
-static const struct cg_label *label_of(struct latency_state *st, uint64_t id)
+static const struct cg_label *label_of(struct http_latency *st, uint64_t id)
 {
 	struct cg_label *l = idmap_get(&st->names_seen, id);
 	if (l || !st->have_tree)
 		return l;
 	struct cg_node *n = cg_tree_find(&st->tree, id);
-	if (!n && loop_now_ms() - st->last_rescan_ms >= UNKNOWN_RESCAN_MIN_MS) {
-		st->last_rescan_ms = loop_now_ms();
-		if (cg_tree_walk(&st->tree) == 0)
-			n = cg_tree_find(&st->tree, id);
-	}
+	if (!n && cg_tree_unknown_rescan_due(&st->tree) && cg_tree_walk(&st->tree) == 0)
+		n = cg_tree_find(&st->tree, id);
 	if (!n)
 		return NULL;
 	l = calloc(1, sizeof(*l));
@@ -76,12 +72,12 @@ static const struct cg_label *label_of(struct latency_state *st, uint64_t id)
 	return l;
 }
 
-static uint64_t read_counter(const struct latency_state *st, __u32 which)
+static uint64_t read_counter(const struct http_latency *st, __u32 which)
 {
-	return sys_percpu_counter(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
+	return bpf_util_percpu_sum(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
 }
 
-static int export_histograms(struct latency_state *st, struct metric_snapshot *s)
+static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 {
 	static const char *const labels[] = { "cgroup",	 "container_id", "pod_uid",
 					      "runtime", "method",	 "status_code" };
@@ -128,7 +124,7 @@ static int export_histograms(struct latency_state *st, struct metric_snapshot *s
 
 static int latency_collect(void *state, struct metric_snapshot *s)
 {
-	struct latency_state *st = state;
+	struct http_latency *st = state;
 	static const char *const reason[] = { "reason" };
 
 	int rc = export_histograms(st, s);
@@ -174,7 +170,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 
 static void on_events(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	struct latency_state *st = arg;
+	struct http_latency *st = arg;
 	(void)l;
 	(void)fd;
 	(void)events;
@@ -185,7 +181,7 @@ static void on_events(struct loop *l, int fd, uint32_t events, void *arg)
 static void scan_tick(struct loop *l, void *arg)
 {
 	(void)l;
-	struct latency_state *st = arg;
+	struct http_latency *st = arg;
 	int rc = latency_targets_scan(st);
 	if (rc)
 		log_warn("cannot scan /proc for target processes", "collector", "http_latency",
@@ -196,7 +192,7 @@ static void scan_tick(struct loop *l, void *arg)
 
 static void latency_destroy(void *state)
 {
-	struct latency_state *st = state;
+	struct http_latency *st = state;
 	if (!st)
 		return;
 	loop_timer_del(st->loop, st->scan_timer);
@@ -219,7 +215,7 @@ static void latency_destroy(void *state)
 	free(st);
 }
 
-static void set_rodata(struct latency_state *st)
+static void set_rodata(struct http_latency *st)
 {
 	struct http_latency_bpf *s = st->skel;
 	for (size_t i = 0; i < st->buckets.n; i++)
@@ -246,7 +242,7 @@ static size_t pid_max(void)
 }
 
 /* Loads the object with only one twin of each hook (tp_btf, or raw_tp on older kernels). */
-static int load(struct latency_state *st, const struct config *cfg, char *err, size_t errlen)
+static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
 {
 	struct http_latency_bpf *s = st->skel;
 	struct bpf_program *btf_progs[] = { s->progs.http_sys_enter, s->progs.http_sys_exit,
@@ -256,18 +252,19 @@ static int load(struct latency_state *st, const struct config *cfg, char *err, s
 					    s->progs.http_exec_raw, s->progs.http_fork_raw,
 					    s->progs.http_exit_raw };
 
-	st->use_btf = strcmp(cfg->http_hook, "auto") == 0 ? sys_has_btf_tracepoint("sys_enter")
-							  : strcmp(cfg->http_hook, "tp_btf") == 0;
+	st->use_btf = strcmp(cfg->http_latency.hook, "auto") == 0
+			      ? bpf_util_has_btf_tracepoint("sys_enter")
+			      : strcmp(cfg->http_latency.hook, "tp_btf") == 0;
 	for (size_t i = 0; i < sizeof(btf_progs) / sizeof(btf_progs[0]); i++) {
 		bpf_program__set_autoload(btf_progs[i], st->use_btf);
 		bpf_program__set_autoload(raw_progs[i], !st->use_btf);
 	}
 	set_rodata(st);
-	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_max_series);
+	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_latency.max_series);
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
-	bpf_map__set_max_entries(s->maps.conns, (__u32)cfg->http_max_inflight);
-	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_max_inflight);
+	bpf_map__set_max_entries(s->maps.conns, (__u32)cfg->http_latency.max_inflight);
+	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_latency.max_inflight);
 	int rc = http_latency_bpf__load(s);
 	if (rc) {
 		snprintf(err, errlen,
@@ -307,21 +304,22 @@ static int load(struct latency_state *st, const struct config *cfg, char *err, s
 static int latency_init(const struct config *cfg, struct loop *loop, void **state, char *err,
 			size_t errlen)
 {
-	struct latency_state *st = calloc(1, sizeof(*st));
+	struct http_latency *st = calloc(1, sizeof(*st));
 	struct cgroup_mounts mounts;
 	int rc;
 
 	if (!st)
 		return -ENOMEM;
 	st->loop = loop;
-	st->php_usdt = cfg->http_php_usdt;
+	st->php_usdt = cfg->http_latency.php_usdt;
 	/* both were checked when the configuration was loaded */
-	if (latency_parse_buckets(cfg->http_buckets, &st->buckets, err, errlen) ||
-	    latency_parse_targets(cfg->http_targets, &st->names, err, errlen)) {
+	if (latency_parse_buckets(cfg->http_latency.buckets, &st->buckets, err, errlen) ||
+	    latency_parse_targets(cfg->http_latency.targets, &st->names, err, errlen)) {
 		rc = -EINVAL;
 		goto fail;
 	}
-	rc = name_filter_init(&st->cgroups, cfg->http_include_cgroup, cfg->http_exclude_cgroup);
+	rc = name_filter_init(&st->cgroups, cfg->http_latency.include_cgroup,
+			      cfg->http_latency.exclude_cgroup);
 	if (rc) {
 		snprintf(err, errlen, "invalid --http-include-cgroup or --http-exclude-cgroup");
 		goto fail;
@@ -357,8 +355,8 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	}
 	st->events_watch =
 		loop_watch_add(loop, ring_buffer__epoll_fd(st->events), EPOLLIN, on_events, st);
-	st->scan_timer = loop_timer_add(loop, cfg->cgroup_refresh_interval_ms,
-					cfg->cgroup_refresh_interval_ms, scan_tick, st);
+	st->scan_timer = loop_timer_add(loop, cfg->cgroup.refresh_interval_ms,
+					cfg->cgroup.refresh_interval_ms, scan_tick, st);
 	if (!st->events_watch || !st->scan_timer) {
 		rc = -ENOMEM;
 		goto fail;
@@ -374,16 +372,14 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 		 log_u64(&n, st->ntargets), "php_usdt", st->php_usdt ? "on" : "off");
 	*state = st;
 	return 0;
-fail:
-	if (!*err)
-		snprintf(err, errlen, "%s", strerror(-rc));
+fail: /* an empty err is reported as strerror(-rc) by the collector set */
 	latency_destroy(st);
 	return rc;
 }
 
 static struct bpf_object *latency_bpf_object(void *state)
 {
-	struct latency_state *st = state;
+	struct http_latency *st = state;
 	return st->skel->obj;
 }
 

@@ -1,4 +1,5 @@
-/* http_latency/settings.c — parses the http collector's bucket and target-name settings. */
+/* http_latency/settings.c — the http_latency collector's option rows, and the parsers of its
+ * bucket and target-name lists. */
 #include "http_latency/settings.h"
 
 #include <errno.h>
@@ -95,3 +96,47 @@ int latency_parse_targets(const char *s, struct latency_targets *out, char *err,
 	*out = t;
 	return 0;
 }
+
+#define OFF(field) offsetof(struct http_latency_settings, field)
+
+static const char *const hooks[] = { "auto", "tp_btf", "raw_tp", NULL };
+
+static const struct option_def rows[] = {
+	{ "http-targets", OPT_STRING, OFF(targets), "node,nodejs,php-fpm*,php", 0, 0, "NAMES",
+	  "executables whose processes are measured (comma list, * = prefix)" },
+	{ "http-include-cgroup", OPT_REGEX, OFF(include_cgroup), NULL, 0, 0, "REGEX",
+	  "measure only target processes whose cgroup path matches" },
+	{ "http-exclude-cgroup", OPT_REGEX, OFF(exclude_cgroup), NULL, 0, 0, "REGEX",
+	  "do not measure target processes whose cgroup path matches" },
+	{ "http-buckets", OPT_STRING, OFF(buckets),
+	  "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10", 0, 0, "SECONDS",
+	  "histogram bucket bounds in seconds (at most 32, increasing)" },
+	{ "http-max-series", OPT_U64, OFF(max_series), "4096", 16, 1u << 20, "N",
+	  "histograms (label sets) the kernel map holds; more are counted as dropped" },
+	{ "http-max-inflight", OPT_U64, OFF(max_inflight), "16384", 64, 1u << 22, "N",
+	  "requests in flight tracked at once (connections and PHP workers)" },
+	{ "http-php-usdt", OPT_BOOL, OFF(php_usdt), "true", 0, 0, NULL,
+	  "use PHP's USDT probes where the binary has them (else FastCGI on syscalls)" },
+	{ "http-hook", OPT_CHOICE, OFF(hook), "auto", 0, 0, "HOOK",
+	  "sys_enter/sys_exit attachment: auto, tp_btf or raw_tp", .choices = hooks },
+};
+
+/* The lists are parsed again at start; parsing them here makes a bad list a usage error. */
+static int check(const void *settings, char *err, size_t errlen)
+{
+	const struct http_latency_settings *s = settings;
+	struct latency_buckets buckets;
+	struct latency_targets targets;
+
+	if (latency_parse_buckets(s->buckets, &buckets, err, errlen) ||
+	    latency_parse_targets(s->targets, &targets, err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+const struct option_group http_latency_option_group = {
+	.title = "http_latency collector (request latency of node and PHP servers)",
+	.options = rows,
+	.noptions = sizeof(rows) / sizeof(rows[0]),
+	.check = check,
+};

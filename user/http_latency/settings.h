@@ -1,13 +1,15 @@
-/* http_latency/settings.h — the http collector's settings: histogram buckets and target
- * executables. */
+/* http_latency/settings.h — the http_latency collector's settings: which processes, buckets,
+ * map sizes, hooks; and the parsers of its bucket and target lists. */
 #ifndef HOSTMON_HTTP_LATENCY_SETTINGS_H
 #define HOSTMON_HTTP_LATENCY_SETTINGS_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "bpf/http_latency/http_latency.h" /* shared with bpf/http_latency/http_latency.bpf.c */
+#include "config/options.h"
 
 /*
  * API:
@@ -37,6 +39,19 @@ struct latency_targets {
 	struct latency_target_name items[HTTP_MAX_NAMES];
 	size_t n;
 };
+
+struct http_latency_settings {
+	char *targets; /* executable names, comma list */
+	char *include_cgroup;
+	char *exclude_cgroup;
+	char *buckets; /* seconds, comma list */
+	uint64_t max_series;
+	uint64_t max_inflight;
+	bool php_usdt;
+	char *hook; /* auto, tp_btf or raw_tp */
+};
+
+extern const struct option_group http_latency_option_group;
 
 int latency_parse_buckets(const char *s, struct latency_buckets *out, char *err, size_t errlen);
 int latency_parse_targets(const char *s, struct latency_targets *out, char *err, size_t errlen);

@@ -34,7 +34,7 @@ struct usdt_binary {
 	struct bpf_link *startup, *shutdown;
 };
 
-struct latency_state {
+struct http_latency {
 	struct http_latency_bpf *skel;
 	bool use_btf;
 	struct bpf_link *enter_link, *exit_link; /* NULL while no target exists */
@@ -58,13 +58,12 @@ struct latency_state {
 	bool have_tree;
 	struct cg_tree tree;
 	struct idmap names_seen; /* id -> struct cg_label, kept after the cgroup is gone */
-	uint64_t last_rescan_ms;
 };
 
-int latency_targets_scan(struct latency_state *st);
+int latency_targets_scan(struct http_latency *st);
 int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer callback */
-void latency_targets_update_hooks(struct latency_state *st);
-void latency_targets_free(struct latency_state *st);
-void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on);
+void latency_targets_update_hooks(struct http_latency *st);
+void latency_targets_free(struct http_latency *st);
+void latency_targets_set_bit(struct http_latency *st, __u32 tgid, int on);
 
 #endif

@@ -19,7 +19,7 @@
 #include "lib/proc.h"
 #include "skel/http_latency.skel.h"
 
-static int targets_fd(const struct latency_state *st)
+static int targets_fd(const struct http_latency *st)
 {
 	return bpf_map__fd(st->skel->maps.targets);
 }
@@ -56,7 +56,7 @@ static bool php_cli_serves(int pid)
 }
 
 /* Attaches the PHP request probes to the binary pid runs, once per binary (dev, inode). */
-static bool usdt_ready(struct latency_state *st, int pid)
+static bool usdt_ready(struct http_latency *st, int pid)
 {
 	char exe[64];
 	struct stat sb;
@@ -97,7 +97,7 @@ static bool usdt_ready(struct latency_state *st, int pid)
 	return b->ok;
 }
 
-void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on)
+void latency_targets_set_bit(struct http_latency *st, __u32 tgid, int on)
 {
 	if (!st->target_bits || tgid / 64 >= st->target_words)
 		return; /* the kernel falls back to the hash beyond the bitmap */
@@ -109,14 +109,14 @@ void latency_targets_set_bit(struct latency_state *st, __u32 tgid, int on)
 		__atomic_fetch_and(&st->target_bits[tgid / 64], ~mask, __ATOMIC_RELAXED);
 }
 
-static void drop(struct latency_state *st, __u32 tgid)
+static void drop(struct http_latency *st, __u32 tgid)
 {
 	latency_targets_set_bit(st, tgid, 0);
 	bpf_map_delete_elem(targets_fd(st), &tgid);
 }
 
 /* A process the kernel (or a scan) made a target: keep it, refine its mode, or drop it. */
-static void check_target(struct latency_state *st, __u32 tgid)
+static void check_target(struct http_latency *st, __u32 tgid)
 {
 	struct http_target t;
 	char cg[CGROUP_PATH_MAX];
@@ -142,7 +142,7 @@ static void check_target(struct latency_state *st, __u32 tgid)
 }
 
 /* Requests in flight of a process that ended can never be answered: count and forget them. */
-static void sweep(struct latency_state *st, __u32 tgid)
+static void sweep(struct http_latency *st, __u32 tgid)
 {
 	int conns = bpf_map__fd(st->skel->maps.conns);
 	int reqs = bpf_map__fd(st->skel->maps.php_reqs);
@@ -173,7 +173,7 @@ static void sweep(struct latency_state *st, __u32 tgid)
 
 int latency_targets_event(void *ctx, void *data, size_t size)
 {
-	struct latency_state *st = ctx;
+	struct http_latency *st = ctx;
 	const struct http_event *e = data;
 
 	if (size < sizeof(*e))
@@ -185,7 +185,7 @@ int latency_targets_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void attach_hooks(struct latency_state *st)
+static void attach_hooks(struct http_latency *st)
 {
 	struct http_latency_bpf *s = st->skel;
 	st->enter_link = bpf_program__attach(st->use_btf ? s->progs.http_sys_enter
@@ -203,7 +203,7 @@ static void attach_hooks(struct latency_state *st)
 	}
 }
 
-void latency_targets_update_hooks(struct latency_state *st)
+void latency_targets_update_hooks(struct http_latency *st)
 {
 	__u32 key, next, *prev = NULL;
 	size_t n = 0;
@@ -227,7 +227,7 @@ void latency_targets_update_hooks(struct latency_state *st)
 }
 
 /* Targets whose process is gone (an exit event lost) are removed with their state. */
-static void forget_dead(struct latency_state *st)
+static void forget_dead(struct http_latency *st)
 {
 	__u32 key, next, *prev = NULL;
 	__u32 dead[256];
@@ -245,7 +245,7 @@ static void forget_dead(struct latency_state *st)
 	}
 }
 
-int latency_targets_scan(struct latency_state *st)
+int latency_targets_scan(struct http_latency *st)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -277,7 +277,7 @@ int latency_targets_scan(struct latency_state *st)
 	return 0;
 }
 
-void latency_targets_free(struct latency_state *st)
+void latency_targets_free(struct http_latency *st)
 {
 	bpf_link__destroy(st->enter_link);
 	bpf_link__destroy(st->exit_link);

@@ -433,7 +433,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		    size_t errlen)
 {
 	(void)loop;
-	if (!cfg->rabbitmq_url) {
+	if (!cfg->rabbitmq.url) {
 		snprintf(err, errlen, "no --rabbitmq-url (or RABBITMQ_HOST) configured");
 		return -EINVAL;
 	}
@@ -446,24 +446,24 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	int rc = -ENOMEM;
 
 	/* "http://host:15672/" and "http://host:15672" name the same API */
-	char *base_url = strdup(cfg->rabbitmq_url);
+	char *base_url = strdup(cfg->rabbitmq.url);
 	if (!base_url)
 		goto fail;
 	size_t n = strlen(base_url);
 	while (n && base_url[n - 1] == '/')
 		base_url[--n] = '\0';
 	if (host_of(base_url, st->host, sizeof(st->host))) {
-		snprintf(err, errlen, "cannot parse --rabbitmq-url %s", cfg->rabbitmq_url);
+		snprintf(err, errlen, "cannot parse --rabbitmq-url %s", cfg->rabbitmq.url);
 		rc = -EINVAL;
 		goto fail;
 	}
-	st->interval_s = (double)cfg->rabbitmq_interval_ms / 1000;
-	st->detail_interval_s = (double)cfg->rabbitmq_detail_interval_ms / 1000;
-	st->max_queues = cfg->rabbitmq_max_queues;
-	if (name_filter_init(&st->vhosts, cfg->rabbitmq_include_vhost,
-			     cfg->rabbitmq_exclude_vhost) ||
-	    name_filter_init(&st->queues, cfg->rabbitmq_include_queue,
-			     cfg->rabbitmq_exclude_queue)) {
+	st->interval_s = (double)cfg->rabbitmq.interval_ms / 1000;
+	st->detail_interval_s = (double)cfg->rabbitmq.detail_interval_ms / 1000;
+	st->max_queues = cfg->rabbitmq.max_queues;
+	if (name_filter_init(&st->vhosts, cfg->rabbitmq.include_vhost,
+			     cfg->rabbitmq.exclude_vhost) ||
+	    name_filter_init(&st->queues, cfg->rabbitmq.include_queue,
+			     cfg->rabbitmq.exclude_queue)) {
 		snprintf(err, errlen, "invalid --rabbitmq-include/exclude expression");
 		rc = -EINVAL;
 		goto fail;
@@ -475,16 +475,16 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	}
 	struct rmq_fetch_opts fo = {
 		.base_url = base_url,
-		.user = cfg->rabbitmq_user,
-		.password = cfg->rabbitmq_password,
-		.password_file = cfg->rabbitmq_password_file,
-		.ca_file = cfg->rabbitmq_ca_file,
-		.cert_file = cfg->rabbitmq_cert_file,
-		.key_file = cfg->rabbitmq_key_file,
-		.insecure = cfg->rabbitmq_insecure_skip_verify,
-		.max_parallel = (unsigned)cfg->rabbitmq_max_parallel_requests,
-		.timeout_ms = cfg->rabbitmq_timeout_ms,
-		.max_response_bytes = cfg->rabbitmq_max_response_bytes,
+		.user = cfg->rabbitmq.user,
+		.password = cfg->rabbitmq.password,
+		.password_file = cfg->rabbitmq.password_file,
+		.ca_file = cfg->rabbitmq.ca_file,
+		.cert_file = cfg->rabbitmq.cert_file,
+		.key_file = cfg->rabbitmq.key_file,
+		.insecure = cfg->rabbitmq.insecure_skip_verify,
+		.max_parallel = (unsigned)cfg->rabbitmq.max_parallel_requests,
+		.timeout_ms = cfg->rabbitmq.timeout_ms,
+		.max_response_bytes = cfg->rabbitmq.max_response_bytes,
 		.stop_fd = st->stop_fd,
 	};
 	st->fetch = rmq_fetch_new(&fo);
@@ -503,9 +503,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	free(base_url);
 	*state = st;
 	return 0;
-fail:
-	if (!*err)
-		snprintf(err, errlen, "%s", strerror(-rc));
+fail: /* an empty err is reported as strerror(-rc) by the collector set */
 	free(base_url);
 	rmq_destroy(st);
 	return rc;
@@ -513,7 +511,7 @@ fail:
 
 static bool rmq_enabled(const struct config *cfg)
 {
-	return cfg->rabbitmq_url != NULL;
+	return cfg->rabbitmq.url != NULL;
 }
 
 const struct collector_ops rabbitmq_collector_ops = {

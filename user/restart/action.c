@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
-#include "config/config.h"
 #include "core/loop.h"
 #include "lib/fileutil.h"
+#include "lib/parse.h"
 #include "lib/proc.h"
 
 extern char **environ;
@@ -35,7 +35,7 @@ int restart_pidfile_read(const char *path, pid_t *out, char *why, size_t len)
 		return rc;
 	}
 	buf[strcspn(buf, " \t\r\n")] = '\0';
-	if (config_parse_u64(buf, 1, 1u << 22, &pid)) {
+	if (parse_u64(buf, 1, 1u << 22, &pid)) {
 		snprintf(why, len, "pidfile %s does not hold a pid", path);
 		return -EINVAL;
 	}

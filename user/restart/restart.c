@@ -49,7 +49,7 @@ struct rule_rt {
 
 struct restart_ctl {
 	struct loop *loop;
-	void *cpu;
+	struct cgroup_cpu *cpu; /* NULL without a running cgroup_cpu collector */
 	char *config_path;
 	struct rule_rt **rules;
 	size_t n;
@@ -60,7 +60,7 @@ struct restart_ctl {
 
 static void cgroup_dir(const struct rule_rt *r, char *dir, size_t len)
 {
-	snprintf(dir, len, "%s%s", cpu_collector_root(r->ctl->cpu),
+	snprintf(dir, len, "%s%s", cgroup_cpu_root(r->ctl->cpu),
 		 strcmp(r->cgroup, "/") ? r->cgroup : "");
 }
 
@@ -292,7 +292,7 @@ static int resolve(struct rule_rt *r, char *why, size_t len)
 		snprintf(r->cgroup, sizeof(r->cgroup), "%s", rule->target);
 		return 0;
 	case RESTART_TARGET_UNIT:
-		rc = cpu_collector_find(r->ctl->cpu, rule->target, r->cgroup, sizeof(r->cgroup));
+		rc = cgroup_cpu_find(r->ctl->cpu, rule->target, r->cgroup, sizeof(r->cgroup));
 		if (rc)
 			snprintf(why, len, "no cgroup named %.200s", rule->target);
 		return rc;
@@ -320,14 +320,14 @@ static void tick(struct loop *l, void *arg)
 {
 	struct rule_rt *r = arg;
 	uint64_t now_ms = loop_now_ms();
-	struct cpu_usage u;
+	struct cgroup_cpu_usage u;
 	struct restart_step st;
 	char why[512] = "";
 	(void)l;
 
 	int rc = resolve(r, why, sizeof(why));
 	if (!rc) {
-		rc = cpu_collector_usage(r->ctl->cpu, r->cgroup, &u);
+		rc = cgroup_cpu_usage(r->ctl->cpu, r->cgroup, &u);
 		if (rc)
 			snprintf(why, sizeof(why), "cgroup %.300s: %s", r->cgroup,
 				 rc == -ENOENT ? "not found" : strerror(-rc));
@@ -480,8 +480,8 @@ static int install(struct restart_ctl *c, struct restart_rules *rules)
 	return 0;
 }
 
-struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules, void *cpu,
-				    const char *config_path)
+struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules,
+				    struct cgroup_cpu *cpu, const char *config_path)
 {
 	struct restart_ctl *c = calloc(1, sizeof(*c));
 	if (!c)

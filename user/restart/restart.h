@@ -9,8 +9,8 @@
 /*
  * API:
  *   restart_ctl_new() takes over rules (emptied on success), and runs each
- *   on its own timer in loop, reading CPU through the running cpu
- *   collector's state (cpu may be NULL: then every rule reports its target
+ *   on its own timer in loop, reading CPU through the running cgroup_cpu
+ *   collector's typed handle (cpu may be NULL: then every rule reports its target
  *   as not found and never acts). config_path is re-read by
  *   restart_ctl_reload() (SIGHUP): rules with the same name keep their
  *   state and history except a suspension; invalid rules leave the running
@@ -21,9 +21,10 @@
 
 struct loop;
 struct restart_ctl;
+struct cgroup_cpu;
 
-struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules, void *cpu,
-				    const char *config_path);
+struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules,
+				    struct cgroup_cpu *cpu, const char *config_path);
 void restart_ctl_reload(struct restart_ctl *c);
 int restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
 void restart_ctl_free(struct restart_ctl *c);

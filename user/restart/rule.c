@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "config/options.h"
+#include "lib/parse.h"
 
 #define MS_PER_S 1000ull
 
@@ -69,7 +70,7 @@ int restart_signal_parse(const char *s)
 {
 	uint64_t n;
 
-	if (config_parse_u64(s, 1, 64, &n) == 0)
+	if (parse_u64(s, 1, 64, &n) == 0)
 		return (int)n;
 	if (strncmp(s, "SIG", 3) == 0)
 		s += 3;
@@ -137,7 +138,7 @@ static int get_duration(struct ctx *c, const cJSON *obj, const char *key, uint64
 	if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0 &&
 	    v->valuedouble < 1e9)
 		ms = (uint64_t)llround(v->valuedouble * MS_PER_S);
-	else if (!cJSON_IsString(v) || config_parse_duration_ms(v->valuestring, &ms))
+	else if (!cJSON_IsString(v) || parse_duration_ms(v->valuestring, &ms))
 		return fail(c, "\"%s\" must be a duration such as \"60s\" or \"5m\"", key);
 	if (ms < min_ms)
 		return fail(c, "\"%s\" must be at least %llu ms", key, (unsigned long long)min_ms);
@@ -460,3 +461,10 @@ int restart_rules_load_file(const char *path, struct restart_rules *out, char *e
 	cJSON_Delete(root);
 	return rc;
 }
+
+static const char *const sections[] = { "restart", NULL };
+
+const struct option_group restart_option_group = {
+	.title = "restart rules",
+	.sections = sections,
+};

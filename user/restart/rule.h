@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/options.h"
+
 /*
  * API:
  *   restart_rules_parse() reads `{"restart": {"rules": [...]}}` from a
@@ -66,6 +68,9 @@ struct restart_rules {
 	struct restart_rule *items;
 	size_t n;
 };
+
+/* Claims the config file's "restart" section, so the option loader accepts the key. */
+extern const struct option_group restart_option_group;
 
 int restart_rules_parse(const struct cJSON *root, struct restart_rules *out, char *err,
 			size_t errlen);

@@ -48,7 +48,7 @@ struct conn {
 
 struct web_server {
 	struct loop *loop;
-	struct web_server_opts opts;
+	struct web_settings opts;
 	web_handler_fn handler;
 	void *handler_arg;
 	int listen_fd;
@@ -321,7 +321,7 @@ static bool conn_process(struct conn *c)
 			conn_set_events(c, EPOLLIN);
 			return true;
 		}
-		n = web_request_parse(c->in, c->in_len, s->opts.max_head, &req);
+		n = web_request_parse(c->in, c->in_len, s->opts.max_request_header_bytes, &req);
 		if (n == 0) {
 			if (c->state == CONN_IDLE) {
 				c->state = CONN_READING;
@@ -416,9 +416,9 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 
 	/* IDLE or READING: take what fits; the parser reports a head that cannot fit. */
 	bool eof = false;
-	while (c->in_len < s->opts.max_head) {
-		ssize_t r =
-			recv(c->fd, c->in + c->in_len, s->opts.max_head - c->in_len, MSG_DONTWAIT);
+	while (c->in_len < s->opts.max_request_header_bytes) {
+		ssize_t r = recv(c->fd, c->in + c->in_len,
+				 s->opts.max_request_header_bytes - c->in_len, MSG_DONTWAIT);
 		if (r > 0) {
 			c->in_len += (size_t)r;
 			lru_touch(s, c);
@@ -461,7 +461,7 @@ static void accept_one(struct web_server *s, int fd)
 		send_and_close(fd, 503);
 		return;
 	}
-	struct conn *c = calloc(1, sizeof(*c) + s->opts.max_head);
+	struct conn *c = calloc(1, sizeof(*c) + s->opts.max_request_header_bytes);
 	if (!c) {
 		send_and_close(fd, 503);
 		s->stats.connections_rejected++;
@@ -624,7 +624,7 @@ static void format_address(struct web_server *s)
 	snprintf(s->address, sizeof(s->address), "%s:%u", host, port);
 }
 
-struct web_server *web_server_new(struct loop *l, const struct web_server_opts *opts,
+struct web_server *web_server_new(struct loop *l, const struct web_settings *opts,
 				  web_handler_fn handler, void *arg, char *err, size_t errlen)
 {
 	char host[256], port[16];

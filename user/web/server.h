@@ -8,6 +8,7 @@
 #include "core/loop.h"
 #include "lib/buf.h"
 #include "web/request.h"
+#include "web/settings.h"
 
 /*
  * API:
@@ -44,15 +45,6 @@ struct web_response {
 
 typedef void (*web_handler_fn)(void *arg, const struct web_request *req, struct web_response *resp);
 
-struct web_server_opts {
-	const char *listen;
-	uint64_t max_connections;
-	size_t max_head;
-	uint64_t read_header_timeout_ms;
-	uint64_t idle_timeout_ms;
-	uint64_t write_timeout_ms;
-};
-
 struct web_server_stats {
 	uint64_t connections_accepted;
 	uint64_t connections_rejected; /* 503 at the connection limit */
@@ -64,7 +56,7 @@ struct web_server_stats {
 
 struct web_server;
 
-struct web_server *web_server_new(struct loop *l, const struct web_server_opts *opts,
+struct web_server *web_server_new(struct loop *l, const struct web_settings *opts,
 				  web_handler_fn handler, void *arg, char *err, size_t errlen);
 void web_server_free(struct web_server *s); /* accepts NULL; closes every connection */
 const char *web_server_address(const struct web_server *s);

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config/config.h"
+#include "core/config.h"
+#include "lib/parse.h"
 #include "test.h"
 
 static char tmpfile_path[64];
@@ -36,16 +37,16 @@ static void test_defaults(void)
 	char *envp[] = { NULL };
 
 	CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-	CHECK_STR(cfg.listen, ":9567");
-	CHECK(cfg.collectors == NULL, "collectors default unset");
-	CHECK(cfg.log_level == LOG_INFO, "level");
-	CHECK(cfg.log_format == LOG_LOGFMT, "format");
-	CHECK(!cfg.bpf_stats, "bpf_stats default off");
-	CHECK(cfg.max_connections == 512, "%llu", (unsigned long long)cfg.max_connections);
-	CHECK(cfg.max_request_header_bytes == 8192, "%llu",
-	      (unsigned long long)cfg.max_request_header_bytes);
-	CHECK(cfg.read_header_timeout_ms == 10000, "rht");
-	CHECK(cfg.action == CONFIG_RUN, "action");
+	CHECK_STR(cfg.web.listen, ":9567");
+	CHECK(cfg.core.collectors == NULL, "collectors default unset");
+	CHECK(cfg.core.log_level == LOG_INFO, "level");
+	CHECK(cfg.core.log_format == LOG_LOGFMT, "format");
+	CHECK(!cfg.core.bpf_stats, "bpf_stats default off");
+	CHECK(cfg.web.max_connections == 512, "%llu", (unsigned long long)cfg.web.max_connections);
+	CHECK(cfg.web.max_request_header_bytes == 8192, "%llu",
+	      (unsigned long long)cfg.web.max_request_header_bytes);
+	CHECK(cfg.web.read_header_timeout_ms == 10000, "rht");
+	CHECK(cfg.action == OPTIONS_RUN, "action");
 	config_free(&cfg);
 }
 
@@ -64,11 +65,11 @@ static void test_precedence(void)
 		char *argv[] = { "hostmon", config_arg, NULL };
 		char *envp[] = { NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK_STR(cfg.listen, "127.0.0.1:1111");
-		CHECK(cfg.log_level == LOG_WARN, "file level");
-		CHECK(cfg.log_format == LOG_JSON, "file format");
-		CHECK(cfg.max_connections == 7, "file number");
-		CHECK(cfg.bpf_stats, "file bool");
+		CHECK_STR(cfg.web.listen, "127.0.0.1:1111");
+		CHECK(cfg.core.log_level == LOG_WARN, "file level");
+		CHECK(cfg.core.log_format == LOG_JSON, "file format");
+		CHECK(cfg.web.max_connections == 7, "file number");
+		CHECK(cfg.core.bpf_stats, "file bool");
 		CHECK(cfg.file && cJSON_GetObjectItem(cfg.file, "restart"), "sections kept");
 		config_free(&cfg);
 	}
@@ -78,9 +79,9 @@ static void test_precedence(void)
 		char *envp[] = { "HOSTMON_LISTEN=127.0.0.1:2222", "HOSTMON_MAX_CONNECTIONS=9",
 				 "OTHER=x", NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK_STR(cfg.listen, "127.0.0.1:2222");
-		CHECK(cfg.max_connections == 9, "env number");
-		CHECK(cfg.log_level == LOG_WARN, "file still applies to the rest");
+		CHECK_STR(cfg.web.listen, "127.0.0.1:2222");
+		CHECK(cfg.web.max_connections == 9, "env number");
+		CHECK(cfg.core.log_level == LOG_WARN, "file still applies to the rest");
 		config_free(&cfg);
 	}
 	/* flag beats env, both spellings */
@@ -95,8 +96,8 @@ static void test_precedence(void)
 		char *envp[] = { "HOSTMON_LISTEN=127.0.0.1:2222", "HOSTMON_MAX_CONNECTIONS=9",
 				 NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK_STR(cfg.listen, "127.0.0.1:3333");
-		CHECK(cfg.max_connections == 11, "flag number");
+		CHECK_STR(cfg.web.listen, "127.0.0.1:3333");
+		CHECK(cfg.web.max_connections == 11, "flag number");
 		config_free(&cfg);
 	}
 	/* the config path itself from the environment */
@@ -106,7 +107,7 @@ static void test_precedence(void)
 		char *argv[] = { "hostmon", NULL };
 		char *envp[] = { env, NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK_STR(cfg.listen, "127.0.0.1:1111");
+		CHECK_STR(cfg.web.listen, "127.0.0.1:1111");
 		config_free(&cfg);
 	}
 	unlink(path);
@@ -177,6 +178,17 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "expected auto, tp_btf or raw_tp");
 	}
 	{
+		/* each collector's own rows and checks run: http_latency's hook, buckets, targets
+		 */
+		char *argv[] = { "hostmon", "--http-hook=fentry", NULL };
+		expect_invalid(argv, none, "--http-hook");
+		char *argv2[] = { "hostmon", "--http-buckets=0.1,0.05", NULL };
+		expect_invalid(argv2, none, "bounds must increase");
+		char *argv3[] = { "hostmon", NULL };
+		char *envp[] = { "HOSTMON_HTTP_TARGETS=", NULL };
+		expect_invalid(argv3, envp, "HOSTMON_HTTP_TARGETS");
+	}
+	{
 		char *argv[] = { "hostmon", "--rabbitmq-max-parallel-requests=33", NULL };
 		expect_invalid(argv, none, "--rabbitmq-max-parallel-requests");
 	}
@@ -238,25 +250,25 @@ static void test_compat_env(void)
 		char *envp[] = { "RABBITMQ_HOST=mq.internal", "RABBITMQ_USER=mon",
 				 "RABBITMQ_PASSWORD=s3cret", NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK_STR(cfg.rabbitmq_url, "http://mq.internal:15672");
-		CHECK_STR(cfg.rabbitmq_user, "mon");
-		CHECK_STR(cfg.rabbitmq_password, "s3cret");
+		CHECK_STR(cfg.rabbitmq.url, "http://mq.internal:15672");
+		CHECK_STR(cfg.rabbitmq.user, "mon");
+		CHECK_STR(cfg.rabbitmq.password, "s3cret");
 		config_free(&cfg);
 	}
 	{
 		char *envp[] = { "RABBITMQ_HOST=mq.internal", "HOSTMON_RABBITMQ_URL=https://a:1",
 				 "HOSTMON_RABBITMQ_PASSWORD=p2", "RABBITMQ_PASSWORD=p1", NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK_STR(cfg.rabbitmq_url, "https://a:1");
-		CHECK_STR(cfg.rabbitmq_password, "p2");
+		CHECK_STR(cfg.rabbitmq.url, "https://a:1");
+		CHECK_STR(cfg.rabbitmq.password, "p2");
 		config_free(&cfg);
 	}
 	{
 		char *envp[] = { NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "%s", err);
-		CHECK(cfg.rabbitmq_url == NULL, "rabbitmq off by default");
-		CHECK_STR(cfg.rabbitmq_user, "guest");
-		CHECK(cfg.rabbitmq_max_parallel_requests == 4, "4 requests in flight by default");
+		CHECK(cfg.rabbitmq.url == NULL, "rabbitmq off by default");
+		CHECK_STR(cfg.rabbitmq.user, "guest");
+		CHECK(cfg.rabbitmq.max_parallel_requests == 4, "4 requests in flight by default");
 		config_free(&cfg);
 	}
 }
@@ -271,11 +283,12 @@ static void test_actions(void)
 	/* --help wins even after an invalid value, so a user can always read it */
 	char *bad_then_help[] = { "hostmon", "--help", "--listen=bad", NULL };
 
-	CHECK(load(&cfg, help, none, err) == 1 && cfg.action == CONFIG_HELP, "help");
+	CHECK(load(&cfg, help, none, err) == 1 && cfg.action == OPTIONS_HELP, "help");
 	config_free(&cfg);
-	CHECK(load(&cfg, version, none, err) == 1 && cfg.action == CONFIG_VERSION, "version");
+	CHECK(load(&cfg, version, none, err) == 1 && cfg.action == OPTIONS_VERSION, "version");
 	config_free(&cfg);
-	CHECK(load(&cfg, bad_then_help, none, err) == 1 && cfg.action == CONFIG_HELP, "help first");
+	CHECK(load(&cfg, bad_then_help, none, err) == 1 && cfg.action == OPTIONS_HELP,
+	      "help first");
 	config_free(&cfg);
 }
 
@@ -284,36 +297,35 @@ static void test_parsers(void)
 	uint64_t v = 0;
 	bool b = false;
 
-	CHECK(config_parse_duration_ms("15s", &v) == 0 && v == 15000, "15s");
-	CHECK(config_parse_duration_ms("500ms", &v) == 0 && v == 500, "500ms");
-	CHECK(config_parse_duration_ms("1h2m3s", &v) == 0 && v == 3723000, "1h2m3s");
-	CHECK(config_parse_duration_ms("2m", &v) == 0 && v == 120000, "2m");
-	CHECK(config_parse_duration_ms("1d", &v) == 0 && v == 86400000, "1d");
-	CHECK(config_parse_duration_ms("0", &v) == 0 && v == 0, "0");
-	CHECK(config_parse_duration_ms("10", &v) == -EINVAL, "unitless");
-	CHECK(config_parse_duration_ms("", &v) == -EINVAL, "empty");
-	CHECK(config_parse_duration_ms("-1s", &v) == -EINVAL, "negative");
-	CHECK(config_parse_duration_ms("1.5s", &v) == -EINVAL, "fraction");
-	CHECK(config_parse_duration_ms("5x", &v) == -EINVAL, "unit");
-	CHECK(config_parse_duration_ms("99999999999999999999s", &v) == -EINVAL, "overflow");
-	CHECK(config_parse_duration_ms("9999999999999999h", &v) == -EINVAL, "mult overflow");
+	CHECK(parse_duration_ms("15s", &v) == 0 && v == 15000, "15s");
+	CHECK(parse_duration_ms("500ms", &v) == 0 && v == 500, "500ms");
+	CHECK(parse_duration_ms("1h2m3s", &v) == 0 && v == 3723000, "1h2m3s");
+	CHECK(parse_duration_ms("2m", &v) == 0 && v == 120000, "2m");
+	CHECK(parse_duration_ms("1d", &v) == 0 && v == 86400000, "1d");
+	CHECK(parse_duration_ms("0", &v) == 0 && v == 0, "0");
+	CHECK(parse_duration_ms("10", &v) == -EINVAL, "unitless");
+	CHECK(parse_duration_ms("", &v) == -EINVAL, "empty");
+	CHECK(parse_duration_ms("-1s", &v) == -EINVAL, "negative");
+	CHECK(parse_duration_ms("1.5s", &v) == -EINVAL, "fraction");
+	CHECK(parse_duration_ms("5x", &v) == -EINVAL, "unit");
+	CHECK(parse_duration_ms("99999999999999999999s", &v) == -EINVAL, "overflow");
+	CHECK(parse_duration_ms("9999999999999999h", &v) == -EINVAL, "mult overflow");
 	v = 42;
-	CHECK(config_parse_duration_ms("bad", &v) == -EINVAL && v == 42,
-	      "output untouched on error");
+	CHECK(parse_duration_ms("bad", &v) == -EINVAL && v == 42, "output untouched on error");
 
-	CHECK(config_parse_size("8KiB", &v) == 0 && v == 8192, "KiB");
-	CHECK(config_parse_size("1MiB", &v) == 0 && v == 1048576, "MiB");
-	CHECK(config_parse_size("123", &v) == 0 && v == 123, "plain");
-	CHECK(config_parse_size("1kb", &v) == -EINVAL, "bad suffix");
+	CHECK(parse_size("8KiB", &v) == 0 && v == 8192, "KiB");
+	CHECK(parse_size("1MiB", &v) == 0 && v == 1048576, "MiB");
+	CHECK(parse_size("123", &v) == 0 && v == 123, "plain");
+	CHECK(parse_size("1kb", &v) == -EINVAL, "bad suffix");
 
-	CHECK(config_parse_u64("10", 1, 10, &v) == 0 && v == 10, "in range");
-	CHECK(config_parse_u64("11", 1, 10, &v) == -EINVAL, "above");
-	CHECK(config_parse_u64(" 5", 1, 10, &v) == -EINVAL, "space");
-	CHECK(config_parse_u64("5x", 1, 10, &v) == -EINVAL, "suffix");
+	CHECK(parse_u64("10", 1, 10, &v) == 0 && v == 10, "in range");
+	CHECK(parse_u64("11", 1, 10, &v) == -EINVAL, "above");
+	CHECK(parse_u64(" 5", 1, 10, &v) == -EINVAL, "space");
+	CHECK(parse_u64("5x", 1, 10, &v) == -EINVAL, "suffix");
 
-	CHECK(config_parse_bool("TRUE", &b) == 0 && b, "TRUE");
-	CHECK(config_parse_bool("off", &b) == 0 && !b, "off");
-	CHECK(config_parse_bool("2", &b) == -EINVAL, "2");
+	CHECK(parse_bool("TRUE", &b) == 0 && b, "TRUE");
+	CHECK(parse_bool("off", &b) == 0 && !b, "off");
+	CHECK(parse_bool("2", &b) == -EINVAL, "2");
 }
 
 int main(void)

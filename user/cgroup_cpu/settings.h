@@ -1,0 +1,20 @@
+/* cgroup_cpu/settings.h — the cgroup_cpu collector's settings: map size, export limits, hook. */
+#ifndef HOSTMON_CGROUP_CPU_SETTINGS_H
+#define HOSTMON_CGROUP_CPU_SETTINGS_H
+
+#include <stdint.h>
+
+#include "config/options.h"
+
+struct cgroup_cpu_settings {
+	uint64_t max_cgroups; /* kernel map size */
+	uint64_t max_series;  /* exported cgroups per scrape */
+	uint64_t max_depth;   /* 0: any depth */
+	char *include;	      /* POSIX extended regex on the cgroup path, or NULL */
+	char *exclude;
+	char *hook; /* auto, tp_btf or raw_tp */
+};
+
+extern const struct option_group cgroup_cpu_option_group;
+
+#endif

@@ -1,0 +1,28 @@
+/* core/host_check.h — startup checks of what BPF collectors need: privileges, BTF, bpffs,
+ * tracefs. */
+#ifndef HOSTMON_CORE_HOST_CHECK_H
+#define HOSTMON_CORE_HOST_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * API:
+ *   host_check() inspects the host once at startup and logs one clear line
+ *   per missing prerequisite; it mounts tracefs and bpffs when they are
+ *   absent and the process may mount. Nothing here is fatal, because
+ *   collectors that need no BPF (RabbitMQ) still work without it; the
+ *   daemon keeps the result and /readyz names what is missing when a
+ *   collector is down (host_status_explain(): "" when nothing is).
+ */
+struct host_status {
+	bool bpf_privileged; /* root-equivalent, or CAP_BPF + CAP_PERFMON */
+	bool btf;	     /* /sys/kernel/btf/vmlinux readable */
+	bool tracefs;
+	bool bpffs;
+};
+
+void host_check(struct host_status *st);
+void host_status_explain(const struct host_status *st, char *buf, size_t len);
+
+#endif

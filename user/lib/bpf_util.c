@@ -1,0 +1,93 @@
+/* lib/bpf_util.c — what the BPF collectors share: kernel run-time statistics, libbpf's messages
+ * in the structured log, tracepoint BTF probing, per-CPU counter sums. */
+#include "lib/bpf_util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+/* Stats enabled through BPF_ENABLE_STATS do not show in the sysctl, so remember them. */
+static bool stats_fd_held;
+
+int bpf_util_stats_enable(void)
+{
+	int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (fd < 0)
+		return -errno;
+	stats_fd_held = true;
+	return fd;
+}
+
+bool bpf_util_stats_active(void)
+{
+	char c = '0';
+
+	if (stats_fd_held)
+		return true;
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n == 1 && c != '0';
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/*
+	 * Debug level even for libbpf's warnings: a failing collector already logs
+	 * one line with the reason, and libbpf repeats it over several lines
+	 * (the verifier log included) that matter only when digging deeper.
+	 */
+	enum log_level ours = LOG_DEBUG;
+	(void)level;
+	char text[1024];
+
+	if (!log_enabled(ours))
+		return 0;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	size_t len = strlen(text);
+	while (len && text[len - 1] == '\n')
+		text[--len] = '\0';
+	log_event(ours, "libbpf", "detail", text, (char *)NULL);
+	return 0;
+}
+
+void bpf_util_route_libbpf_log(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+/* tp_btf needs the tracepoint's BTF type; kernels without it get the raw_tp twin. */
+bool bpf_util_has_btf_tracepoint(const char *name)
+{
+	char type[128];
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	bool found = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
+}
+
+uint64_t bpf_util_percpu_sum(int map_fd, uint32_t key, int ncpus)
+{
+	uint64_t vals[ncpus > 0 ? ncpus : 1];
+	uint64_t sum = 0;
+
+	memset(vals, 0, sizeof(vals)); /* memory checkers see the per-CPU values as written */
+	if (bpf_map_lookup_elem(map_fd, &key, vals))
+		return 0;
+	for (int c = 0; c < ncpus; c++)
+		sum += vals[c];
+	return sum;
+}

@@ -1,0 +1,80 @@
+/* rabbitmq/settings.c — the option rows of the rabbitmq collector and the rules between them. */
+#include "rabbitmq/settings.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define OFF(field) offsetof(struct rabbitmq_settings, field)
+
+static const struct option_def rows[] = {
+	{ "rabbitmq-url", OPT_STRING, OFF(url), NULL, 0, 0, "URL",
+	  "RabbitMQ management API, e.g. http://127.0.0.1:15672; enables the rabbitmq collector",
+	  .compat_env = "RABBITMQ_HOST", .compat_format = "http://%s:15672" },
+	{ "rabbitmq-user", OPT_STRING, OFF(user), "guest", 0, 0, "USER", "RabbitMQ management user",
+	  .compat_env = "RABBITMQ_USER" },
+	{ "rabbitmq-password", OPT_SECRET, OFF(password), NULL, 0, 0, NULL,
+	  "RabbitMQ password: environment or config file only, never a flag",
+	  .compat_env = "RABBITMQ_PASSWORD" },
+	{ "rabbitmq-password-file", OPT_STRING, OFF(password_file), NULL, 0, 0, "FILE",
+	  "file holding the RabbitMQ password (first line)" },
+	{ "rabbitmq-interval", OPT_DURATION, OFF(interval_ms), "15s", 100, 86400000, "DURATION",
+	  "how often queue counts are polled" },
+	{ "rabbitmq-timeout", OPT_DURATION, OFF(timeout_ms), "10s", 50, 3600000, "DURATION",
+	  "limit for one poll; must be below --rabbitmq-interval" },
+	{ "rabbitmq-detail-interval", OPT_DURATION, OFF(detail_interval_ms), "60s", 100, 86400000,
+	  "DURATION",
+	  "how often consumers and message bytes (statistics-database fields) are polled" },
+	{ "rabbitmq-ca-file", OPT_STRING, OFF(ca_file), NULL, 0, 0, "FILE",
+	  "CA bundle to verify the RabbitMQ server's certificate" },
+	{ "rabbitmq-cert-file", OPT_STRING, OFF(cert_file), NULL, 0, 0, "FILE",
+	  "client certificate for RabbitMQ (PEM)" },
+	{ "rabbitmq-key-file", OPT_STRING, OFF(key_file), NULL, 0, 0, "FILE",
+	  "client key for RabbitMQ (PEM)" },
+	{ "rabbitmq-insecure-skip-verify", OPT_BOOL, OFF(insecure_skip_verify), "false", 0, 0, NULL,
+	  "do not verify the RabbitMQ server's certificate (insecure)" },
+	{ "rabbitmq-include-vhost", OPT_REGEX, OFF(include_vhost), NULL, 0, 0, "REGEX",
+	  "export only queues of vhosts matching" },
+	{ "rabbitmq-exclude-vhost", OPT_REGEX, OFF(exclude_vhost), NULL, 0, 0, "REGEX",
+	  "do not export queues of vhosts matching" },
+	{ "rabbitmq-include-queue", OPT_REGEX, OFF(include_queue), NULL, 0, 0, "REGEX",
+	  "export only queues whose name matches" },
+	{ "rabbitmq-exclude-queue", OPT_REGEX, OFF(exclude_queue), NULL, 0, 0, "REGEX",
+	  "do not export queues whose name matches" },
+	{ "rabbitmq-max-queues", OPT_U64, OFF(max_queues), "100000", 1, 10000000, "N",
+	  "queues exported at most; the rest are counted in hostmon_rabbitmq_queues_dropped" },
+	{ "rabbitmq-max-response-bytes", OPT_SIZE, OFF(max_response_bytes), "64MiB", 4096,
+	  1ull << 34, "SIZE", "largest RabbitMQ API response accepted (each one)" },
+	{ "rabbitmq-max-parallel-requests", OPT_U64, OFF(max_parallel_requests), "4", 1, 32, "N",
+	  "RabbitMQ requests in flight at once (one per vhost), each on its own connection" },
+};
+
+static int check(const void *settings, char *err, size_t errlen)
+{
+	const struct rabbitmq_settings *s = settings;
+
+	if (s->url && strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0) {
+		snprintf(err, errlen,
+			 "invalid value \"%s\" for --rabbitmq-url: expected http:// or https://",
+			 s->url);
+		return -EINVAL;
+	}
+	if (s->timeout_ms >= s->interval_ms) {
+		snprintf(err, errlen, "--rabbitmq-timeout must be below --rabbitmq-interval");
+		return -EINVAL;
+	}
+	if (s->password && s->password_file) {
+		snprintf(err, errlen,
+			 "both a RabbitMQ password and --rabbitmq-password-file are set; keep one");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct option_group rabbitmq_option_group = {
+	.title = "rabbitmq collector (every queue in every vhost)",
+	.options = rows,
+	.noptions = sizeof(rows) / sizeof(rows[0]),
+	.check = check,
+};
