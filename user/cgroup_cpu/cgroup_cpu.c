@@ -22,6 +22,7 @@
 #include "cgroup/tree.h"
 #include "cgroup_cpu/limits.h"
 #include "core/log.h"
+#include "exposition/family_table.h"
 #include "lib/bpf_util.h"
 #include "lib/clock.h"
 #include "lib/namefilter.h"
@@ -234,25 +235,26 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 		return rc;
 	cg_tree_totals(&st->tree);
 
-	struct metric_family *cpu =
-		metric_family_get(s, "hostmon_cgroup_cpu_seconds_total",
-				  "CPU time used by tasks of the cgroup and its descendants (as "
-				  "cpu.stat usage_usec counts it), since hostmon started.",
-				  METRIC_COUNTER, 3, labels);
-	struct metric_family *wait = metric_family_get(
-		s, "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
-		"Time runnable tasks of the cgroup and its descendants waited on a "
-		"run queue for a CPU, since hostmon started.",
-		METRIC_COUNTER, 3, labels);
-	struct metric_family *limit = metric_family_get(
-		s, "hostmon_cgroup_cpu_limit_cores",
-		"CPU limit of the cgroup in cores (quota / period), where one is set.",
-		METRIC_GAUGE, 3, labels);
-	struct metric_family *throttled = metric_family_get(
-		s, "hostmon_cgroup_cpu_throttled_seconds_total",
-		"Time the cgroup's tasks were throttled by its CPU limit (from its "
-		"cpu.stat), where one is set.",
-		METRIC_COUNTER, 3, labels);
+	static const struct metric_def per_cgroup[] = {
+		{ "hostmon_cgroup_cpu_seconds_total",
+		  "CPU time used by tasks of the cgroup and its descendants (as cpu.stat "
+		  "usage_usec counts it), since hostmon started.",
+		  METRIC_COUNTER, 3, labels },
+		{ "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
+		  "Time runnable tasks of the cgroup and its descendants waited on a run queue "
+		  "for a CPU, since hostmon started.",
+		  METRIC_COUNTER, 3, labels },
+		{ "hostmon_cgroup_cpu_limit_cores",
+		  "CPU limit of the cgroup in cores (quota / period), where one is set.",
+		  METRIC_GAUGE, 3, labels },
+		{ "hostmon_cgroup_cpu_throttled_seconds_total",
+		  "Time the cgroup's tasks were throttled by its CPU limit (from its cpu.stat), "
+		  "where one is set.",
+		  METRIC_COUNTER, 3, labels },
+	};
+	struct metric_family *f[METRIC_DEFS_N(per_cgroup)];
+	metric_families_get(s, per_cgroup, METRIC_DEFS_N(per_cgroup), f);
+	struct metric_family *cpu = f[0], *wait = f[1], *limit = f[2], *throttled = f[3];
 
 	/* breadth first, so a series cap keeps the shallow, summarising cgroups */
 	size_t count = 0, series = 0, dropped = 0;
@@ -281,10 +283,7 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 	}
 	free(order);
 
-	static const struct {
-		const char *name, *help;
-		enum metric_type type;
-	} health[] = {
+	static const struct metric_def health[] = {
 		{ "hostmon_cgroup_cpu_map_full_total",
 		  "CPU charges dropped because the kernel map was full (raise --cpu-max-cgroups).",
 		  METRIC_COUNTER },
@@ -307,10 +306,7 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 			    (double)st->tree.count,
 			    (double)dropped,
 			    (double)st->walk_errors_total };
-	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++)
-		metric_add(metric_family_get(s, health[i].name, health[i].help, health[i].type, 0,
-					     NULL),
-			   NULL, values[i]);
+	metric_scalars_add(s, health, METRIC_DEFS_N(health), values);
 	return 0;
 }
 

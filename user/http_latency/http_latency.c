@@ -16,6 +16,7 @@
 #include "cgroup/cgroup.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "exposition/family_table.h"
 #include "http_latency/state.h"
 #include "lib/bpf_util.h"
 #include "lib/fileutil.h"
@@ -141,10 +142,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 	const char *exit_reason = "process_exit";
 	metric_add(unpaired, &exit_reason, (double)st->exited_inflight);
 
-	static const struct {
-		const char *name, *help;
-		enum metric_type type;
-	} health[] = {
+	static const struct metric_def health[] = {
 		{ "hostmon_http_latency_histograms_full_total",
 		  "Measurements dropped because the histogram map was full (raise "
 		  "--http-max-series).",
@@ -161,10 +159,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 	double values[] = { (double)read_counter(st, HTTP_COUNTER_HIST_FULL),
 			    (double)read_counter(st, HTTP_COUNTER_TARGETS_FULL),
 			    (double)st->ntargets, st->enter_link ? 1 : 0 };
-	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++)
-		metric_add(metric_family_get(s, health[i].name, health[i].help, health[i].type, 0,
-					     NULL),
-			   NULL, values[i]);
+	metric_scalars_add(s, health, METRIC_DEFS_N(health), values);
 	return 0;
 }
 

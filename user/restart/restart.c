@@ -14,6 +14,7 @@
 #include "cgroup_cpu/cgroup_cpu.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "exposition/family_table.h"
 #include "restart/action.h"
 #include "restart/fsm.h"
 #include "restart/notify.h"
@@ -533,25 +534,27 @@ int restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s)
 	static const char *const state_labels[] = { "rule", "state" };
 	static const char *const action_labels[] = { "rule", "action", "result" };
 	static const char *const result_label[] = { "result" };
-	struct metric_family *actions = metric_family_get(
-		s, "hostmon_restart_actions_total",
-		"Restart actions by rule, action type and verified result (ok, failed, timeout, "
-		"dry_run).",
-		METRIC_COUNTER, 3, action_labels);
-	struct metric_family *ratio = metric_family_get(
-		s, "hostmon_restart_rule_cpu_ratio",
-		"CPU use of the rule's target over its last sample interval, as a fraction of its "
-		"capacity.",
-		METRIC_GAUGE, 1, rule_label);
-	struct metric_family *state = metric_family_get(
-		s, "hostmon_restart_rule_state",
-		"1 for the state the rule is in (ok, pending, cooldown, suspended), 0 for the "
-		"others.",
-		METRIC_GAUGE, 2, state_labels);
-	struct metric_family *found = metric_family_get(
-		s, "hostmon_restart_rule_target_found",
-		"1 when the rule's target (cgroup, unit or process) was found at the last sample.",
-		METRIC_GAUGE, 1, rule_label);
+	static const struct metric_def per_rule[] = {
+		{ "hostmon_restart_actions_total",
+		  "Restart actions by rule, action type and verified result (ok, failed, timeout, "
+		  "dry_run).",
+		  METRIC_COUNTER, 3, action_labels },
+		{ "hostmon_restart_rule_cpu_ratio",
+		  "CPU use of the rule's target over its last sample interval, as a fraction of "
+		  "its capacity.",
+		  METRIC_GAUGE, 1, rule_label },
+		{ "hostmon_restart_rule_state",
+		  "1 for the state the rule is in (ok, pending, cooldown, suspended), 0 for the "
+		  "others.",
+		  METRIC_GAUGE, 2, state_labels },
+		{ "hostmon_restart_rule_target_found",
+		  "1 when the rule's target (cgroup, unit or process) was found at the last "
+		  "sample.",
+		  METRIC_GAUGE, 1, rule_label },
+	};
+	struct metric_family *f[METRIC_DEFS_N(per_rule)];
+	metric_families_get(s, per_rule, METRIC_DEFS_N(per_rule), f);
+	struct metric_family *actions = f[0], *ratio = f[1], *state = f[2], *found = f[3];
 
 	for (size_t i = 0; i < c->n; i++) {
 		const struct rule_rt *r = c->rules[i];
