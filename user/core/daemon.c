@@ -39,17 +39,27 @@ static bool path_is(const struct web_request *req, const char *path)
 static void serve_metrics(struct daemon *d, const struct web_request *req,
 			  struct web_response *resp)
 {
+	/* The last results of these two sources (a collector keeps its own): failures log once. */
+	static int restart_error, self_error;
 	struct metric_snapshot *snap = metric_snapshot_new();
+	struct metric_section sec;
 	struct web_server_stats stats;
 	enum expo_format fmt = req->want_openmetrics ? EXPO_OPENMETRICS : EXPO_TEXT;
 	int rc = snap ? 0 : -ENOMEM;
 
+	/* Each source in its own section: one that fails loses its metrics, not the page. */
 	if (!rc) {
 		collector_set_collect(&d->collectors, snap);
-		if (d->restart)
-			restart_ctl_collect(d->restart, snap);
+		if (d->restart) {
+			metric_snapshot_begin_section(snap, &sec);
+			rc = restart_ctl_collect(d->restart, snap);
+			collector_section_end(snap, &sec, rc, "source", "restart", &restart_error);
+		}
 		web_server_get_stats(d->http, &stats);
-		rc = self_collect(snap, &d->collectors, &stats);
+		metric_snapshot_begin_section(snap, &sec);
+		self_collect(snap, &d->collectors, &stats);
+		collector_section_end(snap, &sec, 0, "source", "self", &self_error);
+		rc = metric_snapshot_error(snap);
 	}
 	if (!rc) {
 		struct buf *page = req->want_gzip ? &d->scratch : resp->body;

@@ -133,7 +133,9 @@ static void collect_collectors(struct metric_snapshot *s, const struct collector
 	static const char *const labels[] = { "collector" };
 	struct metric_family *up = metric_family_get(s, "hostmon_collector_up",
 						     "Whether the collector started (loaded and "
-						     "attached) and its last collect succeeded.",
+						     "attached) and its last collect, the one for "
+						     "this scrape, succeeded; when 0 its metrics "
+						     "are left out of the page.",
 						     METRIC_GAUGE, 1, labels);
 	struct metric_family *dur = metric_family_get(s, "hostmon_collector_duration_seconds",
 						      "Time the collector's last collect took.",
@@ -224,8 +226,8 @@ static void collect_web(struct metric_snapshot *s, const struct web_server_stats
 	}
 }
 
-int self_collect(struct metric_snapshot *s, const struct collector_set *set,
-		 const struct web_server_stats *http)
+void self_collect(struct metric_snapshot *s, const struct collector_set *set,
+		  const struct web_server_stats *http)
 {
 	static const char *const build_labels[] = { "version", "libbpf", "kernel" };
 	char libbpf[32];
@@ -242,5 +244,4 @@ int self_collect(struct metric_snapshot *s, const struct collector_set *set,
 	collect_bpf_programs(s, set);
 	if (http)
 		collect_web(s, http);
-	return metric_snapshot_error(s);
 }
