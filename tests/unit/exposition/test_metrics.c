@@ -369,6 +369,7 @@ static void check_page(const struct metric_snapshot *s, const char *want)
 }
 
 static const char *const x_label[] = { "x" };
+static const char *const y_label[] = { "y" };
 
 static void add_x(struct metric_family *f, const char *x, double v)
 {
@@ -410,7 +411,6 @@ static const char *family_names(const struct metric_snapshot *s)
  */
 static void test_section_rollback(void)
 {
-	static const char *const other[] = { "y" };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *a, *b;
 	struct metric_section sec;
@@ -439,7 +439,7 @@ static void test_section_rollback(void)
 
 	/* A re-declaration with other labels fails the section; the older family stays. */
 	metric_snapshot_begin_section(s, &sec);
-	CHECK(metric_family_get(s, "a_total", "", METRIC_COUNTER, 1, other) == NULL,
+	CHECK(metric_family_get(s, "a_total", "", METRIC_COUNTER, 1, y_label) == NULL,
 	      "re-declared with other labels");
 	CHECK(metric_snapshot_end_section(s, &sec, 0) == -EINVAL, "section failed");
 	CHECK_STR(series_xs(a), "1,4");
@@ -468,7 +468,6 @@ static void test_section_rollback(void)
 /* Sections one after the other: a failed one frees its family names for the next. */
 static void test_section_consecutive(void)
 {
-	static const char *const other[] = { "y" };
 	struct metric_snapshot *s = metric_snapshot_new();
 	struct metric_family *a, *b;
 	struct metric_section sec;
@@ -485,7 +484,7 @@ static void test_section_consecutive(void)
 	CHECK(metric_snapshot_end_section(s, &sec, -ENODATA) == -ENODATA, "second rolled back");
 
 	metric_snapshot_begin_section(s, &sec);
-	b = metric_family_get(s, "c", "", METRIC_GAUGE, 1, other);
+	b = metric_family_get(s, "c", "", METRIC_GAUGE, 1, y_label);
 	CHECK(b != NULL, "a rolled-back name can be declared again, with other labels");
 	add_x(a, "3", 3);
 	CHECK(metric_snapshot_end_section(s, &sec, 0) == 0, "third kept");
