@@ -86,8 +86,9 @@ void collector_set_destroy(struct collector_set *set);
 /*
  * For any source of metrics run in a section sec of s: closes sec with the
  * source's result rc (see metric_snapshot_end_section) and logs a change of
- * that result once, a failure or a recovery, under key=name ("collector",
- * "rabbitmq"). *last_error keeps the result between scrapes. Returns it.
+ * that result once, a failure or a recovery, under key=name (collector=
+ * rabbitmq, source=restart). *last_error keeps the result between scrapes.
+ * Returns it.
  */
 int collector_section_end(struct metric_snapshot *s, struct metric_section *sec, int rc,
 			  const char *key, const char *name, int *last_error);

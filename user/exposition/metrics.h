@@ -33,7 +33,7 @@
  *   Families a failed section created must not be used after it ends.
  *   So a metrics source needs no error check of its own: the code that
  *   runs it in a section (the collector set, the daemon) does it.
-
+ *
  *   metric_family_get() returns the existing family when one with the same
  *   name, type, label names (and buckets) already exists, so two collectors
  *   may contribute series to one family.
