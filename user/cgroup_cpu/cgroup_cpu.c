@@ -477,7 +477,7 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	malloc_trim(0);
 
 	struct log_num ncg = { { 0 } }, nticks = { { 0 } };
-	log_info("cpu collector attached", "hook", st->hook, "keyed_by",
+	log_info("collector attached", "collector", "cgroup_cpu", "hook", st->hook, "keyed_by",
 		 st->keyed_by_v1 ? "cgroup v1 cpuacct" : "cgroup2", "root", root, "cgroups",
 		 log_u64(&ncg, st->tree.count), "cpu_clocks",
 		 log_u64(&nticks, (unsigned)st->ntick));

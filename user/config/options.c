@@ -198,22 +198,26 @@ static int for_each_option(const struct loader *l, int (*fn)(const struct option
 	return 0;
 }
 
+struct name_match {
+	const char *name;
+	size_t len;
+	struct option_ref *out;
+};
+
+static int match_name(const struct option_ref *r, void *arg)
+{
+	struct name_match *m = arg;
+	if (strlen(r->def->name) != m->len || strncmp(r->def->name, m->name, m->len) != 0)
+		return 0;
+	*m->out = *r;
+	return 1;
+}
+
 static bool find_option(const struct loader *l, const char *name, size_t len,
 			struct option_ref *out)
 {
-	for (size_t g = 0; g < l->ngroups; g++) {
-		const struct option_group *grp = l->groups[g].group;
-		for (size_t i = 0; i < grp->noptions; i++) {
-			const struct option_def *o = &grp->options[i];
-			if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) {
-				*out = (struct option_ref){
-					o, grp, l->base + l->groups[g].offset + o->offset
-				};
-				return true;
-			}
-		}
-	}
-	return false;
+	struct name_match m = { name, len, out };
+	return for_each_option(l, match_name, &m) == 1;
 }
 
 static void env_name(const struct option_def *o, char *out, size_t outlen)

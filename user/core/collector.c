@@ -23,12 +23,12 @@ const struct collector_ops *const collector_table[] = {
 };
 const size_t collector_table_len = sizeof(collector_table) / sizeof(collector_table[0]) - 1;
 
-static const struct collector_ops *find_ops(const char *name, size_t len)
+static const struct collector_ops *find_ops(const struct collector_ops *const *table, size_t n,
+					    const char *name, size_t len)
 {
-	for (size_t i = 0; i < collector_table_len; i++)
-		if (strlen(collector_table[i]->name) == len &&
-		    strncmp(collector_table[i]->name, name, len) == 0)
-			return collector_table[i];
+	for (size_t i = 0; i < n; i++)
+		if (strlen(table[i]->name) == len && strncmp(table[i]->name, name, len) == 0)
+			return table[i];
 	return NULL;
 }
 
@@ -45,17 +45,16 @@ static int add(struct collector_set *set, const struct collector_ops *ops)
 	return 0;
 }
 
-int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,
-			 size_t errlen)
+int collector_set_select(struct collector_set *set, const struct collector_ops *const *table,
+			 size_t n, const struct config *cfg, char *err, size_t errlen)
 {
 	int rc = 0;
 
 	memset(set, 0, sizeof(*set));
 	if (!cfg->core.collectors) {
-		for (size_t i = 0; i < collector_table_len && !rc; i++)
-			if (!collector_table[i]->enabled_by_default ||
-			    collector_table[i]->enabled_by_default(cfg))
-				rc = add(set, collector_table[i]);
+		for (size_t i = 0; i < n && !rc; i++)
+			if (!table[i]->enabled_by_default || table[i]->enabled_by_default(cfg))
+				rc = add(set, table[i]);
 	} else {
 		const char *p = cfg->core.collectors;
 		while (*p && !rc) {
@@ -70,13 +69,13 @@ int collector_set_select(struct collector_set *set, const struct config *cfg, ch
 			while (nlen && name[nlen - 1] == ' ')
 				nlen--;
 			if (nlen) {
-				const struct collector_ops *ops = find_ops(name, nlen);
+				const struct collector_ops *ops = find_ops(table, n, name, nlen);
 				if (!ops) {
 					char known[256] = "";
-					for (size_t i = 0; i < collector_table_len; i++) {
+					for (size_t i = 0; i < n; i++) {
 						strncat(known, i ? ", " : "",
 							sizeof(known) - strlen(known) - 1);
-						strncat(known, collector_table[i]->name,
+						strncat(known, table[i]->name,
 							sizeof(known) - strlen(known) - 1);
 					}
 					snprintf(err, errlen,
@@ -122,22 +121,38 @@ size_t collector_set_start(struct collector_set *set, const struct config *cfg, 
 	return up;
 }
 
+int collector_section_end(struct metric_snapshot *s, struct metric_section *sec, int rc,
+			  const char *key, const char *name, int *last_error)
+{
+	/* What the source appended was invalid: say so, "Invalid argument" alone would not. */
+	bool malformed = metric_snapshot_error(s) == -EINVAL && (!rc || rc == -EINVAL);
+
+	rc = metric_snapshot_end_section(s, sec, rc);
+	/* Log changes only: a source that stays broken would otherwise log every scrape. */
+	if (rc && rc != *last_error)
+		log_warn("collect failed; its metrics are left out of the scrape", key, name,
+			 "reason",
+			 malformed ? "it appended an invalid metric family or series"
+				   : strerror(-rc));
+	else if (!rc && *last_error)
+		log_info("collect recovered", key, name);
+	*last_error = rc;
+	return rc;
+}
+
 void collector_set_collect(struct collector_set *set, struct metric_snapshot *out)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		struct collector *c = &set->items[i];
+		struct metric_section sec;
+
 		if (!c->up)
 			continue;
+		metric_snapshot_begin_section(out, &sec);
 		double start = clock_monotonic_seconds();
 		int rc = c->ops->collect(c->state, out);
 		c->last_duration_seconds = clock_monotonic_seconds() - start;
-		/* Log changes only: a source that stays broken would otherwise log every scrape. */
-		if (rc && rc != c->last_error)
-			log_warn("collect failed", "collector", c->ops->name, "reason",
-				 strerror(-rc));
-		else if (!rc && c->last_error)
-			log_info("collect recovered", "collector", c->ops->name);
-		c->last_error = rc;
+		collector_section_end(out, &sec, rc, "collector", c->ops->name, &c->last_error);
 	}
 }
 

@@ -14,8 +14,9 @@ struct bpf_object;
 
 /*
  * API:
- *   A collector is a const struct collector_ops in the table in
- *   collector.c. Lifecycle:
+ *   A collector is a const struct collector_ops; collector_table lists the
+ *   compiled-in ones, and a set is selected from a table (tests pass their
+ *   own). Lifecycle:
  *     enabled_by_default(cfg): true when it is available and configured
  *       (e.g. RabbitMQ only with a URL); used when --collectors is unset.
  *     init(cfg, loop, &state, err): open, configure, load and attach
@@ -25,11 +26,18 @@ struct bpf_object;
  *       snapshot; 0 or -errno. A collector reads its sources into its own
  *       memory first and appends only a complete result, so a failed
  *       source read returns an error having appended nothing: data is
- *       never published half-updated.
+ *       never published half-updated. It need not check
+ *       metric_snapshot_error(): the set runs each collect in a snapshot
+ *       section, and when collect returns an error or anything it appended
+ *       was invalid (or memory ran out), everything it appended in that
+ *       scrape is dropped and the rest of the page is served.
  *     bpf_object(state): optional; its programs get run-time metrics.
  *     destroy(state): detach and free; accepts NULL.
- *   A collector that fails init is logged once and exported as
- *   hostmon_collector_up{collector} 0; the others keep running.
+ *   hostmon_collector_up{collector} is 1 when the collector started and
+ *   its last collect succeeded. A collector that fails init is logged once
+ *   and exported as 0; one whose collect fails is exported as 0 for that
+ *   scrape, logged when it starts failing and when it recovers (not at
+ *   every scrape). The others keep running.
  */
 struct collector_ops {
 	const char *name;
@@ -60,15 +68,29 @@ extern const struct collector_ops *const collector_table[];
 extern const size_t collector_table_len;
 
 /*
- * Chooses the collectors from cfg->core.collectors (or the defaults). An unknown
- * name is a configuration error: -EINVAL with err set.
+ * Chooses the collectors from the n entries of table by cfg->core.collectors (or
+ * the defaults). An unknown name is a configuration error: -EINVAL with err
+ * set.
  */
-int collector_set_select(struct collector_set *set, const struct config *cfg, char *err,
-			 size_t errlen);
+int collector_set_select(struct collector_set *set, const struct collector_ops *const *table,
+			 size_t n, const struct config *cfg, char *err, size_t errlen);
 /* Initialises every selected collector, logging each failure once. Returns how many are up. */
 size_t collector_set_start(struct collector_set *set, const struct config *cfg, struct loop *loop);
-/* Runs each up collector into out, timing it and recording its result. */
+/*
+ * Runs each up collector into out, each in its own section, timing it and
+ * recording its result (last_error).
+ */
 void collector_set_collect(struct collector_set *set, struct metric_snapshot *out);
 void collector_set_destroy(struct collector_set *set);
+
+/*
+ * For any source of metrics run in a section sec of s: closes sec with the
+ * source's result rc (see metric_snapshot_end_section) and logs a change of
+ * that result once, a failure or a recovery, under key=name (collector=
+ * rabbitmq, source=restart). *last_error keeps the result between scrapes.
+ * Returns it.
+ */
+int collector_section_end(struct metric_snapshot *s, struct metric_section *sec, int rc,
+			  const char *key, const char *name, int *last_error);
 
 #endif

@@ -30,6 +30,8 @@ struct daemon {
 	struct restart_ctl *restart; /* NULL without rules */
 	struct buf scratch;	     /* the uncompressed page when the response is gzip */
 	struct host_status host;     /* BPF prerequisites found at start, for /readyz */
+	/* the last collect results of the sources that are not collectors: failures log once */
+	int restart_error, self_error;
 	int exit_code;
 };
 
@@ -42,16 +44,25 @@ static void serve_metrics(struct daemon *d, const struct web_request *req,
 			  struct web_response *resp)
 {
 	struct metric_snapshot *snap = metric_snapshot_new();
+	struct metric_section sec;
 	struct web_server_stats stats;
 	enum expo_format fmt = req->want_openmetrics ? EXPO_OPENMETRICS : EXPO_TEXT;
 	int rc = snap ? 0 : -ENOMEM;
 
+	/* Each source in its own section: one that fails loses its metrics, not the page. */
 	if (!rc) {
 		collector_set_collect(&d->collectors, snap);
-		if (d->restart)
+		if (d->restart) {
+			metric_snapshot_begin_section(snap, &sec);
 			restart_ctl_collect(d->restart, snap);
+			collector_section_end(snap, &sec, 0, "source", "restart",
+					      &d->restart_error);
+		}
 		web_server_get_stats(d->http, &stats);
-		rc = self_collect(snap, &d->collectors, &stats);
+		metric_snapshot_begin_section(snap, &sec);
+		self_collect(snap, &d->collectors, &stats);
+		collector_section_end(snap, &sec, 0, "source", "self", &d->self_error);
+		rc = metric_snapshot_error(snap);
 	}
 	if (!rc) {
 		struct buf *page = req->want_gzip ? &d->scratch : resp->body;

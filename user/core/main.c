@@ -39,7 +39,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	struct collector_set collectors;
-	if (collector_set_select(&collectors, &cfg, err, sizeof(err))) {
+	if (collector_set_select(&collectors, collector_table, collector_table_len, &cfg, err,
+				 sizeof(err))) {
 		fprintf(stderr, "hostmon: %s\n", err);
 		config_free(&cfg);
 		return 2;

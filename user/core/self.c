@@ -6,7 +6,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "core/version.h"
 #include "lib/bpf_util.h"
 #include "lib/fileutil.h"
+#include "lib/proc.h"
 
 static struct {
 	char kernel[128];
@@ -27,33 +27,16 @@ static struct {
 	long clock_ticks;
 } self;
 
-/* Fields of /proc/self/stat after the command name, 1-based as in proc(5). */
-struct proc_stat {
-	unsigned long long utime, stime, starttime, vsize, rss;
-};
+/* The /proc/self/stat fields self metrics use, in proc(5) order. */
+enum { STAT_UTIME, STAT_STIME, STAT_STARTTIME, STAT_VSIZE, STAT_RSS, STAT_N };
 
-static int read_proc_stat(struct proc_stat *ps)
+static int read_self_stat(uint64_t out[STAT_N])
 {
+	static const int fields[STAT_N] = { 14, 15, 22, 23, 24 };
 	char buf[1024];
-	int rc = file_read_text("/proc/self/stat", buf, sizeof(buf));
-	if (rc)
-		return rc;
-	/* the command name may contain spaces and parentheses: parse after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	unsigned long long f[25];
-	int n = sscanf(
-		p + 2,
-		"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-		"%llu %llu %llu",
-		&f[0], &f[1], &f[2], &f[3], &f[4]);
-	if (n != 5)
-		return -EINVAL;
-	*ps = (struct proc_stat){
-		.utime = f[0], .stime = f[1], .starttime = f[2], .vsize = f[3], .rss = f[4]
-	};
-	return 0;
+	int rc = proc_stat_read(0, buf, sizeof(buf));
+
+	return rc ? rc : proc_stat_fields(buf, fields, STAT_N, out);
 }
 
 /* Boot time as wall clock: now minus time since boot (no /proc/stat parsing, any CPU count). */
@@ -68,17 +51,17 @@ static double boot_time_seconds(void)
 int self_init(void)
 {
 	struct utsname u;
-	struct proc_stat ps;
+	uint64_t ps[STAT_N];
 
 	if (uname(&u) == 0)
 		snprintf(self.kernel, sizeof(self.kernel), "%s", u.release);
 	self.page_size = sysconf(_SC_PAGESIZE);
 	self.clock_ticks = sysconf(_SC_CLK_TCK);
-	int rc = read_proc_stat(&ps);
+	int rc = read_self_stat(ps);
 	if (rc)
 		return rc;
 	self.start_time_seconds =
-		boot_time_seconds() + (double)ps.starttime / (double)self.clock_ticks;
+		boot_time_seconds() + (double)ps[STAT_STARTTIME] / (double)self.clock_ticks;
 	return 0;
 }
 
@@ -97,22 +80,23 @@ static unsigned count_open_fds(void)
 
 static void collect_process(struct metric_snapshot *s)
 {
-	struct proc_stat ps;
+	uint64_t ps[STAT_N];
 	struct rlimit rl;
 
-	if (read_proc_stat(&ps) == 0) {
+	if (read_self_stat(ps) == 0) {
 		metric_add(metric_family_get(s, "process_cpu_seconds_total",
 					     "Total user and system CPU time spent in seconds.",
 					     METRIC_COUNTER, 0, NULL),
-			   NULL, (double)(ps.utime + ps.stime) / (double)self.clock_ticks);
+			   NULL,
+			   (double)(ps[STAT_UTIME] + ps[STAT_STIME]) / (double)self.clock_ticks);
 		metric_add(metric_family_get(s, "process_resident_memory_bytes",
 					     "Resident memory size in bytes.", METRIC_GAUGE, 0,
 					     NULL),
-			   NULL, (double)ps.rss * (double)self.page_size);
+			   NULL, (double)ps[STAT_RSS] * (double)self.page_size);
 		metric_add(metric_family_get(s, "process_virtual_memory_bytes",
 					     "Virtual memory size in bytes.", METRIC_GAUGE, 0,
 					     NULL),
-			   NULL, (double)ps.vsize);
+			   NULL, (double)ps[STAT_VSIZE]);
 	}
 	metric_add(metric_family_get(s, "process_open_fds", "Number of open file descriptors.",
 				     METRIC_GAUGE, 0, NULL),
@@ -133,7 +117,9 @@ static void collect_collectors(struct metric_snapshot *s, const struct collector
 	static const char *const labels[] = { "collector" };
 	struct metric_family *up = metric_family_get(s, "hostmon_collector_up",
 						     "Whether the collector started (loaded and "
-						     "attached) and its last collect succeeded.",
+						     "attached) and its last collect, the one for "
+						     "this scrape, succeeded; when 0 its metrics "
+						     "are left out of the page.",
 						     METRIC_GAUGE, 1, labels);
 	struct metric_family *dur = metric_family_get(s, "hostmon_collector_duration_seconds",
 						      "Time the collector's last collect took.",
@@ -224,8 +210,8 @@ static void collect_web(struct metric_snapshot *s, const struct web_server_stats
 	}
 }
 
-int self_collect(struct metric_snapshot *s, const struct collector_set *set,
-		 const struct web_server_stats *http)
+void self_collect(struct metric_snapshot *s, const struct collector_set *set,
+		  const struct web_server_stats *http)
 {
 	static const char *const build_labels[] = { "version", "libbpf", "kernel" };
 	char libbpf[32];
@@ -242,5 +228,4 @@ int self_collect(struct metric_snapshot *s, const struct collector_set *set,
 	collect_bpf_programs(s, set);
 	if (http)
 		collect_web(s, http);
-	return metric_snapshot_error(s);
 }

@@ -11,10 +11,14 @@
 /*
  * API:
  *   self_init() records what does not change (start time, kernel release,
- *   page size); self_collect() appends the self families to s; 0 or -errno.
+ *   page size); 0 or -errno. self_collect() appends the self families to s,
+ *   among them hostmon_collector_up from each collector's started state and
+ *   last collect result, so it runs after collector_set_collect(); its
+ *   errors are left to the snapshot (the daemon runs it in a section).
+ *   http may be NULL.
  */
 int self_init(void);
-int self_collect(struct metric_snapshot *s, const struct collector_set *set,
-		 const struct web_server_stats *http);
+void self_collect(struct metric_snapshot *s, const struct collector_set *set,
+		  const struct web_server_stats *http);
 
 #endif

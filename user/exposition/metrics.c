@@ -34,7 +34,23 @@ struct metric_snapshot {
 	struct metric_family *first;
 	struct metric_family *last;
 	struct metric_hold *holds;
+	struct metric_section *section; /* the innermost open one, NULL outside sections */
+	uint64_t nfamilies;		/* families ever created: the next one's seq */
+	uint64_t section_ids;
 	int err;
+};
+
+/*
+ * Where an older family's series ended before a section first added to it.
+ * prev_logged_by is the section that had logged the family before, so an
+ * inner section that succeeds can hand its entries to its parent exactly.
+ */
+struct metric_undo {
+	struct metric_undo *next;
+	struct metric_family *f;
+	struct metric_series *last_series;
+	size_t nseries;
+	uint64_t prev_logged_by;
 };
 
 struct metric_family {
@@ -48,6 +64,8 @@ struct metric_family {
 	struct metric_series *first_series;
 	struct metric_series *last_series;
 	size_t nseries;
+	uint64_t seq;	    /* creation order, compared with a section's first_seq */
+	uint64_t logged_by; /* id of the section whose undo log has this family, 0 for none */
 	size_t nlabels;
 	const char *label_names[];
 };
@@ -60,10 +78,18 @@ struct metric_series {
 	const char *labels[];
 };
 
+/* An error belongs to the innermost open section, so it rolls back only that section's work. */
+static int *error_slot(struct metric_snapshot *s)
+{
+	return s->section ? &s->section->err : &s->err;
+}
+
 static void snapshot_fail(struct metric_snapshot *s, int err)
 {
-	if (!s->err)
-		s->err = err;
+	int *slot = error_slot(s);
+
+	if (!*slot)
+		*slot = err;
 }
 
 static void *arena_alloc(struct metric_snapshot *s, size_t size)
@@ -142,7 +168,101 @@ void metric_snapshot_free(struct metric_snapshot *s)
 
 int metric_snapshot_error(const struct metric_snapshot *s)
 {
-	return s ? s->err : -EINVAL;
+	if (!s)
+		return -EINVAL;
+	return s->section ? s->section->err : s->err;
+}
+
+void metric_snapshot_begin_section(struct metric_snapshot *s, struct metric_section *sec)
+{
+	if (!s || !sec)
+		return;
+	*sec = (struct metric_section){
+		.parent = s->section,
+		.tail = s->last,
+		.first_seq = s->nfamilies,
+		.id = ++s->section_ids,
+	};
+	s->section = sec;
+}
+
+/* Before a section's first add to a family older than it, log where the family's series end. */
+static int section_log(struct metric_family *f)
+{
+	struct metric_snapshot *s = f->snap;
+	struct metric_section *sec = s->section;
+	struct metric_undo *u;
+
+	if (!sec || f->seq >= sec->first_seq || f->logged_by == sec->id)
+		return 0;
+	u = arena_alloc(s, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	*u = (struct metric_undo){ .next = sec->undo,
+				   .f = f,
+				   .last_series = f->last_series,
+				   .nseries = f->nseries,
+				   .prev_logged_by = f->logged_by };
+	sec->undo = u;
+	f->logged_by = sec->id;
+	return 0;
+}
+
+static void undo_apply(const struct metric_undo *u)
+{
+	struct metric_family *f = u->f;
+
+	f->last_series = u->last_series;
+	if (u->last_series)
+		u->last_series->next = NULL;
+	else
+		f->first_series = NULL;
+	f->nseries = u->nseries;
+	f->logged_by = u->prev_logged_by;
+}
+
+/*
+ * A section that succeeded passes its log to its parent, which must still
+ * be able to undo those adds, unless the parent has logged the family
+ * itself or created it (then the parent's rollback unlinks it whole).
+ */
+static void undo_hand_over(struct metric_section *parent, struct metric_undo *u)
+{
+	if (parent && u->f->seq < parent->first_seq && u->prev_logged_by != parent->id) {
+		u->next = parent->undo;
+		parent->undo = u;
+		u->f->logged_by = parent->id;
+	} else {
+		u->f->logged_by = u->prev_logged_by;
+	}
+}
+
+int metric_snapshot_end_section(struct metric_snapshot *s, struct metric_section *sec, int rc)
+{
+	struct metric_undo *u, *next;
+
+	if (!s || !sec || s->section != sec)
+		return -EINVAL;
+	s->section = sec->parent;
+	if (!rc)
+		rc = sec->err;
+	for (u = sec->undo; u; u = next) {
+		next = u->next;
+		if (rc)
+			undo_apply(u);
+		else
+			undo_hand_over(sec->parent, u);
+	}
+	sec->undo = NULL;
+	if (rc) {
+		s->last = sec->tail;
+		if (sec->tail)
+			sec->tail->next = NULL;
+		else
+			s->first = NULL;
+	}
+	sec->err = 0;
+	return rc;
 }
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* — the classic Prometheus metric name. */
@@ -273,6 +393,7 @@ static struct metric_family *family_get(struct metric_snapshot *s, const char *n
 		return NULL;
 	memset(f, 0, size);
 	f->snap = s;
+	f->seq = s->nfamilies++;
 	f->type = type;
 	f->name = arena_strdup(s, name, strlen(name));
 	f->help = arena_strdup(s, help ? help : "", help ? strlen(help) : 0);
@@ -380,6 +501,9 @@ static struct metric_series *series_new(struct metric_family *f, const char *con
 
 static void series_link(struct metric_family *f, struct metric_series *m)
 {
+	/* A series the section could not roll back is dropped (-ENOMEM is recorded). */
+	if (section_log(f))
+		return;
 	if (f->last_series)
 		f->last_series->next = m;
 	else

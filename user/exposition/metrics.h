@@ -13,12 +13,26 @@
  *   order. All strings are copied into the snapshot's arena, so callers may
  *   pass temporaries. Freeing the snapshot frees everything at once.
  *
- *   Errors are sticky: the first failure (-ENOMEM, or -EINVAL for an
- *   invalid metric/label name, a counter not ending in _total, a family
- *   re-declared with another type/labels/buckets) is recorded and returned
- *   by metric_snapshot_error(); functions that would return a family return
+ *   Errors: the first failure (-ENOMEM, or -EINVAL for an invalid
+ *   metric/label name, a counter not ending in _total, a family re-declared
+ *   with another type/labels/buckets) is recorded and returned by
+ *   metric_snapshot_error(); functions that would return a family return
  *   NULL, and every add function accepts a NULL family and does nothing.
- *   A collector therefore checks metric_snapshot_error() once at the end.
+ *   Outside any section the error is sticky for the snapshot.
+ *
+ *   Sections contain failures: metric_snapshot_begin_section() opens one,
+ *   and errors recorded while it is open belong to it (metric_snapshot_error()
+ *   then reports the innermost open section's). metric_snapshot_end_section(s,
+ *   sec, rc) closes it: when rc or the section's error is non-zero, every
+ *   family created in the section is unlinked and the series it added to
+ *   older families are removed, then that error is returned; the snapshot
+ *   is otherwise untouched and its own error unchanged. Sections nest and
+ *   are closed in reverse order; the struct is the caller's (on its stack)
+ *   and its fields are private. Memory of rolled-back entries is not reused
+ *   until the snapshot is freed, and holds registered in a section stay.
+ *   Families a failed section created must not be used after it ends.
+ *   So a metrics source needs no error check of its own: the code that
+ *   runs it in a section (the collector set, the daemon) does it.
  *
  *   metric_family_get() returns the existing family when one with the same
  *   name, type, label names (and buckets) already exists, so two collectors
@@ -42,10 +56,24 @@ enum metric_type {
 
 struct metric_snapshot;
 struct metric_family;
+struct metric_undo;
+
+struct metric_section {
+	struct metric_section *parent;
+	struct metric_family *tail; /* the last family when the section began */
+	uint64_t first_seq;	    /* families with a lower seq predate the section */
+	uint64_t id;
+	struct metric_undo *undo; /* older families this section added series to */
+	int err;
+};
 
 struct metric_snapshot *metric_snapshot_new(void);	    /* NULL + errno on failure */
 void metric_snapshot_free(struct metric_snapshot *s);	    /* accepts NULL */
 int metric_snapshot_error(const struct metric_snapshot *s); /* 0 or -errno */
+
+void metric_snapshot_begin_section(struct metric_snapshot *s, struct metric_section *sec);
+/* 0, or the error that rolled sec back (rc, else the section's); -EINVAL on misuse. */
+int metric_snapshot_end_section(struct metric_snapshot *s, struct metric_section *sec, int rc);
 
 struct metric_family *metric_family_get(struct metric_snapshot *s, const char *name,
 					const char *help, enum metric_type type, size_t nlabels,

@@ -363,8 +363,9 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	}
 	malloc_trim(0); /* loading parsed the kernel's BTF */
 	struct log_num n = { { 0 } };
-	log_info("http collector attached", "hook", st->use_btf ? "tp_btf" : "raw_tp", "targets",
-		 log_u64(&n, st->ntargets), "php_usdt", st->php_usdt ? "on" : "off");
+	log_info("collector attached", "collector", "http_latency", "hook",
+		 st->use_btf ? "tp_btf" : "raw_tp", "targets", log_u64(&n, st->ntargets),
+		 "php_usdt", st->php_usdt ? "on" : "off");
 	*state = st;
 	return 0;
 fail: /* an empty err is reported as strerror(-rc) by the collector set */

@@ -10,34 +10,52 @@
 
 #include "lib/fileutil.h"
 
-/* Fields of /proc/PID/stat after the ")" that closes the command name: field 3 is index 0. */
-int proc_stat_field(const char *stat, int field, uint64_t *out)
+/* Fields of /proc/PID/stat after the ")" that closes the command name, which is field 2. */
+int proc_stat_fields(const char *stat, const int *fields, size_t n, uint64_t *out)
 {
+	uint64_t got[PROC_STAT_MAX_FIELDS];
 	const char *p = strrchr(stat, ')');
-	if (!p)
+	int at = 3; /* the field p points before */
+
+	if (!p || n > PROC_STAT_MAX_FIELDS)
 		return -EINVAL;
 	p++;
-	for (int i = 3; i <= field; i++) {
-		while (*p == ' ')
-			p++;
-		if (i == field) {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(p, &end, 10);
-			if (errno || end == p)
+	for (size_t k = 0; k < n; k++) {
+		if (fields[k] < at)
+			return -EINVAL;
+		for (;;) {
+			while (*p == ' ')
+				p++;
+			if (!*p)
 				return -EINVAL;
-			*out = v;
-			return 0;
+			if (at == fields[k])
+				break;
+			while (*p && *p != ' ')
+				p++;
+			at++;
 		}
-		while (*p && *p != ' ')
-			p++;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (errno || end == p)
+			return -EINVAL;
+		got[k] = v;
 	}
-	return -EINVAL;
+	memcpy(out, got, n * sizeof(*out));
+	return 0;
+}
+
+int proc_stat_field(const char *stat, int field, uint64_t *out)
+{
+	return proc_stat_fields(stat, &field, 1, out);
 }
 
 int proc_stat_read(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
+
+	if (pid == 0)
+		return file_read_text("/proc/self/stat", buf, len);
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	return file_read_text(path, buf, len);
 }

@@ -9,10 +9,13 @@
 
 /*
  * API:
- *   proc_stat_read() reads /proc/PID/stat into buf; proc_stat_field() takes
- *   field number `field` (1-based as in proc(5), 3 or above) from it, parsing
- *   after the last ')' so a command name with spaces or parentheses cannot
- *   shift the fields. proc_id_read() gives a process's identity: pid plus
+ *   proc_stat_read() reads /proc/PID/stat into buf (pid 0: /proc/self/stat,
+ *   right even where /proc belongs to another PID namespace);
+ *   proc_stat_field() takes field number `field` (1-based as in proc(5), 3
+ *   or above) from it, parsing after the last ')' so a command name with
+ *   spaces or parentheses cannot shift the fields. proc_stat_fields() takes
+ *   n fields (at most PROC_STAT_MAX_FIELDS, in increasing order) in one pass
+ *   into out[0..n-1]. proc_id_read() gives a process's identity: pid plus
  *   start time (field 22; together they never repeat) and the basename of its
  *   executable ("" when unreadable, " (deleted)" removed). 0 or -errno
  *   (-ESRCH when the process is gone).
@@ -25,6 +28,8 @@ struct proc_id {
 
 int proc_stat_read(pid_t pid, char *buf, size_t len);
 int proc_stat_field(const char *stat, int field, uint64_t *out);
+#define PROC_STAT_MAX_FIELDS 16
+int proc_stat_fields(const char *stat, const int *fields, size_t n, uint64_t *out);
 int proc_id_read(pid_t pid, struct proc_id *out);
 
 #endif

@@ -528,7 +528,7 @@ void restart_ctl_reload(struct restart_ctl *c)
 	log_info("restart rules reloaded", "rules", log_u64(&n, c->n));
 }
 
-int restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s)
+void restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s)
 {
 	static const char *const rule_label[] = { "rule" };
 	static const char *const state_labels[] = { "rule", "state" };
@@ -585,7 +585,6 @@ int restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s)
 		for (int k = 0; k < 3; k++)
 			metric_add(sent, &res[k], vals[k]);
 	}
-	return metric_snapshot_error(s);
 }
 
 void restart_ctl_free(struct restart_ctl *c)

@@ -26,7 +26,7 @@ struct cgroup_cpu;
 struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules,
 				    struct cgroup_cpu *cpu, const char *config_path);
 void restart_ctl_reload(struct restart_ctl *c);
-int restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
+void restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
 void restart_ctl_free(struct restart_ctl *c);
 
 #endif

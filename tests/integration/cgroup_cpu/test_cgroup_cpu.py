@@ -322,7 +322,7 @@ def run(t):
         cg["busy"] = env.mkdir("parent/busy")
         cg["duty"] = env.mkdir("parent/duty")
         d = Daemon("--cgroup-refresh-interval", REFRESH)
-        t.check("msg=\"cpu collector attached\"" in d.logs(), "cpu collector attached")
+        t.check("msg=\"collector attached\" collector=cgroup_cpu" in d.logs(), "cgroup_cpu collector attached")
         accuracy_and_removal(t, d, env, cg)
         runqueue_wait(t, d, env)
         churn(t, d, env)

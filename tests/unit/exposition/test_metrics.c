@@ -1,10 +1,12 @@
-/* test_metrics.c — unit tests for the metric snapshot: validation, sticky errors, storage. */
+/* test_metrics.c — unit tests for the metric snapshot: validation, errors, sections, storage. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "exposition/expo.h"
 #include "exposition/metrics.h"
+#include "lib/buf.h"
 #include "test.h"
 
 static const char *const one_label[] = { "cgroup" };
@@ -352,6 +354,266 @@ static void test_borrowed(void)
 	metric_snapshot_free(s);
 }
 
+static void check_page(const struct metric_snapshot *s, const char *want)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b);
+	rc = expo_render(s, EXPO_TEXT, &b);
+	buf_putc(&b, '\0');
+	CHECK(rc == 0 && !b.err, "render %d", rc);
+	if (!b.err)
+		CHECK_STR(b.data, want);
+	buf_free(&b);
+}
+
+static const char *const x_label[] = { "x" };
+static const char *const y_label[] = { "y" };
+
+static void add_x(struct metric_family *f, const char *x, double v)
+{
+	const char *vals[] = { x };
+
+	metric_add(f, vals, v);
+}
+
+/* The label values of f's series, joined by ",", so a test compares one string. */
+static const char *series_xs(const struct metric_family *f)
+{
+	static char out[256];
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (const struct metric_series *m = metric_family_first_series(f); m;
+	     m = metric_series_next(m))
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", len ? "," : "",
+					metric_series_label_value(m, 0));
+	return out;
+}
+
+/* The names of the listed families, joined by ",". */
+static const char *family_names(const struct metric_snapshot *s)
+{
+	static char out[256];
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (const struct metric_family *f = metric_snapshot_first(s); f; f = metric_family_next(f))
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", len ? "," : "",
+					metric_family_name(f));
+	return out;
+}
+
+/*
+ * A failed section loses the families it created and the series it added to
+ * older ones; what came before is intact, still extensible and renders.
+ */
+static void test_section_rollback(void)
+{
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *a, *b;
+	struct metric_section sec;
+
+	a = metric_family_get(s, "a_total", "A.", METRIC_COUNTER, 1, x_label);
+	add_x(a, "1", 1);
+
+	metric_snapshot_begin_section(s, &sec);
+	add_x(metric_family_get(s, "a_total", "", METRIC_COUNTER, 1, x_label), "2", 2);
+	b = metric_family_get(s, "b", "B.", METRIC_GAUGE, 0, NULL);
+	metric_add(b, NULL, 3);
+	CHECK(metric_snapshot_error(s) == 0, "no error yet");
+	CHECK(metric_family_get(s, "9bad", "", METRIC_GAUGE, 0, NULL) == NULL, "invalid name");
+	CHECK(metric_snapshot_error(s) == -EINVAL, "the section's error is reported inside it");
+	add_x(a, "3", 3);
+	CHECK(metric_snapshot_end_section(s, &sec, 0) == -EINVAL, "the section's error returned");
+	CHECK(metric_snapshot_error(s) == 0, "the snapshot has no error: %d",
+	      metric_snapshot_error(s));
+	CHECK_STR(family_names(s), "a_total");
+	CHECK(metric_family_nseries(a) == 1, "nseries %zu", metric_family_nseries(a));
+	CHECK_STR(series_xs(a), "1");
+	add_x(a, "4", 4);
+	CHECK_STR(series_xs(a), "1,4");
+	check_page(s, "# HELP a_total A.\n# TYPE a_total counter\n"
+		      "a_total{x=\"1\"} 1\na_total{x=\"4\"} 4\n");
+
+	/* A re-declaration with other labels fails the section; the older family stays. */
+	metric_snapshot_begin_section(s, &sec);
+	CHECK(metric_family_get(s, "a_total", "", METRIC_COUNTER, 1, y_label) == NULL,
+	      "re-declared with other labels");
+	CHECK(metric_snapshot_end_section(s, &sec, 0) == -EINVAL, "section failed");
+	CHECK_STR(series_xs(a), "1,4");
+
+	/* The collect's own error rolls back a section that appended only valid data. */
+	metric_snapshot_begin_section(s, &sec);
+	metric_add(metric_family_get(s, "c", "", METRIC_GAUGE, 0, NULL), NULL, 1);
+	add_x(a, "5", 5);
+	CHECK(metric_snapshot_end_section(s, &sec, -EIO) == -EIO, "rc returned");
+	CHECK_STR(family_names(s), "a_total");
+	CHECK_STR(series_xs(a), "1,4");
+
+	/* An empty snapshot's first section rolls back to empty. */
+	metric_snapshot_free(s);
+	s = metric_snapshot_new();
+	metric_snapshot_begin_section(s, &sec);
+	metric_add(metric_family_get(s, "c", "", METRIC_GAUGE, 0, NULL), NULL, 1);
+	CHECK(metric_snapshot_end_section(s, &sec, -EIO) == -EIO, "rc returned");
+	CHECK(metric_snapshot_first(s) == NULL, "no family left");
+	metric_add(metric_family_get(s, "d", "", METRIC_GAUGE, 0, NULL), NULL, 2);
+	CHECK_STR(family_names(s), "d");
+	check_page(s, "# TYPE d gauge\nd 2\n");
+	metric_snapshot_free(s);
+}
+
+/* Sections one after the other: a failed one frees its family names for the next. */
+static void test_section_consecutive(void)
+{
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *a, *b;
+	struct metric_section sec;
+
+	a = metric_family_get(s, "a", "", METRIC_GAUGE, 1, x_label);
+	metric_snapshot_begin_section(s, &sec);
+	add_x(a, "1", 1);
+	add_x(metric_family_get(s, "b", "", METRIC_GAUGE, 1, x_label), "1", 1);
+	CHECK(metric_snapshot_end_section(s, &sec, 0) == 0, "first section kept");
+
+	metric_snapshot_begin_section(s, &sec);
+	add_x(a, "2", 2);
+	add_x(metric_family_get(s, "c", "", METRIC_GAUGE, 1, x_label), "2", 2);
+	CHECK(metric_snapshot_end_section(s, &sec, -ENODATA) == -ENODATA, "second rolled back");
+
+	metric_snapshot_begin_section(s, &sec);
+	b = metric_family_get(s, "c", "", METRIC_GAUGE, 1, y_label);
+	CHECK(b != NULL, "a rolled-back name can be declared again, with other labels");
+	add_x(a, "3", 3);
+	CHECK(metric_snapshot_end_section(s, &sec, 0) == 0, "third kept");
+	CHECK_STR(family_names(s), "a,b,c");
+	CHECK_STR(series_xs(a), "1,3");
+	CHECK(b && metric_family_nseries(b) == 0 &&
+		      strcmp(metric_family_label_name(b, 0), "y") == 0,
+	      "the new declaration");
+	metric_snapshot_free(s);
+}
+
+static void test_section_nested(void)
+{
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *old, *p;
+	struct metric_section outer, inner;
+
+	old = metric_family_get(s, "old", "", METRIC_GAUGE, 1, x_label);
+	add_x(old, "0", 0);
+
+	/* inner fails: only inner's work goes, outer's stays */
+	metric_snapshot_begin_section(s, &outer);
+	add_x(old, "o1", 1);
+	p = metric_family_get(s, "p", "", METRIC_GAUGE, 1, x_label);
+	add_x(p, "p1", 1);
+	metric_snapshot_begin_section(s, &inner);
+	add_x(old, "i1", 2);
+	add_x(p, "i1", 2);
+	add_x(metric_family_get(s, "q", "", METRIC_GAUGE, 1, x_label), "i1", 2);
+	metric_family_get(s, "bad-name", "", METRIC_GAUGE, 0, NULL);
+	CHECK(metric_snapshot_end_section(s, &inner, 0) == -EINVAL, "inner failed");
+	CHECK(metric_snapshot_error(s) == 0, "outer section unaffected");
+	CHECK_STR(family_names(s), "old,p");
+	CHECK_STR(series_xs(old), "0,o1");
+	CHECK_STR(series_xs(p), "p1");
+	/* inner succeeds: its work joins outer's */
+	metric_snapshot_begin_section(s, &inner);
+	add_x(old, "i2", 3);
+	add_x(p, "i2", 3);
+	add_x(metric_family_get(s, "r", "", METRIC_GAUGE, 1, x_label), "i2", 3);
+	CHECK(metric_snapshot_end_section(s, &inner, 0) == 0, "inner kept");
+	CHECK(metric_snapshot_end_section(s, &outer, 0) == 0, "outer kept");
+	CHECK_STR(family_names(s), "old,p,r");
+	CHECK_STR(series_xs(old), "0,o1,i2");
+	CHECK_STR(series_xs(p), "p1,i2");
+
+	/* outer fails after an inner that succeeded: both go, inner's adds to old too */
+	metric_snapshot_begin_section(s, &outer);
+	metric_snapshot_begin_section(s, &inner);
+	add_x(old, "i3", 4);
+	add_x(metric_family_get(s, "t", "", METRIC_GAUGE, 1, x_label), "i3", 4);
+	CHECK(metric_snapshot_end_section(s, &inner, 0) == 0, "inner kept");
+	add_x(old, "o3", 5);
+	CHECK_STR(series_xs(old), "0,o1,i2,i3,o3");
+	CHECK(metric_snapshot_end_section(s, &outer, -EIO) == -EIO, "outer failed");
+	CHECK_STR(family_names(s), "old,p,r");
+	CHECK_STR(series_xs(old), "0,o1,i2");
+
+	/* outer touched old before inner did; inner succeeds, outer fails: back to before outer */
+	metric_snapshot_begin_section(s, &outer);
+	add_x(old, "o4", 6);
+	metric_snapshot_begin_section(s, &inner);
+	add_x(old, "i4", 7);
+	CHECK(metric_snapshot_end_section(s, &inner, 0) == 0, "inner kept");
+	CHECK(metric_snapshot_end_section(s, &outer, -EIO) == -EIO, "outer failed");
+	CHECK_STR(series_xs(old), "0,o1,i2");
+	CHECK(metric_family_nseries(old) == 3, "nseries %zu", metric_family_nseries(old));
+
+	/* closing out of order is refused and changes nothing */
+	metric_snapshot_begin_section(s, &outer);
+	metric_snapshot_begin_section(s, &inner);
+	CHECK(metric_snapshot_end_section(s, &outer, 0) == -EINVAL, "outer before inner");
+	CHECK(metric_snapshot_end_section(s, &inner, 0) == 0, "inner");
+	CHECK(metric_snapshot_end_section(s, &outer, 0) == 0, "then outer");
+	CHECK(metric_snapshot_end_section(s, &outer, 0) == -EINVAL, "closed twice");
+	CHECK(metric_snapshot_end_section(NULL, &outer, 0) == -EINVAL, "NULL snapshot");
+	metric_snapshot_free(s);
+}
+
+/* Outside sections an error stays sticky, and sections neither clear nor take it. */
+static void test_section_outside_error(void)
+{
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_section sec;
+
+	metric_family_get(s, "x", "", METRIC_COUNTER, 0, NULL);
+	CHECK(metric_snapshot_error(s) == -EINVAL, "error outside a section");
+	metric_snapshot_begin_section(s, &sec);
+	CHECK(metric_snapshot_error(s) == 0, "a new section starts clean");
+	metric_add(metric_family_get(s, "g", "", METRIC_GAUGE, 0, NULL), NULL, 1);
+	CHECK(metric_snapshot_end_section(s, &sec, 0) == 0, "the section succeeds");
+	CHECK(metric_snapshot_error(s) == -EINVAL, "still sticky after it");
+	metric_snapshot_begin_section(s, &sec);
+	metric_family_get(s, "y", "", METRIC_COUNTER, 0, NULL);
+	CHECK(metric_snapshot_end_section(s, &sec, 0) == -EINVAL, "a failing section");
+	CHECK(metric_snapshot_error(s) == -EINVAL, "the outer error kept");
+	CHECK_STR(family_names(s), "g");
+	metric_snapshot_free(s);
+
+	s = metric_snapshot_new();
+	metric_snapshot_begin_section(s, &sec);
+	metric_family_get(s, "x", "", METRIC_COUNTER, 0, NULL);
+	metric_snapshot_end_section(s, &sec, 0);
+	CHECK(metric_snapshot_error(s) == 0, "a section's error does not leak out");
+	metric_family_get(s, "x", "", METRIC_COUNTER, 0, NULL);
+	CHECK(metric_snapshot_error(s) == -EINVAL, "but one after it is sticky");
+	metric_snapshot_free(s);
+}
+
+/* Many series into an older family in a failed section: all go, nothing leaks (ASan). */
+static void test_section_many(void)
+{
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *a = metric_family_get(s, "a", "", METRIC_GAUGE, 1, x_label);
+	struct metric_section sec;
+	char x[16];
+
+	add_x(a, "keep", 0);
+	metric_snapshot_begin_section(s, &sec);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(x, sizeof(x), "%d", i);
+		add_x(a, x, i);
+	}
+	CHECK(metric_family_nseries(a) == 20001, "added");
+	CHECK(metric_snapshot_end_section(s, &sec, -EIO) == -EIO, "rolled back");
+	CHECK(metric_family_nseries(a) == 1 && strcmp(series_xs(a), "keep") == 0, "only keep");
+	metric_snapshot_free(s);
+}
+
 int main(void)
 {
 	test_borrowed();
@@ -365,5 +627,10 @@ int main(void)
 	test_bad_adds();
 	test_storage_and_read();
 	test_large_values();
+	test_section_rollback();
+	test_section_consecutive();
+	test_section_nested();
+	test_section_outside_error();
+	test_section_many();
 	return test_summary("exposition/test_metrics");
 }
