@@ -3,12 +3,13 @@
  * own accounting.
  */
 #include "vmlinux.h"
-#include <asm-generic/errno-base.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "cgroup_cpu.h"
+#include "lib/counters.bpf.h"
+#include "lib/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -45,12 +46,9 @@ struct {
 	__type(value, __u64);
 } cpu_counters SEC(".maps");
 
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&cpu_counters, &which);
-	if (v)
-		*v += 1;
-}
+/* A new cgroup's first value. In .rodata, not on the stack: a stack copy would be written on every
+ * charge, where only the first charge of a cgroup needs it. */
+static const struct cpu_cgroup_stats cgroup_cpu_zero = {};
 
 /*
  * Fields are read by direct dereference of the BTF-typed current task (CO-RE
@@ -96,7 +94,7 @@ static __always_inline void charge_task(struct task_struct *task, bool to_previo
 		return;
 	seen = bpf_task_storage_get(&task_seen, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!seen) {
-		count(CPU_COUNTER_TASK_STORAGE_FAIL);
+		counter_inc(&cpu_counters, CPU_COUNTER_TASK_STORAGE_FAIL);
 		return;
 	}
 	runtime = task->se.sum_exec_runtime;
@@ -119,20 +117,10 @@ static __always_inline void charge_task(struct task_struct *task, bool to_previo
 	if (!cpu_delta && !wait_delta)
 		return;
 
-	stats = bpf_map_lookup_elem(&cgroup_cpu, &cgid);
+	stats = map_lookup_or_try_init(&cgroup_cpu, &cgid, &cgroup_cpu_zero);
 	if (!stats) {
-		struct cpu_cgroup_stats zero = {};
-		long err = bpf_map_update_elem(&cgroup_cpu, &cgid, &zero, BPF_NOEXIST);
-		/* EEXIST: another CPU inserted it first, which is fine */
-		if (err && err != -EEXIST) {
-			count(CPU_COUNTER_MAP_FULL);
-			return;
-		}
-		stats = bpf_map_lookup_elem(&cgroup_cpu, &cgid);
-		if (!stats) {
-			count(CPU_COUNTER_MAP_FULL);
-			return;
-		}
+		counter_inc(&cpu_counters, CPU_COUNTER_MAP_FULL);
+		return;
 	}
 	/* per-CPU values: no other CPU writes this copy */
 	stats->cpu_ns += cpu_delta;

@@ -3,6 +3,13 @@
 #ifndef HOSTMON_BPF_CGROUP_CPU_CGROUP_CPU_H
 #define HOSTMON_BPF_CGROUP_CPU_CGROUP_CPU_H
 
+/* The fixed-width types: vmlinux.h's in a BPF program, the UAPI ones in user space. */
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
 /*
  * API:
  *   cgroup_cpu (per-CPU hash): cgroup id -> struct cpu_cgroup_stats, the

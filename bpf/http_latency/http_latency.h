@@ -3,9 +3,16 @@
 #ifndef HOSTMON_BPF_HTTP_LATENCY_HTTP_LATENCY_H
 #define HOSTMON_BPF_HTTP_LATENCY_HTTP_LATENCY_H
 
+/* The fixed-width types: vmlinux.h's in a BPF program, the UAPI ones in user space. */
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
 #define HTTP_MAX_BUCKETS 32 /* finite bounds; one more slot holds +Inf */
-#define HTTP_PEEK \
-	24 /* bytes of a buffer looked at: "HTTP/1.1 200 " or a FastCGI header + "Status: 404" */
+/* bytes of a buffer looked at: "HTTP/1.1 200 " or a FastCGI header + "Status: 404" */
+#define HTTP_PEEK      24
 #define HTTP_MAX_NAMES 8 /* executable names that make a process a target */
 #define HTTP_NAME_LEN  16
 

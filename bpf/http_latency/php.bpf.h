@@ -1,8 +1,30 @@
 /* http_latency/php.bpf.h — PHP-FPM requests per worker: USDT or FastCGI start, status and end from
- * the FastCGI records the worker writes. Part of bpf/http_latency/http_latency.bpf.c (uses its maps
- * and helpers). */
+ * the FastCGI records the worker writes. */
 #ifndef HOSTMON_BPF_HTTP_LATENCY_PHP_BPF_H
 #define HOSTMON_BPF_HTTP_LATENCY_PHP_BPF_H
+
+/*
+ * API:
+ *   php_on_read(id, fd, b, n, p, got): a worker thread (pid_tgid id) read
+ *     got bytes at user address p on fd, the first n of them in b:
+ *     FCGI_BEGIN_REQUEST starts a request, the FCGI_PARAMS body that follows
+ *     gives its method (FastCGI mode).
+ *   php_on_write(t, id, fd, p, len): the worker wrote FastCGI records: the
+ *     first FCGI_STDOUT gives the status, FCGI_END_REQUEST ends the request
+ *     (FastCGI mode; in USDT mode the shutdown probe ends it).
+ *   php_end(t, id, r): records the worker's request r and forgets it.
+ *   php_method(str): the method named by the NUL-terminated user string.
+ */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "http_latency.h"
+#include "lib/counters.bpf.h"
+#include "maps.bpf.h"
+#include "peek.bpf.h"
+#include "record.bpf.h"
+#include "request.bpf.h"
 
 static __always_inline void php_end(const struct http_target *t, __u64 id, struct http_php_req *r)
 {
@@ -109,10 +131,11 @@ static __always_inline void php_on_read(__u64 id, __u32 fd, const __u8 *b, __u32
 	int type = fcgi_parse_header(b, n, &clen, &pad);
 	if (type == FCGI_BEGIN_REQUEST) {
 		struct http_php_req nr = { .start_ns = bpf_ktime_get_ns(), .fd = fd };
+		/* a request still here never ended */
 		if (r)
-			count(HTTP_UNPAIRED_NO_START); /* the previous one never ended */
+			counter_inc(&http_counters, HTTP_UNPAIRED_NO_START);
 		if (bpf_map_update_elem(&php_reqs, &id, &nr, BPF_ANY))
-			count(HTTP_UNPAIRED_STATE_FULL);
+			counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
 	} else if (type == FCGI_PARAMS && r && r->fd == fd && clen && n == FCGI_HEADER_LEN) {
 		r->params_next = 1;
 		r->params_len = clen;

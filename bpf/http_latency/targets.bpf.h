@@ -1,8 +1,67 @@
 /* http_latency/targets.bpf.h — which processes are targets: exec of a configured executable name,
- * fork of a target, exit. Part of bpf/http_latency/http_latency.bpf.c (uses its maps and helpers).
- */
+ * fork of a target, exit. */
 #ifndef HOSTMON_BPF_HTTP_LATENCY_TARGETS_BPF_H
 #define HOSTMON_BPF_HTTP_LATENCY_TARGETS_BPF_H
+
+/*
+ * API:
+ *   maybe_target(tgid): 0 when tgid is certainly not a target (its bit in
+ *     target_bits is clear), 1 when it may be one (the targets hash decides).
+ *   current_target(tgid): the target entry of tgid, or NULL; the cheap test
+ *     first.
+ *   on_exec(p, bprm), on_fork(parent, child), on_process_exit(p): keep
+ *     targets and target_bits in step with the processes, and tell user
+ *     space through http_events (struct http_event).
+ */
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "http_latency.h"
+#include "lib/counters.bpf.h"
+#include "maps.bpf.h"
+#include "settings.bpf.h"
+
+static __always_inline int maybe_target(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&target_bits, &word);
+	if (!w)
+		return 1; /* beyond the bitmap (pid_max raised after start): the hash decides */
+	return (*w >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_target_bit(__u32 tgid, int on)
+{
+	__u32 word = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&target_bits, &word);
+	if (!w)
+		return;
+	if (on)
+		__sync_fetch_and_or(w, 1ull << (tgid & 63));
+	else
+		__sync_fetch_and_and(w, ~(1ull << (tgid & 63)));
+}
+
+static __always_inline struct http_target *current_target(__u32 tgid)
+{
+	if (!maybe_target(tgid))
+		return NULL;
+	return bpf_map_lookup_elem(&targets, &tgid);
+}
+
+static __always_inline void emit(__u32 tgid, __u8 kind, __u8 runtime)
+{
+	struct http_event *e = bpf_ringbuf_reserve(&http_events, sizeof(*e), 0);
+	if (!e)
+		return; /* userspace also rescans /proc periodically */
+	e->tgid = tgid;
+	e->kind = kind;
+	e->runtime = runtime;
+	e->pad[0] = e->pad[1] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
 
 /* Which configured name matches the executable's file name at kernel address filename. */
 static __always_inline int match_name(const char *filename)
@@ -54,7 +113,7 @@ static __always_inline void on_exec(struct task_struct *p, struct linux_binprm *
 	}
 	struct http_target t = { .runtime = target_runtime[k], .mode = target_mode[k] };
 	if (bpf_map_update_elem(&targets, &tgid, &t, BPF_ANY)) {
-		count(HTTP_COUNTER_TARGETS_FULL);
+		counter_inc(&http_counters, HTTP_COUNTER_TARGETS_FULL);
 		return;
 	}
 	set_target_bit(tgid, 1);
@@ -72,7 +131,7 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 		return;
 	struct http_target copy = *t;
 	if (bpf_map_update_elem(&targets, &ctgid, &copy, BPF_ANY)) {
-		count(HTTP_COUNTER_TARGETS_FULL);
+		counter_inc(&http_counters, HTTP_COUNTER_TARGETS_FULL);
 		return;
 	}
 	set_target_bit(ctgid, 1);

@@ -1,0 +1,99 @@
+/* http_latency/maps.bpf.h — the maps of bpf/http_latency/http_latency.bpf.c, shared by the headers
+ * that make up the program. */
+#ifndef HOSTMON_BPF_HTTP_LATENCY_MAPS_BPF_H
+#define HOSTMON_BPF_HTTP_LATENCY_MAPS_BPF_H
+
+/*
+ * API:
+ *   targets: tgid -> struct http_target, the processes being measured.
+ *   target_bits: one bit per pid, set for targets (see maybe_target()).
+ *   conns: struct http_conn_key -> struct http_conn, HTTP mode requests.
+ *   php_reqs: pid_tgid -> struct http_php_req, PHP requests per worker.
+ *   reads: per-thread struct read_args, a read's arguments from sys_enter to
+ *     sys_exit (kind: READ_BUF, READ_IOV, READ_MSG).
+ *   hists: struct http_hist_key -> struct http_hist (per-CPU).
+ *   http_counters: enum http_counter slots (per-CPU, lib/counters.bpf.h).
+ *   http_events: ring buffer of struct http_event, targets appearing/ending.
+ *   Defines the maps: include it in one program only (http_latency.bpf.c);
+ *   user space finds them by these names through the skeleton.
+ */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "http_latency.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct http_target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct http_conn_key);
+	__type(value, struct http_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct http_php_req);
+} php_reqs SEC(".maps");
+
+/* arguments of a read-like syscall in flight, from sys_enter to sys_exit of the same thread */
+struct read_args {
+	__u64 ptr;
+	__u32 fd;
+	__u8 kind;
+	__u8 mode; /* the target's, so sys_exit needs no second lookup */
+	__u8 pending;
+	__u8 pad;
+};
+
+enum { READ_BUF = 1, READ_IOV = 2, READ_MSG = 3 };
+
+/* task storage: no hashing on the hot path, and freed with the thread */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct read_args);
+} reads SEC(".maps");
+
+/*
+ * One bit per pid (sized from pid_max by userspace, mmap-able so it can set
+ * bits too): the first filter of every syscall, an inlined array access, so
+ * processes that are not targets never reach a hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u64);
+} target_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct http_hist_key);
+	__type(value, struct http_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HTTP_COUNTER_N);
+	__type(key, __u32);
+	__type(value, __u64);
+} http_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} http_events SEC(".maps");
+
+#endif
