@@ -21,7 +21,10 @@ struct bpf_object;
  *       (e.g. RabbitMQ only with a URL); used when --collectors is unset.
  *     init(cfg, loop, &state, err): open, configure, load and attach
  *       (for BPF: skeleton open -> rodata -> load -> attach). 0 or -errno;
- *       on failure it has released everything itself and err says why.
+ *       on failure it has released everything itself and err says why
+ *       (left empty, the set reports strerror(-rc)). A collector reads its
+ *       own member of cfg (cfg->cgroup_cpu, ...), declared in its
+ *       settings.c, and the shared cfg->cgroup; nothing else.
  *     collect(state, snapshot): append its families to the scrape's
  *       snapshot; 0 or -errno. A collector reads its sources into its own
  *       memory first and appends only a complete result, so a failed

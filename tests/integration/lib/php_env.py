@@ -437,8 +437,10 @@ class FpmPool(_Server):
         self._wait_ready(self._ready, f"php-fpm ({self.config})")
         return self
 
-    def _full(self):
-        return self.pm != "static" or len(self.worker_pids()) == self.max_children
+    def _full(self, workers=None):
+        """Every static worker is there; workers: a listing already taken (judge that one)."""
+        workers = self.worker_pids() if workers is None else workers
+        return self.pm != "static" or len(workers) == self.max_children
 
     def _ready(self):
         return self._full() and self.ping()
@@ -479,7 +481,8 @@ class FpmPool(_Server):
             if self.proc.poll() is not None:
                 raise PhpEnvError(f"php-fpm exited during reload ({self.proc.returncode}):\n{self.log_tail()}")
             new = self.worker_pids()
-            if (new and not still_running(old) and not set(new) & set(old) and self._full()
+            # fullness judged on the same listing that is returned: a worker may still be forking
+            if (new and not still_running(old) and not set(new) & set(old) and self._full(new)
                     and self.ping()):
                 return new
             if time.monotonic() > deadline:
