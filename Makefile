@@ -158,7 +158,7 @@ bench: deps-test
 	$(MAKE) all $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
 	./bench/cpu.sh $(BUILD)
-	/usr/bin/python3 bench/http_collector.py $(BUILD)
+	/usr/bin/python3 bench/http_latency.py $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

@@ -32,7 +32,7 @@ stop_daemon() {
 metric() { curl -s "http://$addr/metrics" | awk -v m="$1" 'index($0, m) == 1 {print $2; exit}'; }
 pipe_usecs() { perf bench sched pipe -l "${1:-200000}" 2>/dev/null | awk '/usecs\/op/ {print $1}'; }
 
-echo "== perf bench sched pipe, alternating without / with the cpu collector (usecs/op, lower is better)"
+echo "== perf bench sched pipe, alternating without / with the cgroup_cpu collector (usecs/op, lower is better)"
 without=""
 with=""
 for round in 1 2 3 4 5; do

@@ -4,13 +4,12 @@
  * Usage: syscall_bench [read|getppid] [ITERATIONS] [ROUNDS]   (default: read 1000000 5)
  * Prints one line: syscall_bench syscall=read iterations=1000000 rounds=5 best_ns=... median_ns=...
  *
- * read: a 1-byte read(2) from /dev/zero. The http collector hooks raw sys_enter/sys_exit and cares
- * about reads and writes, so for a process it does not trace this is the longest way through its
- * programs: the syscall number matches and only the process filter rejects it. The syscall itself
- * is short and steady (no I/O, no blocking).
- * getppid: the cheapest syscall glibc does not answer from a cache (issued with syscall(2)); what
- * it adds is the hook plumbing alone (the sys_enter/sys_exit slow path every task takes while any
- * program is attached there).
+ * read: a 1-byte read(2) from /dev/zero. The http_latency collector hooks raw sys_enter/sys_exit
+ * and cares about reads and writes, so for a process it does not trace this is the longest way
+ * through its programs: the syscall number matches and only the process filter rejects it. The
+ * syscall itself is short and steady (no I/O, no blocking). getppid: the cheapest syscall glibc
+ * does not answer from a cache (issued with syscall(2)); what it adds is the hook plumbing alone
+ * (the sys_enter/sys_exit slow path every task takes while any program is attached there).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* hook_floor.bpf.c — empty programs on raw sys_enter/sys_exit: what the hooks alone cost every
- * syscall of every process (bench/http_collector.py compares the http collector with it). */
+/* hook_floor/hook_floor.bpf.c — empty programs on raw sys_enter/sys_exit: what the hooks alone cost
+ * every syscall of every process (bench/http_latency.py compares the http_latency collector with
+ * it). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

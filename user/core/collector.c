@@ -59,7 +59,7 @@ int collector_set_select(struct collector_set *set, const struct collector_ops *
 		const char *p = cfg->core.collectors;
 		while (*p && !rc) {
 			size_t len = strcspn(p, ",");
-			/* tolerate spaces around names: "cpu, http" */
+			/* tolerate spaces around names: "cgroup_cpu, http_latency" */
 			const char *name = p;
 			size_t nlen = len;
 			while (nlen && *name == ' ') {

@@ -1,5 +1,5 @@
-/* http_latency/targets.c — which processes the http collector measures, PHP USDT, syscall hook
- * lifetime.
+/* http_latency/targets.c — which processes the http_latency collector measures, PHP USDT, syscall
+ * hook lifetime.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -285,7 +285,7 @@ static int resolve(struct rule_rt *r, char *why, size_t len)
 	int rc;
 
 	if (!r->ctl->cpu) {
-		snprintf(why, len, "the cpu collector is not running");
+		snprintf(why, len, "the cgroup_cpu collector is not running");
 		return -ENODEV;
 	}
 	switch (rule->target_kind) {
@@ -501,7 +501,7 @@ struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rul
 	}
 	restart_rules_free(rules);
 	if (!cpu && c->n)
-		log_warn("restart rules need the cpu collector; they will not act", "rules",
+		log_warn("restart rules need the cgroup_cpu collector; they will not act", "rules",
 			 c->rules[0]->rule.name);
 	return c;
 }

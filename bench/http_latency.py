@@ -1,13 +1,13 @@
-"""http collector costs: wrk throughput against node with/without hostmon, the syscall cost the hooks
+"""http_latency collector costs: wrk throughput against node with/without hostmon, the syscall cost the hooks
 add to processes they do not trace, and each BPF program's cost per run.
 
 Usage (root; `make bench` runs it after the other benchmarks):
-    /usr/bin/python3 bench/http_collector.py [BUILD_DIR] [--hostmon-args "--collectors http_latency"] [--pairs 5]
+    /usr/bin/python3 bench/http_latency.py [BUILD_DIR] [--hostmon-args "--collectors http_latency"] [--pairs 5]
         [--seconds 5] [--connections 8] [--threads 1] [--rounds 5] [--settle 2]
         [--only syscalls,throughput,programs]
 hostmon runs as `BUILD_DIR/hostmon --listen 127.0.0.1:0 HOSTMON_ARGS` (HOSTMON_ARGS below, or
 --hostmon-args). If hostmon refuses them, or a collector is not up, the script stops with hostmon's
-log. To try the mechanics without the http collector: --hostmon-args "--collectors cgroup_cpu".
+log. To try the mechanics without the http_latency collector: --hostmon-args "--collectors cgroup_cpu".
 Parts:
   syscalls    build/bench/syscall_bench (read 1 byte of /dev/zero, and getppid) in rounds of:
               (a) no hostmon, (f) empty programs on sys_enter/sys_exit (build/bench/hook_floor_bench:
@@ -70,7 +70,7 @@ def start_hostmon(args):
         for name in os.listdir("/tmp"):  # the log of the Daemon that never was
             if name.startswith(f"hostmon-test-{os.getpid()}-"):
                 os.unlink(os.path.join("/tmp", name))
-        hint = ("\n(this hostmon has no http collector: --hostmon-args '--collectors cgroup_cpu' tries the script "
+        hint = ("\n(this hostmon has no http_latency collector: --hostmon-args '--collectors cgroup_cpu' tries the script "
                 "itself)") if 'unknown collector "http_latency"' in str(e) else ""
         raise BenchError(f"hostmon did not start with {shlex.join(args)}:\n{e}{hint}") from None
     samples = parse_samples(scrape(d))
@@ -89,7 +89,7 @@ def stop_hostmon(d):
     d.close()
 
 
-def http_collector_listed(samples):
+def http_latency_listed(samples):
     return 'hostmon_collector_up{collector="http_latency"}' in samples
 
 
@@ -259,8 +259,8 @@ def bench_throughput(opt, cgdir):
                 line.append(f"{mode}={r['rps']:.0f}")
                 if d:
                     n = histogram_count(samples)
-                    if n is None and http_collector_listed(samples):
-                        raise BenchError("the http collector is up but exported no runtime=\"node\" requests: "
+                    if n is None and http_latency_listed(samples):
+                        raise BenchError("the http_latency collector is up but exported no runtime=\"node\" requests: "
                                          "it did not see the node server")
                     counted.append((n, r["requests"]))
                     line.append(f"(collector counted {n:.0f} of wrk's {r['requests']} responses)" if n is not None
@@ -351,7 +351,7 @@ def report(opt, syscalls, throughput, programs):
             say(f"| runs whose histogram count is wrk's responses (+ <= {opt.connections} unread) | all | "
                 f"{ok} of {len(counted)} | {'ok' if ok == len(counted) else 'CHECK'} |")
         else:
-            say("| request histogram count | | absent (no http collector) | |")
+            say("| request histogram count | | absent (no http_latency collector) | |")
     if syscalls:
         results, notes = syscalls
         for kind in SYSCALL_KINDS:
@@ -412,14 +412,14 @@ def main(argv):
          os.access(os.path.join(opt.build, "bench", "syscall_bench"), os.X_OK)),
         ("node", node_binary()), ("wrk", wrk_binary())) if not ok]
     if missing:
-        say(f"bench/http_collector.py: missing {', '.join(missing)} "
+        say(f"bench/http_latency.py: missing {', '.join(missing)} "
             f"(make all {opt.build}/bench/syscall_bench; make deps)")
         return 2
     if os.geteuid() != 0:
-        say("bench/http_collector.py: needs root (BPF, cgroups)")
+        say("bench/http_latency.py: needs root (BPF, cgroups)")
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
-    say(f"== http collector bench: hostmon {shlex.join(opt.hostmon_args)}")
+    say(f"== http_latency collector bench: hostmon {shlex.join(opt.hostmon_args)}")
     env = Env("hostmon-bench-http", cgroup2_mount())
     syscalls = throughput = programs = None
     try:
@@ -433,7 +433,7 @@ def main(argv):
         if "programs" in opt.only:
             programs = bench_programs(opt, cgdir)
     except BenchError as e:
-        say(f"bench/http_collector.py: FAILED: {e}")
+        say(f"bench/http_latency.py: FAILED: {e}")
         return 1
     finally:
         left = env.cleanup()
