@@ -24,6 +24,8 @@ failed=0
 failures=""
 
 # Runs one test program; it prints "<name>: N passed, M failed" as its last summary line.
+# A program that prints no summary, or one that made no check (0 passed, 0 failed), tested
+# nothing: it counts as one failure whatever its exit code.
 run_one() {
 	name=$1
 	shift
@@ -37,14 +39,22 @@ run_one() {
 	f=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
 	p=${p:-0}
 	f=${f:-0}
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	why=""
+	if [ -z "$summary" ]; then
+		why="no summary line"
+		f=1
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		why="no checks ran"
+		f=1
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		why="exit $rc without a failed check"
 		f=1 # crashed or exited non-zero without reporting a failure: count it
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
 	if [ "$f" -ne 0 ]; then
 		failures="$failures $name"
-		echo "FAIL $name (${secs}s, exit $rc): $p passed, $f failed"
+		echo "FAIL $name (${secs}s, exit $rc): $p passed, $f failed${why:+ ($why)}"
 		grep -E '^not ok|ERROR|Sanitizer|runtime error|==[0-9]+==' "$log" | head -n 40 | sed 's/^/    /'
 		echo "    --- last lines ---"
 		tail -n 15 "$log" | sed 's/^/    /'
