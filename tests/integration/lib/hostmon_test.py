@@ -13,12 +13,17 @@ BIN = os.environ.get("HOSTMON_BIN", os.path.join(ROOT, "build", "hostmon"))
 
 
 class Checks:
-    """Counts checks; prints 'not ok' lines and the closing summary tests/run.sh reads."""
+    """Counts checks; prints 'not ok' lines and the closing summary tests/run.sh reads.
+
+    A part of a test whose prerequisite is truly absent calls skip(reason) instead of checking:
+    the reason is printed ("# SKIP ...") and counted. A test that neither checked nor skipped
+    anything fails."""
 
     def __init__(self, name):
         self.name = name
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
     def check(self, cond, what):
         if cond:
@@ -28,10 +33,15 @@ class Checks:
             print(f"not ok - {what}", flush=True)
         return cond
 
+    def skip(self, reason):
+        self.skipped += 1
+        print(f"# SKIP {reason}", flush=True)
+
     def summary(self):
-        if self.passed + self.failed == 0:  # a test that checked nothing tested nothing
+        if self.passed + self.failed + self.skipped == 0:  # a test that checked nothing tested nothing
             self.check(False, f"{self.name}: no checks ran")
-        print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed{skipped}", flush=True)
         return 1 if self.failed else 0
 
 

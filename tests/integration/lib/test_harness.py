@@ -1,11 +1,13 @@
 """The test layer itself: a test program that makes no check fails, in hostmon_test.main() and in tests/run.sh.
 
   - hostmon_test.main() around a test function that checks nothing exits 1 and reports
-    "0 passed, 1 failed" with a "no checks ran" line; one passing check exits 0.
+    "0 passed, 1 failed" with a "no checks ran" line; one passing check exits 0; a test that
+    only skipped (with its reason) exits 0 and says "0 passed, 0 failed, 1 skipped".
   - tests/run.sh, copied into a scratch tree whose "unit" layer holds stand-in programs (shell
     scripts): no summary line, "0 passed, 0 failed", a non-zero exit after only passed checks and
-    a reported failure each count as failed (even with exit 0); a real pass counts as passed; the
-    closing line adds them up and the exit code says whether anything failed.
+    a reported failure each count as failed (even with exit 0); a real pass counts as passed; a
+    skip is reported with its reason and counted apart; the closing line adds them up and the exit
+    code says whether anything failed.
 (C unit and BPF tests share tests/unit/test.h; tests/unit/test_harness.c checks its test_summary.)
 """
 import os
@@ -25,6 +27,9 @@ PROGRAMS = {
     "test_crash": ("test_crash: 2 passed, 0 failed", 3, "FAIL unit/x/test_crash"),
     "test_failed": ("not ok - something\ntest_failed: 1 passed, 1 failed", 0, "FAIL unit/x/test_failed"),
     "test_good": ("test_good: 4 passed, 0 failed", 0, "ok   unit/x/test_good"),
+    "test_skip": ("# SKIP no frobnicator here\ntest_skip: 0 passed, 0 failed, 1 skipped", 0, "skip unit/x/test_skip"),
+    "test_part": ("# SKIP part two needs a frobnicator\ntest_part: 2 passed, 0 failed, 1 skipped", 0,
+                  "ok   unit/x/test_part"),
 }
 REASONS = {"test_silent": "(no summary line)", "test_zero": "(no checks ran)",
            "test_crash": "(exit 3 without a failed check)"}
@@ -66,6 +71,8 @@ def run(t):
     t.check("not ok - child: no checks ran" in lines, f"main() says why: {lines}")
     python_main(t, "t.check(True, 'x')", 0, "child: 1 passed, 0 failed")
     python_main(t, "t.check(False, 'x')", 1, "child: 0 passed, 1 failed")
+    lines = python_main(t, "t.skip('no frobnicator')", 0, "child: 0 passed, 0 failed, 1 skipped")
+    t.check("# SKIP no frobnicator" in lines, f"main() prints the skip's reason: {lines}")
 
     scratch = tempfile.mkdtemp(prefix="hostmon-harness-")
     try:
@@ -80,8 +87,11 @@ def run(t):
             if line is not None and name in REASONS:
                 t.check(line.endswith(REASONS[name]), f"run.sh says why {name} failed: {line!r}")
         # silent, zero and crash count 1 each, failed reports 1; good 4 and the others' passes are added
-        t.check(out[-1:] == ["7 passed, 4 failed"], f"run.sh closing line: {out[-1:]}, want '7 passed, 4 failed'")
+        want = "9 passed, 4 failed, 2 skipped"
+        t.check(out[-1:] == [want], f"run.sh closing line: {out[-1:]}, want {want!r}")
         t.check(rc == 1, f"run.sh exit {rc} when a program failed, want 1")
+        t.check("    # SKIP no frobnicator here" in out and "    # SKIP part two needs a frobnicator" in out,
+                f"run.sh shows why each skip happened: {out}")
 
         for name in ("test_silent", "test_zero"):
             rc, out = run_sh(t, scratch, ["test_good", name])
@@ -89,6 +99,9 @@ def run(t):
                     f"run.sh with test_good and {name}: exit {rc}, {out[-1:]}, want 1 and '4 passed, 1 failed'")
         rc, out = run_sh(t, scratch, ["test_good"])
         t.check(rc == 0 and out[-1:] == ["4 passed, 0 failed"], f"run.sh with test_good only: exit {rc}, {out}")
+        rc, out = run_sh(t, scratch, ["test_good", "test_skip"])
+        t.check(rc == 0 and out[-1:] == ["4 passed, 0 failed, 1 skipped"],
+                f"run.sh with test_good and test_skip: exit {rc}, {out}")
     finally:
         shutil.rmtree(scratch)
 
