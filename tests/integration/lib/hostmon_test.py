@@ -1,4 +1,6 @@
 """Shared helpers for integration tests: start the real daemon, speak HTTP, count checks."""
+import glob
+import json
 import os
 import re
 import signal
@@ -149,6 +151,32 @@ def promtool_check(text):
     """Returns (ok, output) of `promtool check metrics` on text."""
     p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
     return p.returncode == 0, (p.stdout + p.stderr).decode(errors="replace")
+
+
+def daemon_map_ids(pid, name):
+    """Ids of the BPF maps named `name` the process holds open (from /proc/PID/fdinfo)."""
+    ids = []
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            with open(fdinfo) as f:
+                m = re.search(r"^map_id:\s*(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if not m:
+            continue
+        p = subprocess.run(["bpftool", "map", "show", "id", m.group(1), "-j"], capture_output=True, text=True)
+        if p.returncode == 0 and json.loads(p.stdout).get("name") == name:
+            ids.append(int(m.group(1)))
+    return sorted(set(ids))
+
+
+def map_dump(map_id):
+    """The entries of a BPF map as `bpftool map dump -j` gives them."""
+    p = subprocess.run(["bpftool", "map", "dump", "id", str(map_id), "-j"], capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"bpftool map dump id {map_id}: {p.stderr}")
+    return json.loads(p.stdout)
 
 
 def parse_samples(text):
