@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the test layers (unit, bpf, integration) and prints one closing "N passed, N failed" line.
+# Runs the test layers (unit, bpf, integration) and prints one closing "N passed, N failed" line
+# (", N skipped" added when a test skipped a part whose prerequisite is absent).
 # Usage: tests/run.sh BUILD_DIR LAYER...   (LAYER: unit, bpf, integration, all)
 set -u
 
@@ -21,9 +22,13 @@ fi
 
 passed=0
 failed=0
+skipped=0
 failures=""
 
-# Runs one test program; it prints "<name>: N passed, M failed" as its last summary line.
+# Runs one test program; it prints "<name>: N passed, M failed[, K skipped]" as its last summary
+# line, and a "# SKIP reason" line per skipped part. A program that prints no summary, or one that
+# neither checked nor skipped anything (0 passed, 0 failed), tested nothing: it counts as one
+# failure whatever its exit code.
 run_one() {
 	name=$1
 	shift
@@ -32,24 +37,44 @@ run_one() {
 	"$@" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
-	summary=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	summary=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1)
 	p=$(echo "$summary" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
-	f=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+	f=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	s=$(echo "$summary" | sed -n 's/.* \([0-9]*\) skipped$/\1/p')
 	p=${p:-0}
 	f=${f:-0}
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	s=${s:-0}
+	why=""
+	if [ -z "$summary" ]; then
+		why="no summary line"
+		f=1
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+		why="no checks ran"
+		f=1
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		why="exit $rc without a failed check"
 		f=1 # crashed or exited non-zero without reporting a failure: count it
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
 	if [ "$f" -ne 0 ]; then
 		failures="$failures $name"
-		echo "FAIL $name (${secs}s, exit $rc): $p passed, $f failed"
+		echo "FAIL $name (${secs}s, exit $rc): $p passed, $f failed${why:+ ($why)}"
 		grep -E '^not ok|ERROR|Sanitizer|runtime error|==[0-9]+==' "$log" | head -n 40 | sed 's/^/    /'
 		echo "    --- last lines ---"
 		tail -n 15 "$log" | sed 's/^/    /'
+	elif [ "$p" -eq 0 ]; then
+		echo "skip $name (${secs}s): $s skipped"
 	else
-		echo "ok   $name (${secs}s): $p passed"
+		if [ "$s" -ne 0 ]; then
+			echo "ok   $name (${secs}s): $p passed, $s skipped"
+		else
+			echo "ok   $name (${secs}s): $p passed"
+		fi
+	fi
+	if [ "$s" -ne 0 ]; then
+		grep -E '^# SKIP ' "$log" | head -n 10 | sed 's/^/    /'
 	fi
 	rm -f "$log"
 }
@@ -109,5 +134,9 @@ for layer in "$@"; do
 done
 
 [ -z "$failures" ] || echo "failed:$failures"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -ne 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -1,26 +1,27 @@
 """CPU limits, throttling and the cardinality flags of the cpu collector, on real cgroups.
 
-On this hybrid host cgroup2 has no cpu controller: limits live in the cgroup v1 cpu hierarchy at the
-same relative path (both mounts are found from /proc/self/mountinfo).
+Both cgroup mounts are found from /proc/self/mountinfo, and the test adapts to what the host has:
 
-  (a) a limit for real: a test cgroup in cgroup2 and at the same path in the v1 cpu hierarchy, with
-      cfs_period_us=100000 and cfs_quota_us=20000 (0.2 cores). A busy process puts itself into both
-      before it burns. Checked: hostmon_cgroup_cpu_limit_cores == 0.2; throttled_seconds_total > 0
-      and equal to v1 cpu.stat throttled_time read right before and right after the scrape (it is
-      bracketed by the two reads, and within 2% of their mean); the cgroup's CPU use
-      (hostmon_cgroup_cpu_seconds_total delta) is about 0.2 core-seconds per second (+-25%: a check
-      that the limit bites, not a timing threshold on hostmon); an unlimited sibling and the parent
-      have no limit/throttled series; a changed limit and a removed limit are picked up by the
-      periodic rescan (--cgroup-refresh-interval 500ms).
-  (b) cardinality: a small tree of cgroups (4 levels, 3 leaves with a short CPU-using process each,
-      one idle cgroup) and one daemon per filter: unfiltered, --cpu-max-depth, --cpu-include,
-      --cpu-exclude, --cpu-max-series (with an include that confines it to the test's tree, so the
-      machine's other cgroups cannot change the expected set; and alone with a cap of 1). Exactly
-      which paths are exported is checked, and hostmon_cgroup_cpu_series_dropped counts what the cap
-      left out; promtool accepts every page.
+  (a) a limit for real (cpu_limits.limit_and_throttling): 0.2 cores (cfs_quota_us=20000 of
+      cfs_period_us=100000) on a busy process, in the v1 cpu hierarchy where one is mounted (test
+      cgroups at the same path in cgroup2 and in it, as on this hybrid host); else in cgroup2
+      (cpu.max "20000 100000") where the cgroup2 cpu controller can be turned on; else (a) is
+      skipped, with the reason. Checked: hostmon_cgroup_cpu_limit_cores == 0.2; throttled
+      seconds > 0 and equal to the kernel's throttled time (v1 throttled_time / cgroup2
+      throttled_usec) read right before and right after the scrape (bracketed by the two reads,
+      within 2% of their mean); the cgroup's CPU use is about 0.2 core-seconds per second
+      (+-25%); an unlimited sibling and the parent have no limit/throttled series; a changed
+      limit and a removed limit are picked up by the periodic rescan (--cgroup-refresh-interval
+      500ms). tests/integration/cgroup_cpu/test_cpu_max.py is the cgroup2 path on its own.
+  (b) cardinality (cgroup2 only, no controller needed): a small tree of cgroups (4 levels, 3 leaves
+      with a short CPU-using process each, one idle cgroup) and one daemon per filter: unfiltered,
+      --cpu-max-depth, --cpu-include, --cpu-exclude, --cpu-max-series (with an include that confines
+      it to the test's tree, so the machine's other cgroups cannot change the expected set; and
+      alone with a cap of 1). Exactly which paths are exported is checked, and
+      hostmon_cgroup_cpu_series_dropped counts what the cap left out; promtool accepts every page.
 
 Everything created here is removed in finally blocks: our processes by pid, cgroups deepest first
-in both hierarchies.
+in both hierarchies, and the cgroup2 cpu controller is turned off again if this test turned it on.
 """
 import os
 import sys
@@ -28,131 +29,15 @@ import re
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from cgroup_test import (CPU, WAIT, Env, info, mounts, scalar, scrape, series, stat_value, stop_daemon,
-                         wait_until)
+from cgroup_test import CPU, WAIT, Env, info, mounts, scalar, scrape, series, stop_daemon, wait_until
+from cpu_limits import REFRESH, V1Limits, V2Cpu, V2Limits, limit_and_throttling
 from hostmon_test import Daemon, main, promtool_check
 
-REFRESH = "500ms"
-LIMIT = "hostmon_cgroup_cpu_limit_cores"
-THROTTLED = "hostmon_cgroup_cpu_throttled_seconds_total"
 DROPPED = "hostmon_cgroup_cpu_series_dropped"
 
 PERIOD_US = 100000
 QUOTA_US = 20000
-LIMIT_CORES = QUOTA_US / PERIOD_US
-THROTTLE_ACCURACY = 0.02
-RATE_TOLERANCE = 0.25
-
-
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(str(value))
-
-
-def member_of(pid, v2rel, v1rel):
-    """Whether /proc/PID/cgroup shows the cgroup2 path and the v1 cpu hierarchy's path."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        lines = f.read().splitlines()
-    in_v2 = f"0::{v2rel}" in lines
-    in_v1 = any(len(p) == 3 and "cpu" in p[1].split(",") and p[2] == v1rel
-                for p in (line.split(":", 2) for line in lines))
-    return in_v2 and in_v1, lines
-
-
-def limit_and_throttling(t, env):
-    """(a): a 0.2-core v1 limit on a busy process, against the kernel's own throttled_time."""
-    base = env.mkdir(None, v1=True)
-    lim = env.mkdir("limited", v1=True)
-    free = env.mkdir("free", v1=True)
-    v1lim = env.path(lim, v1=True)
-    write(v1lim + "/cpu.cfs_period_us", PERIOD_US)
-    write(v1lim + "/cpu.cfs_quota_us", QUOTA_US)
-    with open(env.path(free, v1=True) + "/cpu.cfs_quota_us") as f:
-        t.check(f.read().strip() == "-1", "the free cgroup has no v1 quota")
-
-    d = Daemon("--cgroup-refresh-interval", REFRESH)
-    try:
-        busy = env.spawn(lim, "busy", v1=True)
-        light = env.spawn(free, "light", v1=True)
-        for name, p, path in (("busy", busy, lim), ("light", light, free)):
-            wait_until(lambda: member_of(p.pid, path, path)[0], 2.0, 0.02)
-            ok, lines = member_of(p.pid, path, path)
-            t.check(ok, f"{name} burner is in {path} in cgroup2 and in the v1 cpu hierarchy: {lines}")
-
-        time.sleep(1.0)
-        w0 = time.monotonic()
-        u0 = stat_value(env.path(lim) + "/cpu.stat", "usage_usec")
-        text0 = scrape(d)
-        w0 = (w0 + time.monotonic()) / 2
-        time.sleep(2.5)
-        stat = v1lim + "/cpu.stat"
-        before = stat_value(stat, "throttled_time")
-        w1 = time.monotonic()
-        text1 = scrape(d)
-        w1 = (w1 + time.monotonic()) / 2
-        after = stat_value(stat, "throttled_time")
-        u1 = stat_value(env.path(lim) + "/cpu.stat", "usage_usec")
-        nr_throttled = stat_value(stat, "nr_throttled")
-
-        lim1, thr1 = series(text1, LIMIT), series(text1, THROTTLED)
-        t.check(lim1.get(lim) is not None and abs(lim1[lim] - LIMIT_CORES) < 1e-9,
-                f"{LIMIT} for {lim} is {lim1.get(lim)}, want {LIMIT_CORES}")
-        h = thr1.get(lim)
-        mean = (before + after) / 2 / 1e9
-        info(f"throttled: hostmon {h} s, v1 throttled_time {before / 1e9:.6f}..{after / 1e9:.6f} s, "
-             f"nr_throttled {nr_throttled}")
-        if t.check(h is not None, f"{THROTTLED} exported for {lim}"):
-            t.check(h > 0, f"throttled time > 0: {h}")
-            t.check(before / 1e9 - 1e-9 <= h <= after / 1e9 + 1e-9,
-                    f"throttled {h} s lies between the kernel's reads {before / 1e9} .. {after / 1e9} s")
-            err = abs(h - mean) / mean if mean > 0 else float("inf")
-            t.check(err <= THROTTLE_ACCURACY,
-                    f"throttled {h:.6f} s vs v1 throttled_time {mean:.6f} s: error {err * 100:.2f}%")
-
-        c0, c1 = series(text0, CPU), series(text1, CPU)
-        if t.check(lim in c0 and lim in c1, f"{lim} CPU series in both scrapes"):
-            rate = (c1[lim] - c0[lim]) / (w1 - w0)
-            kernel_rate = (u1 - u0) / 1e6 / (w1 - w0)
-            info(f"limited cgroup used {rate:.3f} cores by hostmon ({kernel_rate:.3f} by cpu.stat "
-                 f"usage_usec) over {w1 - w0:.2f} s; limit {LIMIT_CORES}")
-            t.check(abs(rate - LIMIT_CORES) <= RATE_TOLERANCE * LIMIT_CORES,
-                    f"limited cgroup used {rate:.3f} cores/s, want {LIMIT_CORES} +-{RATE_TOLERANCE * 100:.0f}%")
-
-        for path in (free, base):
-            t.check(path in c1, f"{path} used CPU and is exported")
-            t.check(path not in lim1 and path not in thr1,
-                    f"{path} has no limit: no limit/throttled series ({lim1.get(path)}, {thr1.get(path)})")
-        ours = {p for p in lim1 if p and p.startswith(base)}
-        t.check(ours == {lim}, f"only {lim} of ours has a limit series: {sorted(ours)}")
-        t.check(set(thr1) <= set(lim1), "every throttled series has a limit series")
-        ok, out = promtool_check(text1.encode())
-        t.check(ok, f"promtool check metrics (limits page): {out}")
-
-        # a changed limit is picked up by the periodic rescan; a removed one takes its series away
-        write(v1lim + "/cpu.cfs_quota_us", 50000)
-        t_set = time.monotonic()
-        got = wait_until(lambda: series(scrape(d), LIMIT).get(lim) == 0.5, 3.0, 0.1)
-        info(f"changed limit seen after {time.monotonic() - t_set:.2f} s")
-        t.check(got, f"changed limit 0.5 exported within 3 s (refresh {REFRESH})")
-        thr_before = stat_value(stat, "throttled_time") / 1e9
-        thr_now = series(scrape(d), THROTTLED).get(lim, -1)
-        t.check(thr_now >= h if h is not None else False,
-                f"throttled counter did not go down: {h} -> {thr_now} (kernel {thr_before})")
-        write(v1lim + "/cpu.cfs_quota_us", -1)
-        t_set = time.monotonic()
-
-        def unlimited():
-            text = scrape(d)
-            return lim not in series(text, LIMIT) and lim not in series(text, THROTTLED) and lim in series(text, CPU)
-
-        got = wait_until(unlimited, 3.0, 0.1)
-        info(f"removed limit seen after {time.monotonic() - t_set:.2f} s")
-        t.check(got, "limit and throttled series gone within 3 s after the quota was set to -1")
-        t.check(d.alive(), "daemon (a) alive")
-    finally:
-        for p in list(env.procs):
-            env.kill(p)
-        stop_daemon(t, d, "daemon (a)")
+CHANGED_QUOTA_US = 50000
 
 
 def depth(path):
@@ -163,6 +48,8 @@ def cardinality(t, env):
     """(b): which paths each filter flag exports, and what the series cap counts as dropped.
 
     The tree is base/tree (depth 2), its a and b (3), a/x, a/y, b/z (4) and a/x/deep (5)."""
+    if not os.path.isdir(env.path(env.base)):
+        env.mkdir(None)  # (a) was skipped: it made the base
     B = env.mkdir("tree")
     tree = [B]
     for rel in ("a", "b", "a/x", "a/y", "b/z", "a/x/deep"):
@@ -256,18 +143,30 @@ def run(t):
         t.check(False, "test_cpu_limits needs root (cgroups and BPF)")
         return
     v2, v1 = mounts()
-    if not t.check(v2 and v1, f"cgroup2 ({v2}) and a v1 cpu hierarchy ({v1}) are mounted"):
+    if not t.check(v2, "a cgroup2 mount in /proc/self/mountinfo"):
         return
+    info(f"cgroup2 at {v2}, v1 cpu hierarchy at {v1}")
     env = Env("hostmon-cpulim", v2, v1)
+    v2cpu = V2Cpu(v2)
     start = time.monotonic()
     try:
-        limit_and_throttling(t, env)
+        if v1:
+            limit_and_throttling(t, env, V1Limits(env), QUOTA_US, PERIOD_US, CHANGED_QUOTA_US)
+        else:
+            why = v2cpu.enable()
+            if why:
+                t.skip(f"(a) limits and throttling: no v1 cpu hierarchy is mounted, and {why}")
+            else:
+                limit_and_throttling(t, env, V2Limits(env), QUOTA_US, PERIOD_US, CHANGED_QUOTA_US)
         cardinality(t, env)
     finally:
         left = env.cleanup()
         t.check(not left, f"removed every cgroup this test created: left {left}")
-        for mnt in (v2, v1):
+        for mnt in (v2, v1) if v1 else (v2,):
             t.check(not os.path.exists(mnt + env.base), f"{mnt + env.base} is gone")
+        if v2cpu.enabled_here:
+            why = v2cpu.restore()
+            t.check(why is None, f"the cgroup2 cpu controller is turned off again: {why}")
         info(f"took {time.monotonic() - start:.1f} s")
 
 

@@ -160,6 +160,20 @@ class Env:
         return left
 
 
+def write_file(path, value):
+    """Writes value to a cgroup file in one write(2), so the kernel's refusal is raised here."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
+
+
+def read_file(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
 def cgroup_procs(cgdir):
     """The pids in a cgroup directory's cgroup.procs, sorted."""
     with open(os.path.join(cgdir, "cgroup.procs")) as f:

@@ -1,4 +1,6 @@
 """Shared helpers for integration tests: start the real daemon, speak HTTP, count checks."""
+import glob
+import json
 import os
 import re
 import signal
@@ -13,12 +15,17 @@ BIN = os.environ.get("HOSTMON_BIN", os.path.join(ROOT, "build", "hostmon"))
 
 
 class Checks:
-    """Counts checks; prints 'not ok' lines and the closing summary tests/run.sh reads."""
+    """Counts checks; prints 'not ok' lines and the closing summary tests/run.sh reads.
+
+    A part of a test whose prerequisite is truly absent calls skip(reason) instead of checking:
+    the reason is printed ("# SKIP ...") and counted. A test that neither checked nor skipped
+    anything fails."""
 
     def __init__(self, name):
         self.name = name
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
     def check(self, cond, what):
         if cond:
@@ -28,8 +35,15 @@ class Checks:
             print(f"not ok - {what}", flush=True)
         return cond
 
+    def skip(self, reason):
+        self.skipped += 1
+        print(f"# SKIP {reason}", flush=True)
+
     def summary(self):
-        print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
+        if self.passed + self.failed + self.skipped == 0:  # a test that checked nothing tested nothing
+            self.check(False, f"{self.name}: no checks ran")
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed{skipped}", flush=True)
         return 1 if self.failed else 0
 
 
@@ -137,6 +151,32 @@ def promtool_check(text):
     """Returns (ok, output) of `promtool check metrics` on text."""
     p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
     return p.returncode == 0, (p.stdout + p.stderr).decode(errors="replace")
+
+
+def daemon_map_ids(pid, name):
+    """Ids of the BPF maps named `name` the process holds open (from /proc/PID/fdinfo)."""
+    ids = []
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            with open(fdinfo) as f:
+                m = re.search(r"^map_id:\s*(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if not m:
+            continue
+        p = subprocess.run(["bpftool", "map", "show", "id", m.group(1), "-j"], capture_output=True, text=True)
+        if p.returncode == 0 and json.loads(p.stdout).get("name") == name:
+            ids.append(int(m.group(1)))
+    return sorted(set(ids))
+
+
+def map_dump(map_id):
+    """The entries of a BPF map as `bpftool map dump -j` gives them."""
+    p = subprocess.run(["bpftool", "map", "dump", "id", str(map_id), "-j"], capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"bpftool map dump id {map_id}: {p.stderr}")
+    return json.loads(p.stdout)
 
 
 def parse_samples(text):
