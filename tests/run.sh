@@ -134,9 +134,7 @@ for layer in "$@"; do
 done
 
 [ -z "$failures" ] || echo "failed:$failures"
-if [ "$skipped" -ne 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
+[ "$skipped" -eq 0 ] || echo "skipped: $skipped (reasons above)"
+# the closing line, always last and always this shape
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

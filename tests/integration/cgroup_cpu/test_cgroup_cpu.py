@@ -1,4 +1,4 @@
-"""The cpu collector against the kernel's own numbers.
+"""The cgroup_cpu collector against the kernel's own numbers.
 
 Acceptance tests of per-cgroup CPU accounting, on fresh cgroup2 groups this test creates under the
 cgroup2 mount (found from /proc/self/mountinfo):
@@ -313,4 +313,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_cpu")
+    main(run, "cgroup_cpu/test_cgroup_cpu")

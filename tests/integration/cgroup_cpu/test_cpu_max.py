@@ -1,4 +1,4 @@
-"""The cpu collector's cgroup2 cpu.max path, on real cgroups (hostmon --collectors cgroup_cpu).
+"""The cgroup_cpu collector's cgroup2 cpu.max path, on real cgroups (hostmon --collectors cgroup_cpu).
 
 The cgroup2 mount is found from /proc/self/mountinfo. The cpu controller is turned on in its root's
 cgroup.subtree_control where the host allows it (and off again afterwards if this test turned it
@@ -59,4 +59,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_cpu_max")
+    main(run, "cgroup_cpu/test_cpu_max")

@@ -1,4 +1,4 @@
-"""CPU limits, throttling and the cardinality flags of the cpu collector, on real cgroups.
+"""CPU limits, throttling and the cardinality flags of the cgroup_cpu collector, on real cgroups.
 
 Both cgroup mounts are found from /proc/self/mountinfo, and the test adapts to what the host has:
 
@@ -171,4 +171,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_cpu_limits")
+    main(run, "cgroup_cpu/test_limits")

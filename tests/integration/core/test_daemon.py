@@ -166,8 +166,8 @@ def unprivileged(t):
         t.check(status == 503 and b"cpu down" in body, f"/readyz {status} {body!r}")
         status, _, body = request(d, "/metrics")
         samples = parse_samples(body.decode())
-        t.check(samples.get('hostmon_collector_up{collector="cgroup_cpu"}') == 0, "cpu collector reported down")
-        t.check(samples.get('hostmon_collector_up{collector="http_latency"}') == 0, "http collector reported down")
+        t.check(samples.get('hostmon_collector_up{collector="cgroup_cpu"}') == 0, "cgroup_cpu collector reported down")
+        t.check(samples.get('hostmon_collector_up{collector="http_latency"}') == 0, "http_latency collector reported down")
         t.check("process_cpu_seconds_total" in samples, "the rest keeps working")
     finally:
         rc, _ = d.stop()
@@ -195,4 +195,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_daemon")
+    main(run, "core/test_daemon")

@@ -23,4 +23,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_deploy")
+    main(run, "deploy/test_deploy")

@@ -1,6 +1,6 @@
-"""The http collector against real servers: node under curl-like clients and wrk, php-fpm behind nginx.
+"""The http_latency collector against real servers: node under curl-like clients and wrk, php-fpm behind nginx.
 
-hostmon runs with --collectors http and is started BEFORE the servers (they are picked up as they
+hostmon runs with --collectors http_latency and is started BEFORE the servers (they are picked up as they
 exec). Counts are compared as deltas of hostmon_http_server_request_duration_seconds between two
 scrapes around each batch of requests, per (runtime, method, status_code), in the server's cgroup.
 
@@ -15,7 +15,7 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - a server killed mid-request leaves no state: the in-flight request is counted as
       "process_exit", the target count and hooks go back to 0
   a node server started before hostmon is found by the /proc scan and measured.
-  php-fpm (tests/integration/php_env.py: pools on TCP and on a unix socket, nginx in front):
+  php-fpm (tests/integration/lib/php_env.py: pools on TCP and on a unix socket, nginx in front):
     - through USDT, and with --http-php-usdt=false through the FastCGI fallback: sleep.php?ms=30
       (never in le="0.025"), notfound.php (404), Laravel / (200) and /status/503: counts exact
     - which of the two measured them, since both give the same counts: in the USDT run the log
@@ -323,4 +323,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_http_latency")
+    main(run, "http_latency/test_http_latency")

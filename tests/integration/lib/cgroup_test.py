@@ -1,4 +1,4 @@
-"""Shared helpers for the cpu collector's integration tests: cgroup mounts, test cgroups and burners, scrapes."""
+"""Shared helpers for the cgroup_cpu collector's integration tests: cgroup mounts, test cgroups and burners, scrapes."""
 import os
 import re
 import signal

@@ -1,4 +1,4 @@
-"""CPU limits of test cgroups in either hierarchy, and the limit/throttling check of the cpu collector.
+"""CPU limits of test cgroups in either hierarchy, and the limit/throttling check of the cgroup_cpu collector.
 
 V1Limits (cpu.cfs_quota_us in the v1 cpu hierarchy) and V2Limits (cgroup2 cpu.max, with V2Cpu to
 turn the cgroup2 cpu controller on where the host allows) set limits and read the kernel's

@@ -470,7 +470,7 @@ class FaultServer:
         self.close()
 
 
-if __name__ == "__main__":  # self-check: python3 tests/integration/fault_server.py
+if __name__ == "__main__":  # self-check: python3 tests/integration/lib/fault_server.py
     import http.client
 
     def get(fs, path="/api/queues?page=1&page_size=500", timeout=5, headers=None):

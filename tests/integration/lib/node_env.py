@@ -1,4 +1,4 @@
-"""A real, isolated Node.js HTTP/1.1 server and wrk load, for the http collector's tests and benchmarks.
+"""A real, isolated Node.js HTTP/1.1 server and wrk load, for the http_latency collector's tests and benchmarks.
 
 Standard library only (runs under Debian's /usr/bin/python3). Needs /usr/bin/node (Node 20) and
 /usr/bin/wrk (``make deps``); root only when a cgroup is given.

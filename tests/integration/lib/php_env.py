@@ -391,7 +391,7 @@ class FpmPool(_Server):
             if not k.replace("_", "").isalnum() or "\n" in str(v):
                 raise ValueError(f"bad pool env entry {k!r}={v!r}")
         lines = [
-            "; written by tests/integration/php_env.py",
+            "; written by tests/integration/lib/php_env.py",
             "[global]",
             f"pid = {self.pidfile}",
             f"error_log = {self.error_log}",
@@ -539,7 +539,7 @@ class Nginx(_Server):
     def _write_config(self):
         upstream = self.upstream.fastcgi_pass if isinstance(self.upstream, FpmPool) else self.upstream
         b = self.base
-        conf = f"""# written by tests/integration/php_env.py
+        conf = f"""# written by tests/integration/lib/php_env.py
 daemon off;
 master_process on;
 worker_processes {int(self.workers)};

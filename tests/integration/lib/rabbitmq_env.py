@@ -777,7 +777,7 @@ class Broker:
         self._consumers = []
 
 
-if __name__ == "__main__":  # smoke test: python3 tests/integration/rabbitmq_env.py
+if __name__ == "__main__":  # smoke test: python3 tests/integration/lib/rabbitmq_env.py
     import sys
     with Broker(amqp_port=int(sys.argv[1]) if len(sys.argv) > 1 else 5672) as b:
         print(f"started in {b.started_in:.1f} s at {b.url} (node {b.nodename}, dir {b.base})")

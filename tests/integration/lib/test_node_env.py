@@ -139,4 +139,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_node_env")
+    main(run, "lib/test_node_env")

@@ -122,4 +122,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_php_env")
+    main(run, "lib/test_php_env")

@@ -1,6 +1,6 @@
 """The rabbitmq collector against a real, isolated RabbitMQ and against a fault-injecting server.
 
-Run: /usr/bin/python3 tests/integration/test_rabbitmq.py
+Run: /usr/bin/python3 tests/integration/rabbitmq/test_rabbitmq.py
 Starts its own broker on free ports (rabbitmq_env.Broker), so a broker on 5672/15672 is left alone.
 """
 import os
@@ -470,4 +470,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_rabbitmq")
+    main(run, "rabbitmq/test_rabbitmq")

@@ -1,7 +1,7 @@
 """The restart controller against a real Laravel app on a real php-fpm pool in its own cgroup.
 
 Each scenario starts a php-fpm pool (static, 2 workers, unix socket, process_control_timeout 1 s)
-in a fresh cgroup2 directory with nginx in front (tests/integration/php_env.py), and hostmon with
+in a fresh cgroup2 directory with nginx in front (tests/integration/lib/php_env.py), and hostmon with
 one rule in a --config file (cores 1, threshold 0.5, clear 0.3, interval 500ms, window 3s). Load
 is the Laravel route /burn?seconds=N through nginx, which keeps one worker on a CPU. The threshold
 is 0.5 rather than 0.8 so that the other engineers' load on this 2-vCPU machine cannot starve a
@@ -334,4 +334,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_restart")
+    main(run, "restart/test_restart")

@@ -230,4 +230,4 @@ def run(t):
 
 
 if __name__ == "__main__":
-    main(run, "test_http_abuse")
+    main(run, "web/test_abuse")

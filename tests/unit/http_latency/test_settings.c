@@ -1,4 +1,4 @@
-/* test_settings.c — http collector settings: bucket bounds (exact ns) and target names. */
+/* test_settings.c — http_latency collector settings: bucket bounds (exact ns) and target names. */
 #include <errno.h>
 
 #include "http_latency/settings.h"
