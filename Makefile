@@ -146,10 +146,14 @@ valgrind: deps-test
 	HOSTMON_VALGRIND=1 ./tests/run.sh $(BUILD) unit integration
 
 check: deps-test
-	clang-format --dry-run --Werror $(C_FILES)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	@echo "check: clang-format ($(words $(C_FILES)) files)"
+	@clang-format --dry-run --Werror $(C_FILES)
+	@echo "check: cppcheck (user/)"
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iuser -I. $(USER_SRCS)
-	shellcheck scripts/*.sh tests/*.sh bench/*.sh .ci/run
+	@echo "check: shellcheck"
+	@shellcheck scripts/*.sh tests/*.sh bench/*.sh .ci/run
+	@echo "check: clean"
 
 format:
 	clang-format -i $(C_FILES)

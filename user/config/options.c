@@ -362,7 +362,7 @@ static int load_file(const struct loader *l, const char *path, struct cJSON **fi
 
 	const cJSON *item;
 	cJSON_ArrayForEach (item, root) {
-		struct option_ref r;
+		struct option_ref r = { 0 };
 		char number[32];
 		const char *value;
 
@@ -422,7 +422,7 @@ static int parse_args(const struct loader *l, int argc, char **argv, int apply_v
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		struct option_ref r;
+		struct option_ref r = { 0 };
 
 		if (i == 1 && strcmp(arg, "run") == 0)
 			continue;
@@ -520,7 +520,7 @@ int options_load(const struct option_binding *groups, size_t ngroups, void *base
 	const struct loader l = { groups, ngroups, base };
 	const struct errbuf e = { err, errlen };
 	struct env_pass env = { envp, &e };
-	struct option_ref config_opt;
+	struct option_ref config_opt = { 0 };
 	char name[96];
 	int rc;
 
