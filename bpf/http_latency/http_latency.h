@@ -16,6 +16,46 @@
 #define HTTP_MAX_NAMES 8 /* executable names that make a process a target */
 #define HTTP_NAME_LEN  16
 
+/*
+ * Routes. A request's route is a 64-bit key made in the kernel from its path
+ * (bpf/http_latency/route.bpf.h): a configured pattern's key when one
+ * matches, else the key of the path with id-like segments folded to ":id"
+ * and the query dropped. HTTP_ROUTE_NONE: no path known; HTTP_ROUTE_OTHER:
+ * past the per-cgroup cap of distinct routes. Real keys are never 0 or 1.
+ */
+#define HTTP_ROUTE_LEN		 96 /* path bytes looked at (and kept for the label) */
+#define HTTP_ROUTE_MAX_SEGS	 8  /* segments a pattern may have */
+#define HTTP_MAX_ROUTE_PATTERNS 16
+#define HTTP_ROUTE_NONE		 0
+#define HTTP_ROUTE_OTHER	 1
+
+/* --http-routes, compiled by user space into .rodata: one per pattern, segments as hashes */
+struct http_route_pattern {
+	__u8 nsegs; /* segments before a trailing "*" (or all of them) */
+	__u8 star;  /* ends in "*": matches any rest, including nothing */
+	__u8 pad[6];
+	__u64 seg_hash[HTTP_ROUTE_MAX_SEGS]; /* 0: a parameter (":name") matching any one segment */
+	__u64 key;			     /* the route key of this pattern */
+};
+_Static_assert(sizeof(struct http_route_pattern) == 8 + 8 * HTTP_ROUTE_MAX_SEGS + 8,
+	       "http_route_pattern layout");
+
+/* routes: key -> the first path seen with it, for the label (user space folds it again) */
+struct http_route {
+	__u8 pattern; /* 0: default folding of path; k: configured pattern k - 1 */
+	__u8 len;     /* bytes of path */
+	__u8 pad[6];
+	char path[HTTP_ROUTE_LEN];
+};
+_Static_assert(sizeof(struct http_route) == 8 + HTTP_ROUTE_LEN, "http_route layout");
+
+/* route_seen: which (cgroup, route) pairs hold a place under the cap */
+struct http_route_seen_key {
+	__u64 cgroup_id;
+	__u64 route;
+};
+_Static_assert(sizeof(struct http_route_seen_key) == 16, "http_route_seen_key layout");
+
 enum http_runtime {
 	HTTP_RUNTIME_NODE = 1,
 	HTTP_RUNTIME_PHP = 2,
@@ -94,12 +134,13 @@ _Static_assert(sizeof(struct http_php_req) == 24, "http_php_req layout");
 /* histograms: one per label set; per-CPU values, summed by userspace */
 struct http_hist_key {
 	__u64 cgroup_id;
+	__u64 route; /* HTTP_ROUTE_NONE, HTTP_ROUTE_OTHER or a key of routes */
 	__u16 status;
 	__u8 runtime;
 	__u8 method;
 	__u32 pad;
 };
-_Static_assert(sizeof(struct http_hist_key) == 16, "http_hist_key layout");
+_Static_assert(sizeof(struct http_hist_key) == 24, "http_hist_key layout");
 
 struct http_hist {
 	__u64 buckets[HTTP_MAX_BUCKETS + 1]; /* not cumulative; [nbuckets] is +Inf */
