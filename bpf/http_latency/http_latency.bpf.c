@@ -8,11 +8,11 @@
 #include <bpf/usdt.bpf.h>
 
 #include "http_latency.h"
-#include "conn.bpf.h"
 #include "lib/counters.bpf.h"
 #include "maps.bpf.h"
 #include "peek.bpf.h"
 #include "php.bpf.h"
+#include "skb.bpf.h"
 #include "syscalls.bpf.h"
 #include "targets.bpf.h"
 
@@ -20,26 +20,30 @@ char LICENSE[] SEC("license") = "GPL";
 
 /*
  * Data path: sched_process_exec/fork/exit keep the `targets` map (tgid ->
- * runtime, mode) in step with processes whose executable name matches; the
- * raw sys_enter/sys_exit hooks (attached by userspace only while a target
- * exists) first look the current tgid up there and leave at once for every
- * other process. For targets they pair a request with its response per
- * connection (HTTP mode) or per PHP worker (USDT and FastCGI modes), and add
- * the duration to a per-CPU histogram keyed by cgroup, runtime, method and
- * status. Nothing per request goes to userspace.
+ * runtime, mode) in step with processes whose executable name matches.
+ * HTTP-mode targets (node, nginx, ...) are measured on the wire: user space
+ * attaches the cgroup_skb programs to the cgroups that hold them, and each
+ * request is timed from its first byte reaching the socket to the
+ * response's first byte leaving it (skb.bpf.h). PHP-FPM workers are timed
+ * per worker: USDT probes (status from the FastCGI output) or FastCGI
+ * records, both on the raw sys_enter/sys_exit hooks, which user space
+ * attaches only while a PHP target exists; they look the current tgid up
+ * first and leave at once for every other process. Each request adds to a
+ * per-CPU histogram keyed by cgroup, route, runtime, method and status.
+ * Nothing per request goes to userspace.
  */
 
 /* ---- syscall hooks ---- */
 
 static __always_inline int on_enter(struct pt_regs *regs, long id, int direct)
 {
-	if (!is_read(id) && !is_write(id) && id != NR_CLOSE)
+	if (!is_read(id) && !is_write(id))
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	struct http_target *t = current_target(tgid);
-	if (!t)
-		return 0;
+	if (!t || t->mode == HTTP_MODE_HTTP)
+		return 0; /* HTTP mode is measured by the cgroup_skb programs */
 
 	__u32 fd = (__u32)arg_of(regs, 1, direct);
 	__u64 arg2 = arg_of(regs, 2, direct);
@@ -57,20 +61,12 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int direct)
 		a->pending = 1;
 		return 0;
 	}
-	if (id == NR_CLOSE) {
-		if (t->mode == HTTP_MODE_HTTP)
-			http_on_close(tgid, fd);
-		return 0;
-	}
 	__u64 p = arg2, len = arg_of(regs, 3, direct);
 	if (id == NR_WRITEV)
 		p = first_iov(arg2, &len);
 	else if (id == NR_SENDMSG)
 		p = msg_first_iov(arg2, &len);
-	if (t->mode == HTTP_MODE_HTTP)
-		http_on_write(t, tgid, fd, p, len);
-	else
-		php_on_write(t, pid_tgid, fd, p, len);
+	php_on_write(t, pid_tgid, fd, p, len);
 	return 0;
 }
 
@@ -100,9 +96,7 @@ static __always_inline int on_exit(long id, long ret)
 	}
 	__u8 b[HTTP_PEEK] = {};
 	__u32 n = peek(b, p, len);
-	if (a.mode == HTTP_MODE_HTTP)
-		http_on_read(tgid, a.fd, b, n);
-	else if (a.mode == HTTP_MODE_PHP_FCGI)
+	if (a.mode == HTTP_MODE_PHP_FCGI)
 		php_on_read(pid_tgid, a.fd, b, n, p, len);
 	return 0;
 }
@@ -133,6 +127,22 @@ int BPF_PROG(http_sys_exit_raw, struct pt_regs *regs, long ret)
 	return on_exit((long)BPF_CORE_READ(r, SYSCALL_NR_FIELD), ret);
 }
 
+/* ---- HTTP mode: the targets' cgroups (attached by user space) ---- */
+
+SEC("cgroup_skb/ingress")
+int http_skb_ingress(struct __sk_buff *skb)
+{
+	skb_ingress(skb);
+	return 1; /* observe only: every packet passes */
+}
+
+SEC("cgroup_skb/egress")
+int http_skb_egress(struct __sk_buff *skb)
+{
+	skb_egress(skb);
+	return 1;
+}
+
 /* ---- PHP USDT ---- */
 
 SEC("usdt")
@@ -144,7 +154,8 @@ int BPF_USDT(php_request_startup, void *file, void *uri, void *method)
 	if (!t || t->mode != HTTP_MODE_PHP_USDT)
 		return 0;
 	struct http_php_req r = { .start_ns = bpf_ktime_get_ns(),
-				  .method = (__u8)php_method((__u64)method) };
+				  .method = (__u8)php_method((__u64)method),
+				  .route = php_route((__u64)uri) };
 	if (bpf_map_update_elem(&php_reqs, &id, &r, BPF_ANY))
 		counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
 	return 0;

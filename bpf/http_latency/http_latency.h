@@ -23,11 +23,11 @@
  * and the query dropped. HTTP_ROUTE_NONE: no path known; HTTP_ROUTE_OTHER:
  * past the per-cgroup cap of distinct routes. Real keys are never 0 or 1.
  */
-#define HTTP_ROUTE_LEN		 96 /* path bytes looked at (and kept for the label) */
-#define HTTP_ROUTE_MAX_SEGS	 8  /* segments a pattern may have */
+#define HTTP_ROUTE_LEN		96 /* path bytes looked at (and kept for the label) */
+#define HTTP_ROUTE_MAX_SEGS	8  /* segments a pattern may have */
 #define HTTP_MAX_ROUTE_PATTERNS 16
-#define HTTP_ROUTE_NONE		 0
-#define HTTP_ROUTE_OTHER	 1
+#define HTTP_ROUTE_NONE		0
+#define HTTP_ROUTE_OTHER	1
 
 /* --http-routes, compiled by user space into .rodata: one per pattern, segments as hashes */
 struct http_route_pattern {
@@ -56,14 +56,18 @@ struct http_route_seen_key {
 };
 _Static_assert(sizeof(struct http_route_seen_key) == 16, "http_route_seen_key layout");
 
+/* The runtime label of a target's requests; 0: unknown (label "http"). */
 enum http_runtime {
 	HTTP_RUNTIME_NODE = 1,
 	HTTP_RUNTIME_PHP = 2,
+	HTTP_RUNTIME_NGINX = 3,
+	HTTP_RUNTIME_HTTP = 4, /* any other HTTP/1.x server */
 };
 
 /* How a target's requests are seen. */
 enum http_mode {
-	HTTP_MODE_HTTP = 1,	/* HTTP/1.x on its sockets (node, php -S) */
+	HTTP_MODE_HTTP =
+		1, /* HTTP/1.x on its TCP sockets, seen by cgroup_skb (node, nginx, php -S) */
 	HTTP_MODE_PHP_USDT = 2, /* php:request__startup/__shutdown, status from FastCGI output */
 	HTTP_MODE_PHP_FCGI = 3, /* FastCGI records on its sockets (php-fpm without USDT) */
 };
@@ -89,9 +93,11 @@ enum http_counter {
 	HTTP_UNPAIRED_STALE,	  /* the state belonged to an earlier process with the same pid */
 	HTTP_UNPAIRED_NO_START,	  /* an end (PHP shutdown, END_REQUEST) without its start */
 	HTTP_UNPAIRED_STATE_FULL, /* no room in the in-flight request map */
+	HTTP_UNPAIRED_EXIT,	  /* the server process ended with the request unanswered */
 	HTTP_UNPAIRED_N,
 	HTTP_COUNTER_HIST_FULL = HTTP_UNPAIRED_N, /* histogram map full: a measurement dropped */
 	HTTP_COUNTER_TARGETS_FULL,		  /* a new target could not be added */
+	HTTP_COUNTER_ROUTES_FOLDED, /* requests counted under route "other" (per-cgroup cap) */
 	HTTP_COUNTER_N,
 };
 
@@ -103,33 +109,36 @@ struct http_target {
 };
 _Static_assert(sizeof(struct http_target) == 8, "http_target layout");
 
-/* in-flight HTTP requests: one per connection of a target process */
-struct http_conn_key {
-	__u32 tgid;
-	__u32 fd;
-};
-_Static_assert(sizeof(struct http_conn_key) == 8, "http_conn_key layout");
-
-struct http_conn {
-	__u64 start_ns;
-	__u64 proc_start_ns; /* the process's start time: a reused pid is a different process */
+/* HTTP mode, per TCP socket (socket storage): the request waiting for its response */
+struct http_flow {
+	__u64 start_ns; /* when the request's first byte reached the socket */
+	__u64 route;
+	__u32 seq; /* TCP sequence number of that byte: the same segment seen again is no request */
 	__u8 method;
-	__u8 pending; /* a request is waiting for its response */
-	__u8 pad[6];
+	__u8 pending;
+	__u8 pad[2];
 };
-_Static_assert(sizeof(struct http_conn) == 24, "http_conn layout");
+_Static_assert(sizeof(struct http_flow) == 24, "http_flow layout");
+
+/* skb_cgroups: cgroup id -> what its sockets' requests are labelled (set with the attachment) */
+struct http_skb_cgroup {
+	__u8 runtime;
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct http_skb_cgroup) == 8, "http_skb_cgroup layout");
 
 /* in-flight PHP requests: one per worker thread (key: pid_tgid) */
 struct http_php_req {
 	__u64 start_ns;
-	__u32 fd; /* FastCGI mode: the connection the request came on */
+	__u64 route; /* USDT mode: from the request URI; FastCGI mode: HTTP_ROUTE_NONE */
+	__u32 fd;    /* FastCGI mode: the connection the request came on */
 	__u16 status;
 	__u8 method;
 	__u8 params_next; /* FastCGI mode: the next read is a FCGI_PARAMS body */
 	__u32 params_len;
 	__u32 pad;
 };
-_Static_assert(sizeof(struct http_php_req) == 24, "http_php_req layout");
+_Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
 
 /* histograms: one per label set; per-CPU values, summed by userspace */
 struct http_hist_key {

@@ -7,7 +7,12 @@
  * API:
  *   targets: tgid -> struct http_target, the processes being measured.
  *   target_bits: one bit per pid, set for targets (see maybe_target()).
- *   conns: struct http_conn_key -> struct http_conn, HTTP mode requests.
+ *   flows: socket storage, struct http_flow: HTTP mode requests per TCP socket.
+ *   skb_cgroups: cgroup id -> struct http_skb_cgroup, the cgroups the
+ *     cgroup_skb programs are attached to (written by user space).
+ *   routes: route key -> struct http_route, the first path seen with it.
+ *   route_seen, route_count: the (cgroup, route) pairs admitted under the
+ *     per-cgroup cap, and how many each cgroup has.
  *   php_reqs: pid_tgid -> struct http_php_req, PHP requests per worker.
  *   reads: per-thread struct read_args, a read's arguments from sys_enter to
  *     sys_exit (kind: READ_BUF, READ_IOV, READ_MSG).
@@ -30,12 +35,41 @@ struct {
 	__type(value, struct http_target);
 } targets SEC(".maps");
 
+/* freed with the socket: a connection never closed by the program leaves nothing behind */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct http_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct http_skb_cgroup);
+} skb_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct http_route);
+} routes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct http_conn_key);
-	__type(value, struct http_conn);
-} conns SEC(".maps");
+	__type(key, struct http_route_seen_key);
+	__type(value, __u8);
+} route_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u32);
+} route_count SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

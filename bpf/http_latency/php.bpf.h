@@ -14,6 +14,7 @@
  *     (FastCGI mode; in USDT mode the shutdown probe ends it).
  *   php_end(t, id, r): records the worker's request r and forgets it.
  *   php_method(str): the method named by the NUL-terminated user string.
+ *   php_route(str): the route of the request URI in the user string.
  */
 
 #include "vmlinux.h"
@@ -25,11 +26,12 @@
 #include "peek.bpf.h"
 #include "record.bpf.h"
 #include "request.bpf.h"
+#include "route_cap.bpf.h"
 
 static __always_inline void php_end(const struct http_target *t, __u64 id, struct http_php_req *r)
 {
-	record(t->runtime, r->method, r->status ? r->status : 200,
-	       bpf_ktime_get_ns() - r->start_ns);
+	record(bpf_get_current_cgroup_id(), t->runtime, r->method, r->status ? r->status : 200,
+	       r->route, bpf_ktime_get_ns() - r->start_ns);
 	bpf_map_delete_elem(&php_reqs, &id);
 }
 
@@ -149,6 +151,15 @@ static __always_inline int php_method(__u64 str)
 	if (n < 4 || n > 8)
 		return HTTP_METHOD_OTHER;
 	return http_known_method(v, (__u32)n - 1);
+}
+
+static __always_inline __u64 php_route(__u64 str)
+{
+	__u8 path[HTTP_ROUTE_LEN] = {};
+	long n = bpf_probe_read_user_str(path, sizeof(path), (const void *)str);
+	if (n <= 1)
+		return HTTP_ROUTE_NONE;
+	return route_of(bpf_get_current_cgroup_id(), path, (__u32)n - 1);
 }
 
 #endif

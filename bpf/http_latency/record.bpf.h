@@ -4,10 +4,10 @@
 
 /*
  * API:
- *   record(runtime, method, status, d): one request of duration d ns into
- *     hists under the current cgroup, runtime, method and status: its `le`
- *     bucket of bucket_ns (or +Inf), the sum and the count. A full map
- *     drops it and counts HTTP_COUNTER_HIST_FULL.
+ *   record(cgroup_id, runtime, method, status, route, d): one request of
+ *     duration d ns into hists under its label set: its `le` bucket of
+ *     bucket_ns (or +Inf), the sum and the count. A full map drops it and
+ *     counts HTTP_COUNTER_HIST_FULL.
  */
 
 #include "vmlinux.h"
@@ -24,10 +24,12 @@
  * written on every request, where only a label set's first request needs it. */
 static const struct http_hist http_hist_zero = {};
 
-static __always_inline void record(__u8 runtime, __u8 method, __u16 status, __u64 d)
+static __always_inline void record(__u64 cgroup_id, __u8 runtime, __u8 method, __u16 status,
+				   __u64 route, __u64 d)
 {
 	struct http_hist_key k = {
-		.cgroup_id = bpf_get_current_cgroup_id(),
+		.cgroup_id = cgroup_id,
+		.route = route,
 		.status = status,
 		.runtime = runtime,
 		.method = method,

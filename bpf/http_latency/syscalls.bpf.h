@@ -22,7 +22,6 @@
 #if defined(__TARGET_ARCH_x86)
 #define NR_READ	    0
 #define NR_WRITE    1
-#define NR_CLOSE    3
 #define NR_READV    19
 #define NR_WRITEV   20
 #define NR_SENDTO   44
@@ -30,7 +29,6 @@
 #define NR_SENDMSG  46
 #define NR_RECVMSG  47
 #elif defined(__TARGET_ARCH_arm64)
-#define NR_CLOSE    57
 #define NR_READ	    63
 #define NR_WRITE    64
 #define NR_READV    65

@@ -63,38 +63,26 @@ static __always_inline void emit(__u32 tgid, __u8 kind, __u8 runtime)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Which configured name matches the executable's file name at kernel address filename. */
-static __always_inline int match_name(const char *filename)
+/*
+ * Which configured name matches the new program's name, or -1. At sched_process_exec the task's
+ * comm already holds the basename of the file being executed (as exec named it, up to 15
+ * bytes), so no path walk is needed: scanning the path for its last '/' made the verifier walk a
+ * state per possible basename offset and hit its limit. Each name is one bpf_strncmp() against
+ * its .rodata string; a prefix name (php-fpm*) compares a copy cut at the name's length.
+ */
+static __always_inline int match_name(void)
 {
-	char path[64] = {};
-	long n = bpf_probe_read_kernel_str(path, sizeof(path), filename);
-	if (n <= 0)
+	char base[HTTP_NAME_LEN] = {};
+	if (bpf_get_current_comm(base, sizeof(base)))
 		return -1;
-	__u32 base = 0;
-	for (__u32 i = 0; i < sizeof(path); i++) {
-		if (path[i] == '\0')
-			break;
-		if (path[i] == '/')
-			base = i + 1;
-	}
 	for (__u32 k = 0; k < HTTP_MAX_NAMES; k++) {
 		if (k >= ntargets_names)
 			break;
-		int match = 1;
-		for (__u32 j = 0; j < HTTP_NAME_LEN; j++) {
-			char want = target_names[k][j];
-			__u32 at = base + j;
-			char have = at < sizeof(path) ? path[at & (sizeof(path) - 1)] : 0;
-			if (want == '\0') {
-				match = have == '\0' || target_prefix[k];
-				break;
-			}
-			if (have != want) {
-				match = 0;
-				break;
-			}
-		}
-		if (match)
+		char cut[HTTP_NAME_LEN];
+		__builtin_memcpy(cut, base, sizeof(cut));
+		if (target_prefix[k])
+			cut[target_name_len[k] & (HTTP_NAME_LEN - 1)] = '\0';
+		if (bpf_strncmp(cut, sizeof(cut), (const char *)target_names[k]) == 0)
 			return (int)k;
 	}
 	return -1;
@@ -103,7 +91,7 @@ static __always_inline int match_name(const char *filename)
 static __always_inline void on_exec(struct task_struct *p, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	int k = match_name(BPF_CORE_READ(bprm, filename));
+	int k = match_name();
 	if (k < 0 || k >= HTTP_MAX_NAMES) {
 		if (bpf_map_delete_elem(&targets, &tgid) == 0) {
 			set_target_bit(tgid, 0);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "bpf/http_latency/http_latency.h" /* types the skeletons' .rodata uses */
 #include "skel/skeletons.h"
 #include "test.h"
 

@@ -17,12 +17,11 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "exposition/family_table.h"
+#include "http_latency/routes.h"
 #include "http_latency/state.h"
 #include "lib/bpf_util.h"
 #include "lib/fileutil.h"
 #include "skel/http_latency.skel.h"
-
-/* An unknown cgroup id in the histograms triggers a rescan, but not more often than this. */
 
 static const char *const method_names[HTTP_METHOD_N] = {
 	[HTTP_METHOD_OTHER] = "OTHER",	   [HTTP_METHOD_GET] = "GET",
@@ -35,8 +34,38 @@ static const char *const method_names[HTTP_METHOD_N] = {
 static const char *const unpaired_names[HTTP_UNPAIRED_N] = {
 	[HTTP_UNPAIRED_CLOSED] = "closed",	   [HTTP_UNPAIRED_PIPELINED] = "pipelined",
 	[HTTP_UNPAIRED_STALE] = "pid_reused",	   [HTTP_UNPAIRED_NO_START] = "no_start",
-	[HTTP_UNPAIRED_STATE_FULL] = "state_full",
+	[HTTP_UNPAIRED_STATE_FULL] = "state_full", [HTTP_UNPAIRED_EXIT] = "process_exit",
 };
+
+static const char *runtime_name(__u8 runtime)
+{
+	switch (runtime) {
+	case HTTP_RUNTIME_NODE:
+		return "node";
+	case HTTP_RUNTIME_PHP:
+		return "php";
+	case HTTP_RUNTIME_NGINX:
+		return "nginx";
+	default:
+		return "http";
+	}
+}
+
+/* The route label of a histogram's key: "" (none known), "other" (past the cap), else the name
+ * its first path folds to or its configured pattern. */
+static const char *route_label(const struct http_latency *st, __u64 key, char *buf, size_t len)
+{
+	struct http_route r;
+
+	if (key == HTTP_ROUTE_NONE)
+		return "";
+	if (key == HTTP_ROUTE_OTHER)
+		return "other";
+	if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.routes), &key, &r) ||
+	    http_route_label(&r, &st->routes, buf, len))
+		return "other";
+	return buf;
+}
 
 /* The labels of a cgroup, kept after the cgroup is gone (its histograms stay). */
 struct cg_label {
@@ -80,23 +109,23 @@ static uint64_t read_counter(const struct http_latency *st, __u32 which)
 
 static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 {
-	static const char *const labels[] = { "cgroup",	 "container_id", "pod_uid",
-					      "runtime", "method",	 "status_code" };
+	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "runtime",
+					      "method", "status_code",	"route" };
 	int fd = bpf_map__fd(st->skel->maps.hists);
 	struct http_hist *percpu = calloc((size_t)st->ncpus, sizeof(*percpu));
 	struct http_hist_key key, next, *prev = NULL;
 	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
-	char status[8];
+	char status[8], route[HTTP_ROUTE_LEN * 2];
 
 	if (!percpu)
 		return -ENOMEM;
-	struct metric_family *f =
-		metric_histogram_get(s, "hostmon_http_server_request_duration_seconds",
-				     "Time from a request's first bytes read by the server (node, "
-				     "php -S) or its start in "
-				     "PHP (php-fpm) to the start of its response, by cgroup, "
-				     "runtime, method and status.",
-				     6, labels, st->buckets.n, st->buckets.seconds);
+	struct metric_family *f = metric_histogram_get(
+		s, "hostmon_http_server_request_duration_seconds",
+		"Time from a request's first byte reaching the server's socket "
+		"(HTTP servers: node, nginx) or its start in PHP (php-fpm) to "
+		"its response's first byte, by cgroup, runtime, method, status "
+		"and route.",
+		7, labels, st->buckets.n, st->buckets.seconds);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -114,9 +143,10 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 		const char *v[] = { l ? l->path : "",
 				    l ? l->container_id : "",
 				    l ? l->pod_uid : "",
-				    key.runtime == HTTP_RUNTIME_PHP ? "php" : "node",
+				    runtime_name(key.runtime),
 				    key.method < HTTP_METHOD_N ? method_names[key.method] : "OTHER",
-				    status };
+				    status,
+				    route_label(st, key.route, route, sizeof(route)) };
 		metric_add_histogram(f, v, buckets, (double)sum_ns / 1e9);
 	}
 	free(percpu);
@@ -137,10 +167,13 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		"closed unanswered), pipelined (a request behind an unanswered one), pid_reused, "
 		"no_start (an end without its start), state_full, process_exit.",
 		METRIC_COUNTER, 1, reason);
-	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++)
-		metric_add(unpaired, &unpaired_names[i], (double)read_counter(st, i));
-	const char *exit_reason = "process_exit";
-	metric_add(unpaired, &exit_reason, (double)st->exited_inflight);
+	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++) {
+		double v = (double)read_counter(st, i);
+		/* a PHP worker's request is swept by user space when its process ends */
+		if (i == HTTP_UNPAIRED_EXIT)
+			v += (double)st->exited_inflight;
+		metric_add(unpaired, &unpaired_names[i], v);
+	}
 
 	static const struct metric_def health[] = {
 		{ "hostmon_http_latency_histograms_full_total",
@@ -153,12 +186,23 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		{ "hostmon_http_latency_target_processes",
 		  "Processes whose requests are measured now.", METRIC_GAUGE },
 		{ "hostmon_http_latency_syscall_hooks_attached",
-		  "1 while the syscall hooks are attached (only while a target process exists).",
+		  "1 while the syscall hooks are attached (only while a PHP-FPM target exists).",
 		  METRIC_GAUGE },
+		{ "hostmon_http_latency_cgroups_attached",
+		  "Cgroups whose sockets the HTTP programs watch now (those holding HTTP server "
+		  "targets).",
+		  METRIC_GAUGE },
+		{ "hostmon_http_latency_routes_folded_total",
+		  "Requests counted under route=\"other\" because their cgroup already had "
+		  "--http-max-routes routes.",
+		  METRIC_COUNTER },
 	};
 	double values[] = { (double)read_counter(st, HTTP_COUNTER_HIST_FULL),
 			    (double)read_counter(st, HTTP_COUNTER_TARGETS_FULL),
-			    (double)st->ntargets, st->enter_link ? 1 : 0 };
+			    (double)st->ntargets,
+			    st->enter_link ? 1 : 0,
+			    (double)st->nskb_cgroups,
+			    (double)read_counter(st, HTTP_COUNTER_ROUTES_FOLDED) };
 	metric_scalars_add(s, health, METRIC_DEFS_N(health), values);
 	return 0;
 }
@@ -198,6 +242,7 @@ static void latency_destroy(void *state)
 		munmap(st->target_bits, st->target_bits_len);
 	http_latency_bpf__destroy(st->skel);
 	name_filter_free(&st->cgroups);
+	http_routes_free(&st->routes);
 	if (st->have_tree)
 		cg_tree_free(&st->tree);
 	for (size_t i = 0; i < st->names_seen.cap; i++) {
@@ -221,8 +266,14 @@ static void set_rodata(struct http_latency *st)
 		s->rodata->target_runtime[i] = st->names.items[i].runtime;
 		s->rodata->target_mode[i] = st->names.items[i].mode;
 		s->rodata->target_prefix[i] = st->names.items[i].prefix;
+		s->rodata->target_name_len[i] = (__u8)strlen(st->names.items[i].name);
 	}
 	s->rodata->ntargets_names = (__u32)st->names.n;
+	for (size_t i = 0; i < st->routes.n; i++)
+		memcpy((void *)&s->rodata->route_patterns[i], &st->routes.patterns[i],
+		       sizeof(st->routes.patterns[i]));
+	s->rodata->nroute_patterns = (__u32)st->routes.n;
+	s->rodata->route_cap = (__u32)st->max_routes;
 }
 
 /* The highest pid + 1 the kernel hands out now (the bitmap's size); 4M when unreadable. */
@@ -258,7 +309,6 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_latency.max_series);
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
-	bpf_map__set_max_entries(s->maps.conns, (__u32)cfg->http_latency.max_inflight);
 	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_latency.max_inflight);
 	int rc = http_latency_bpf__load(s);
 	if (rc) {
@@ -308,8 +358,10 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	st->loop = loop;
 	st->php_usdt = cfg->http_latency.php_usdt;
 	/* both were checked when the configuration was loaded */
+	st->max_routes = cfg->http_latency.max_routes;
 	if (latency_parse_buckets(cfg->http_latency.buckets, &st->buckets, err, errlen) ||
-	    latency_parse_targets(cfg->http_latency.targets, &st->names, err, errlen)) {
+	    latency_parse_targets(cfg->http_latency.targets, &st->names, err, errlen) ||
+	    http_routes_parse(cfg->http_latency.routes, &st->routes, err, errlen)) {
 		rc = -EINVAL;
 		goto fail;
 	}

@@ -80,8 +80,10 @@ int latency_parse_targets(const char *s, struct latency_targets *out, char *err,
 			n->runtime = HTTP_RUNTIME_PHP;
 			n->mode = HTTP_MODE_PHP_FCGI; /* USDT once its probes are attached */
 		} else {
-			n->runtime = strncmp(n->name, "php", 3) == 0 ? HTTP_RUNTIME_PHP
-								     : HTTP_RUNTIME_NODE;
+			n->runtime = strncmp(n->name, "node", 4) == 0	 ? HTTP_RUNTIME_NODE
+				     : strncmp(n->name, "php", 3) == 0	 ? HTTP_RUNTIME_PHP
+				     : strncmp(n->name, "nginx", 5) == 0 ? HTTP_RUNTIME_NGINX
+									 : HTTP_RUNTIME_HTTP;
 			n->mode = HTTP_MODE_HTTP;
 		}
 		t.n++;
@@ -102,7 +104,7 @@ int latency_parse_targets(const char *s, struct latency_targets *out, char *err,
 static const char *const hooks[] = { "auto", "tp_btf", "raw_tp", NULL };
 
 static const struct option_def rows[] = {
-	{ "http-targets", OPT_STRING, OFF(targets), "node,nodejs,php-fpm*,php", 0, 0, "NAMES",
+	{ "http-targets", OPT_STRING, OFF(targets), "node,nodejs,php-fpm*,php,nginx", 0, 0, "NAMES",
 	  "executables whose processes are measured (comma list, * = prefix)" },
 	{ "http-include-cgroup", OPT_REGEX, OFF(include_cgroup), NULL, 0, 0, "REGEX",
 	  "measure only target processes whose cgroup path matches" },
@@ -117,6 +119,10 @@ static const struct option_def rows[] = {
 	  "requests in flight tracked at once (connections and PHP workers)" },
 	{ "http-php-usdt", OPT_BOOL, OFF(php_usdt), "true", 0, 0, NULL,
 	  "use PHP's USDT probes where the binary has them (else FastCGI on syscalls)" },
+	{ "http-routes", OPT_STRING, OFF(routes), NULL, 0, 0, "PATTERNS",
+	  "route patterns, e.g. /users/:id,/api/v1/orders/* (else ids in paths fold to :id)" },
+	{ "http-max-routes", OPT_U64, OFF(max_routes), "50", 1, 10000, "N",
+	  "distinct routes per cgroup; further ones are counted under route=\"other\"" },
 	{ "http-hook", OPT_CHOICE, OFF(hook), "auto", 0, 0, "HOOK",
 	  "sys_enter/sys_exit attachment: auto, tp_btf or raw_tp", .choices = hooks },
 };

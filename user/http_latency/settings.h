@@ -48,7 +48,9 @@ struct http_latency_settings {
 	uint64_t max_series;
 	uint64_t max_inflight;
 	bool php_usdt;
-	char *hook; /* auto, tp_btf or raw_tp */
+	char *hook;   /* auto, tp_btf or raw_tp */
+	char *routes; /* --http-routes patterns, or NULL */
+	uint64_t max_routes;
 };
 
 extern const struct option_group http_latency_option_group;

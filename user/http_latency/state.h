@@ -10,6 +10,7 @@
 
 #include "cgroup/tree.h"
 #include "core/loop.h"
+#include "http_latency/routes.h"
 #include "http_latency/settings.h"
 #include "lib/namefilter.h"
 
@@ -20,13 +21,15 @@
  * Targets live in the kernel's `targets` map. The kernel adds them on exec
  * and fork and removes them on exit, announcing each through a ring buffer;
  * latency_targets_event() then checks the process (cgroup filter, `php -S`
- * for PHP's CLI, USDT for php-fpm), sweeps in-flight state of processes
- * that ended, and keeps the syscall hooks attached exactly while a target
- * exists. latency_targets_scan() seeds the map from /proc at start and
+ * for PHP's CLI, USDT for php-fpm), sweeps in-flight state of PHP workers
+ * that ended, keeps the syscall hooks attached exactly while a PHP target
+ * exists, and the cgroup_skb programs attached to the cgroups of HTTP-mode
+ * targets (sockets.c). latency_targets_scan() seeds the map from /proc at start and
  * again on a timer, in case ring buffer events were lost.
  */
 struct http_latency_bpf;
 struct bpf_link;
+struct skb_cgroup;
 
 struct usdt_binary {
 	uint64_t dev, ino;
@@ -37,7 +40,11 @@ struct usdt_binary {
 struct http_latency {
 	struct http_latency_bpf *skel;
 	bool use_btf;
-	struct bpf_link *enter_link, *exit_link; /* NULL while no target exists */
+	struct bpf_link *enter_link, *exit_link; /* NULL while no PHP target exists */
+	struct skb_cgroup *skb_cgroups;		 /* the cgroups of HTTP-mode targets (sockets.c) */
+	size_t nskb_cgroups;
+	struct loop_timer *skb_detach_timer; /* pending: a cgroup waits out its grace period */
+	uint64_t skb_attach_failures;
 	struct ring_buffer *events;
 	struct loop *loop;
 	struct loop_watch *events_watch;
@@ -57,7 +64,9 @@ struct http_latency {
 	/* cgroup names */
 	bool have_tree;
 	struct cg_tree tree;
-	struct idmap names_seen; /* id -> struct cg_label, kept after the cgroup is gone */
+	struct idmap names_seen;   /* id -> struct cg_label, kept after the cgroup is gone */
+	struct http_routes routes; /* --http-routes, for the route labels */
+	uint64_t max_routes;
 };
 
 int latency_targets_scan(struct http_latency *st);
@@ -65,5 +74,10 @@ int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer ca
 void latency_targets_update_hooks(struct http_latency *st);
 void latency_targets_free(struct http_latency *st);
 void latency_targets_set_bit(struct http_latency *st, __u32 tgid, int on);
+
+/* sockets.c: attach the cgroup_skb programs to the cgroups holding HTTP-mode targets (and
+ * detach them from cgroups that hold none any more); free detaches all. */
+void http_sockets_update(struct http_latency *st);
+void http_sockets_free(struct http_latency *st);
 
 #endif

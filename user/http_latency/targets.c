@@ -1,6 +1,5 @@
-/* http_latency/targets.c — which processes the http_latency collector measures, PHP USDT, syscall
- * hook lifetime.
- */
+/* http_latency/targets.c — which processes the http_latency collector measures, PHP USDT, and
+ * the lifetime of the hooks that measure them. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
@@ -141,26 +140,16 @@ static void check_target(struct http_latency *st, __u32 tgid)
 	}
 }
 
-/* Requests in flight of a process that ended can never be answered: count and forget them. */
+/*
+ * PHP requests in flight of a process that ended can never be answered: count and forget them.
+ * (HTTP-mode requests live in socket storage, which the kernel frees with the socket; the
+ * programs count a killed server's waiting requests when its sockets close.)
+ */
 static void sweep(struct http_latency *st, __u32 tgid)
 {
-	int conns = bpf_map__fd(st->skel->maps.conns);
 	int reqs = bpf_map__fd(st->skel->maps.php_reqs);
-	struct http_conn_key ck, cnext, *cprev = NULL;
 	__u64 rk, rnext, *rprev = NULL;
 
-	while (bpf_map_get_next_key(conns, cprev, &cnext) == 0) {
-		struct http_conn c;
-		ck = cnext;
-		cprev = &ck;
-		if (ck.tgid != tgid)
-			continue;
-		bool pending = bpf_map_lookup_elem(conns, &ck, &c) == 0 && c.pending;
-		if (bpf_map_delete_elem(conns, &ck) == 0) {
-			st->exited_inflight += pending;
-			cprev = NULL; /* the walk restarts: deleting moved the iterator's footing */
-		}
-	}
 	while (bpf_map_get_next_key(reqs, rprev, &rnext) == 0) {
 		rk = rnext;
 		rprev = &rk;
@@ -203,27 +192,32 @@ static void attach_hooks(struct http_latency *st)
 	}
 }
 
+/* The syscall hooks serve PHP-FPM targets only; HTTP-mode targets are watched on their sockets. */
 void latency_targets_update_hooks(struct http_latency *st)
 {
 	__u32 key, next, *prev = NULL;
-	size_t n = 0;
+	struct http_target t;
+	size_t n = 0, php = 0;
 
 	while (bpf_map_get_next_key(targets_fd(st), prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		n++;
+		if (bpf_map_lookup_elem(targets_fd(st), &key, &t) == 0 && t.mode != HTTP_MODE_HTTP)
+			php++;
 	}
 	st->ntargets = n;
-	if (n && !st->enter_link) {
+	if (php && !st->enter_link) {
 		attach_hooks(st);
 		if (st->enter_link)
 			log_debug("syscall hooks attached", "collector", "http_latency");
-	} else if (!n && st->enter_link) {
+	} else if (!php && st->enter_link) {
 		bpf_link__destroy(st->enter_link);
 		bpf_link__destroy(st->exit_link);
 		st->enter_link = st->exit_link = NULL;
-		log_debug("syscall hooks detached: no target process", "collector", "http_latency");
+		log_debug("syscall hooks detached: no PHP target", "collector", "http_latency");
 	}
+	http_sockets_update(st);
 }
 
 /* Targets whose process is gone (an exit event lost) are removed with their state. */
@@ -279,6 +273,7 @@ int latency_targets_scan(struct http_latency *st)
 
 void latency_targets_free(struct http_latency *st)
 {
+	http_sockets_free(st);
 	bpf_link__destroy(st->enter_link);
 	bpf_link__destroy(st->exit_link);
 	st->enter_link = st->exit_link = NULL;

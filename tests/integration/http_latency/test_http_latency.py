@@ -50,11 +50,12 @@ USDT_UNUSABLE = "php binary without usable USDT probes; measuring FastCGI on its
 LOGFMT_RE = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 SERIES_RE = re.compile(FAMILY + r'_(bucket|count|sum)\{cgroup="([^"]*)",container_id="[^"]*",'
                        r'pod_uid="[^"]*",runtime="([^"]*)",method="([^"]*)",status_code="([^"]*)"'
-                       r'(?:,le="([^"]*)")?\}')
+                       r',route="(?:[^"\\]|\\.)*"(?:,le="([^"]*)")?\}')
 
 
 def histograms(d, cgroup):
-    """{(runtime, method, status): {"count": n, "le": {bound: n}}} for one cgroup."""
+    """{(runtime, method, status): {"count": n, "le": {bound: n}}} for one cgroup, summed over
+    routes (route tests look at the route label themselves)."""
     out = {}
     for key, v in parse_samples(scrape(d)).items():
         m = SERIES_RE.match(key)
@@ -62,9 +63,9 @@ def histograms(d, cgroup):
             continue
         h = out.setdefault((m.group(3), m.group(4), m.group(5)), {"count": 0, "le": {}})
         if m.group(1) == "count":
-            h["count"] = v
+            h["count"] += v
         elif m.group(1) == "bucket":
-            h["le"][m.group(6)] = v
+            h["le"][m.group(6)] = h["le"].get(m.group(6), 0) + v
     return out
 
 
@@ -87,13 +88,18 @@ def scalar(d, name):
     return parse_samples(scrape(d)).get(name)
 
 
-def gauges(d, want_targets_at_least, want_hooks):
-    """Whether target_processes >= want_targets_at_least and syscall_hooks_attached == want_hooks;
-    False if either is missing from the page."""
+def gauges(d, want_targets_at_least, want_hooks, want_cgroups=None):
+    """Whether target_processes >= want_targets_at_least, syscall_hooks_attached == want_hooks
+    (the syscall hooks serve PHP-FPM targets only) and, when given, cgroups_attached ==
+    want_cgroups (the cgroups whose sockets are watched for HTTP servers); False if any is
+    missing from the page."""
     samples = parse_samples(scrape(d))
     targets = samples.get("hostmon_http_latency_target_processes")
     hooks = samples.get("hostmon_http_latency_syscall_hooks_attached")
-    return targets is not None and hooks is not None and targets >= want_targets_at_least and hooks == want_hooks
+    cgroups = samples.get("hostmon_http_latency_cgroups_attached")
+    return (targets is not None and hooks is not None and cgroups is not None
+            and targets >= want_targets_at_least and hooks == want_hooks
+            and (want_cgroups is None or cgroups == want_cgroups))
 
 
 def bucket(h, le):
@@ -155,8 +161,9 @@ def quiet(d, cg, timeout=5):
 def node_tests(t, env, d):
     cg = env.mkdir("node")
     with NodeServer(cgroup=env.path(cg)) as srv:
-        found = wait_until(lambda: gauges(d, 1, 1), 5)
-        t.check(found, "a server started after hostmon is picked up and the hooks attach")
+        found = wait_until(lambda: gauges(d, 1, 0, 1), 5)
+        t.check(found, "a server started after hostmon is picked up: its cgroup's sockets are "
+                "watched, no syscall hook attaches for it")
 
         info("node: keep-alive and fresh connections, every route")
         before = histograms(d, cg)
@@ -220,8 +227,8 @@ def node_tests(t, env, d):
         s.close()
         t.check(exited is not None and wait_until(lambda: unpaired(d, "process_exit") == exited + 1, 3),
                 f"the request in flight is counted as process_exit: {exited} -> {unpaired(d, 'process_exit')}")
-        t.check(wait_until(lambda: gauges(d, 0, 0) and scalar(d, "hostmon_http_latency_target_processes") == 0, 5),
-                "no target left, hooks detached")
+        t.check(wait_until(lambda: gauges(d, 0, 0, 0) and scalar(d, "hostmon_http_latency_target_processes") == 0, 5),
+                "no target left, hooks and cgroup programs detached")
     ok, why = promtool_check(scrape(d).encode())
     t.check(ok, f"promtool: {why}")
 

@@ -53,8 +53,12 @@ static void test_targets(void)
 	CHECK(t.items[3].runtime == HTTP_RUNTIME_PHP && t.items[3].mode == HTTP_MODE_HTTP,
 	      "php is PHP's own HTTP server");
 	CHECK(latency_parse_targets("myapi", &t, err, sizeof(err)) == 0 &&
-		      t.items[0].runtime == HTTP_RUNTIME_NODE && t.items[0].mode == HTTP_MODE_HTTP,
-	      "another name is measured as an HTTP server");
+		      t.items[0].runtime == HTTP_RUNTIME_HTTP && t.items[0].mode == HTTP_MODE_HTTP,
+	      "another name is measured as an HTTP server (runtime \"http\")");
+	CHECK(latency_parse_targets("nginx,nodejs", &t, err, sizeof(err)) == 0 &&
+		      t.items[0].runtime == HTTP_RUNTIME_NGINX &&
+		      t.items[0].mode == HTTP_MODE_HTTP && t.items[1].runtime == HTTP_RUNTIME_NODE,
+	      "nginx and nodejs are HTTP servers with their own runtime labels");
 	static const char *bad[] = { "",  ",node", "node,,php",		 "/usr/bin/node",
 				     "*", "no*de", "a23456789012345678", "a,b,c,d,e,f,g,h,i" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

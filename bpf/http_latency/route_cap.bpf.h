@@ -1,0 +1,65 @@
+/* http_latency/route_cap.bpf.h — a request's route admitted under its cgroup's cap of distinct
+ * routes, and remembered for its label. */
+#ifndef HOSTMON_BPF_HTTP_LATENCY_ROUTE_CAP_BPF_H
+#define HOSTMON_BPF_HTTP_LATENCY_ROUTE_CAP_BPF_H
+
+/*
+ * API:
+ *   route_of(cgroup_id, path, len): the route key a request with the path
+ *     bytes path[0..len) is counted under (path points at HTTP_ROUTE_LEN
+ *     bytes, zero past len): its key (route.bpf.h) when the
+ *     cgroup already has it or has fewer than route_cap routes, else
+ *     HTTP_ROUTE_OTHER, counted in HTTP_COUNTER_ROUTES_FOLDED. A route's
+ *     first path is kept in routes for user space to name it.
+ *   The cap is kept where the keys are made, so a client sending 10,000
+ *   distinct paths costs at most route_cap histograms per cgroup; two CPUs
+ *   admitting the same cgroup's new routes at once may pass it by one each.
+ */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "http_latency.h"
+#include "lib/counters.bpf.h"
+#include "lib/maps.bpf.h"
+#include "maps.bpf.h"
+#include "route.bpf.h"
+#include "settings.bpf.h"
+
+static const __u32 route_count_zero;
+
+static __always_inline __u64 route_admit(__u64 cgroup_id, __u64 key, const __u8 *path, __u32 len,
+					 __u8 pattern)
+{
+	struct http_route_seen_key sk = { .cgroup_id = cgroup_id, .route = key };
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&route_seen, &sk))
+		return key;
+	__u32 *n = map_lookup_or_try_init(&route_count, &cgroup_id, &route_count_zero);
+	if (!n || *n >= route_cap || bpf_map_update_elem(&route_seen, &sk, &one, BPF_NOEXIST)) {
+		counter_inc(&http_counters, HTTP_COUNTER_ROUTES_FOLDED);
+		return HTTP_ROUTE_OTHER;
+	}
+	__sync_fetch_and_add(n, 1);
+	if (!bpf_map_lookup_elem(&routes, &key)) {
+		struct http_route r = { .pattern = pattern,
+					.len = (__u8)(len < HTTP_ROUTE_LEN ? len
+									   : HTTP_ROUTE_LEN) };
+		__builtin_memcpy(r.path, path, HTTP_ROUTE_LEN);
+		bpf_map_update_elem(&routes, &key, &r, BPF_NOEXIST);
+	}
+	return key;
+}
+
+static __always_inline __u64 route_of(__u64 cgroup_id, const __u8 *path, __u32 len)
+{
+	__u8 pattern = 0;
+	__u32 n = nroute_patterns < HTTP_MAX_ROUTE_PATTERNS ? nroute_patterns
+							    : HTTP_MAX_ROUTE_PATTERNS;
+	__u64 key = http_route_key(path, len, (const struct http_route_pattern *)route_patterns, n,
+				   &pattern);
+	return route_admit(cgroup_id, key, path, len, pattern);
+}
+
+#endif
