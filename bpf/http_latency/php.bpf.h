@@ -28,6 +28,10 @@
 #include "request.bpf.h"
 #include "route_cap.bpf.h"
 
+#define PHP_URI_BUF 128 /* a power of two that holds HTTP_ROUTE_LEN */
+_Static_assert(PHP_URI_BUF >= HTTP_ROUTE_LEN && (PHP_URI_BUF & (PHP_URI_BUF - 1)) == 0,
+	       "PHP_URI_BUF");
+
 static __always_inline void php_end(const struct http_target *t, __u64 id, struct http_php_req *r)
 {
 	record(bpf_get_current_cgroup_id(), t->runtime, r->method, r->status ? r->status : 200,
@@ -70,22 +74,29 @@ static __always_inline void php_on_write(const struct http_target *t, __u64 id, 
 	}
 }
 
-/* REQUEST_METHOD from an FCGI_PARAMS body (name-value pairs): at most 16 pairs are looked at. */
+/*
+ * REQUEST_METHOD and REQUEST_URI from an FCGI_PARAMS body (name-value pairs): at most 16 pairs
+ * are looked at. The URI's route is made after the walk, once: inside it the verifier would
+ * walk the route code once per pair.
+ */
 static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 len)
 {
-	__u64 off = 0;
+	__u64 off = 0, uri = 0;
+	__u32 uri_len = 0;
+	int method_seen = 0;
+
 	for (int i = 0; i < 16; i++) {
 		__u8 b[HTTP_PEEK] = {};
 		__u32 n = peek(b, p + off, len > off ? len - off : 0);
 		if (n < 2)
-			return;
+			break;
 		__u32 nlen, vlen, at;
 		/* lengths: one byte, or four with the high bit set; constant indexes only (a
 		 * variable index into the stack buffer becomes pointer arithmetic the verifier
 		 * refuses) */
 		if (b[0] & 0x80) {
 			if (n < 8)
-				return;
+				break;
 			nlen = ((__u32)(b[0] & 0x7f) << 24) | ((__u32)b[1] << 16) |
 			       ((__u32)b[2] << 8) | b[3];
 			if (b[4] & 0x80)
@@ -103,19 +114,36 @@ static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 le
 				vlen = b[1];
 			at = b[1] & 0x80 ? 5 : 2;
 		}
-		if (nlen == 14) {
+		if (nlen == 14 || nlen == 11) {
 			__u8 name[HTTP_PEEK] = {};
-			if (peek(name, p + off + at, 14) == 14 && name[0] == 'R' &&
-			    name[1] == 'E' && name[2] == 'Q' && name[3] == 'U' && name[8] == 'M' &&
-			    name[13] == 'D') {
-				__u8 v[HTTP_PEEK] = {};
-				__u32 vn = peek(v, p + off + at + 14, vlen < 8 ? vlen : 8);
-				if (vn >= 3 && vn < 8)
-					r->method = (__u8)http_known_method(v, vn);
-				return;
+			/* both names start "REQUEST_": METHOD (14 bytes) or URI (11) */
+			if (peek(name, p + off + at, nlen) == nlen && name[0] == 'R' &&
+			    name[1] == 'E' && name[2] == 'Q' && name[7] == '_') {
+				if (nlen == 14 && name[8] == 'M' && name[13] == 'D') {
+					__u8 v[HTTP_PEEK] = {};
+					__u32 vn = peek(v, p + off + at + 14, vlen < 8 ? vlen : 8);
+					if (vn >= 3 && vn < 8)
+						r->method = (__u8)http_known_method(v, vn);
+					method_seen = 1;
+				} else if (nlen == 11 && name[8] == 'U' && name[10] == 'I') {
+					uri = p + off + at + 11;
+					uri_len = vlen;
+				}
 			}
 		}
+		if (method_seen && uri)
+			break;
 		off += at + nlen + vlen;
+	}
+	if (uri && uri_len) {
+		__u8 path[PHP_URI_BUF] = {};
+		__u32 n = uri_len < HTTP_ROUTE_LEN ? uri_len : HTTP_ROUTE_LEN;
+		/* masked for the verifier (1..PHP_URI_BUF); the barrier keeps clang from dropping
+		 * a mask it can prove changes nothing */
+		asm volatile("" : "+r"(n));
+		if (bpf_probe_read_user(path, ((n - 1) & (PHP_URI_BUF - 1)) + 1,
+					(const void *)uri) == 0)
+			r->route = route_of(bpf_get_current_cgroup_id(), path, n);
 	}
 }
 
