@@ -36,7 +36,7 @@ import time
 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 import hostmon_test  # noqa: E402
 from cgroup_test import Env, cgroup2_mount, scrape  # noqa: E402
 from hostmon_test import Daemon, parse_samples  # noqa: E402
