@@ -180,16 +180,14 @@ class Floor:
 
 
 def cgroup_programs(cgdir):
-    """Names of the BPF programs attached to cgroup2 directory cgdir itself (`bpftool cgroup show`);
-    None if bpftool cannot tell."""
+    """{program id: "name:attach type"} of the BPF programs attached to cgroup2 directory cgdir itself
+    (`bpftool cgroup show`); {} if bpftool cannot tell."""
     try:
         p = subprocess.run(["bpftool", "-j", "cgroup", "show", cgdir], capture_output=True, text=True, timeout=30)
-        entries = json.loads(p.stdout or "[]") if p.returncode == 0 else None
+        entries = json.loads(p.stdout or "[]") if p.returncode == 0 else []
     except (OSError, ValueError, subprocess.TimeoutExpired):
-        entries = None
-    if entries is None:
-        return None
-    return sorted(f"{e.get('name', e.get('id'))}:{e.get('attach_type')}" for e in entries)
+        entries = []
+    return {e.get("id"): f"{e.get('name', '?')}:{e.get('attach_type', '?')}" for e in entries}
 
 
 # ---- syscalls ---------------------------------------------------------------------------------
@@ -302,6 +300,7 @@ def pin(server_pid):
 def one_run(opt, arm, srv, cgdir, url):
     """One wrk run with arm's hooks in place; returns (wrk result, node us/request, wrk us/request,
     histogram count or None, hooks note, disturbance note or None)."""
+    before = cgroup_programs(cgdir)  # none of them is this arm's: someone else's programs on node's cgroup
     with contextlib.ExitStack() as stack:
         floor = stack.enter_context(Floor(opt.build, "cgroup", cgdir)) if arm == "f" else None
         d = start_hostmon(opt.hostmon_args) if arm == "h" else None
@@ -311,13 +310,19 @@ def one_run(opt, arm, srv, cgdir, url):
         own = {srv.pid} | ({d.proc.pid} if d else set()) | ({floor.proc.pid} if floor else set())
         hooks, servers = others(own)
         held = syscall_hook_owners()
-        hooks_note = (f"cgroup progs={cgroup_programs(cgdir) or '-'} sys_enter/exit="
+        progs = cgroup_programs(cgdir)
+        hooks_note = (f"cgroup progs={sorted(progs.values()) or '-'} sys_enter/exit="
                       f"{'?' if held is None else ('yes' if d and d.proc.pid in held else 'no')}")
         node0, wrk0 = node_cpu_usec(cgdir), children_cpu_usec()
         r = wrk(url, opt.seconds, opt.connections, opt.threads)
         node1, wrk1 = node_cpu_usec(cgdir), children_cpu_usec()
         hooks2, servers2 = others(own)
+        after = cgroup_programs(cgdir)
         samples = parse_samples(scrape(d)) if d else None
+    # foreign: there before this arm attached anything; and in (a) everything, in (f) all but the floor's
+    # (in (h) a program that came during the run cannot be told from hostmon's own)
+    foreign = {i: n for i, n in {**progs, **after}.items()
+               if i in before or arm == "a" or (arm == "f" and not n.startswith("floor_"))}
     n = None
     if d:
         n = histogram_count(samples)
@@ -326,9 +331,10 @@ def one_run(opt, arm, srv, cgdir, url):
                              "it did not see the node server")
     per_req = (lambda us: us / r["requests"] if r["requests"] else None)
     disturbed = None
-    if hooks | hooks2 | servers | servers2:
+    if hooks | hooks2 | servers | servers2 or foreign:
         disturbed = (f"[disturbed: other syscall hooks {sorted(hooks | hooks2)[:5]}, "
-                     f"other node/php {sorted(servers | servers2)[:5]}]")
+                     f"other node/php {sorted(servers | servers2)[:5]}, "
+                     f"other programs on node's cgroup {sorted(foreign.values())[:5]}]")
     return r, per_req(node1 - node0), per_req(wrk1 - wrk0), n, hooks_note, disturbed
 
 
@@ -458,7 +464,8 @@ def throughput_report(opt, t):
                 f"{f'<= {GOAL_CPU_PCT:g}%' if (base, other) == ('a', 'h') else ''} | "
                 f"{(node[other] / node[base] - 1) * 100:+.2f}% | |")
     if t["disturbed"]:
-        say(f"| runs with other syscall hooks or node/php servers on the machine | none | {t['disturbed']} of "
+        say(f"| runs with other syscall hooks, node/php servers, or others' programs on node's cgroup | none | "
+            f"{t['disturbed']} of "
             f"{3 * n} | CHECK |")
     counted = t["counted"]
     if counted and all(c is not None for c, _ in counted):
