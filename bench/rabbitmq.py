@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 from rabbitmq_env import Broker, free_port  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
