@@ -38,49 +38,16 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
 from hostmon_test import Daemon, daemon_map_ids, main, map_dump, parse_samples, promtool_check
+from http_hist import counts, delta, histograms, quiet
 from node_env import COUNT_STATUSES, KeepAlive, NodeServer, request_mix, within_surplus, wrk
 from php_env import FpmPool, Nginx
 
-FAMILY = "hostmon_http_server_request_duration_seconds"
 # enum http_mode in bpf/http_latency/http_latency.h
 MODE_PHP_USDT, MODE_PHP_FCGI = 2, 3
 MODE_NAMES = {1: "http", MODE_PHP_USDT: "usdt", MODE_PHP_FCGI: "fastcgi"}
 USDT_ATTACHED = "php USDT probes attached"
 USDT_UNUSABLE = "php binary without usable USDT probes; measuring FastCGI on its sockets"
 LOGFMT_RE = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
-SERIES_RE = re.compile(FAMILY + r'_(bucket|count|sum)\{cgroup="([^"]*)",container_id="[^"]*",'
-                       r'pod_uid="[^"]*",runtime="([^"]*)",method="([^"]*)",status_code="([^"]*)"'
-                       r',route="(?:[^"\\]|\\.)*"(?:,le="([^"]*)")?\}')
-
-
-def histograms(d, cgroup):
-    """{(runtime, method, status): {"count": n, "le": {bound: n}}} for one cgroup, summed over
-    routes (route tests look at the route label themselves)."""
-    out = {}
-    for key, v in parse_samples(scrape(d)).items():
-        m = SERIES_RE.match(key)
-        if not m or m.group(2) != cgroup:
-            continue
-        h = out.setdefault((m.group(3), m.group(4), m.group(5)), {"count": 0, "le": {}})
-        if m.group(1) == "count":
-            h["count"] += v
-        elif m.group(1) == "bucket":
-            h["le"][m.group(6)] = h["le"].get(m.group(6), 0) + v
-    return out
-
-
-def delta(after, before):
-    out = {}
-    for k, h in after.items():
-        b = before.get(k, {"count": 0, "le": {}})
-        n = h["count"] - b["count"]
-        if n:
-            out[k] = {"count": n, "le": {le: v - b["le"].get(le, 0) for le, v in h["le"].items()}}
-    return out
-
-
-def counts(d):
-    return {k: h["count"] for k, h in d.items()}
 
 
 def scalar(d, name):
@@ -142,20 +109,6 @@ def settle(d, cg, want_total, timeout=5):
     written, which can be a moment after the client read them)."""
     return wait_until(lambda: (lambda h: h if sum(x["count"] for x in h.values()) >= want_total else None)(
         histograms(d, cg)), timeout) or histograms(d, cg)
-
-
-def quiet(d, cg, timeout=5):
-    """The cgroup's histograms once they stop changing: a PHP request ends in the kernel when the
-    worker writes FCGI_END_REQUEST, which can come just after nginx has answered the client."""
-    last = histograms(d, cg)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        now = histograms(d, cg)
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 def node_tests(t, env, d):

@@ -36,6 +36,7 @@ API
 A server left running by a crashed test is stopped (and its directory removed) at exit.
 
 Routes of tests/fixtures/node/server.js: GET /fast -> 200 "ok"; GET /slow?ms=N -> 200 after N ms;
+GET /burn?ms=N -> 200 after busy-looping N ms (0..10000; CPU-bound, blocks the event loop);
 GET /status/NNN -> NNN (200..599); GET /chunked -> 200 chunked, three writes 10 ms apart;
 POST /echo -> 200 with the request body; HEAD wherever GET works; anything else 404.
 

@@ -26,12 +26,13 @@ MIX = ["/fast", "/status/404", "/slow?ms=60"]
 
 def routes(t, srv):
     t.check(srv.fresh("GET", "/fast") == (200, b"ok"), f"GET /fast -> {srv.fresh('GET', '/fast')}")
-    start = time.monotonic()
-    status, body = srv.fresh("GET", "/slow?ms=30")
-    waited = time.monotonic() - start
-    t.check(status == 200 and body == b"slept 30 ms\n", f"GET /slow?ms=30 -> {status} {body!r}")
-    t.check(waited >= 0.025, f"GET /slow?ms=30 waited for the timer ({waited * 1000:.1f} ms)")
-    t.check(srv.fresh("GET", "/slow?ms=soon")[0] == 400, "GET /slow?ms=soon -> 400")
+    for route, said, bad in (("slow", "slept", "soon"), ("burn", "burned", "10001")):
+        start = time.monotonic()
+        status, body = srv.fresh("GET", f"/{route}?ms=30")
+        waited = time.monotonic() - start
+        t.check(status == 200 and body == f"{said} 30 ms\n".encode(), f"GET /{route}?ms=30 -> {status} {body!r}")
+        t.check(waited >= 0.025, f"GET /{route}?ms=30 took its 30 ms ({waited * 1000:.1f} ms)")
+        t.check(srv.fresh("GET", f"/{route}?ms={bad}")[0] == 400, f"GET /{route}?ms={bad} -> 400")
     for code in (200, 201, 302, 404, 500, 503):
         status, body = srv.fresh("GET", f"/status/{code}")
         t.check(status == code and body == f"status {code}\n".encode(), f"GET /status/{code} -> {status} {body!r}")
