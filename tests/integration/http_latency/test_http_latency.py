@@ -37,7 +37,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
-from hostmon_test import Daemon, daemon_map_ids, main, map_dump, parse_samples, promtool_check
+from hostmon_test import (Daemon, daemon_map_ids, main, map_dump, parse_samples, promtool_check,
+                          running_daemon)
 from http_hist import counts, delta, histograms, quiet
 from node_env import COUNT_STATUSES, KeepAlive, NodeServer, request_mix, within_surplus, wrk
 from php_env import FpmPool, Nginx
@@ -270,13 +271,8 @@ def run(t):
                 (("--collectors", "http_latency", "--http-php-usdt=false"),
                  lambda d: php_tests(t, env, d, "fastcgi"))]
         for args, body in runs:
-            d = Daemon(*args)
-            try:
+            with running_daemon(t, *args) as d:
                 body(d)
-            finally:
-                rc, _ = d.stop()
-                t.check(rc == 0, f"exit code {rc}")
-                d.close()
     finally:
         left = env.cleanup()
         t.check(not left, f"cgroups removed: {left}")

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
-from hostmon_test import Daemon, main, parse_samples, promtool_check
+from hostmon_test import main, parse_samples, promtool_check, running_daemon
 from node_env import KeepAlive, NodeServer, wrk
 from php_env import FpmPool, Nginx
 
@@ -128,8 +128,7 @@ def run(t):
         for args, fastcgi in ((("--http-max-routes", str(CAP),
                                 "--http-routes", "/users/:id,/api/v1/orders/*"), False),
                               (("--http-php-usdt=false",), True)):
-            d = Daemon("--collectors", "http_latency", *args)
-            try:
+            with running_daemon(t, "--collectors", "http_latency", *args) as d:
                 if fastcgi:
                     info("php-fpm through FastCGI (REQUEST_URI)")
                     php_routes(t, env, d, "fastcgi")
@@ -140,10 +139,6 @@ def run(t):
                     php_routes(t, env, d, "usdt")
                 ok, why = promtool_check(scrape(d).encode())
                 t.check(ok, f"promtool: {why}")
-            finally:
-                rc, _ = d.stop()
-                t.check(rc == 0, f"exit code {rc}")
-                d.close()
     finally:
         left = env.cleanup()
         t.check(not left, f"cgroups removed: {left}")

@@ -1,4 +1,5 @@
 """Shared helpers for integration tests: start the real daemon, speak HTTP, count checks."""
+import contextlib
 import glob
 import json
 import os
@@ -107,6 +108,18 @@ class Daemon:
 
 
 _leftover = weakref.WeakKeyDictionary()  # bytes read past one response, per socket
+
+
+@contextlib.contextmanager
+def running_daemon(t, *args, **kwargs):
+    """A Daemon for a with block; on leaving it, stopped, its exit code checked (0), closed."""
+    d = Daemon(*args, **kwargs)
+    try:
+        yield d
+    finally:
+        rc, _ = d.stop()
+        t.check(rc == 0, f"exit code {rc}")
+        d.close()
 
 
 def read_response(sock, head_only=False):
