@@ -111,14 +111,16 @@ _Static_assert(sizeof(struct http_target) == 8, "http_target layout");
 
 /* HTTP mode, per TCP socket (socket storage): the request waiting for its response */
 struct http_flow {
-	__u64 start_ns; /* when the request's first byte reached the socket */
-	__u64 route;
+	__u64 start_ns;	 /* when the request's first byte reached the socket */
+	__u64 route;	 /* the waiting request's route, as admitted */
+	__u64 route_key; /* the last request's key before admission, to reuse its route */
 	__u32 seq; /* TCP sequence number of that byte: the same segment seen again is no request */
 	__u8 method;
 	__u8 pending;
-	__u8 pad[2];
+	__u8 runtime; /* the cgroup's label, looked up once per connection */
+	__u8 pad;
 };
-_Static_assert(sizeof(struct http_flow) == 24, "http_flow layout");
+_Static_assert(sizeof(struct http_flow) == 32, "http_flow layout");
 
 /* skb_cgroups: cgroup id -> what its sockets' requests are labelled (set with the attachment) */
 struct http_skb_cgroup {

@@ -5,6 +5,8 @@
 
 /*
  * API:
+ *   route_key_of(path, len, &pattern): the key alone (route.bpf.h with the
+ *     configured patterns), before admission.
  *   route_of(cgroup_id, path, len): the route key a request with the path
  *     bytes path[0..len) is counted under (path points at HTTP_ROUTE_LEN
  *     bytes, zero past len): its key (route.bpf.h) when the
@@ -43,22 +45,33 @@ static __always_inline __u64 route_admit(__u64 cgroup_id, __u64 key, const __u8 
 	}
 	__sync_fetch_and_add(n, 1);
 	if (!bpf_map_lookup_elem(&routes, &key)) {
-		struct http_route r = { .pattern = pattern,
-					.len = (__u8)(len < HTTP_ROUTE_LEN ? len
-									   : HTTP_ROUTE_LEN) };
-		__builtin_memcpy(r.path, path, HTTP_ROUTE_LEN);
-		bpf_map_update_elem(&routes, &key, &r, BPF_NOEXIST);
+		/* built in a per-CPU scratch slot: beside the packet buffers it would not fit the
+		 * stack, and only a route's first request gets here */
+		__u32 zero = 0;
+		struct http_route *r = bpf_map_lookup_elem(&route_scratch, &zero);
+		if (r) {
+			r->pattern = pattern;
+			r->len = (__u8)(len < HTTP_ROUTE_LEN ? len : HTTP_ROUTE_LEN);
+			__builtin_memcpy(r->path, path, HTTP_ROUTE_LEN);
+			bpf_map_update_elem(&routes, &key, r, BPF_NOEXIST);
+		}
 	}
 	return key;
+}
+
+/* The key of path under the configured patterns (*pattern: which, 0 for none). */
+static __always_inline __u64 route_key_of(const __u8 *path, __u32 len, __u8 *pattern)
+{
+	__u32 n = nroute_patterns < HTTP_MAX_ROUTE_PATTERNS ? nroute_patterns
+							    : HTTP_MAX_ROUTE_PATTERNS;
+	return http_route_key(path, len, (const struct http_route_pattern *)route_patterns, n,
+			      pattern);
 }
 
 static __always_inline __u64 route_of(__u64 cgroup_id, const __u8 *path, __u32 len)
 {
 	__u8 pattern = 0;
-	__u32 n = nroute_patterns < HTTP_MAX_ROUTE_PATTERNS ? nroute_patterns
-							    : HTTP_MAX_ROUTE_PATTERNS;
-	__u64 key = http_route_key(path, len, (const struct http_route_pattern *)route_patterns, n,
-				   &pattern);
+	__u64 key = route_key_of(path, len, &pattern);
 	return route_admit(cgroup_id, key, path, len, pattern);
 }
 

@@ -39,9 +39,14 @@
 #include "request.bpf.h"
 #include "route_cap.bpf.h"
 
-#define HTTP_ROUTE_BUF 128
-_Static_assert(HTTP_ROUTE_BUF >= HTTP_ROUTE_LEN && (HTTP_ROUTE_BUF & (HTTP_ROUTE_BUF - 1)) == 0,
-	       "HTTP_ROUTE_BUF: a power of two that holds HTTP_ROUTE_LEN");
+/*
+ * The packet's first SKB_HEAD bytes, read with one helper call: the IP and TCP headers and, for
+ * the usual header sizes, the payload bytes a request or status line is recognised by. Also the
+ * buffer a request target is read into (HTTP_ROUTE_LEN bytes) once the headers are parsed.
+ */
+#define SKB_HEAD 128
+_Static_assert(SKB_HEAD >= HTTP_ROUTE_LEN && (SKB_HEAD & (SKB_HEAD - 1)) == 0,
+	       "SKB_HEAD: a power of two that holds HTTP_ROUTE_LEN");
 
 #define SKB_PEEK_BUF 32
 _Static_assert(SKB_PEEK_BUF >= HTTP_PEEK && (SKB_PEEK_BUF & (SKB_PEEK_BUF - 1)) == 0,
@@ -54,48 +59,71 @@ _Static_assert(SKB_PEEK_BUF >= HTTP_PEEK && (SKB_PEEK_BUF & (SKB_PEEK_BUF - 1)) 
 struct tcp_seg {
 	__u32 payload; /* offset of the TCP payload in the packet */
 	__u32 seq;
+	__u32 have; /* bytes of the packet in head */
 	__u8 flags;
 };
 
-/* The TCP segment in skb (IPv4 or IPv6 without extension headers); 0 when it is one. */
-static __always_inline int tcp_seg_of(struct __sk_buff *skb, struct tcp_seg *seg)
-{
-	__u8 ip[10];
-	__u32 off;
+/*
+ * Reads len bytes (1..max, max a power of two) at off into buf; 0 or -errno. The length is
+ * masked where the helper gets it: clang may otherwise pass a spilled copy whose range the
+ * verifier lost, and the barrier keeps clang from dropping a mask it can prove changes nothing.
+ */
+#define skb_load(skb, off, buf, len, max)                                       \
+	({                                                                      \
+		__u32 __n = (len);                                              \
+		asm volatile("" : "+r"(__n));                                   \
+		bpf_skb_load_bytes(skb, off, buf, ((__n - 1) & ((max)-1)) + 1); \
+	})
 
-	if (bpf_skb_load_bytes(skb, 0, ip, sizeof(ip)))
+/* The TCP segment in skb (IPv4 or IPv6 without extension headers), its head in head; 0 when it
+ * is one. */
+static __always_inline int tcp_seg_of(struct __sk_buff *skb, __u8 *head, struct tcp_seg *seg)
+{
+	__u32 len = skb->len, off;
+
+	seg->have = len < SKB_HEAD ? len : SKB_HEAD;
+	if (seg->have < 40 || skb_load(skb, 0, head, seg->have, SKB_HEAD))
 		return -1;
-	if ((ip[0] >> 4) == 4) {
-		if (ip[9] != 6) /* IPPROTO_TCP */
+	if ((head[0] >> 4) == 4) {
+		if (head[9] != 6) /* IPPROTO_TCP */
 			return -1;
-		off = (ip[0] & 0xf) * 4;
-	} else if ((ip[0] >> 4) == 6) {
-		if (ip[6] != 6)
+		off = (head[0] & 0xf) * 4;
+	} else if ((head[0] >> 4) == 6) {
+		if (head[6] != 6)
 			return -1;
 		off = 40;
 	} else {
 		return -1;
 	}
-	__u8 th[14];
-	if (bpf_skb_load_bytes(skb, off, th, sizeof(th)))
+	if (off + 14 > seg->have)
 		return -1;
+	const __u8 *th = head + (off & 63); /* off <= 60 */
 	seg->seq = ((__u32)th[4] << 24) | ((__u32)th[5] << 16) | ((__u32)th[6] << 8) | th[7];
 	seg->flags = th[13];
 	seg->payload = off + (th[12] >> 4) * 4;
 	return 0;
 }
 
-/* Up to HTTP_PEEK payload bytes into b (SKB_PEEK_BUF bytes long); how many. */
-static __always_inline __u32 skb_peek(struct __sk_buff *skb, __u32 off, __u8 *b)
+/* Up to HTTP_PEEK payload bytes into b (SKB_PEEK_BUF bytes long), from head where it holds
+ * them; how many. */
+static __always_inline __u32 skb_peek(struct __sk_buff *skb, const __u8 *head,
+				      const struct tcp_seg *seg, __u8 *b)
 {
-	__u32 len = skb->len;
+	__u32 len = skb->len, off = seg->payload;
 	if (off >= len)
 		return 0;
 	__u32 n = len - off;
 	if (n > HTTP_PEEK)
 		n = HTTP_PEEK;
-	asm volatile("" : "+r"(n)); /* masked for the verifier, as in skb_route() */
-	if (bpf_skb_load_bytes(skb, off, b, ((n - 1) & (SKB_PEEK_BUF - 1)) + 1))
+	if (off + n <= seg->have) {
+		for (__u32 i = 0; i < HTTP_PEEK; i++) {
+			if (i >= n)
+				break;
+			b[i] = head[(off + i) & (SKB_HEAD - 1)];
+		}
+		return n;
+	}
+	if (skb_load(skb, off, b, n, SKB_PEEK_BUF))
 		return 0;
 	return n;
 }
@@ -111,9 +139,14 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
 	return bpf_sk_storage_get(&flows, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
-/* The request target of the request line in the payload at off: its route. */
-static __always_inline __u64 skb_route(struct __sk_buff *skb, __u64 cgroup_id, __u32 off,
-				       const __u8 *b, __u32 n)
+/*
+ * The route of the request line in the payload at off (its first n bytes in b): the request
+ * target read into buf (SKB_HEAD bytes, reused) and admitted under the cgroup's cap. A flow
+ * asking for the same target as its last request reuses that request's route: keep-alive
+ * clients repeat themselves, and the admission costs a hash lookup.
+ */
+static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 off,
+				       const __u8 *b, __u32 n, __u8 *buf)
 {
 	__u32 at = 0;
 	for (__u32 i = 0; i < 11; i++) {
@@ -126,29 +159,33 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, __u64 cgroup_id, _
 	}
 	if (!at)
 		return HTTP_ROUTE_NONE;
-	/* a power of two above HTTP_ROUTE_LEN: the length is masked to it for the verifier */
-	__u8 path[HTTP_ROUTE_BUF] = {};
 	__u32 len = skb->len, start = off + at;
 	if (start >= len)
 		return HTTP_ROUTE_NONE;
 	__u32 avail = len - start;
 	if (avail > HTTP_ROUTE_LEN)
 		avail = HTTP_ROUTE_LEN;
-	/* masked where the helper gets it: clang may pass a spilled copy of avail whose range the
-	 * verifier lost, but not of ((avail - 1) & mask) + 1 (1..HTTP_ROUTE_BUF); the barrier keeps
-	 * clang from dropping the mask it can prove is a no-op */
-	asm volatile("" : "+r"(avail));
-	if (avail == 0 ||
-	    bpf_skb_load_bytes(skb, start, path, ((avail - 1) & (HTTP_ROUTE_BUF - 1)) + 1))
+	if (skb_load(skb, start, buf, avail, SKB_HEAD))
 		return HTTP_ROUTE_NONE;
-	return route_of(cgroup_id, path, avail);
+	/* zero past the target: route_admit() keeps HTTP_ROUTE_LEN bytes */
+	for (__u32 i = 0; i < HTTP_ROUTE_LEN; i++)
+		if (i >= avail)
+			buf[i] = 0;
+	__u64 cg = bpf_skb_cgroup_id(skb);
+	__u8 pattern = 0;
+	__u64 key = route_key_of(buf, avail, &pattern);
+	if (key == f->route_key && f->route != HTTP_ROUTE_NONE)
+		return f->route;
+	f->route_key = key;
+	return route_admit(cg, key, buf, avail, pattern);
 }
 
 /* A request line in the segment starts the socket's request; 1 when it did. */
-static __always_inline int request_start(struct __sk_buff *skb, const struct tcp_seg *seg)
+static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
+					 const struct tcp_seg *seg)
 {
 	__u8 b[SKB_PEEK_BUF] = {};
-	__u32 n = skb_peek(skb, seg->payload, b);
+	__u32 n = skb_peek(skb, head, seg, b);
 	int method = http_parse_method(b, n);
 	if (method < 0)
 		return 0;
@@ -165,24 +202,29 @@ static __always_inline int request_start(struct __sk_buff *skb, const struct tcp
 	f->start_ns = bpf_ktime_get_ns();
 	f->seq = seg->seq;
 	f->method = (__u8)method;
-	f->route = skb_route(skb, bpf_skb_cgroup_id(skb), seg->payload, b, n);
+	f->route = skb_route(skb, f, seg->payload, b, n, head);
+	if (!f->runtime) {
+		/* once per connection: the cgroup's label, which egress needs at every response */
+		__u64 cg = bpf_skb_cgroup_id(skb);
+		struct http_skb_cgroup *c = bpf_map_lookup_elem(&skb_cgroups, &cg);
+		f->runtime = c && c->runtime ? c->runtime : HTTP_RUNTIME_HTTP;
+	}
 	f->pending = 1;
 	return 1;
 }
 
 /* A final status line in the segment ends the socket's request and records it. */
-static __always_inline void response_start(struct __sk_buff *skb, const struct tcp_seg *seg)
+static __always_inline void response_start(struct __sk_buff *skb, const __u8 *head,
+					   const struct tcp_seg *seg)
 {
 	__u8 b[SKB_PEEK_BUF] = {};
-	int status = http_parse_status(b, skb_peek(skb, seg->payload, b));
+	int status = http_parse_status(b, skb_peek(skb, head, seg, b));
 	if (status < 200)
 		return; /* not a status line, or 1xx: the final response is still to come */
 	struct http_flow *f = flow_of(skb, 0);
 	if (!f || !f->pending)
 		return;
-	__u64 cg = bpf_skb_cgroup_id(skb);
-	struct http_skb_cgroup *c = bpf_map_lookup_elem(&skb_cgroups, &cg);
-	record(cg, c ? c->runtime : 0, f->method, (__u16)status, f->route,
+	record(bpf_skb_cgroup_id(skb), f->runtime, f->method, (__u16)status, f->route,
 	       bpf_ktime_get_ns() - f->start_ns);
 	f->pending = 0;
 }
@@ -205,10 +247,11 @@ static __always_inline void flow_end(struct __sk_buff *skb, __u32 reason)
 
 static __always_inline void skb_ingress(struct __sk_buff *skb)
 {
+	__u8 head[SKB_HEAD];
 	struct tcp_seg seg;
-	if (tcp_seg_of(skb, &seg))
+	if (tcp_seg_of(skb, head, &seg))
 		return;
-	int started = seg.payload < skb->len && request_start(skb, &seg);
+	int started = seg.payload < skb->len && request_start(skb, head, &seg);
 	/* a FIN with the request itself is a client that half-closes and still waits */
 	if ((seg.flags & TCP_RST) || ((seg.flags & TCP_FIN) && !started))
 		flow_end(skb, HTTP_UNPAIRED_CLOSED);
@@ -216,11 +259,12 @@ static __always_inline void skb_ingress(struct __sk_buff *skb)
 
 static __always_inline void skb_egress(struct __sk_buff *skb)
 {
+	__u8 head[SKB_HEAD];
 	struct tcp_seg seg;
-	if (tcp_seg_of(skb, &seg))
+	if (tcp_seg_of(skb, head, &seg))
 		return;
 	if (seg.payload < skb->len)
-		response_start(skb, &seg);
+		response_start(skb, head, &seg);
 	if (seg.flags & (TCP_FIN | TCP_RST))
 		flow_end(skb, current_exiting() ? HTTP_UNPAIRED_EXIT : HTTP_UNPAIRED_CLOSED);
 }
