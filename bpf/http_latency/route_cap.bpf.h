@@ -9,7 +9,7 @@
  *     configured patterns), before admission.
  *   route_of(cgroup_id, path, len): the route key a request with the path
  *     bytes path[0..len) is counted under (path points at HTTP_ROUTE_LEN
- *     bytes, zero past len): its key (route.bpf.h) when the
+ *     bytes; what follows len is not kept): its key (route.bpf.h) when the
  *     cgroup already has it or has fewer than route_cap routes, else
  *     HTTP_ROUTE_OTHER, counted in HTTP_COUNTER_ROUTES_FOLDED. A route's
  *     first path is kept in routes for user space to name it.
@@ -53,6 +53,10 @@ static __always_inline __u64 route_admit(__u64 cgroup_id, __u64 key, const __u8 
 			r->pattern = pattern;
 			r->len = (__u8)(len < HTTP_ROUTE_LEN ? len : HTTP_ROUTE_LEN);
 			__builtin_memcpy(r->path, path, HTTP_ROUTE_LEN);
+			/* the caller's buffer may hold other bytes past len */
+			for (__u32 i = 0; i < HTTP_ROUTE_LEN; i++)
+				if (i >= r->len)
+					r->path[i] = 0;
 			bpf_map_update_elem(&routes, &key, r, BPF_NOEXIST);
 		}
 	}

@@ -104,28 +104,25 @@ static __always_inline int tcp_seg_of(struct __sk_buff *skb, __u8 *head, struct 
 	return 0;
 }
 
-/* Up to HTTP_PEEK payload bytes into b (SKB_PEEK_BUF bytes long), from head where it holds
- * them; how many. */
-static __always_inline __u32 skb_peek(struct __sk_buff *skb, const __u8 *head,
-				      const struct tcp_seg *seg, __u8 *b)
+/*
+ * The payload's first bytes, for the request and status line recognisers: a pointer into head
+ * where it holds HTTP_PEEK bytes of payload (no copy: head is zeroed before the read, so every
+ * byte the recognisers may look at is initialised), else read into b (SKB_PEEK_BUF bytes).
+ * *n: how many payload bytes there are, at most HTTP_PEEK; NULL when none can be read.
+ */
+static __always_inline const __u8 *skb_peek(struct __sk_buff *skb, const __u8 *head,
+					    const struct tcp_seg *seg, __u8 *b, __u32 *n)
 {
 	__u32 len = skb->len, off = seg->payload;
 	if (off >= len)
-		return 0;
-	__u32 n = len - off;
-	if (n > HTTP_PEEK)
-		n = HTTP_PEEK;
-	if (off + n <= seg->have) {
-		for (__u32 i = 0; i < HTTP_PEEK; i++) {
-			if (i >= n)
-				break;
-			b[i] = head[(off + i) & (SKB_HEAD - 1)];
-		}
-		return n;
-	}
-	if (skb_load(skb, off, b, n, SKB_PEEK_BUF))
-		return 0;
-	return n;
+		return NULL;
+	__u32 avail = len - off;
+	*n = avail < HTTP_PEEK ? avail : HTTP_PEEK;
+	if (off <= SKB_HEAD - HTTP_PEEK && off + *n <= seg->have)
+		return head + (off & (SKB_HEAD - 1));
+	if (skb_load(skb, off, b, *n, SKB_PEEK_BUF))
+		return NULL;
+	return b;
 }
 
 static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int create)
@@ -167,10 +164,6 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 		avail = HTTP_ROUTE_LEN;
 	if (skb_load(skb, start, buf, avail, SKB_HEAD))
 		return HTTP_ROUTE_NONE;
-	/* zero past the target: route_admit() keeps HTTP_ROUTE_LEN bytes */
-	for (__u32 i = 0; i < HTTP_ROUTE_LEN; i++)
-		if (i >= avail)
-			buf[i] = 0;
 	__u64 cg = bpf_skb_cgroup_id(skb);
 	__u8 pattern = 0;
 	__u64 key = route_key_of(buf, avail, &pattern);
@@ -184,8 +177,11 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
 					 const struct tcp_seg *seg)
 {
-	__u8 b[SKB_PEEK_BUF] = {};
-	__u32 n = skb_peek(skb, head, seg, b);
+	__u8 buf[SKB_PEEK_BUF];
+	__u32 n = 0;
+	const __u8 *b = skb_peek(skb, head, seg, buf, &n);
+	if (!b)
+		return 0;
 	int method = http_parse_method(b, n);
 	if (method < 0)
 		return 0;
@@ -217,8 +213,12 @@ static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
 static __always_inline void response_start(struct __sk_buff *skb, const __u8 *head,
 					   const struct tcp_seg *seg)
 {
-	__u8 b[SKB_PEEK_BUF] = {};
-	int status = http_parse_status(b, skb_peek(skb, head, seg, b));
+	__u8 buf[SKB_PEEK_BUF];
+	__u32 n = 0;
+	const __u8 *b = skb_peek(skb, head, seg, buf, &n);
+	if (!b)
+		return;
+	int status = http_parse_status(b, n);
 	if (status < 200)
 		return; /* not a status line, or 1xx: the final response is still to come */
 	struct http_flow *f = flow_of(skb, 0);
@@ -247,7 +247,7 @@ static __always_inline void flow_end(struct __sk_buff *skb, __u32 reason)
 
 static __always_inline void skb_ingress(struct __sk_buff *skb)
 {
-	__u8 head[SKB_HEAD];
+	__u8 head[SKB_HEAD] = {};
 	struct tcp_seg seg;
 	if (tcp_seg_of(skb, head, &seg))
 		return;
@@ -259,7 +259,7 @@ static __always_inline void skb_ingress(struct __sk_buff *skb)
 
 static __always_inline void skb_egress(struct __sk_buff *skb)
 {
-	__u8 head[SKB_HEAD];
+	__u8 head[SKB_HEAD] = {};
 	struct tcp_seg seg;
 	if (tcp_seg_of(skb, head, &seg))
 		return;
