@@ -11,7 +11,8 @@
  *   skb_cgroups: cgroup id -> struct http_skb_cgroup, the cgroups the
  *     cgroup_skb programs are attached to (written by user space).
  *   routes: route key -> struct http_route, the first path seen with it
- *     (route_scratch: the per-CPU slot it is built in).
+ *     (route_scratch: the per-CPU slot it is built in; route_segs: where a
+ *     path's segment hashes are kept while its route is made).
  *   route_seen, route_count: the (cgroup, route) pairs admitted under the
  *     per-cgroup cap, and how many each cgroup has.
  *   php_reqs: pid_tgid -> struct http_php_req, PHP requests per worker.
@@ -28,6 +29,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "http_latency.h"
+#include "route.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -57,6 +59,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct http_route);
 } routes SEC(".maps");
+
+/* one struct http_route_scratch per CPU: a path's segment hashes for the pattern match */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_route_scratch);
+} route_segs SEC(".maps");
 
 /* one struct http_route per CPU, where a new route's record is put together */
 struct {

@@ -28,10 +28,6 @@
 #include "request.bpf.h"
 #include "route_cap.bpf.h"
 
-#define PHP_URI_BUF 128 /* a power of two that holds HTTP_ROUTE_LEN */
-_Static_assert(PHP_URI_BUF >= HTTP_ROUTE_LEN && (PHP_URI_BUF & (PHP_URI_BUF - 1)) == 0,
-	       "PHP_URI_BUF");
-
 static __always_inline void php_end(const struct http_target *t, __u64 id, struct http_php_req *r)
 {
 	record(bpf_get_current_cgroup_id(), t->runtime, r->method, r->status ? r->status : 200,
@@ -136,14 +132,16 @@ static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 le
 		off += at + nlen + vlen;
 	}
 	if (uri && uri_len) {
-		__u8 path[PHP_URI_BUF] = {};
+		struct http_route_input in = {};
 		__u32 n = uri_len < HTTP_ROUTE_LEN ? uri_len : HTTP_ROUTE_LEN;
-		/* masked for the verifier (1..PHP_URI_BUF); the barrier keeps clang from dropping
-		 * a mask it can prove changes nothing */
+		/* masked for the verifier (1..HTTP_ROUTE_BUF); the barrier keeps clang from
+		 * dropping a mask it can prove changes nothing */
 		asm volatile("" : "+r"(n));
-		if (bpf_probe_read_user(path, ((n - 1) & (PHP_URI_BUF - 1)) + 1,
-					(const void *)uri) == 0)
-			r->route = route_of(bpf_get_current_cgroup_id(), path, n);
+		if (bpf_probe_read_user(in.path, ((n - 1) & (HTTP_ROUTE_BUF - 1)) + 1,
+					(const void *)uri) == 0) {
+			in.len = n;
+			r->route = http_route_of(&in, bpf_get_current_cgroup_id());
+		}
 	}
 }
 
@@ -183,11 +181,12 @@ static __always_inline int php_method(__u64 str)
 
 static __always_inline __u64 php_route(__u64 str)
 {
-	__u8 path[HTTP_ROUTE_LEN] = {};
-	long n = bpf_probe_read_user_str(path, sizeof(path), (const void *)str);
+	struct http_route_input in = {};
+	long n = bpf_probe_read_user_str(in.path, HTTP_ROUTE_LEN + 1, (const void *)str);
 	if (n <= 1)
 		return HTTP_ROUTE_NONE;
-	return route_of(bpf_get_current_cgroup_id(), path, (__u32)n - 1);
+	in.len = (__u32)n - 1;
+	return http_route_of(&in, bpf_get_current_cgroup_id());
 }
 
 #endif

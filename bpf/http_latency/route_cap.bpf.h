@@ -7,8 +7,8 @@
  * API:
  *   route_key_of(path, len, &pattern): the key alone (route.bpf.h with the
  *     configured patterns), before admission.
- *   route_of(cgroup_id, path, len): the route key a request with the path
- *     bytes path[0..len) is counted under (path points at HTTP_ROUTE_LEN
+ *   http_route_of(in, cgroup_id): the route key a request with the target
+ *     in->path[0..in->len) is counted under (path points at HTTP_ROUTE_LEN
  *     bytes; what follows len is not kept): its key (route.bpf.h) when the
  *     cgroup already has it or has fewer than route_cap routes, else
  *     HTTP_ROUTE_OTHER, counted in HTTP_COUNTER_ROUTES_FOLDED. A route's
@@ -68,15 +68,43 @@ static __always_inline __u64 route_key_of(const __u8 *path, __u32 len, __u8 *pat
 {
 	__u32 n = nroute_patterns < HTTP_MAX_ROUTE_PATTERNS ? nroute_patterns
 							    : HTTP_MAX_ROUTE_PATTERNS;
-	return http_route_key(path, len, (const struct http_route_pattern *)route_patterns, n,
-			      pattern);
+	__u32 zero = 0;
+	struct http_route_scratch *segs = bpf_map_lookup_elem(&route_segs, &zero);
+	if (!segs)
+		return HTTP_ROUTE_NONE;
+	return http_route_key(path, len, route_patterns, n, segs, pattern);
 }
 
-static __always_inline __u64 route_of(__u64 cgroup_id, const __u8 *path, __u32 len)
+/* A request target handed to http_route_of() (a power-of-two buffer: see skb_load()). */
+#define HTTP_ROUTE_BUF 128
+_Static_assert(HTTP_ROUTE_BUF >= HTTP_ROUTE_LEN && (HTTP_ROUTE_BUF & (HTTP_ROUTE_BUF - 1)) == 0,
+	       "HTTP_ROUTE_BUF: a power of two that holds HTTP_ROUTE_LEN");
+
+struct http_route_input {
+	__u8 path[HTTP_ROUTE_BUF];
+	__u32 len;
+	__u32 pad;
+	__u64 last_key; /* in: the connection's last request's key and route, to reuse */
+	__u64 last_route;
+	__u64 key; /* out: this request's key before admission */
+};
+
+/*
+ * The route of in->path under its cgroup's cap. A global function, so the verifier checks it
+ * once on its own: inlined into each caller (the packet path, the PHP probe, the FastCGI params
+ * walk) it was walked once per state its caller arrives with, past the verifier's limit.
+ */
+__attribute__((noinline)) __u64 http_route_of(struct http_route_input *in, __u64 cgroup_id)
 {
+	if (!in)
+		return HTTP_ROUTE_NONE;
+	__u32 len = in->len < HTTP_ROUTE_LEN ? in->len : HTTP_ROUTE_LEN;
 	__u8 pattern = 0;
-	__u64 key = route_key_of(path, len, &pattern);
-	return route_admit(cgroup_id, key, path, len, pattern);
+	__u64 key = route_key_of(in->path, len, &pattern);
+	in->key = key;
+	if (key == in->last_key && in->last_route != HTTP_ROUTE_NONE)
+		return in->last_route;
+	return route_admit(cgroup_id, key, in->path, len, pattern);
 }
 
 #endif

@@ -143,7 +143,7 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
  * clients repeat themselves, and the admission costs a hash lookup.
  */
 static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 off,
-				       const __u8 *b, __u32 n, __u8 *buf)
+				       const __u8 *b, __u32 n, struct http_route_input *in)
 {
 	__u32 at = 0;
 	for (__u32 i = 0; i < 11; i++) {
@@ -162,15 +162,14 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 	__u32 avail = len - start;
 	if (avail > HTTP_ROUTE_LEN)
 		avail = HTTP_ROUTE_LEN;
-	if (skb_load(skb, start, buf, avail, SKB_HEAD))
+	if (skb_load(skb, start, in->path, avail, HTTP_ROUTE_BUF))
 		return HTTP_ROUTE_NONE;
-	__u64 cg = bpf_skb_cgroup_id(skb);
-	__u8 pattern = 0;
-	__u64 key = route_key_of(buf, avail, &pattern);
-	if (key == f->route_key && f->route != HTTP_ROUTE_NONE)
-		return f->route;
-	f->route_key = key;
-	return route_admit(cg, key, buf, avail, pattern);
+	in->len = avail;
+	in->last_key = f->route_key;
+	in->last_route = f->route;
+	__u64 route = http_route_of(in, bpf_skb_cgroup_id(skb));
+	f->route_key = in->key;
+	return route;
 }
 
 /* A request line in the segment starts the socket's request; 1 when it did. */
@@ -198,7 +197,8 @@ static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
 	f->start_ns = bpf_ktime_get_ns();
 	f->seq = seg->seq;
 	f->method = (__u8)method;
-	f->route = skb_route(skb, f, seg->payload, b, n, head);
+	struct http_route_input in = {};
+	f->route = skb_route(skb, f, seg->payload, b, n, &in);
 	if (!f->runtime) {
 		/* once per connection: the cgroup's label, which egress needs at every response */
 		__u64 cg = bpf_skb_cgroup_id(skb);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_latency/routes.h"
+
 int latency_parse_buckets(const char *s, struct latency_buckets *out, char *err, size_t errlen)
 {
 	struct latency_buckets b = { .n = 0 };
@@ -127,16 +129,20 @@ static const struct option_def rows[] = {
 	  "sys_enter/sys_exit attachment: auto, tp_btf or raw_tp", .choices = hooks },
 };
 
-/* The lists are parsed again at start; parsing them here makes a bad list a usage error. */
+/* The lists and patterns are parsed again at start; parsing them here makes a bad one a usage
+ * error. */
 static int check(const void *settings, char *err, size_t errlen)
 {
 	const struct http_latency_settings *s = settings;
 	struct latency_buckets buckets;
 	struct latency_targets targets;
 
+	struct http_routes routes;
 	if (latency_parse_buckets(s->buckets, &buckets, err, errlen) ||
-	    latency_parse_targets(s->targets, &targets, err, errlen))
+	    latency_parse_targets(s->targets, &targets, err, errlen) ||
+	    http_routes_parse(s->routes, &routes, err, errlen))
 		return -EINVAL;
+	http_routes_free(&routes);
 	return 0;
 }
 

@@ -184,6 +184,8 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "--http-hook");
 		char *argv2[] = { "hostmon", "--http-buckets=0.1,0.05", NULL };
 		expect_invalid(argv2, none, "bounds must increase");
+		char *argv4[] = { "hostmon", "--http-routes=/a/*/b", NULL };
+		expect_invalid(argv4, none, "--http-routes");
 		char *argv3[] = { "hostmon", NULL };
 		char *envp[] = { "HOSTMON_HTTP_TARGETS=", NULL };
 		expect_invalid(argv3, envp, "HOSTMON_HTTP_TARGETS");
