@@ -138,9 +138,10 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
 
 /*
  * The route of the request line in the payload at off (its first n bytes in b): the request
- * target read into buf (SKB_HEAD bytes, reused) and admitted under the cgroup's cap. A flow
- * asking for the same target as its last request reuses that request's route: keep-alive
- * clients repeat themselves, and the admission costs a hash lookup.
+ * target read into in and admitted under the cgroup's cap. A connection whose request starts with
+ * the same bytes as its last one (the HTTP_ROUTE_LEN read, compared word by word) reuses that
+ * request's route without making it again; one with another target but the same key reuses
+ * the admission (a hash lookup).
  */
 static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 off,
 				       const __u8 *b, __u32 n, struct http_route_input *in)
@@ -164,6 +165,16 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 		avail = HTTP_ROUTE_LEN;
 	if (skb_load(skb, start, in->path, avail, HTTP_ROUTE_BUF))
 		return HTTP_ROUTE_NONE;
+	/* a keep-alive client asking again for what it asked last: that request's route */
+	const __u64 *words = (const __u64 *)in->path;
+	int same = f->route != HTTP_ROUTE_NONE && f->last_len == avail;
+	for (__u32 i = 0; i < HTTP_ROUTE_LEN / 8; i++) {
+		same &= words[i] == f->last_target[i];
+		f->last_target[i] = words[i];
+	}
+	f->last_len = avail;
+	if (same)
+		return f->route;
 	in->len = avail;
 	in->last_key = f->route_key;
 	in->last_route = f->route;
