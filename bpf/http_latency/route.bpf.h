@@ -32,17 +32,9 @@
  *   parameter); keys below HTTP_ROUTE_FIRST_KEY become it.
  */
 
-#ifdef __bpf__
-#include "vmlinux.h"
-#else
-#include <linux/types.h>
-#endif
+#include "../lib/plain_c.bpf.h" /* by relative path: host builds include this header too */
 
 #include "http_latency.h"
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
 
 #define HTTP_ROUTE_FNV_OFFSET 0xcbf29ce484222325ULL
 #define HTTP_ROUTE_FNV_PRIME  0x100000001b3ULL

@@ -17,15 +17,7 @@
  *   The buckets are not cumulative; the reader sums them for `le` counts.
  */
 
-#ifdef __bpf__
-#include "vmlinux.h"
-#else
-#include <linux/types.h>
-#endif
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
+#include "plain_c.bpf.h"
 
 /* bounds is const volatile so a program can pass its load-time .rodata array as it is. */
 static __always_inline __u32 hist_bucket_le(const volatile __u64 *bounds, __u32 nbounds,

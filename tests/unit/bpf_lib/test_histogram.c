@@ -104,5 +104,5 @@ int main(void)
 	test_at_between_beyond();
 	test_bound_counts();
 	test_cumulative_model();
-	return test_summary("test_histogram");
+	return test_summary("bpf_lib/test_histogram");
 }
