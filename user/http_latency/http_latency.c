@@ -381,8 +381,10 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	    cg_tree_init(&st->tree, mounts.unified, on_removed, st) == 0)
 		st->have_tree = true;
 	else
-		log_warn("no cgroup2 hierarchy: http histograms carry no cgroup names", "collector",
-			 "http_latency");
+		log_warn("no cgroup2 hierarchy: HTTP servers cannot be watched (their programs "
+			 "attach "
+			 "to cgroup2 directories) and PHP histograms carry no cgroup names",
+			 "collector", "http_latency");
 
 	st->skel = http_latency_bpf__open();
 	if (!st->skel) {
