@@ -111,9 +111,8 @@ _Static_assert(sizeof(struct http_target) == 8, "http_target layout");
 
 /* HTTP mode, per TCP socket (socket storage): the request waiting for its response */
 struct http_flow {
-	__u64 start_ns;	 /* when the request's first byte reached the socket */
-	__u64 route;	 /* the waiting request's route, as admitted */
-	__u64 route_key; /* the last request's key before admission, to reuse its route */
+	__u64 start_ns; /* when the request's first byte reached the socket */
+	__u64 route;	/* the waiting request's route, as admitted */
 	__u32 seq; /* TCP sequence number of that byte: the same segment seen again is no request */
 	__u8 method;
 	__u8 pending;
@@ -125,7 +124,7 @@ struct http_flow {
 	__u32 last_len;
 	__u32 pad2;
 };
-_Static_assert(sizeof(struct http_flow) == 40 + HTTP_ROUTE_LEN, "http_flow layout");
+_Static_assert(sizeof(struct http_flow) == 32 + HTTP_ROUTE_LEN, "http_flow layout");
 
 /* skb_cgroups: cgroup id -> what its sockets' requests are labelled (set with the attachment) */
 struct http_skb_cgroup {

@@ -12,7 +12,7 @@
  *     the query and fragment never count. The key of the first of
  *     pats[0..npats) that matches, *pattern = its index + 1; else the
  *     default key, *pattern = 0. Never HTTP_ROUTE_NONE or HTTP_ROUTE_OTHER.
- *     path points at a buffer of HTTP_ROUTE_BUF_MASK + 1 bytes. scratch
+ *     path points at a buffer of HTTP_ROUTE_BUF bytes. scratch
  *     holds the path's segment hashes for the pattern match (a per-CPU map
  *     slot in BPF). The bytes are walked by bpf_loop() in BPF (a plain loop
  *     on the host): the verifier checks one step instead of every path
@@ -61,8 +61,11 @@ struct http_route_scratch {
 	struct http_route_shape shape;
 };
 
-#define HTTP_ROUTE_BUF_MASK 127 /* path buffers are 128 bytes (HTTP_ROUTE_LEN fits) */
-_Static_assert(HTTP_ROUTE_LEN <= HTTP_ROUTE_BUF_MASK + 1, "HTTP_ROUTE_BUF_MASK");
+/* Path buffers: a power of two that holds HTTP_ROUTE_LEN, so an index masked with
+ * HTTP_ROUTE_BUF - 1 stays inside one for the verifier. */
+#define HTTP_ROUTE_BUF 128
+_Static_assert(HTTP_ROUTE_BUF >= HTTP_ROUTE_LEN && (HTTP_ROUTE_BUF & (HTTP_ROUTE_BUF - 1)) == 0,
+	       "HTTP_ROUTE_BUF: a power of two that holds HTTP_ROUTE_LEN");
 
 static __always_inline __u64 http_route_fnv(__u64 h, __u8 c)
 {
@@ -159,7 +162,7 @@ static long http_route_step(__u32 i, void *ctx)
 	/* masked where the access is: clang would drop a mask it can prove changes nothing,
 	 * and the verifier cannot prove it */
 	asm volatile("" : "+r"(at));
-	__u8 c = i < w->len && i < HTTP_ROUTE_LEN ? w->path[at & HTTP_ROUTE_BUF_MASK] : 0;
+	__u8 c = i < w->len && i < HTTP_ROUTE_LEN ? w->path[at & (HTTP_ROUTE_BUF - 1)] : 0;
 	int end = i >= w->len || http_route_end(c);
 
 	if (i < w->skip)

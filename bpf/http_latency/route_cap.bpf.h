@@ -75,18 +75,11 @@ static __always_inline __u64 route_key_of(const __u8 *path, __u32 len, __u8 *pat
 	return http_route_key(path, len, route_patterns, n, segs, pattern);
 }
 
-/* A request target handed to http_route_of() (a power-of-two buffer: see skb_load()). */
-#define HTTP_ROUTE_BUF 128
-_Static_assert(HTTP_ROUTE_BUF >= HTTP_ROUTE_LEN && (HTTP_ROUTE_BUF & (HTTP_ROUTE_BUF - 1)) == 0,
-	       "HTTP_ROUTE_BUF: a power of two that holds HTTP_ROUTE_LEN");
-
+/* A request target handed to http_route_of() (HTTP_ROUTE_BUF: a power of two, see skb_load()). */
 struct http_route_input {
 	__u8 path[HTTP_ROUTE_BUF];
 	__u32 len;
 	__u32 pad;
-	__u64 last_key; /* in: the connection's last request's key and route, to reuse */
-	__u64 last_route;
-	__u64 key; /* out: this request's key before admission */
 };
 
 /*
@@ -101,9 +94,6 @@ __attribute__((noinline)) __u64 http_route_of(struct http_route_input *in, __u64
 	__u32 len = in->len < HTTP_ROUTE_LEN ? in->len : HTTP_ROUTE_LEN;
 	__u8 pattern = 0;
 	__u64 key = route_key_of(in->path, len, &pattern);
-	in->key = key;
-	if (key == in->last_key && in->last_route != HTTP_ROUTE_NONE)
-		return in->last_route;
 	return route_admit(cgroup_id, key, in->path, len, pattern);
 }
 

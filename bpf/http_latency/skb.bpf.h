@@ -140,8 +140,7 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
  * The route of the request line in the payload at off (its first n bytes in b): the request
  * target read into in and admitted under the cgroup's cap. A connection whose request starts with
  * the same bytes as its last one (the HTTP_ROUTE_LEN read, compared word by word) reuses that
- * request's route without making it again; one with another target but the same key reuses
- * the admission (a hash lookup).
+ * request's route without making it again.
  */
 static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 off,
 				       const __u8 *b, __u32 n, struct http_route_input *in)
@@ -176,11 +175,7 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 	if (same)
 		return f->route;
 	in->len = avail;
-	in->last_key = f->route_key;
-	in->last_route = f->route;
-	__u64 route = http_route_of(in, bpf_skb_cgroup_id(skb));
-	f->route_key = in->key;
-	return route;
+	return http_route_of(in, bpf_skb_cgroup_id(skb));
 }
 
 /* A request line in the segment starts the socket's request; 1 when it did. */

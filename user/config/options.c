@@ -23,7 +23,6 @@
 /* One row with where its value lives. */
 struct option_ref {
 	const struct option_def *def;
-	const struct option_group *group;
 	char *field; /* in the caller's aggregate */
 };
 
@@ -187,9 +186,8 @@ static int for_each_option(const struct loader *l, int (*fn)(const struct option
 	for (size_t g = 0; g < l->ngroups; g++) {
 		const struct option_group *grp = l->groups[g].group;
 		for (size_t i = 0; i < grp->noptions; i++) {
-			struct option_ref r = { &grp->options[i], grp,
-						l->base + l->groups[g].offset +
-							grp->options[i].offset };
+			struct option_ref r = { &grp->options[i], l->base + l->groups[g].offset +
+									  grp->options[i].offset };
 			int rc = fn(&r, arg);
 			if (rc)
 				return rc;

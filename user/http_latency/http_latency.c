@@ -175,6 +175,17 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		metric_add(unpaired, &unpaired_names[i], v);
 	}
 
+	static const char *const hooks[] = { "hooks" };
+	struct metric_family *failed =
+		metric_family_get(s, "hostmon_http_latency_attach_failures_total",
+				  "Attachments that failed, by hooks: syscalls (the PHP-FPM "
+				  "targets' sys_enter/sys_exit) "
+				  "or cgroup_skb (a cgroup holding an HTTP server target).",
+				  METRIC_COUNTER, 1, hooks);
+	const char *syscalls = "syscalls", *cgroup_skb = "cgroup_skb";
+	metric_add(failed, &syscalls, (double)st->hook_attach_failures);
+	metric_add(failed, &cgroup_skb, (double)st->skb_attach_failures);
+
 	static const struct metric_def health[] = {
 		{ "hostmon_http_latency_histograms_full_total",
 		  "Measurements dropped because the histogram map was full (raise "

@@ -11,7 +11,7 @@
 static __u64 key_of(const struct http_routes *r, const char *path, __u8 *pattern)
 {
 	struct http_route_scratch scratch;
-	__u8 buf[HTTP_ROUTE_BUF_MASK + 1] = { 0 };
+	__u8 buf[HTTP_ROUTE_BUF] = { 0 };
 	size_t n = strlen(path);
 	if (n > HTTP_ROUTE_LEN)
 		n = HTTP_ROUTE_LEN;
