@@ -1,5 +1,7 @@
 #!/bin/sh
-# CPU collector costs: per-event program cost, scheduler slowdown (alternating with/without), 2,000 cgroups.
+# CPU collector costs, each beside its floor (an empty program on the same hook, in the same run) or
+# its baseline (the same work without hostmon): scheduler slowdown (alternating without / with),
+# programs on sched_switch, cost per task walked and per task released, 2,000 cgroups.
 # Usage: bench/cpu.sh BUILD_DIR
 set -eu
 
@@ -11,6 +13,7 @@ dpid=""
 cgdir=""
 cleanup() {
 	[ -z "$dpid" ] || kill "$dpid" 2>/dev/null || true
+	[ -z "${floor_pid:-}" ] || kill "$floor_pid" 2>/dev/null || true
 	if [ -n "$cgdir" ] && [ -d "$cgdir" ]; then
 		find "$cgdir" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
 		rmdir "$cgdir" 2>/dev/null || true
@@ -47,15 +50,64 @@ mw=$(median "$without")
 mh=$(median "$with")
 echo "median without=$mw with=$mh slowdown_pct=$(echo "$mw $mh" | awk '{printf "%.2f", ($2 / $1 - 1) * 100}')"
 
-echo "== per-event program cost from the kernel's stats (--bpf-stats) during perf bench sched pipe"
+floor_pid=""
+floor_out=/tmp/hostmon-bench-floor.out
+start_floor() {
+	"$build/bench/hook_floor_bench" "$@" >"$floor_out" 2>&1 &
+	floor_pid=$!
+	for _ in $(seq 100); do grep -q '^attached' "$floor_out" && break; sleep 0.1; done
+}
+stop_floor() {
+	kill "$floor_pid"
+	wait "$floor_pid" 2>/dev/null || true
+	floor_pid=""
+}
+# hostmon's own figure for a program: ns per run from its --bpf-stats metrics
+prog_ns() {
+	secs=$(metric "hostmon_bpf_program_run_seconds_total{program=\"$1\"}")
+	runs=$(metric "hostmon_bpf_program_runs_total{program=\"$1\"}")
+	echo "$secs ${runs:-0}" | awk '{printf "runs=%d ns_per_run=%.1f", $2, ($2 > 0 ? $1 * 1e9 / $2 : 0)}'
+}
+ratio() { echo "$1 $2" | awk '{printf "%.2f", ($2 > 0 ? $1 / $2 : 0)}'; }
+ns_of() { echo "$1" | sed -n 's/.*ns_per_run=\([0-9.]*\).*/\1/p'; }
+
+echo "== sched_switch during perf bench sched pipe: an empty program on it (the floor) and hostmon's programs at once"
 start_daemon --bpf-stats
-pipe_usecs 400000 >/dev/null
-for prog in cpu_switch_btf cpu_switch_raw cpu_tick; do
-	secs=$(metric "hostmon_bpf_program_run_seconds_total{program=\"$prog\"}")
-	runs=$(metric "hostmon_bpf_program_runs_total{program=\"$prog\"}")
-	[ -n "$runs" ] || continue
-	echo "$prog runs=$runs ns_per_run=$(echo "$secs $runs" | awk '{printf "%.1f", ($2 > 0 ? $1 * 1e9 / $2 : 0)}')"
+start_floor sched
+pipe_usecs 200000 >/dev/null
+stop_floor
+floor_switch=$(grep 'floor_sched_switch' "$floor_out")
+echo "floor: $floor_switch"
+# every hostmon program with its run count in the same window: none runs once per switch
+for prog in cpu_charge_tasks cpu_cgroup_attach cpu_task_free; do
+	echo "hostmon $prog $(prog_ns "$prog")"
 done
+stop_daemon
+
+echo "== per task walked (the collector's walk, once per collect): hostmon's iter/task program and an empty one"
+start_daemon --bpf-stats
+for _ in $(seq 200); do curl -s -o /dev/null "http://$addr/metrics"; done
+walk=$(prog_ns cpu_charge_tasks)
+floor_walk=$("$build/bench/hook_floor_bench" walk 200 | grep floor_task_walk)
+tasks=$(find /proc/[0-9]*/task -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+collect=$(metric 'hostmon_collector_duration_seconds{collector="cgroup_cpu"}')
+echo "hostmon cpu_charge_tasks $walk ratio_to_floor=$(ratio "$(ns_of "$walk")" "$(ns_of "$floor_walk")")"
+echo "$floor_walk"
+echo "tasks=$tasks collect_ms=$(echo "$collect" | awk '{printf "%.2f", $1 * 1000}')"
+stop_daemon
+
+echo "== per task released (fork + exit of /bin/true x 3000): hostmon's sched_process_free program and an empty one at once"
+start_daemon --bpf-stats
+start_floor sched
+before=$(prog_ns cpu_task_free)
+i=0
+while [ $i -lt 3000 ]; do /bin/true; i=$((i + 1)); done
+sleep 0.5
+free=$(prog_ns cpu_task_free)
+stop_floor
+floor_free=$(grep 'floor_task_free' "$floor_out")
+echo "hostmon cpu_task_free $free ratio_to_floor=$(ratio "$(ns_of "$free")" "$(ns_of "$floor_free")") (before the loop: $before)"
+echo "$floor_free"
 stop_daemon
 
 echo "== 2,000 cgroups: collect + render time and daemon RSS"

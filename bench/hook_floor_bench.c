@@ -1,26 +1,33 @@
-/* hook_floor_bench.c — attaches bpf/hook_floor/hook_floor.bpf.c's empty programs and holds them
- * until SIGTERM/SIGINT, so a benchmark can measure the hooks' own cost beside a collector's.
+/* hook_floor_bench.c — attaches bpf/hook_floor/hook_floor.bpf.c's empty programs, so a benchmark
+ * can measure the hooks' own cost beside a collector's on the same events.
  *
- * Usage: hook_floor_bench [syscalls | cgroup DIR]   (default: syscalls)
+ * Usage: hook_floor_bench syscalls | cgroup DIR | sched | walk N
  *   syscalls    empty tp_btf sys_enter/sys_exit programs, attached globally: every syscall of
  *               every process on the host runs them
  *   cgroup DIR  empty cgroup_skb ingress/egress programs attached to the cgroup2 directory DIR:
  *               only packets of sockets in that cgroup (and below) run them
- * Only the programs of the chosen mode are loaded. Prints "attached MODE" once they are attached
- * (the caller waits for that line) and detaches them before it exits 0 on the signal.
+ *   sched       empty tp_btf sched_switch and sched_process_free programs
+ *   walk N      an empty iter/task program, run over every task N times, then exit
+ * Only the programs of the chosen mode are loaded. The attaching modes print "attached MODE" once
+ * attached (the caller waits for that line) and hold until SIGTERM/SIGINT. At the end each
+ * program's kernel run-time statistics are printed, "floor PROG runs=N ns_per_run=X", measured
+ * with BPF run-time statistics turned on for the run (as hostmon --bpf-stats does).
  */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/bpf_util.h"
 #include "skel/hook_floor.skel.h"
 
-enum { FLOOR_PROGS = 2 };
+enum { MAX_PROGS = 2 };
 
 static volatile sig_atomic_t stop;
 
@@ -32,31 +39,40 @@ static void on_signal(int sig)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [syscalls | cgroup DIR]\n", argv0);
+	fprintf(stderr, "usage: %s syscalls | cgroup DIR | sched | walk N\n", argv0);
 	return 2;
 }
 
-int main(int argc, char **argv)
+static void print_stats(struct bpf_program *p)
 {
-	const char *mode = argc > 1 ? argv[1] : "syscalls", *dir = NULL;
-	struct bpf_link *links[FLOOR_PROGS] = { NULL, NULL };
-	struct bpf_program *progs[FLOOR_PROGS];
-	struct hook_floor_bpf *skel = NULL;
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return;
+	printf("floor %s runs=%llu ns_per_run=%.1f\n", bpf_program__name(p),
+	       (unsigned long long)info.run_cnt,
+	       info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+}
+
+/* Runs the task walk n times: each run visits every task once. */
+static int walk(struct bpf_link *link, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int err = bpf_util_iter_run(link);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Blocks until SIGTERM/SIGINT; the signals stay blocked until sigsuspend(), so none is lost. */
+static void hold(const char *mode)
+{
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, waitmask;
-	int cgfd = -1, rc = 1, err;
-	bool cgroup;
 
-	if (!strcmp(mode, "syscalls") && argc <= 2) {
-		cgroup = false;
-	} else if (!strcmp(mode, "cgroup") && argc == 3) {
-		cgroup = true;
-		dir = argv[2];
-	} else {
-		return usage(argv[0]);
-	}
-
-	/* the signals stay blocked until sigsuspend(), so one that comes early is not lost */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
@@ -65,51 +81,88 @@ int main(int argc, char **argv)
 	sigdelset(&waitmask, SIGINT);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	printf("attached %s\n", mode);
+	fflush(stdout);
+	while (!stop)
+		sigsuspend(&waitmask);
+}
 
-	if (cgroup) {
-		cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cgfd < 0) {
-			fprintf(stderr, "hook_floor: %s: %s\n", dir, strerror(errno));
-			goto cleanup;
-		}
-	}
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	struct bpf_link *links[MAX_PROGS] = { NULL, NULL };
+	struct bpf_program *progs[MAX_PROGS] = { NULL, NULL };
+	struct hook_floor_bpf *skel = NULL;
+	int cgfd = -1, stats_fd = -1, rc = 1, err, nprogs = 2;
+	long walks = 0;
+
+	/* the mode's programs and what they attach to */
 	skel = hook_floor_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "hook_floor: cannot open the skeleton: %s\n", strerror(errno));
-		goto cleanup;
+		return 1;
 	}
-	bpf_program__set_autoload(skel->progs.floor_sys_enter, !cgroup);
-	bpf_program__set_autoload(skel->progs.floor_sys_exit, !cgroup);
-	bpf_program__set_autoload(skel->progs.floor_skb_ingress, cgroup);
-	bpf_program__set_autoload(skel->progs.floor_skb_egress, cgroup);
+	if (!strcmp(mode, "syscalls") && argc == 2) {
+		progs[0] = skel->progs.floor_sys_enter;
+		progs[1] = skel->progs.floor_sys_exit;
+	} else if (!strcmp(mode, "cgroup") && argc == 3) {
+		progs[0] = skel->progs.floor_skb_ingress;
+		progs[1] = skel->progs.floor_skb_egress;
+		cgfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0) {
+			fprintf(stderr, "hook_floor: %s: %s\n", argv[2], strerror(errno));
+			goto cleanup;
+		}
+	} else if (!strcmp(mode, "sched") && argc == 2) {
+		progs[0] = skel->progs.floor_sched_switch;
+		progs[1] = skel->progs.floor_task_free;
+	} else if (!strcmp(mode, "walk") && argc == 3 && (walks = strtol(argv[2], NULL, 10)) > 0) {
+		progs[0] = skel->progs.floor_task_walk;
+		nprogs = 1;
+	} else {
+		hook_floor_bpf__destroy(skel);
+		return usage(argv[0]);
+	}
+	struct bpf_program *p;
+	bpf_object__for_each_program (p, skel->obj)
+		bpf_program__set_autoload(p, p == progs[0] || p == progs[1]);
 	err = hook_floor_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "hook_floor: cannot load the empty programs: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	progs[0] = cgroup ? skel->progs.floor_skb_ingress : skel->progs.floor_sys_enter;
-	progs[1] = cgroup ? skel->progs.floor_skb_egress : skel->progs.floor_sys_exit;
-	for (int i = 0; i < FLOOR_PROGS; i++) {
-		links[i] = cgroup ? bpf_program__attach_cgroup(progs[i], cgfd)
-				  : bpf_program__attach(progs[i]);
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0)
+		fprintf(stderr, "hook_floor: no run-time statistics: %s\n", strerror(errno));
+	for (int i = 0; i < nprogs; i++) {
+		links[i] = cgfd >= 0 ? bpf_program__attach_cgroup(progs[i], cgfd)
+				     : bpf_program__attach(progs[i]);
 		if (!links[i]) {
-			fprintf(stderr, "hook_floor: cannot attach %s%s%s: %s\n",
-				bpf_program__name(progs[i]), cgroup ? " to " : "",
-				cgroup ? dir : "", strerror(errno));
+			fprintf(stderr, "hook_floor: cannot attach %s: %s\n",
+				bpf_program__name(progs[i]), strerror(errno));
 			goto cleanup;
 		}
 	}
-	printf("attached %s\n", mode);
-	fflush(stdout);
-	while (!stop)
-		sigsuspend(&waitmask);
+	if (walks) {
+		err = walk(links[0], walks);
+		if (err) {
+			fprintf(stderr, "hook_floor: task walk failed: %s\n", strerror(-err));
+			goto cleanup;
+		}
+	} else {
+		hold(mode);
+	}
+	for (int i = 0; i < nprogs; i++)
+		print_stats(progs[i]);
 	rc = 0;
 
 cleanup:
-	for (int i = 0; i < FLOOR_PROGS; i++)
+	for (int i = 0; i < MAX_PROGS; i++)
 		bpf_link__destroy(links[i]);
 	hook_floor_bpf__destroy(skel);
 	if (cgfd >= 0)
 		close(cgfd);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	return rc;
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* hook_floor/hook_floor.bpf.c — empty programs on the hooks the http_latency collector uses, so a
- * benchmark can measure what the hooks alone cost (bench/http_latency.py compares the collector
- * with them): raw sys_enter/sys_exit, paid by every syscall of every process, and cgroup_skb
- * ingress/egress, paid by every packet of the cgroup they are attached to.
- * bench/hook_floor_bench loads only the pair of the mode it runs. */
+/* hook_floor/hook_floor.bpf.c — empty programs on the hooks hostmon's collectors use, so a
+ * benchmark can measure what the hooks alone cost beside a collector on the same events:
+ * raw sys_enter/sys_exit, paid by every syscall of every process; cgroup_skb ingress/egress, paid
+ * by every packet of the cgroup they are attached to; sched_switch, paid by every context switch;
+ * sched_process_free, paid by every task's release; and an iter/task walk, paid per task walked.
+ * bench/hook_floor_bench loads only the programs of the mode it runs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -33,4 +34,22 @@ SEC("cgroup_skb/egress")
 int floor_skb_egress(struct __sk_buff *skb)
 {
 	return 1;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(floor_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(floor_task_free, struct task_struct *task)
+{
+	return 0;
+}
+
+SEC("iter/task")
+int floor_task_walk(struct bpf_iter__task *ctx)
+{
+	return 0;
 }

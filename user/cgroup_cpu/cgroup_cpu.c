@@ -7,14 +7,12 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/perf_event.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,15 +26,6 @@
 #include "lib/namefilter.h"
 #include "skel/cgroup_cpu.skel.h"
 
-/*
- * A task that does not switch (alone on its CPU) is charged by this per-CPU
- * clock. 10 ms keeps a scrape at most ~10 ms behind cpu.stat per running task
- * (1% over a 1 s rate window) for 100 program runs per CPU per second, about
- * 10-20 us of CPU time per CPU per second.
- */
-#define CPU_TICK_PERIOD_NS (10ull * 1000 * 1000)
-/* An unknown cgroup id triggers a rescan, but not more often than this. */
-
 enum { V_CPU = 0, V_WAIT = 1 };
 
 struct map_entry {
@@ -46,16 +35,12 @@ struct map_entry {
 
 struct cgroup_cpu {
 	struct cgroup_cpu_bpf *skel;
-	struct bpf_link **tick_links;
-	int ntick;
 	int ncpus;
 	int map_fd;
 	bool keyed_by_v1;
-	const char *hook;
 	struct cgroup_mounts mounts;
 	struct cg_tree tree;
-	struct cpu_cgroup_stats *percpu; /* ncpus values, one map lookup */
-	struct map_entry *entries;	 /* the last complete map read */
+	struct map_entry *entries; /* the last complete map read */
 	size_t nentries, entries_cap;
 	struct loop *loop;
 	struct loop_timer *refresh_timer;
@@ -68,16 +53,20 @@ struct cgroup_cpu {
 
 static bool values_of(const struct cgroup_cpu *st, uint64_t id, uint64_t out[CG_NVALUES])
 {
-	/* cleared first so memory checkers, which model per-CPU values as one, see it written */
-	memset(st->percpu, 0, (size_t)st->ncpus * sizeof(*st->percpu));
-	if (bpf_map_lookup_elem(st->map_fd, &id, st->percpu))
+	struct cpu_cgroup_stats v = { 0 };
+
+	if (bpf_map_lookup_elem(st->map_fd, &id, &v))
 		return false;
-	out[V_CPU] = out[V_WAIT] = 0;
-	for (int c = 0; c < st->ncpus; c++) {
-		out[V_CPU] += st->percpu[c].cpu_ns;
-		out[V_WAIT] += st->percpu[c].runq_wait_ns;
-	}
+	out[V_CPU] = v.cpu_ns;
+	out[V_WAIT] = v.runq_wait_ns;
 	return true;
+}
+
+/* The task walk: cpu_charge_tasks on every task moves its growth since its last charge into the
+ * map. */
+static int charge_tasks(struct cgroup_cpu *st)
+{
+	return bpf_util_iter_run(st->skel->links.cpu_charge_tasks);
 }
 
 /* A cgroup is gone: take its final values and drop its kernel entry before the tree folds it. */
@@ -191,7 +180,12 @@ static void fold_orphans(struct cgroup_cpu *st)
  */
 static int sync_kernel(struct cgroup_cpu *st, bool force_rescan)
 {
-	int rc = read_map(st);
+	int rc = charge_tasks(st);
+	if (rc) {
+		log_warn("task walk failed", "collector", "cgroup_cpu", "reason", strerror(-rc));
+		return rc;
+	}
+	rc = read_map(st);
 	if (rc)
 		return rc;
 	size_t unknown = apply_entries(st);
@@ -310,41 +304,40 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 	return 0;
 }
 
-static int perf_event_open_cpu_clock(int cpu)
+/*
+ * The task walk, then the two events that must charge a task between walks:
+ * a cgroup move (what it used goes to the cgroup it leaves) and its release
+ * (what it used since the last walk). The first walk sets every older task's
+ * baseline, so only time used from now on is counted.
+ */
+static int attach(struct cgroup_cpu *st, char *err, size_t errlen)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = CPU_TICK_PERIOD_NS,
-	};
-	return (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-}
+	struct cgroup_cpu_bpf *skel = st->skel;
+	int rc;
 
-/* The per-CPU clock; without it busy tasks that never switch are charged late, not wrongly. */
-static void attach_ticks(struct cgroup_cpu *st)
-{
-	st->tick_links = calloc((size_t)st->ncpus, sizeof(*st->tick_links));
-	if (!st->tick_links)
-		return;
-	for (int cpu = 0; cpu < st->ncpus; cpu++) {
-		int fd = perf_event_open_cpu_clock(cpu);
-		if (fd < 0) {
-			if (errno != ENODEV) /* ENODEV: an offline CPU */
-				log_warn("cannot open the per-CPU clock", "collector", "cgroup_cpu",
-					 "reason", strerror(errno), "effect",
-					 "tasks that run for seconds without switching are charged "
-					 "late");
-			continue;
-		}
-		st->tick_links[st->ntick] =
-			bpf_program__attach_perf_event(st->skel->progs.cpu_tick, fd);
-		if (!st->tick_links[st->ntick]) {
-			close(fd);
-			continue;
-		}
-		st->ntick++;
+	skel->links.cpu_charge_tasks = bpf_program__attach_iter(skel->progs.cpu_charge_tasks, NULL);
+	if (!skel->links.cpu_charge_tasks) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create the task walk (iter/task): %s",
+			 strerror(errno));
+		return rc;
 	}
+	skel->links.cpu_task_free = bpf_program__attach(skel->progs.cpu_task_free);
+	if (!skel->links.cpu_task_free) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot attach to sched_process_free (tp_btf): %s",
+			 strerror(errno));
+		return rc;
+	}
+	skel->links.cpu_cgroup_attach = bpf_program__attach(skel->progs.cpu_cgroup_attach);
+	if (!skel->links.cpu_cgroup_attach)
+		log_warn("cannot attach to cgroup_attach_task", "collector", "cgroup_cpu", "reason",
+			 strerror(errno), "effect",
+			 "time used just before a task moves cgroup is charged to the new one");
+	rc = charge_tasks(st);
+	if (rc)
+		snprintf(err, errlen, "cannot walk the tasks: %s", strerror(-rc));
+	return rc;
 }
 
 static void cpu_destroy(void *state)
@@ -353,14 +346,10 @@ static void cpu_destroy(void *state)
 	if (!st)
 		return;
 	loop_timer_del(st->loop, st->refresh_timer);
-	for (int i = 0; i < st->ntick; i++)
-		bpf_link__destroy(st->tick_links[i]);
-	free(st->tick_links);
 	cgroup_cpu_bpf__destroy(st->skel);
 	cpu_limits_free_tree(&st->tree);
 	cg_tree_free(&st->tree);
 	name_filter_free(&st->paths);
-	free(st->percpu);
 	free(st->entries);
 	free(st);
 }
@@ -405,26 +394,12 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		snprintf(err, errlen, "cannot count possible CPUs");
 		goto fail;
 	}
-	st->percpu = calloc((size_t)st->ncpus, sizeof(*st->percpu));
-	if (!st->percpu) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-
 	st->skel = cgroup_cpu_bpf__open();
 	if (!st->skel) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	/* config validation allows only auto, tp_btf and raw_tp */
-	bool use_btf = strcmp(cfg->cgroup_cpu.hook, "auto") == 0
-			       ? bpf_util_has_btf_tracepoint("sched_switch")
-			       : strcmp(cfg->cgroup_cpu.hook, "tp_btf") == 0;
-	st->hook = use_btf ? "tp_btf" : "raw_tp";
-	bpf_program__set_autoload(st->skel->progs.cpu_switch_btf, use_btf);
-	bpf_program__set_autoload(st->skel->progs.cpu_switch_raw, !use_btf);
-	bpf_program__set_autoload(st->skel->progs.cpu_cgroup_attach, use_btf);
 	st->skel->rodata->key_by_v1_cpuacct = st->keyed_by_v1;
 	st->skel->rodata->attach_time_ns = clock_monotonic_ns();
 	bpf_map__set_max_entries(st->skel->maps.cgroup_cpu, (__u32)cfg->cgroup_cpu.max_cgroups);
@@ -445,26 +420,9 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	}
 	cpu_limits_refresh(&st->tree, st->mounts.cpu);
 
-	struct bpf_link *link = bpf_program__attach(use_btf ? st->skel->progs.cpu_switch_btf
-							    : st->skel->progs.cpu_switch_raw);
-	if (!link) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot attach to sched_switch (%s): %s", st->hook,
-			 strerror(errno));
+	rc = attach(st, err, errlen);
+	if (rc)
 		goto fail;
-	}
-	st->skel->links.cpu_switch_btf = use_btf ? link : NULL;
-	st->skel->links.cpu_switch_raw = use_btf ? NULL : link;
-	if (use_btf) {
-		st->skel->links.cpu_cgroup_attach =
-			bpf_program__attach(st->skel->progs.cpu_cgroup_attach);
-		if (!st->skel->links.cpu_cgroup_attach)
-			log_warn("cannot attach to cgroup_attach_task", "collector", "cgroup_cpu",
-				 "reason", strerror(errno), "effect",
-				 "time used just before a task moves cgroup is charged to the new "
-				 "one");
-	}
-	attach_ticks(st);
 
 	st->refresh_timer = loop_timer_add(loop, cfg->cgroup.refresh_interval_ms,
 					   cfg->cgroup.refresh_interval_ms, refresh_tick, st);
@@ -476,11 +434,10 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	 */
 	malloc_trim(0);
 
-	struct log_num ncg = { { 0 } }, nticks = { { 0 } };
-	log_info("collector attached", "collector", "cgroup_cpu", "hook", st->hook, "keyed_by",
+	struct log_num ncg = { { 0 } };
+	log_info("collector attached", "collector", "cgroup_cpu", "keyed_by",
 		 st->keyed_by_v1 ? "cgroup v1 cpuacct" : "cgroup2", "root", root, "cgroups",
-		 log_u64(&ncg, st->tree.count), "cpu_clocks",
-		 log_u64(&nticks, (unsigned)st->ntick));
+		 log_u64(&ncg, st->tree.count));
 	*state = st;
 	return 0;
 fail: /* an empty err is reported as strerror(-rc) by the collector set */

@@ -5,8 +5,6 @@
 
 #define OFF(field) offsetof(struct cgroup_cpu_settings, field)
 
-static const char *const hooks[] = { "auto", "tp_btf", "raw_tp", NULL };
-
 static const struct option_def rows[] = {
 	{ "cpu-max-cgroups", OPT_U64, OFF(max_cgroups), "16384", 64, 1u << 22, "N",
 	  "cgroups the kernel map holds; charges beyond it are counted as dropped" },
@@ -18,8 +16,6 @@ static const struct option_def rows[] = {
 	  "export only cgroups whose path matches (POSIX extended regex)" },
 	{ "cpu-exclude", OPT_REGEX, OFF(exclude), NULL, 0, 0, "REGEX",
 	  "do not export cgroups whose path matches" },
-	{ "cpu-hook", OPT_CHOICE, OFF(hook), "auto", 0, 0, "HOOK",
-	  "sched_switch attachment: auto, tp_btf or raw_tp", .choices = hooks },
 };
 
 const struct option_group cgroup_cpu_option_group = {

@@ -1,4 +1,4 @@
-/* cgroup_cpu/settings.h — the cgroup_cpu collector's settings: map size, export limits, hook. */
+/* cgroup_cpu/settings.h — the cgroup_cpu collector's settings: map size, export limits. */
 #ifndef HOSTMON_CGROUP_CPU_SETTINGS_H
 #define HOSTMON_CGROUP_CPU_SETTINGS_H
 
@@ -12,7 +12,6 @@ struct cgroup_cpu_settings {
 	uint64_t max_depth;   /* 0: any depth */
 	char *include;	      /* POSIX extended regex on the cgroup path, or NULL */
 	char *exclude;
-	char *hook; /* auto, tp_btf or raw_tp */
 };
 
 extern const struct option_group cgroup_cpu_option_group;

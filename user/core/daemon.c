@@ -229,6 +229,7 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 	struct log_num n_up = { { 0 } }, n_all = { { 0 } };
 	log_info("listening", "address", web_server_address(d.http), "collectors_up",
 		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
+	self_log_bpf_map_memory(&d.collectors);
 	if (rules->n) {
 		size_t nrules = rules->n;
 		d.restart = restart_ctl_new(d.loop, rules, cgroup_cpu_running(&d.collectors),

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/version.h"
 #include "lib/bpf_util.h"
 #include "lib/fileutil.h"
@@ -180,6 +181,91 @@ static void collect_bpf_programs(struct metric_snapshot *s, const struct collect
 	}
 }
 
+/*
+ * The kernel memory of one map as the kernel itself counts it: the memlock
+ * line of its fdinfo (what the map charges to hostmon's memory cgroup; for
+ * per-CPU maps it includes every possible CPU's copy). -1 when unreadable.
+ */
+static long long map_memory_bytes(int fd)
+{
+	char path[64], line[128];
+	long long bytes = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &bytes) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return bytes;
+}
+
+/* Calls fn for every map of every started collector's BPF object, with its kernel memory. */
+static void for_each_bpf_map(const struct collector_set *set,
+			     void (*fn)(void *arg, const char *collector, const char *map,
+					long long bytes),
+			     void *arg)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct collector *c = &set->items[i];
+		struct bpf_object *obj;
+		struct bpf_map *map;
+
+		if (!c->up || !c->ops->bpf_object || !(obj = c->ops->bpf_object(c->state)))
+			continue;
+		bpf_object__for_each_map (map, obj) {
+			int fd = bpf_map__fd(map);
+			long long bytes = fd >= 0 ? map_memory_bytes(fd) : -1;
+			if (bytes >= 0)
+				fn(arg, c->ops->name, bpf_map__name(map), bytes);
+		}
+	}
+}
+
+static void add_map_memory(void *arg, const char *collector, const char *map, long long bytes)
+{
+	const char *v[] = { collector, map };
+	metric_add(arg, v, (double)bytes);
+}
+
+static void collect_bpf_maps(struct metric_snapshot *s, const struct collector_set *set)
+{
+	static const char *const labels[] = { "collector", "map" };
+	struct metric_family *f = metric_family_get(s, "hostmon_bpf_map_memory_bytes",
+						    "Kernel memory of the BPF map as the kernel "
+						    "counts it (fdinfo memlock, every possible "
+						    "CPU's copy of a per-CPU map included; task "
+						    "and socket storage count their map, not "
+						    "each task's or socket's element).",
+						    METRIC_GAUGE, 2, labels);
+	for_each_bpf_map(set, add_map_memory, f);
+}
+
+struct map_total {
+	long long bytes;
+	uint64_t maps;
+};
+
+static void sum_map_memory(void *arg, const char *collector, const char *map, long long bytes)
+{
+	struct map_total *t = arg;
+	(void)collector;
+	(void)map;
+	t->bytes += bytes;
+	t->maps++;
+}
+
+void self_log_bpf_map_memory(const struct collector_set *set)
+{
+	struct map_total t = { 0, 0 };
+	struct log_num n_bytes = { { 0 } }, n_maps = { { 0 } };
+
+	for_each_bpf_map(set, sum_map_memory, &t);
+	log_info("BPF map memory", "bytes", log_u64(&n_bytes, (uint64_t)t.bytes), "maps",
+		 log_u64(&n_maps, t.maps));
+}
+
 static void collect_web(struct metric_snapshot *s, const struct web_server_stats *h)
 {
 	static const struct {
@@ -226,6 +312,7 @@ void self_collect(struct metric_snapshot *s, const struct collector_set *set,
 	collect_process(s);
 	collect_collectors(s, set);
 	collect_bpf_programs(s, set);
+	collect_bpf_maps(s, set);
 	if (http)
 		collect_web(s, http);
 }

@@ -16,9 +16,13 @@
  *   last collect result, so it runs after collector_set_collect(); its
  *   errors are left to the snapshot (the daemon runs it in a section).
  *   http may be NULL.
+ *   self_log_bpf_map_memory() logs one line with the kernel memory of all
+ *   started collectors' BPF maps (the total hostmon_bpf_map_memory_bytes
+ *   exports per map).
  */
 int self_init(void);
 void self_collect(struct metric_snapshot *s, const struct collector_set *set,
 		  const struct web_server_stats *http);
+void self_log_bpf_map_memory(const struct collector_set *set);
 
 #endif

@@ -91,3 +91,21 @@ uint64_t bpf_util_percpu_sum(int map_fd, uint32_t key, int ncpus)
 		sum += vals[c];
 	return sum;
 }
+
+int bpf_util_iter_run(struct bpf_link *link)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = bpf_iter_create(bpf_link__fd(link));
+
+	if (fd < 0)
+		return -errno;
+	/* the walk runs inside read(), which returns 0 at the end; EAGAIN: the kernel stopped after
+	 * a million objects in one read, and the next read goes on from there */
+	do
+		n = read(fd, buf, sizeof(buf));
+	while (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)));
+	int rc = n < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}

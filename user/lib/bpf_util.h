@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct bpf_link;
+
 /*
  * API:
  *   bpf_util_stats_enable() turns on the kernel's BPF run-time statistics
@@ -18,11 +20,15 @@
  *   (tp_btf attaches); otherwise the caller uses the raw_tp twin.
  *   bpf_util_percpu_sum(): the sum over CPUs of a per-CPU array's u64 slot
  *   key (0 when it cannot be read).
+ *   bpf_util_iter_run(link): runs a BPF iterator (an iter/ program's link)
+ *   over all its objects once, for the program's side effects (its output,
+ *   if any, is discarded); 0 or -errno.
  */
 int bpf_util_stats_enable(void);
 bool bpf_util_stats_active(void);
 void bpf_util_route_libbpf_log(void);
 bool bpf_util_has_btf_tracepoint(const char *name);
 uint64_t bpf_util_percpu_sum(int map_fd, uint32_t key, int ncpus);
+int bpf_util_iter_run(struct bpf_link *link);
 
 #endif

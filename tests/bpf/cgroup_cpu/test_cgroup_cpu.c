@@ -1,5 +1,5 @@
-/* test_cgroup_cpu.c — drives bpf/cgroup_cpu/cgroup_cpu.bpf.c's charging logic with
- * BPF_PROG_TEST_RUN in real cgroups.
+/* test_cgroup_cpu.c — drives bpf/cgroup_cpu/cgroup_cpu.bpf.c's programs as the collector runs
+ * them (the task walk, a cgroup move, a task's release) in real cgroups.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,6 +14,7 @@
 
 #include "bpf/cgroup_cpu/cgroup_cpu.h"
 #include "cgroup/cgroup.h"
+#include "lib/bpf_util.h"
 #include "skel/cgroup_cpu.skel.h"
 #include "test.h"
 
@@ -81,25 +82,23 @@ static int own_cgroup(const char *prefix, char *out, size_t len)
 	return rc;
 }
 
-static int run_prog(int prog_fd)
+/* The collector's task walk: cpu_charge_tasks on every task of the host, as the collector runs it.
+ */
+static int walk(struct cgroup_cpu_bpf *skel)
 {
-	__u64 args[4] = { 0 }; /* sched_switch's raw arguments; the program does not read them */
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
-	int err = bpf_prog_test_run_opts(prog_fd, &opts);
-	return err ? err : (int)opts.retval;
+	return bpf_util_iter_run(skel->links.cpu_charge_tasks);
 }
 
-static bool stats_for(int map_fd, uint64_t id, int ncpus, struct cpu_cgroup_stats *sum)
+static bool stats_for(int map_fd, uint64_t id, struct cpu_cgroup_stats *s)
 {
-	struct cpu_cgroup_stats vals[ncpus];
-	if (bpf_map_lookup_elem(map_fd, &id, vals))
-		return false;
-	memset(sum, 0, sizeof(*sum));
-	for (int i = 0; i < ncpus; i++) {
-		sum->cpu_ns += vals[i].cpu_ns;
-		sum->runq_wait_ns += vals[i].runq_wait_ns;
-	}
-	return true;
+	memset(s, 0, sizeof(*s));
+	return bpf_map_lookup_elem(map_fd, &id, s) == 0;
+}
+
+static uint64_t cpu_of(struct cgroup_cpu_bpf *skel, uint64_t id)
+{
+	struct cpu_cgroup_stats s;
+	return stats_for(bpf_map__fd(skel->maps.cgroup_cpu), id, &s) ? s.cpu_ns : 0;
 }
 
 static uint64_t counter(struct cgroup_cpu_bpf *skel, __u32 which, int ncpus)
@@ -113,103 +112,172 @@ static uint64_t counter(struct cgroup_cpu_bpf *skel, __u32 which, int ncpus)
 	return sum;
 }
 
+/* Loads and attaches the programs as the collector does, and runs the first walk. */
 static struct cgroup_cpu_bpf *load(bool by_v1, __u32 max_cgroups)
 {
 	struct cgroup_cpu_bpf *skel = cgroup_cpu_bpf__open();
 	if (!skel)
 		return NULL;
-	/* tp_btf and perf_event cannot be test-run: only the raw_tp twin is loaded */
-	bpf_program__set_autoload(skel->progs.cpu_switch_btf, false);
-	bpf_program__set_autoload(skel->progs.cpu_tick, false);
-	bpf_program__set_autoload(skel->progs.cpu_cgroup_attach, false);
 	skel->rodata->key_by_v1_cpuacct = by_v1;
 	skel->rodata->attach_time_ns = mono_ns(CLOCK_MONOTONIC);
 	bpf_map__set_max_entries(skel->maps.cgroup_cpu, max_cgroups);
-	if (cgroup_cpu_bpf__load(skel)) {
+	if (cgroup_cpu_bpf__load(skel) || cgroup_cpu_bpf__attach(skel) || walk(skel)) {
 		cgroup_cpu_bpf__destroy(skel);
 		return NULL;
 	}
 	return skel;
 }
 
-/* A task older than the program: its first sighting only records a baseline, then deltas. */
-static void test_charges_own_runtime(const char *dir_a, int ncpus)
+/* Waits (up to 3 s) for id's CPU time to reach at least want ns; returns what it reached. */
+static uint64_t wait_cpu(struct cgroup_cpu_bpf *skel, uint64_t id, uint64_t want)
 {
-	struct cgroup_cpu_bpf *skel = load(false, 64);
-	CHECK(skel != NULL, "load raw_tp twin");
+	uint64_t v = 0;
+	for (int i = 0; i < 300 && (v = cpu_of(skel, id)) < want; i++)
+		usleep(10000);
+	return v;
+}
+
+/* A task older than the programs: its first sighting only records a baseline, then deltas. */
+static void test_walk_charges_own_runtime(const char *dir_a)
+{
+	uint64_t id = enter_cgroup(dir_a);
+	CHECK(id != 0, "enter test cgroup");
+	struct cgroup_cpu_bpf *skel = load(false, 4096);
+	CHECK(skel != NULL, "load and attach");
 	if (!skel)
 		return;
-	int prog = bpf_program__fd(skel->progs.cpu_switch_raw);
-	int map = bpf_map__fd(skel->maps.cgroup_cpu);
-	uint64_t id = enter_cgroup(dir_a);
-	struct cpu_cgroup_stats s;
+	CHECK(walk(skel) == 0, "second walk");
+	CHECK(cpu_of(skel, id) < 5000000, "first sighting charges only time since attach: %llu ns",
+	      (unsigned long long)cpu_of(skel, id));
 
-	CHECK(id != 0, "enter test cgroup");
-	CHECK(run_prog(prog) == 0, "first run");
-	CHECK(!stats_for(map, id, ncpus, &s) || s.cpu_ns == 0,
-	      "first sighting charges nothing: %llu", (unsigned long long)s.cpu_ns);
-
-	uint64_t before = mono_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t start = cpu_of(skel, id), before = mono_ns(CLOCK_THREAD_CPUTIME_ID);
 	burn_ms(300);
 	uint64_t burned = mono_ns(CLOCK_THREAD_CPUTIME_ID) - before;
-	CHECK(run_prog(prog) == 0, "second run");
-	CHECK(stats_for(map, id, ncpus, &s), "entry for the cgroup id %llu",
-	      (unsigned long long)id);
+	CHECK(walk(skel) == 0, "walk after burning");
 	/* the scheduler's sum_exec_runtime lags the thread clock by at most about a tick */
-	double diff = (double)s.cpu_ns - (double)burned;
-	CHECK(diff > -10e6 && diff < 10e6, "charged %.3f ms for %.3f ms burned", s.cpu_ns / 1e6,
-	      burned / 1e6);
-	uint64_t first = s.cpu_ns;
-	CHECK(run_prog(prog) == 0, "third run");
-	CHECK(stats_for(map, id, ncpus, &s) && s.cpu_ns - first < 5000000,
+	double diff = (double)(cpu_of(skel, id) - start) - (double)burned;
+	CHECK(diff > -10e6 && diff < 10e6, "charged %.3f ms for %.3f ms burned",
+	      (cpu_of(skel, id) - start) / 1e6, burned / 1e6);
+	uint64_t first = cpu_of(skel, id);
+	CHECK(walk(skel) == 0 && cpu_of(skel, id) - first < 5000000,
 	      "no double charge: %llu then %llu", (unsigned long long)first,
-	      (unsigned long long)s.cpu_ns);
+	      (unsigned long long)cpu_of(skel, id));
+	CHECK(counter(skel, CPU_COUNTER_MAP_FULL, libbpf_num_possible_cpus()) == 0,
+	      "no map-full drops");
+	cgroup_cpu_bpf__destroy(skel);
+}
 
-	/* a task born after attach is charged from birth */
-	uint64_t before_child = s.cpu_ns;
+/* A task born after attach and gone before any walk saw it: its release charges its whole life. */
+static void test_release_charges_from_birth(const char *dir_a)
+{
+	uint64_t id = enter_cgroup(dir_a);
+	struct cgroup_cpu_bpf *skel = load(false, 4096);
+	CHECK(skel != NULL, "load and attach");
+	if (!skel)
+		return;
+	uint64_t before = cpu_of(skel, id);
 	pid_t pid = fork();
 	if (pid == 0) {
 		burn_ms(150);
-		_exit(run_prog(prog) == 0 ? 0 : 1);
+		_exit(0);
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child ran the program");
-	CHECK(stats_for(map, id, ncpus, &s), "entry after child");
-	diff = (double)(s.cpu_ns - before_child) - 150e6;
-	CHECK(diff > -5e6 && diff < 20e6, "child charged from birth: %.3f ms for 150 ms",
-	      (s.cpu_ns - before_child) / 1e6);
-	CHECK(counter(skel, CPU_COUNTER_MAP_FULL, ncpus) == 0, "no map-full drops");
+	/* no walk: the child's memory is released an RCU grace period after it is reaped */
+	uint64_t got = wait_cpu(skel, id, before + 140000000) - before;
+	CHECK(got > 140e6 && got < 170e6, "child charged from birth at release: %.3f ms for 150 ms",
+	      got / 1e6);
+	cgroup_cpu_bpf__destroy(skel);
+}
+
+/* A move charges what the task used so far to the cgroup it leaves, without a walk. */
+static void test_move_charges_the_cgroup_left(const char *dir_a, const char *dir_b)
+{
+	uint64_t a = enter_cgroup(dir_a);
+	struct cgroup_cpu_bpf *skel = load(false, 4096);
+	CHECK(skel != NULL, "load and attach");
+	if (!skel)
+		return;
+	uint64_t a0 = cpu_of(skel, a);
+	burn_ms(100);
+	uint64_t b = enter_cgroup(dir_b);
+	uint64_t b0 = cpu_of(skel, b);
+	double got_a = (double)(cpu_of(skel, a) - a0);
+	CHECK(got_a > 90e6 && got_a < 115e6,
+	      "the move charged %.3f ms of 100 ms to the cgroup left", got_a / 1e6);
+	burn_ms(50);
+	CHECK(walk(skel) == 0, "walk");
+	double got_b = (double)(cpu_of(skel, b) - b0);
+	CHECK(got_b > 45e6 && got_b < 65e6, "the new cgroup got what came after: %.3f ms of 50 ms",
+	      got_b / 1e6);
+	CHECK(cpu_of(skel, a) - a0 < 115000000, "nothing more to the cgroup left");
 	cgroup_cpu_bpf__destroy(skel);
 }
 
 /* A full map drops the charge and counts it instead of failing silently. */
 static void test_map_full(const char *dir_a, const char *dir_b, int ncpus)
 {
+	uint64_t a = enter_cgroup(dir_a);
 	struct cgroup_cpu_bpf *skel = load(false, 1);
 	CHECK(skel != NULL, "load with a one-entry map");
 	if (!skel)
 		return;
-	int prog = bpf_program__fd(skel->progs.cpu_switch_raw);
 	int map = bpf_map__fd(skel->maps.cgroup_cpu);
-	struct cpu_cgroup_stats s;
-
-	uint64_t a = enter_cgroup(dir_a);
-	run_prog(prog);
+	uint64_t key, next, *prev = NULL;
+	int entries = 0;
 	burn_ms(30);
-	run_prog(prog);
-	CHECK(stats_for(map, a, ncpus, &s) && s.cpu_ns > 0, "first cgroup fits");
-	uint64_t b = enter_cgroup(dir_b);
+	uint64_t b = enter_cgroup(dir_b); /* a's entry now exists or the map is full */
 	burn_ms(30);
-	run_prog(prog);
-	CHECK(!stats_for(map, b, ncpus, &s), "second cgroup does not fit");
+	CHECK(walk(skel) == 0, "walk");
+	while (bpf_map_get_next_key(map, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		entries++;
+	}
+	CHECK(entries == 1, "the map holds its one entry: %d", entries);
+	CHECK(cpu_of(skel, a) == 0 || cpu_of(skel, b) == 0, "two cgroups do not fit");
 	CHECK(counter(skel, CPU_COUNTER_MAP_FULL, ncpus) >= 1, "drop counted: %llu",
 	      (unsigned long long)counter(skel, CPU_COUNTER_MAP_FULL, ncpus));
 	cgroup_cpu_bpf__destroy(skel);
 }
 
+/*
+ * A cgroup the collector has removed (final values taken, entry deleted) gets no entry back when
+ * its last task is released afterwards: nobody would ever delete it.
+ */
+static void test_removed_cgroup_not_recreated(const char *dir_top, const char *dir_a)
+{
+	char dir_c[CGROUP_PATH_MAX + 80];
+	struct stat st;
+	snprintf(dir_c, sizeof(dir_c), "%s/c", dir_top);
+	CHECK(mkdir(dir_c, 0755) == 0 && stat(dir_c, &st) == 0, "create %s", dir_c);
+	enter_cgroup(dir_a);
+	struct cgroup_cpu_bpf *skel = load(false, 4096);
+	CHECK(skel != NULL, "load and attach");
+	if (!skel)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!enter_cgroup(dir_c))
+			_exit(1);
+		burn_ms(50);
+		_exit(0);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child ran in %s", dir_c);
+	/* as the collector does on removal: take the values, delete the entry */
+	CHECK(rmdir(dir_c) == 0, "remove %s", dir_c);
+	uint64_t id = st.st_ino;
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.cgroup_cpu), &id);
+	usleep(500000); /* several RCU grace periods: the child's release has run */
+	CHECK(cpu_of(skel, id) == 0, "no entry for the removed cgroup after the release: %llu ns",
+	      (unsigned long long)cpu_of(skel, id));
+	cgroup_cpu_bpf__destroy(skel);
+}
+
 /* cgroup v1 keying, reached through CO-RE: the key is our cpuacct cgroup's directory inode. */
-static void test_v1_key(int ncpus)
+static void test_v1_key(void)
 {
 	char rel[CGROUP_PATH_MAX], dir[2 * CGROUP_PATH_MAX];
 	struct stat st;
@@ -220,16 +288,13 @@ static void test_v1_key(int ncpus)
 	}
 	snprintf(dir, sizeof(dir), "%s%s", mounts.cpuacct, rel);
 	CHECK(stat(dir, &st) == 0, "stat %s", dir);
-	struct cgroup_cpu_bpf *skel = load(true, 64);
+	struct cgroup_cpu_bpf *skel = load(true, 4096);
 	CHECK(skel != NULL, "load keyed by v1");
 	if (!skel)
 		return;
-	int prog = bpf_program__fd(skel->progs.cpu_switch_raw);
-	struct cpu_cgroup_stats s;
-	run_prog(prog);
+	uint64_t before = cpu_of(skel, st.st_ino);
 	burn_ms(30);
-	run_prog(prog);
-	CHECK(stats_for(bpf_map__fd(skel->maps.cgroup_cpu), st.st_ino, ncpus, &s) && s.cpu_ns > 0,
+	CHECK(walk(skel) == 0 && cpu_of(skel, st.st_ino) > before,
 	      "charged under the cpuacct cgroup id %llu", (unsigned long long)st.st_ino);
 	cgroup_cpu_bpf__destroy(skel);
 }
@@ -254,9 +319,12 @@ int main(void)
 	CHECK(mkdir(dir_top, 0755) == 0 && mkdir(dir_a, 0755) == 0 && mkdir(dir_b, 0755) == 0,
 	      "create test cgroups: %s", strerror(errno));
 
-	test_charges_own_runtime(dir_a, ncpus);
+	test_walk_charges_own_runtime(dir_a);
+	test_release_charges_from_birth(dir_a);
+	test_move_charges_the_cgroup_left(dir_a, dir_b);
 	test_map_full(dir_a, dir_b, ncpus);
-	test_v1_key(ncpus);
+	test_removed_cgroup_not_recreated(dir_top, dir_a);
+	test_v1_key();
 
 	/* leave the test cgroups and remove them */
 	snprintf(back, sizeof(back), "%s%s", mounts.unified,

@@ -174,7 +174,7 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "--rabbitmq-timeout must be below --rabbitmq-interval");
 	}
 	{
-		char *argv[] = { "hostmon", "--cpu-hook=kprobe", NULL };
+		char *argv[] = { "hostmon", "--http-hook=kprobe", NULL };
 		expect_invalid(argv, none, "expected auto, tp_btf or raw_tp");
 	}
 	{
