@@ -162,6 +162,7 @@ bench: deps-test
 	$(MAKE) all $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
 	./bench/cpu.sh $(BUILD)
+	/usr/bin/python3 bench/map_memory.py $(BUILD)
 	/usr/bin/python3 bench/http_latency.py $(BUILD)
 	/usr/bin/python3 bench/http_latency_programs.py $(BUILD)
 

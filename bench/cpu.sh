@@ -38,7 +38,7 @@ pipe_usecs() { perf bench sched pipe -l "${1:-200000}" 2>/dev/null | awk '/usecs
 echo "== perf bench sched pipe, alternating without / with the cgroup_cpu collector (usecs/op, lower is better)"
 without=""
 with=""
-for round in 1 2 3 4 5; do
+for round in 1 2 3 4 5 6 7 8 9; do
 	without="$without $(pipe_usecs)"
 	start_daemon
 	with="$with $(pipe_usecs)"

@@ -406,9 +406,7 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 
 	rc = cgroup_cpu_bpf__load(st->skel);
 	if (rc) {
-		snprintf(err, errlen,
-			 "cannot load the BPF programs (verifier or kernel support): %s",
-			 strerror(-rc));
+		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-rc));
 		goto fail;
 	}
 	st->map_fd = bpf_map__fd(st->skel->maps.cgroup_cpu);

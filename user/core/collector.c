@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cgroup_cpu/cgroup_cpu.h"
+#include "core/host_check.h"
 #include "core/log.h"
 #include "http_latency/http_latency.h"
 #include "lib/clock.h"
@@ -108,10 +109,24 @@ size_t collector_set_start(struct collector_set *set, const struct config *cfg, 
 		char err[512] = "";
 		int rc = c->ops->init(cfg, loop, &c->state, err, sizeof(err));
 		if (rc) {
+			char hint[256];
 			c->state = NULL;
+			if (rc == -EPERM || rc == -EACCES) {
+				char missing[128];
+				host_missing_bpf_caps(missing, sizeof(missing));
+				snprintf(
+					hint, sizeof(hint),
+					"a privilege problem, not the kernel: %s%s; run as root or "
+					"grant them",
+					*missing ? "missing " : "the kernel refused even with ",
+					*missing ? missing : "the capabilities it asks for");
+			} else {
+				snprintf(hint, sizeof(hint), "%s",
+					 "--log-level=debug shows libbpf's and the verifier's "
+					 "details");
+			}
 			log_error("collector failed to start", "collector", c->ops->name, "reason",
-				  *err ? err : strerror(-rc), "hint",
-				  "--log-level=debug shows libbpf's and the verifier's details");
+				  *err ? err : strerror(-rc), "hint", hint);
 			continue;
 		}
 		c->up = true;
@@ -154,6 +169,20 @@ void collector_set_collect(struct collector_set *set, struct metric_snapshot *ou
 		c->last_duration_seconds = clock_monotonic_seconds() - start;
 		collector_section_end(out, &sec, rc, "collector", c->ops->name, &c->last_error);
 	}
+}
+
+bool collector_working(const struct collector *c, char *why, size_t len)
+{
+	if (!c->up) {
+		snprintf(why, len, "did not start (see the log)");
+		return false;
+	}
+	if (c->last_error) {
+		snprintf(why, len, "last collect failed: %s", strerror(-c->last_error));
+		return false;
+	}
+	*why = '\0';
+	return !c->ops->healthy || c->ops->healthy(c->state, why, len);
 }
 
 void collector_set_destroy(struct collector_set *set)

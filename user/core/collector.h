@@ -50,6 +50,9 @@ struct collector_ops {
 		    size_t errlen);
 	int (*collect)(void *state, struct metric_snapshot *s);
 	struct bpf_object *(*bpf_object)(void *state);
+	/* optional: whether the collector's source works now (a broker that answers, say); false
+	 * with a reason makes the collector down while it keeps exporting its own health series */
+	bool (*healthy)(void *state, char *reason, size_t len);
 	void (*destroy)(void *state);
 };
 
@@ -77,7 +80,11 @@ extern const size_t collector_table_len;
  */
 int collector_set_select(struct collector_set *set, const struct collector_ops *const *table,
 			 size_t n, const struct config *cfg, char *err, size_t errlen);
-/* Initialises every selected collector, logging each failure once. Returns how many are up. */
+/*
+ * Initialises every selected collector, logging each failure once (a refusal
+ * for want of privileges says which capabilities are missing). Returns how
+ * many are up.
+ */
 size_t collector_set_start(struct collector_set *set, const struct config *cfg, struct loop *loop);
 /*
  * Runs each up collector into out, each in its own section, timing it and
@@ -85,6 +92,11 @@ size_t collector_set_start(struct collector_set *set, const struct config *cfg, 
  */
 void collector_set_collect(struct collector_set *set, struct metric_snapshot *out);
 void collector_set_destroy(struct collector_set *set);
+/*
+ * Whether c works now: started, its last collect succeeded, and its source is
+ * healthy (ops->healthy). When not, why says why in a few words.
+ */
+bool collector_working(const struct collector *c, char *why, size_t len);
 
 /*
  * For any source of metrics run in a section sec of s: closes sec with the

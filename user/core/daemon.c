@@ -98,8 +98,11 @@ static void serve_readyz(struct daemon *d, struct web_response *resp)
 
 	for (size_t i = 0; i < d->collectors.n; i++) {
 		const struct collector *c = &d->collectors.items[i];
-		buf_printf(resp->body, "%s %s\n", c->ops->name, c->up ? "up" : "down");
-		ready = ready && c->up;
+		char why[256];
+		bool working = collector_working(c, why, sizeof(why));
+		buf_printf(resp->body, "%s %s%s%s\n", c->ops->name, working ? "up" : "down",
+			   working ? "" : ": ", working ? "" : why);
+		ready = ready && working;
 	}
 	if (!ready) {
 		char missing[256];
@@ -227,6 +230,13 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 
 	size_t up = collector_set_start(&d.collectors, cfg, d.loop);
 	struct log_num n_up = { { 0 } }, n_all = { { 0 } };
+	if (up == 0 && d.collectors.n > 0) {
+		/* nothing to serve: fail, so Restart=on-failure and crash-loop alerts see it */
+		log_error("no collector could start; exiting", "collectors",
+			  log_u64(&n_all, d.collectors.n), "hint",
+			  "each failure is logged above; --collectors chooses which run");
+		goto out;
+	}
 	log_info("listening", "address", web_server_address(d.http), "collectors_up",
 		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
 	self_log_bpf_map_memory(&d.collectors);

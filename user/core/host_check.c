@@ -77,6 +77,31 @@ void host_check(struct host_status *st)
 				   "pinning BPF objects");
 }
 
+void host_missing_bpf_caps(char *buf, size_t len)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	/* CAP_NET_ADMIN: attaching cgroup_skb programs (the HTTP servers' cgroups) */
+	static const struct {
+		int cap;
+		const char *name;
+	} needed[] = { { CAP_BPF, "CAP_BPF" },
+		       { CAP_PERFMON, "CAP_PERFMON" },
+		       { CAP_NET_ADMIN, "CAP_NET_ADMIN" } };
+
+	*buf = '\0';
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		snprintf(buf, len, "capabilities unreadable (%s)", strerror(errno));
+		return;
+	}
+	if (has_cap(data, CAP_SYS_ADMIN))
+		return;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!has_cap(data, needed[i].cap))
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", *buf ? ", " : "",
+				 needed[i].name);
+}
+
 void host_status_explain(const struct host_status *st, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s%s",

@@ -24,5 +24,8 @@ struct host_status {
 
 void host_check(struct host_status *st);
 void host_status_explain(const struct host_status *st, char *buf, size_t len);
+/* The capabilities BPF collectors need that this process lacks, e.g. "CAP_BPF, CAP_PERFMON";
+ * "" when it has them (or CAP_SYS_ADMIN, which covers them). */
+void host_missing_bpf_caps(char *buf, size_t len);
 
 #endif

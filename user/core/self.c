@@ -117,10 +117,12 @@ static void collect_collectors(struct metric_snapshot *s, const struct collector
 {
 	static const char *const labels[] = { "collector" };
 	struct metric_family *up = metric_family_get(s, "hostmon_collector_up",
-						     "Whether the collector started (loaded and "
-						     "attached) and its last collect, the one for "
-						     "this scrape, succeeded; when 0 its metrics "
-						     "are left out of the page.",
+						     "Whether the collector works: it started "
+						     "(loaded and attached), its last collect, the "
+						     "one for this scrape, succeeded (else its "
+						     "metrics are left out of the page) and its "
+						     "source answers (else only its own health "
+						     "series say why).",
 						     METRIC_GAUGE, 1, labels);
 	struct metric_family *dur = metric_family_get(s, "hostmon_collector_duration_seconds",
 						      "Time the collector's last collect took.",
@@ -129,7 +131,8 @@ static void collect_collectors(struct metric_snapshot *s, const struct collector
 	for (size_t i = 0; i < set->n; i++) {
 		const struct collector *c = &set->items[i];
 		const char *v[] = { c->ops->name };
-		metric_add(up, v, c->up && c->last_error == 0 ? 1 : 0);
+		char why[256];
+		metric_add(up, v, collector_working(c, why, sizeof(why)) ? 1 : 0);
 		if (c->up)
 			metric_add(dur, v, c->last_duration_seconds);
 	}

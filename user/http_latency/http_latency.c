@@ -323,9 +323,7 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_latency.max_inflight);
 	int rc = http_latency_bpf__load(s);
 	if (rc) {
-		snprintf(err, errlen,
-			 "cannot load the BPF programs (verifier or kernel support): %s",
-			 strerror(-rc));
+		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-rc));
 		return rc;
 	}
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);

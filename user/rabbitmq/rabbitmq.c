@@ -59,6 +59,8 @@ struct rmq_state {
 	pthread_mutex_t lock;
 	struct rmq_snap *snap;
 	bool up;
+	bool polled;		/* a poll has finished, well or not */
+	char last_failure[256]; /* "reason: detail" of the last failed poll */
 	double last_success_wall;
 	double last_poll_duration;
 	uint64_t errors[RMQ_REASON_MAX];
@@ -189,7 +191,10 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
 {
 	pthread_mutex_lock(&st->lock);
 	st->up = false;
+	st->polled = true;
 	st->errors[reason]++;
+	snprintf(st->last_failure, sizeof(st->last_failure), "%s: %s", rmq_reason_names[reason],
+		 detail);
 	pthread_mutex_unlock(&st->lock);
 	/* one line when it starts failing or the reason changes, not one per interval */
 	if (st->last_logged_reason != (int)reason)
@@ -251,6 +256,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	struct rmq_snap *old = st->snap;
 	st->snap = snap;
 	st->up = true;
+	st->polled = true;
 	st->last_success_wall = clock_wall_seconds();
 	st->last_poll_duration = snap->taken_at - start;
 	pthread_mutex_unlock(&st->lock);
@@ -391,6 +397,20 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 	return 0;
 }
 
+/* The broker is the source: while its polls fail the collector is down, and says why. */
+static bool rmq_healthy(void *state, char *reason, size_t len)
+{
+	struct rmq_state *st = state;
+
+	pthread_mutex_lock(&st->lock);
+	bool up = st->up;
+	if (!up)
+		snprintf(reason, len, "%s%s", st->polled ? "last poll failed: " : "",
+			 st->polled ? st->last_failure : "no poll has finished yet");
+	pthread_mutex_unlock(&st->lock);
+	return up;
+}
+
 static void rmq_destroy(void *state)
 {
 	struct rmq_state *st = state;
@@ -520,5 +540,6 @@ const struct collector_ops rabbitmq_collector_ops = {
 	.enabled_by_default = rmq_enabled,
 	.init = rmq_init,
 	.collect = rmq_collect,
+	.healthy = rmq_healthy,
 	.destroy = rmq_destroy,
 };
