@@ -51,9 +51,9 @@ static const char *kind_expectation(enum opt_kind kind)
 	case OPT_BOOL:
 		return "expected true or false";
 	case OPT_U64:
-		return "expected a whole number in range";
+		return "expected a whole number";
 	case OPT_DURATION:
-		return "expected a duration such as 500ms, 10s, 5m, 1h";
+		return "expected a duration";
 	case OPT_SIZE:
 		return "expected a size such as 8192, 8KiB, 1MiB within range";
 	case OPT_LOG_LEVEL:
@@ -90,11 +90,44 @@ static int check_string(enum opt_kind kind, const char *value)
 	return 0;
 }
 
-/* "expected auto, tp_btf or raw_tp" for a choice; the kind's expectation otherwise. */
+/* A bound of a number or duration option as a user would write it: 100, 500ms, 1.5s, 2m, 1h. */
+static void format_bound(const struct option_def *o, uint64_t v, char *out, size_t len)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = { { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 } };
+
+	if (o->kind == OPT_U64 || v == 0) {
+		snprintf(out, len, "%llu", (unsigned long long)v);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (v % units[i].ms == 0) {
+			snprintf(out, len, "%llu%s", (unsigned long long)(v / units[i].ms),
+				 units[i].unit);
+			return;
+		}
+	snprintf(out, len, "%llums", (unsigned long long)v);
+}
+
+/* "expected auto, tp_btf or raw_tp" for a choice; "... from 1 to 64" for a number; the kind's
+ * expectation otherwise. */
 static void expectation(const struct option_def *o, char *out, size_t outlen)
 {
 	size_t n = 0;
 
+	if (o->kind == OPT_U64 || o->kind == OPT_DURATION) {
+		char lo[32], hi[32];
+		format_bound(o, o->min, lo, sizeof(lo));
+		format_bound(o, o->max, hi, sizeof(hi));
+		snprintf(out, outlen, "%s from %s to %s%s", kind_expectation(o->kind), lo, hi,
+			 o->kind == OPT_DURATION
+				 ? ": a number and a unit (ms, s, m, h, d), such as "
+				   "500ms, 1.5s, 2m or 1h30m"
+				 : "");
+		return;
+	}
 	if (o->kind != OPT_CHOICE || !o->choices) {
 		snprintf(out, outlen, "%s", kind_expectation(o->kind));
 		return;

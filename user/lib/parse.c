@@ -69,6 +69,19 @@ int parse_duration_ms(const char *s, uint64_t *out)
 		unsigned long long n = strtoull(p, &end, 10);
 		if (errno)
 			return -EINVAL;
+		/* a fraction ("1.5s"): up to 3 digits, enough for whole milliseconds of any unit */
+		uint64_t frac = 0, frac_div = 1;
+		if (*end == '.') {
+			end++;
+			if (!isdigit((unsigned char)*end))
+				return -EINVAL;
+			while (isdigit((unsigned char)*end)) {
+				if (frac_div == 1000)
+					return -EINVAL;
+				frac = frac * 10 + (uint64_t)(*end++ - '0');
+				frac_div *= 10;
+			}
+		}
 		/* longest unit first so "ms" is not read as "m" */
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			size_t l = strlen(units[i].unit);
@@ -77,11 +90,11 @@ int parse_duration_ms(const char *s, uint64_t *out)
 				mult = units[i].ms;
 			}
 		}
-		if (!mult)
+		if (!mult || (frac * mult) % frac_div)
+			return -EINVAL; /* no unit, or finer than a millisecond */
+		if (n > (UINT64_MAX - total) / mult - 1)
 			return -EINVAL;
-		if (n > (UINT64_MAX - total) / mult)
-			return -EINVAL;
-		total += n * mult;
+		total += n * mult + frac * mult / frac_div;
 		p = end + ulen;
 	}
 	*out = total;

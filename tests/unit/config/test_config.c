@@ -150,6 +150,12 @@ static void test_invalid(void)
 	{
 		char *argv[] = { "hostmon", "--idle-timeout=10 s", NULL };
 		expect_invalid(argv, none, "duration");
+		/* refusals say the accepted forms and the range */
+		char *argv2[] = { "hostmon", "--idle-timeout=5", NULL };
+		expect_invalid(argv2, none,
+			       "a number and a unit (ms, s, m, h, d), such as 500ms, 1.5s");
+		char *argv3[] = { "hostmon", "--max-connections=0", NULL };
+		expect_invalid(argv3, none, "expected a whole number from ");
 	}
 	{
 		char *argv[] = { "hostmon", "--listen", NULL };
@@ -308,7 +314,15 @@ static void test_parsers(void)
 	CHECK(parse_duration_ms("10", &v) == -EINVAL, "unitless");
 	CHECK(parse_duration_ms("", &v) == -EINVAL, "empty");
 	CHECK(parse_duration_ms("-1s", &v) == -EINVAL, "negative");
-	CHECK(parse_duration_ms("1.5s", &v) == -EINVAL, "fraction");
+	CHECK(parse_duration_ms("1.5s", &v) == 0 && v == 1500, "1.5s");
+	CHECK(parse_duration_ms("0.25s", &v) == 0 && v == 250, "0.25s");
+	CHECK(parse_duration_ms("1.5m", &v) == 0 && v == 90000, "1.5m");
+	CHECK(parse_duration_ms("1h30m", &v) == 0 && v == 5400000, "1h30m");
+	CHECK(parse_duration_ms("1.5ms", &v) == -EINVAL, "finer than a millisecond");
+	CHECK(parse_duration_ms("1.0001s", &v) == -EINVAL, "more than 3 fraction digits");
+	CHECK(parse_duration_ms("1.s", &v) == -EINVAL, "no fraction digits");
+	CHECK(parse_duration_ms(".5s", &v) == -EINVAL, "no whole part");
+	CHECK(parse_duration_ms("5sec", &v) == -EINVAL, "5sec");
 	CHECK(parse_duration_ms("5x", &v) == -EINVAL, "unit");
 	CHECK(parse_duration_ms("99999999999999999999s", &v) == -EINVAL, "overflow");
 	CHECK(parse_duration_ms("9999999999999999h", &v) == -EINVAL, "mult overflow");
