@@ -164,6 +164,7 @@ bench: deps-test
 	./bench/cpu.sh $(BUILD)
 	/usr/bin/python3 bench/http_latency.py $(BUILD)
 	/usr/bin/python3 bench/http_latency_programs.py $(BUILD)
+	/usr/bin/python3 bench/http_latency_map_memory.py $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

@@ -146,7 +146,8 @@ struct http_php_req {
 };
 _Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
 
-/* histograms: one per label set; per-CPU values, summed by userspace */
+/* histograms: one per label set, shared by all CPUs (atomic adds): its memory does not grow with
+ * the CPU count */
 struct http_hist_key {
 	__u64 cgroup_id;
 	__u64 route; /* HTTP_ROUTE_NONE, HTTP_ROUTE_OTHER or a key of routes */
@@ -157,12 +158,13 @@ struct http_hist_key {
 };
 _Static_assert(sizeof(struct http_hist_key) == 24, "http_hist_key layout");
 
+/* No count: it is the sum of the buckets, which user space adds up anyway; one atomic add fewer
+ * per request, and a scrape can never see a count that disagrees with its buckets. */
 struct http_hist {
 	__u64 buckets[HTTP_MAX_BUCKETS + 1]; /* not cumulative; [nbuckets] is +Inf */
 	__u64 sum_ns;
-	__u64 count;
 };
-_Static_assert(sizeof(struct http_hist) == (HTTP_MAX_BUCKETS + 3) * 8, "http_hist layout");
+_Static_assert(sizeof(struct http_hist) == (HTTP_MAX_BUCKETS + 2) * 8, "http_hist layout");
 
 /* ring buffer: a target appeared (exec, fork) or its process ended */
 enum http_event_kind {

@@ -18,7 +18,7 @@
  *   php_reqs: pid_tgid -> struct http_php_req, PHP requests per worker.
  *   reads: per-thread struct read_args, a read's arguments from sys_enter to
  *     sys_exit (kind: READ_BUF, READ_IOV, READ_MSG).
- *   hists: struct http_hist_key -> struct http_hist (per-CPU).
+ *   hists: struct http_hist_key -> struct http_hist (one for all CPUs).
  *   http_counters: enum http_counter slots (per-CPU, lib/counters.bpf.h).
  *   http_events: ring buffer of struct http_event, targets appearing/ending.
  *   Defines the maps: include it in one program only (http_latency.bpf.c);
@@ -130,8 +130,11 @@ struct {
 	__type(value, __u64);
 } target_bits SEC(".maps");
 
+/* Not per-CPU: per-CPU values would cost CPUs x label sets x buckets (280 MiB at 256 CPUs with the
+ * defaults); shared values with atomic adds cost the same on every host. Sized by user space
+ * (--http-max-series). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct http_hist_key);
 	__type(value, struct http_hist);

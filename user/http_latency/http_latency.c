@@ -112,13 +112,11 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "runtime",
 					      "method", "status_code",	"route" };
 	int fd = bpf_map__fd(st->skel->maps.hists);
-	struct http_hist *percpu = calloc((size_t)st->ncpus, sizeof(*percpu));
 	struct http_hist_key key, next, *prev = NULL;
+	struct http_hist h;
 	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
 	char status[8], route[HTTP_ROUTE_LEN * 2];
 
-	if (!percpu)
-		return -ENOMEM;
 	struct metric_family *f = metric_histogram_get(
 		s, "hostmon_http_server_request_duration_seconds",
 		"Time from a request's first byte reaching the server's socket "
@@ -129,15 +127,13 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, percpu))
+		/* one value for all CPUs (the kernel adds atomically); the count is the buckets'
+		 * sum, made by the exposition */
+		if (bpf_map_lookup_elem(fd, &key, &h))
 			continue;
 		memset(buckets, 0, sizeof(buckets));
-		uint64_t sum_ns = 0;
-		for (int c = 0; c < st->ncpus; c++) {
-			for (size_t b = 0; b <= st->buckets.n; b++)
-				buckets[b] += percpu[c].buckets[b];
-			sum_ns += percpu[c].sum_ns;
-		}
+		memcpy(buckets, h.buckets, (st->buckets.n + 1) * sizeof(buckets[0]));
+		uint64_t sum_ns = h.sum_ns;
 		const struct cg_label *l = label_of(st, key.cgroup_id);
 		snprintf(status, sizeof(status), "%u", (unsigned)key.status);
 		const char *v[] = { l ? l->path : "",
@@ -149,7 +145,6 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 				    route_label(st, key.route, route, sizeof(route)) };
 		metric_add_histogram(f, v, buckets, (double)sum_ns / 1e9);
 	}
-	free(percpu);
 	return 0;
 }
 
@@ -317,7 +312,12 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 		bpf_program__set_autoload(raw_progs[i], !st->use_btf);
 	}
 	set_rodata(st);
-	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_latency.max_series);
+	/* a (cgroup, route) pair admitted beyond the histograms' room could never be counted: the
+	 * route maps hold as many as the histogram map */
+	__u32 series = (__u32)cfg->http_latency.max_series;
+	bpf_map__set_max_entries(s->maps.hists, series);
+	bpf_map__set_max_entries(s->maps.route_seen, series);
+	bpf_map__set_max_entries(s->maps.routes, series);
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
 	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_latency.max_inflight);

@@ -191,7 +191,7 @@ def seeded_tests(t, env):
     """A server that was running before hostmon started is found by the /proc scan."""
     cg = env.mkdir("node-before")
     with NodeServer(cgroup=env.path(cg)) as srv:
-        d = Daemon("--collectors", "http_latency")
+        d = Daemon("--collectors", "http_latency", *only_ours(env))
         try:
             info("node started before hostmon")
             for _ in range(5):
@@ -261,14 +261,20 @@ def php_tests(t, env, d, mode):
     t.check(ok, f"promtool: {why}")
 
 
+def only_ours(env):
+    """hostmon sees every node, nginx and php-fpm on the host (others' containers too): the target
+    counts, hook gauges and USDT log lines checked here must be this test's own."""
+    return ("--http-include-cgroup", f"^{env.base}(/|$)")
+
+
 def run(t):
     env = Env("hostmon-http", cgroup2_mount())
     try:
         env.mkdir("")
         seeded_tests(t, env)
-        runs = [(("--collectors", "http_latency", "--cgroup-refresh-interval", "1s"),
+        runs = [(("--collectors", "http_latency", "--cgroup-refresh-interval", "1s", *only_ours(env)),
                  lambda d: (node_tests(t, env, d), php_tests(t, env, d, "usdt"))),
-                (("--collectors", "http_latency", "--http-php-usdt=false"),
+                (("--collectors", "http_latency", "--http-php-usdt=false", *only_ours(env)),
                  lambda d: php_tests(t, env, d, "fastcgi"))]
         for args, body in runs:
             with running_daemon(t, *args) as d:
