@@ -92,7 +92,7 @@ enum http_counter {
 	HTTP_UNPAIRED_PIPELINED,  /* a request arrived while one was unanswered (not measured) */
 	HTTP_UNPAIRED_STALE,	  /* the state belonged to an earlier process with the same pid */
 	HTTP_UNPAIRED_NO_START,	  /* an end (PHP shutdown, END_REQUEST) without its start */
-	HTTP_UNPAIRED_STATE_FULL, /* no room in the in-flight request map */
+	HTTP_UNPAIRED_STATE_FULL, /* no socket or task storage for the request */
 	HTTP_UNPAIRED_EXIT,	  /* the server process ended with the request unanswered */
 	HTTP_UNPAIRED_N,
 	HTTP_COUNTER_HIST_FULL = HTTP_UNPAIRED_N, /* histogram map full: a measurement dropped */
@@ -133,16 +133,17 @@ struct http_skb_cgroup {
 };
 _Static_assert(sizeof(struct http_skb_cgroup) == 8, "http_skb_cgroup layout");
 
-/* in-flight PHP requests: one per worker thread (key: pid_tgid) */
+/* in-flight PHP requests: one per worker thread, in task storage (freed with the thread) */
 struct http_php_req {
 	__u64 start_ns;
-	__u64 route; /* USDT mode: from the request URI; FastCGI mode: HTTP_ROUTE_NONE */
+	__u64 route; /* from the request URI (USDT) or REQUEST_URI (FastCGI) */
 	__u32 fd;    /* FastCGI mode: the connection the request came on */
 	__u16 status;
 	__u8 method;
 	__u8 params_next; /* FastCGI mode: the next read is a FCGI_PARAMS body */
 	__u32 params_len;
-	__u32 pad;
+	__u8 active; /* a request started and has not ended */
+	__u8 pad[3];
 };
 _Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
 

@@ -26,4 +26,19 @@ struct http_test_record {
 };
 _Static_assert(sizeof(struct http_test_record) == 32, "http_test_record layout");
 
+/* sys_enter / sys_exit: a syscall of the test's own thread, as the tp_btf programs see it */
+struct http_test_syscall {
+	__s64 id;
+	__u64 arg1, arg2, arg3;
+	__s64 ret;
+};
+_Static_assert(sizeof(struct http_test_syscall) == 40, "http_test_syscall layout");
+
+/* usdt_startup: the probe's arguments, user addresses of NUL-terminated strings */
+struct http_test_usdt {
+	__u64 method;
+	__u64 uri;
+};
+_Static_assert(sizeof(struct http_test_usdt) == 16, "http_test_usdt layout");
+
 #endif

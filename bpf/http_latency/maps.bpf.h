@@ -15,7 +15,8 @@
  *     path's segment hashes are kept while its route is made).
  *   route_seen, route_count: the (cgroup, route) pairs admitted under the
  *     per-cgroup cap, and how many each cgroup has.
- *   php_reqs: pid_tgid -> struct http_php_req, PHP requests per worker.
+ *   php_reqs: task storage, struct http_php_req: the PHP request of a
+ *     worker thread.
  *   reads: per-thread struct read_args, a read's arguments from sys_enter to
  *     sys_exit (kind: READ_BUF, READ_IOV, READ_MSG).
  *   hists: struct http_hist_key -> struct http_hist (one for all CPUs).
@@ -90,10 +91,12 @@ struct {
 	__type(value, __u32);
 } route_count SEC(".maps");
 
+/* task storage, like reads: a worker thread's request goes with the thread (no sweep, no pid
+ * reuse, no bound to size), and the kernel finds it without hashing */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct http_php_req);
 } php_reqs SEC(".maps");
 

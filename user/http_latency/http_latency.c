@@ -162,13 +162,8 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		"closed unanswered), pipelined (a request behind an unanswered one), pid_reused, "
 		"no_start (an end without its start), state_full, process_exit.",
 		METRIC_COUNTER, 1, reason);
-	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++) {
-		double v = (double)read_counter(st, i);
-		/* a PHP worker's request is swept by user space when its process ends */
-		if (i == HTTP_UNPAIRED_EXIT)
-			v += (double)st->exited_inflight;
-		metric_add(unpaired, &unpaired_names[i], v);
-	}
+	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++)
+		metric_add(unpaired, &unpaired_names[i], (double)read_counter(st, i));
 
 	static const char *const hooks[] = { "hooks" };
 	struct metric_family *failed =
@@ -293,24 +288,11 @@ static size_t pid_max(void)
 	return v;
 }
 
-/* Loads the object with only one twin of each hook (tp_btf, or raw_tp on older kernels). */
+/* Loads the object and attaches the process lifetime hooks (the others follow the targets). */
 static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
 {
 	struct http_latency_bpf *s = st->skel;
-	struct bpf_program *btf_progs[] = { s->progs.http_sys_enter, s->progs.http_sys_exit,
-					    s->progs.http_exec, s->progs.http_fork,
-					    s->progs.http_exit };
-	struct bpf_program *raw_progs[] = { s->progs.http_sys_enter_raw, s->progs.http_sys_exit_raw,
-					    s->progs.http_exec_raw, s->progs.http_fork_raw,
-					    s->progs.http_exit_raw };
 
-	st->use_btf = strcmp(cfg->http_latency.hook, "auto") == 0
-			      ? bpf_util_has_btf_tracepoint("sys_enter")
-			      : strcmp(cfg->http_latency.hook, "tp_btf") == 0;
-	for (size_t i = 0; i < sizeof(btf_progs) / sizeof(btf_progs[0]); i++) {
-		bpf_program__set_autoload(btf_progs[i], st->use_btf);
-		bpf_program__set_autoload(raw_progs[i], !st->use_btf);
-	}
 	set_rodata(st);
 	/* a (cgroup, route) pair admitted beyond the histograms' room could never be counted: the
 	 * route maps hold as many as the histogram map */
@@ -320,7 +302,6 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	bpf_map__set_max_entries(s->maps.routes, series);
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
-	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_latency.max_inflight);
 	int rc = http_latency_bpf__load(s);
 	if (rc) {
 		snprintf(err, errlen,
@@ -339,20 +320,18 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	}
 	st->target_bits = bits;
 	/* process lifetime hooks stay attached: they run on exec, fork and exit only */
-	struct bpf_program **lifetime = st->use_btf ? btf_progs : raw_progs;
+	struct bpf_program *lifetime[] = { s->progs.http_exec, s->progs.http_fork,
+					   s->progs.http_exit };
 	struct bpf_link **links[] = { &s->links.http_exec, &s->links.http_fork,
 				      &s->links.http_exit };
-	struct bpf_link **raw_links[] = { &s->links.http_exec_raw, &s->links.http_fork_raw,
-					  &s->links.http_exit_raw };
 	for (size_t i = 0; i < 3; i++) {
-		struct bpf_link *link = bpf_program__attach(lifetime[2 + i]);
-		if (!link) {
+		*links[i] = bpf_program__attach(lifetime[i]);
+		if (!*links[i]) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot attach %s: %s",
-				 bpf_program__name(lifetime[2 + i]), strerror(errno));
+				 bpf_program__name(lifetime[i]), strerror(errno));
 			return rc;
 		}
-		*(st->use_btf ? links[i] : raw_links[i]) = link;
 	}
 	return 0;
 }
@@ -428,9 +407,8 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	}
 	malloc_trim(0); /* loading parsed the kernel's BTF */
 	struct log_num n = { { 0 } };
-	log_info("collector attached", "collector", "http_latency", "hook",
-		 st->use_btf ? "tp_btf" : "raw_tp", "targets", log_u64(&n, st->ntargets),
-		 "php_usdt", st->php_usdt ? "on" : "off");
+	log_info("collector attached", "collector", "http_latency", "targets",
+		 log_u64(&n, st->ntargets), "php_usdt", st->php_usdt ? "on" : "off");
 	*state = st;
 	return 0;
 fail: /* an empty err is reported as strerror(-rc) by the collector set */
