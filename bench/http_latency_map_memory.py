@@ -9,7 +9,8 @@ already counts this host's possible CPUs; the per-CPU part of each map is worked
 and sizes the way the kernel sizes it (kernel/bpf/hashtab.c, arraymap.c) and scaled to each CPU
 count: per-CPU values (value size x entries per CPU), and per-CPU bookkeeping of hash maps (one
 spare element and its pointer per CPU for a preallocated hash, 8 lock counters per CPU for every
-hash). Local storage (socket, task) is charged to the sockets and threads that hold it, not to the
+hash); the targets map, which the collector sizes from the CPU count, with its entries at each
+count. Local storage (socket, task) is charged to the sockets and threads that hold it, not to the
 map: listed with 0 and explained in docs/http_latency.md.
 """
 import os
@@ -30,6 +31,29 @@ HASHES = {"hash", "percpu_hash", "lru_hash", "lru_percpu_hash"}
 
 def up8(n):
     return (n + 7) // 8 * 8
+
+
+# Maps the collector sizes from the CPU count (user/http_latency/http_latency.c,
+# latency_targets_room()): entries at a given number of CPUs.
+SIZED_BY_CPUS = {"targets": lambda cpus: min(max(4096, 64 * cpus), 1 << 20)}
+
+
+def pow2(n):
+    p = 1
+    while p < n:
+        p *= 2
+    return p
+
+
+def at_cpus(m, here, cpus):
+    """The map's memlock with cpus possible CPUs, from its memlock with `here` of them."""
+    n = m["memlock"] + (cpus - here) * per_cpu_bytes(m)
+    rule = SIZED_BY_CPUS.get(m["name"])
+    if rule and m["type"] == "hash":
+        elem = HTAB_ELEM + up8(m["key_size"]) + up8(m["value_size"])
+        entries, now = rule(cpus), m["max_entries"]
+        n += (entries - now) * elem + (pow2(entries) - pow2(now)) * 16  # elements, buckets
+    return n
 
 
 def per_cpu_bytes(m):
@@ -102,7 +126,7 @@ def main():
     total_here = 0
     for m in maps:
         pc = per_cpu_bytes(m)
-        at = {c: m["memlock"] + (c - here) * pc for c in cpus}
+        at = {c: at_cpus(m, here, c) for c in cpus}
         total_here += m["memlock"]
         for c in cpus:
             total[c] += at[c]

@@ -32,6 +32,7 @@
 #include "http_latency.h"
 #include "route.bpf.h"
 
+/* sized by user space from the CPU count (latency_targets_room()) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);

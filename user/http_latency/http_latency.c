@@ -288,6 +288,17 @@ static size_t pid_max(void)
 	return v;
 }
 
+/*
+ * Target processes the kernel's map holds: a host's web workers grow with its CPUs (php-fpm
+ * pools and nginx are sized per CPU), so 64 per possible CPU, and never fewer than 4,096. About
+ * 80 bytes each: 1.3 MiB at 256 CPUs.
+ */
+uint32_t latency_targets_room(int ncpus)
+{
+	uint64_t n = 64 * (uint64_t)(ncpus > 0 ? ncpus : 1);
+	return n < 4096 ? 4096 : n > (1u << 20) ? 1u << 20 : (uint32_t)n;
+}
+
 /* Loads the object and attaches the process lifetime hooks (the others follow the targets). */
 static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
 {
@@ -300,6 +311,7 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	bpf_map__set_max_entries(s->maps.hists, series);
 	bpf_map__set_max_entries(s->maps.route_seen, series);
 	bpf_map__set_max_entries(s->maps.routes, series);
+	bpf_map__set_max_entries(s->maps.targets, latency_targets_room(st->ncpus));
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
 	int rc = http_latency_bpf__load(s);

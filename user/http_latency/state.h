@@ -66,6 +66,9 @@ struct http_latency {
 	uint64_t max_routes;
 };
 
+/* http_latency.c: entries of the kernel's targets map for a host with ncpus possible CPUs */
+uint32_t latency_targets_room(int ncpus);
+
 int latency_targets_scan(struct http_latency *st);
 int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer callback */
 void latency_targets_update_hooks(struct http_latency *st);
