@@ -20,22 +20,27 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 from cgroup_test import Env, cgroup2_mount  # noqa: E402
+import hostmon_test  # noqa: E402
 from hostmon_test import Daemon  # noqa: E402
 from node_env import NodeServer, wrk  # noqa: E402
 
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 
 
-def program_stats():
+def program_stats(cgdir):
+    """(run_time_ns, run_cnt) by name of the programs attached to cgdir: by id, so another
+    hostmon on the host (its programs have the same names) is never mistaken for this one."""
+    ids = {a["id"] for a in json.loads(subprocess.check_output(["bpftool", "-j", "cgroup", "show", cgdir]) or b"[]")}
     out = json.loads(subprocess.check_output(["bpftool", "-j", "prog", "show"]))
     return {p["name"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
-            for p in out if p.get("name", "").endswith(("skb_ingress", "skb_egress"))}
+            for p in out if p.get("id") in ids and p.get("name", "").endswith(("skb_ingress", "skb_egress"))}
 
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    os.environ.setdefault("HOSTMON_BIN", os.path.join(ROOT, build, "hostmon"))
+    # hostmon_test read HOSTMON_BIN when it was imported: name this build's binary now
+    hostmon_test.BIN = os.environ.get("HOSTMON_BIN") or os.path.join(ROOT, build, "hostmon")
     env = Env("hostmon-bench-skb", cgroup2_mount())
     env.mkdir("")
     cg = env.mkdir("node")
@@ -50,9 +55,9 @@ def main():
                                           env.path(cg)], stdout=subprocess.PIPE, text=True)
                 floor.stdout.readline()  # "attached ..."
                 time.sleep(1.5)          # hostmon attaches on the target's event
-                before = program_stats()
+                before = program_stats(env.path(cg))
                 r = wrk(srv.url("/fast"), seconds, 8)
-                after = program_stats()
+                after = program_stats(env.path(cg))
             finally:
                 d.stop()
                 d.close()

@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "peek.bpf.h"
 #include "php.bpf.h"
+#include "php_syscalls.bpf.h"
 #include "skb.bpf.h"
 #include "syscalls.bpf.h"
 #include "targets.bpf.h"
@@ -28,103 +29,32 @@ char LICENSE[] SEC("license") = "GPL";
  * per worker: USDT probes (status from the FastCGI output) or FastCGI
  * records, both on the raw sys_enter/sys_exit hooks, which user space
  * attaches only while a PHP target exists; they look the current tgid up
- * first and leave at once for every other process. Each request adds to a
- * per-CPU histogram keyed by cgroup, route, runtime, method and status.
+ * first and leave at once for every other process (php_syscalls.bpf.h). A
+ * worker's request is its thread's task storage. Each request adds to a
+ * histogram, shared by all CPUs, keyed by cgroup, route, runtime, method and
+ * status.
  * Nothing per request goes to userspace.
  */
 
-/* ---- syscall hooks ---- */
+/* ---- syscall hooks (PHP-FPM targets) ---- */
 
-static __always_inline int on_enter(struct pt_regs *regs, long id, int direct)
-{
-	if (!is_read(id) && !is_write(id))
-		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
-	struct http_target *t = current_target(tgid);
-	if (!t || t->mode == HTTP_MODE_HTTP)
-		return 0; /* HTTP mode is measured by the cgroup_skb programs */
-
-	__u32 fd = (__u32)arg_of(regs, 1, direct);
-	__u64 arg2 = arg_of(regs, 2, direct);
-	if (is_read(id)) {
-		if (t->mode == HTTP_MODE_PHP_USDT)
-			return 0; /* USDT mode needs only the worker's writes */
-		struct read_args *a = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), 0,
-							   BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!a)
-			return 0;
-		a->ptr = arg2;
-		a->fd = fd;
-		a->kind = id == NR_READV ? READ_IOV : id == NR_RECVMSG ? READ_MSG : READ_BUF;
-		a->mode = t->mode;
-		a->pending = 1;
-		return 0;
-	}
-	__u64 p = arg2, len = arg_of(regs, 3, direct);
-	if (id == NR_WRITEV)
-		p = first_iov(arg2, &len);
-	else if (id == NR_SENDMSG)
-		p = msg_first_iov(arg2, &len);
-	php_on_write(t, pid_tgid, fd, p, len);
-	return 0;
-}
-
-static __always_inline int on_exit(long id, long ret)
-{
-	if (!is_read(id))
-		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
-	if (!maybe_target(tgid))
-		return 0;
-	/* only a target's sys_enter stored arguments: no second lookup of the target */
-	struct read_args *ap = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), 0, 0);
-	if (!ap || !ap->pending)
-		return 0;
-	struct read_args a = *ap;
-	ap->pending = 0;
-	if (ret <= 0)
-		return 0;
-
-	__u64 p = a.ptr, len = (__u64)ret;
-	if (a.kind != READ_BUF) {
-		__u64 first = 0;
-		p = a.kind == READ_IOV ? first_iov(a.ptr, &first) : msg_first_iov(a.ptr, &first);
-		if (first < len)
-			len = first;
-	}
-	__u8 b[HTTP_PEEK] = {};
-	__u32 n = peek(b, p, len);
-	if (a.mode == HTTP_MODE_PHP_FCGI)
-		php_on_read(pid_tgid, a.fd, b, n, p, len);
-	return 0;
-}
-
+/*
+ * tp_btf only: the object needs kernel BTF and bpf_loop() (5.17) anyway, and every kernel with
+ * both has tp_btf; a raw_tp twin would need the same kernel, so it would be no fallback.
+ * regs is a BTF pointer, read directly.
+ */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(http_sys_enter, struct pt_regs *regs, long id)
 {
-	return on_enter(regs, id, 1);
+	php_sys_enter(id, (__u32)ARG1(regs), ARG2(regs), ARG3(regs));
+	return 0;
 }
 
-SEC("raw_tp/sys_enter")
-int BPF_PROG(http_sys_enter_raw, struct pt_regs *regs, long id)
-{
-	return on_enter(regs, id, 0);
-}
-
-/* tp_btf: regs is a BTF pointer, read directly; raw_tp: through a probe read */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(http_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit((long)SYSCALL_NR(regs), ret);
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(http_sys_exit_raw, struct pt_regs *regs, long ret)
-{
-	struct pt_regs *r = regs;
-	return on_exit((long)BPF_CORE_READ(r, SYSCALL_NR_FIELD), ret);
+	php_sys_exit((long)SYSCALL_NR(regs), ret);
+	return 0;
 }
 
 /* ---- HTTP mode: the targets' cgroups (attached by user space) ---- */
@@ -148,33 +78,14 @@ int http_skb_egress(struct __sk_buff *skb)
 SEC("usdt")
 int BPF_USDT(php_request_startup, void *file, void *uri, void *method)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct http_target *t = current_target(tgid);
-	if (!t || t->mode != HTTP_MODE_PHP_USDT)
-		return 0;
-	struct http_php_req r = { .start_ns = bpf_ktime_get_ns(),
-				  .method = (__u8)php_method((__u64)method),
-				  .route = php_route((__u64)uri) };
-	if (bpf_map_update_elem(&php_reqs, &id, &r, BPF_ANY))
-		counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
+	php_usdt_start((__u64)method, (__u64)uri);
 	return 0;
 }
 
 SEC("usdt")
 int BPF_USDT(php_request_shutdown, void *file, void *uri, void *method)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct http_target *t = bpf_map_lookup_elem(&targets, &tgid);
-	if (!t || t->mode != HTTP_MODE_PHP_USDT)
-		return 0;
-	struct http_php_req *r = bpf_map_lookup_elem(&php_reqs, &id);
-	if (!r) {
-		counter_inc(&http_counters, HTTP_UNPAIRED_NO_START);
-		return 0;
-	}
-	php_end(t, id, r);
+	php_usdt_end();
 	return 0;
 }
 
@@ -183,14 +94,8 @@ int BPF_USDT(php_request_shutdown, void *file, void *uri, void *method)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(http_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	on_exec(p, bprm);
-	return 0;
-}
-
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(http_exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
-{
-	on_exec(p, bprm);
+	if (on_exec(p, bprm))
+		php_task_gone(p); /* a target became another program */
 	return 0;
 }
 
@@ -201,23 +106,11 @@ int BPF_PROG(http_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("raw_tp/sched_process_fork")
-int BPF_PROG(http_fork_raw, struct task_struct *parent, struct task_struct *child)
-{
-	on_fork(parent, child);
-	return 0;
-}
-
+/* every thread that exits: a PHP worker's request in flight is counted here */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(http_exit, struct task_struct *p)
 {
-	on_process_exit(p);
-	return 0;
-}
-
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(http_exit_raw, struct task_struct *p)
-{
+	php_task_gone(p);
 	on_process_exit(p);
 	return 0;
 }

@@ -92,7 +92,7 @@ enum http_counter {
 	HTTP_UNPAIRED_PIPELINED,  /* a request arrived while one was unanswered (not measured) */
 	HTTP_UNPAIRED_STALE,	  /* the state belonged to an earlier process with the same pid */
 	HTTP_UNPAIRED_NO_START,	  /* an end (PHP shutdown, END_REQUEST) without its start */
-	HTTP_UNPAIRED_STATE_FULL, /* no room in the in-flight request map */
+	HTTP_UNPAIRED_STATE_FULL, /* no socket or task storage for the request */
 	HTTP_UNPAIRED_EXIT,	  /* the server process ended with the request unanswered */
 	HTTP_UNPAIRED_N,
 	HTTP_COUNTER_HIST_FULL = HTTP_UNPAIRED_N, /* histogram map full: a measurement dropped */
@@ -133,20 +133,22 @@ struct http_skb_cgroup {
 };
 _Static_assert(sizeof(struct http_skb_cgroup) == 8, "http_skb_cgroup layout");
 
-/* in-flight PHP requests: one per worker thread (key: pid_tgid) */
+/* in-flight PHP requests: one per worker thread, in task storage (freed with the thread) */
 struct http_php_req {
 	__u64 start_ns;
-	__u64 route; /* USDT mode: from the request URI; FastCGI mode: HTTP_ROUTE_NONE */
+	__u64 route; /* from the request URI (USDT) or REQUEST_URI (FastCGI) */
 	__u32 fd;    /* FastCGI mode: the connection the request came on */
 	__u16 status;
 	__u8 method;
 	__u8 params_next; /* FastCGI mode: the next read is a FCGI_PARAMS body */
 	__u32 params_len;
-	__u32 pad;
+	__u8 active; /* a request started and has not ended */
+	__u8 pad[3];
 };
 _Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
 
-/* histograms: one per label set; per-CPU values, summed by userspace */
+/* histograms: one per label set, shared by all CPUs (atomic adds): its memory does not grow with
+ * the CPU count */
 struct http_hist_key {
 	__u64 cgroup_id;
 	__u64 route; /* HTTP_ROUTE_NONE, HTTP_ROUTE_OTHER or a key of routes */
@@ -157,12 +159,13 @@ struct http_hist_key {
 };
 _Static_assert(sizeof(struct http_hist_key) == 24, "http_hist_key layout");
 
+/* No count: it is the sum of the buckets, which user space adds up anyway; one atomic add fewer
+ * per request, and a scrape can never see a count that disagrees with its buckets. */
 struct http_hist {
 	__u64 buckets[HTTP_MAX_BUCKETS + 1]; /* not cumulative; [nbuckets] is +Inf */
 	__u64 sum_ns;
-	__u64 count;
 };
-_Static_assert(sizeof(struct http_hist) == (HTTP_MAX_BUCKETS + 3) * 8, "http_hist layout");
+_Static_assert(sizeof(struct http_hist) == (HTTP_MAX_BUCKETS + 2) * 8, "http_hist layout");
 
 /* ring buffer: a target appeared (exec, fork) or its process ended */
 enum http_event_kind {

@@ -15,10 +15,11 @@
  *     path's segment hashes are kept while its route is made).
  *   route_seen, route_count: the (cgroup, route) pairs admitted under the
  *     per-cgroup cap, and how many each cgroup has.
- *   php_reqs: pid_tgid -> struct http_php_req, PHP requests per worker.
+ *   php_reqs: task storage, struct http_php_req: the PHP request of a
+ *     worker thread.
  *   reads: per-thread struct read_args, a read's arguments from sys_enter to
  *     sys_exit (kind: READ_BUF, READ_IOV, READ_MSG).
- *   hists: struct http_hist_key -> struct http_hist (per-CPU).
+ *   hists: struct http_hist_key -> struct http_hist (one for all CPUs).
  *   http_counters: enum http_counter slots (per-CPU, lib/counters.bpf.h).
  *   http_events: ring buffer of struct http_event, targets appearing/ending.
  *   Defines the maps: include it in one program only (http_latency.bpf.c);
@@ -31,6 +32,7 @@
 #include "http_latency.h"
 #include "route.bpf.h"
 
+/* sized by user space from the CPU count (latency_targets_room()) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -90,10 +92,12 @@ struct {
 	__type(value, __u32);
 } route_count SEC(".maps");
 
+/* task storage, like reads: a worker thread's request goes with the thread (no sweep, no pid
+ * reuse, no bound to size), and the kernel finds it without hashing */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct http_php_req);
 } php_reqs SEC(".maps");
 
@@ -130,8 +134,11 @@ struct {
 	__type(value, __u64);
 } target_bits SEC(".maps");
 
+/* Not per-CPU: per-CPU values would cost CPUs x label sets x buckets (280 MiB at 256 CPUs with the
+ * defaults); shared values with atomic adds cost the same on every host. Sized by user space
+ * (--http-max-series). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct http_hist_key);
 	__type(value, struct http_hist);

@@ -5,16 +5,22 @@
 
 /*
  * API:
- *   php_on_read(id, fd, b, n, p, got): a worker thread (pid_tgid id) read
- *     got bytes at user address p on fd, the first n of them in b:
+ *   A worker thread's request is its task storage in php_reqs (struct
+ *   http_php_req, active while one is in flight), so it goes with the
+ *   thread: nothing to sweep, no pid reuse to mistake, nothing to size.
+ *   php_on_read(fd, b, n, p, got): the current worker thread read got bytes
+ *     at user address p on fd, the first n of them in b:
  *     FCGI_BEGIN_REQUEST starts a request, the FCGI_PARAMS body that follows
- *     gives its method (FastCGI mode).
- *   php_on_write(t, id, fd, p, len): the worker wrote FastCGI records: the
+ *     gives its method and route (FastCGI mode).
+ *   php_on_write(t, fd, p, len): the worker wrote FastCGI records: the
  *     first FCGI_STDOUT gives the status, FCGI_END_REQUEST ends the request
  *     (FastCGI mode; in USDT mode the shutdown probe ends it).
- *   php_end(t, id, r): records the worker's request r and forgets it.
- *   php_method(str): the method named by the NUL-terminated user string.
- *   php_route(str): the route of the request URI in the user string.
+ *   php_usdt_start(method, uri), php_usdt_end(): php:request__startup and
+ *     __shutdown in the current thread (user strings method and uri); they
+ *     do nothing unless its process is a target in USDT mode.
+ *   php_task_gone(task): task ends (or execs another program) with its
+ *     request unanswered: counted HTTP_UNPAIRED_EXIT.
+ *   php_end(t, r): records the worker's request r and ends it.
  */
 
 #include "vmlinux.h"
@@ -27,12 +33,36 @@
 #include "record.bpf.h"
 #include "request.bpf.h"
 #include "route_cap.bpf.h"
+#include "targets.bpf.h"
 
-static __always_inline void php_end(const struct http_target *t, __u64 id, struct http_php_req *r)
+/* The current thread's request state; created only when a request starts. */
+static __always_inline struct http_php_req *php_req(int create)
+{
+	return bpf_task_storage_get(&php_reqs, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline void php_end(const struct http_target *t, struct http_php_req *r)
 {
 	record(bpf_get_current_cgroup_id(), t->runtime, r->method, r->status ? r->status : 200,
 	       r->route, bpf_ktime_get_ns() - r->start_ns);
-	bpf_map_delete_elem(&php_reqs, &id);
+	r->active = 0;
+	r->params_next = 0;
+}
+
+/* A new request of the current thread: its state, reset, or NULL (counted) without room. */
+static __always_inline struct http_php_req *php_begin(__u32 fd)
+{
+	struct http_php_req *r = php_req(1);
+	if (!r) {
+		counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
+		return NULL;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->start_ns = bpf_ktime_get_ns();
+	r->fd = fd;
+	r->active = 1;
+	return r;
 }
 
 /*
@@ -40,11 +70,10 @@ static __always_inline void php_end(const struct http_target *t, __u64 id, struc
  * FCGI_END_REQUEST ends the request (FastCGI mode). php-fpm writes them with
  * write(2), several records in one buffer: walk at most 8 headers.
  */
-static __always_inline void php_on_write(const struct http_target *t, __u64 id, __u32 fd, __u64 p,
-					 __u64 len)
+static __always_inline void php_on_write(const struct http_target *t, __u32 fd, __u64 p, __u64 len)
 {
-	struct http_php_req *r = bpf_map_lookup_elem(&php_reqs, &id);
-	if (!r)
+	struct http_php_req *r = php_req(0);
+	if (!r || !r->active)
 		return;
 	if (t->mode == HTTP_MODE_PHP_FCGI && r->fd != fd)
 		return;
@@ -63,7 +92,7 @@ static __always_inline void php_on_write(const struct http_target *t, __u64 id, 
 			r->status = s > 0 ? (__u16)s : 200;
 		}
 		if (type == FCGI_END_REQUEST && t->mode == HTTP_MODE_PHP_FCGI) {
-			php_end(t, id, r);
+			php_end(t, r);
 			return;
 		}
 		off += FCGI_HEADER_LEN + clen + pad;
@@ -145,12 +174,13 @@ static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 le
 	}
 }
 
-static __always_inline void php_on_read(__u64 id, __u32 fd, const __u8 *b, __u32 n, __u64 p,
-					__u64 got)
+static __always_inline void php_on_read(__u32 fd, const __u8 *b, __u32 n, __u64 p, __u64 got)
 {
-	struct http_php_req *r = bpf_map_lookup_elem(&php_reqs, &id);
+	struct http_php_req *r = php_req(0);
 	__u32 clen, pad;
 
+	if (r && !r->active)
+		r = NULL;
 	if (r && r->params_next && r->fd == fd) {
 		r->params_next = 0;
 		php_params(r, p, got < r->params_len ? got : r->params_len);
@@ -158,12 +188,10 @@ static __always_inline void php_on_read(__u64 id, __u32 fd, const __u8 *b, __u32
 	}
 	int type = fcgi_parse_header(b, n, &clen, &pad);
 	if (type == FCGI_BEGIN_REQUEST) {
-		struct http_php_req nr = { .start_ns = bpf_ktime_get_ns(), .fd = fd };
 		/* a request still here never ended */
 		if (r)
 			counter_inc(&http_counters, HTTP_UNPAIRED_NO_START);
-		if (bpf_map_update_elem(&php_reqs, &id, &nr, BPF_ANY))
-			counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
+		php_begin(fd);
 	} else if (type == FCGI_PARAMS && r && r->fd == fd && clen && n == FCGI_HEADER_LEN) {
 		r->params_next = 1;
 		r->params_len = clen;
@@ -187,6 +215,50 @@ static __always_inline __u64 php_route(__u64 str)
 		return HTTP_ROUTE_NONE;
 	in.len = (__u32)n - 1;
 	return http_route_of(&in, bpf_get_current_cgroup_id());
+}
+
+/* The current process, when it is a PHP-FPM target measured through USDT. */
+static __always_inline struct http_target *php_usdt_target(void)
+{
+	struct http_target *t = current_target(bpf_get_current_pid_tgid() >> 32);
+	return t && t->mode == HTTP_MODE_PHP_USDT ? t : NULL;
+}
+
+static __always_inline void php_usdt_start(__u64 method, __u64 uri)
+{
+	if (!php_usdt_target())
+		return;
+	/* a request still in flight is replaced: php-fpm starts one only after the last ended */
+	struct http_php_req *r = php_begin(0);
+	if (!r)
+		return;
+	r->method = (__u8)php_method(method);
+	r->route = php_route(uri);
+}
+
+static __always_inline void php_usdt_end(void)
+{
+	struct http_target *t = php_usdt_target();
+	if (!t)
+		return;
+	struct http_php_req *r = php_req(0);
+	if (!r || !r->active) {
+		counter_inc(&http_counters, HTTP_UNPAIRED_NO_START);
+		return;
+	}
+	php_end(t, r);
+}
+
+/* Runs for every task that exits: a lookup without create finds nothing for all but PHP workers
+ * that once had a request, so no target check is needed first (and a thread that outlives its
+ * process's leader, whose exit removed the target, is still counted). */
+static __always_inline void php_task_gone(struct task_struct *task)
+{
+	struct http_php_req *r = bpf_task_storage_get(&php_reqs, task, 0, 0);
+	if (r && r->active) {
+		r->active = 0;
+		counter_inc(&http_counters, HTTP_UNPAIRED_EXIT);
+	}
 }
 
 #endif

@@ -6,8 +6,9 @@
  * API:
  *   record(cgroup_id, runtime, method, status, route, d): one request of
  *     duration d ns into hists under its label set: its `le` bucket of
- *     bucket_ns (or +Inf), the sum and the count. A full map drops it and
- *     counts HTTP_COUNTER_HIST_FULL.
+ *     bucket_ns (or +Inf) and the sum, with atomic adds (the histogram is
+ *     shared by all CPUs). A full map drops it and counts
+ *     HTTP_COUNTER_HIST_FULL.
  */
 
 #include "vmlinux.h"
@@ -20,7 +21,7 @@
 #include "maps.bpf.h"
 #include "settings.bpf.h"
 
-/* A new label set's first value. In .rodata, not on the stack: a stack copy (280 bytes) would be
+/* A new label set's first value. In .rodata, not on the stack: a stack copy (272 bytes) would be
  * written on every request, where only a label set's first request needs it. */
 static const struct http_hist http_hist_zero = {};
 
@@ -41,11 +42,12 @@ static __always_inline void record(__u64 cgroup_id, __u8 runtime, __u8 method, _
 		return;
 	}
 	__u32 b = hist_bucket_le(bucket_ns, nbuckets, HTTP_MAX_BUCKETS, d);
+	/* One value for all CPUs, so two of them may add to it at once: atomic adds keep every
+	 * request counted (a per-CPU value would cost CPUs x label sets x buckets of memory). */
 	/* b cannot exceed HTTP_MAX_BUCKETS; the check shows the verifier the index is in range */
 	if (b <= HTTP_MAX_BUCKETS)
-		h->buckets[b]++;
-	h->sum_ns += d;
-	h->count++;
+		__sync_fetch_and_add(&h->buckets[b], 1);
+	__sync_fetch_and_add(&h->sum_ns, d);
 }
 
 #endif

@@ -7,17 +7,14 @@
  * API:
  *   NR_READ ... NR_RECVMSG: the syscall numbers (x86 and arm64).
  *   is_read(id), is_write(id): id reads from / writes to a file descriptor.
- *   arg_of(regs, n, direct): argument n (1-3) of the syscall in regs; direct
- *     when regs is a BTF pointer (tp_btf), else read through probe reads
- *     (raw_tp). Pass a constant, so each twin compiles to one path.
- *   SYSCALL_NR(regs), SYSCALL_NR_FIELD: the syscall number at sys_exit (its
- *     tracepoint does not pass it), read directly or with BPF_CORE_READ.
+ *   ARG1(regs) .. ARG3(regs): the syscall's arguments in a BTF-typed
+ *     pt_regs (tp_btf/sys_enter), read directly.
+ *   SYSCALL_NR(regs): the syscall number at sys_exit (its tracepoint does
+ *     not pass it).
  */
 
 #include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 
 #if defined(__TARGET_ARCH_x86)
 #define NR_READ	    0
@@ -51,10 +48,7 @@ static __always_inline int is_write(long id)
 	return id == NR_WRITE || id == NR_WRITEV || id == NR_SENDTO || id == NR_SENDMSG;
 }
 
-/*
- * Syscall arguments: tp_btf hands a BTF-typed pt_regs that is read directly;
- * raw_tp needs probe reads.
- */
+/* Syscall arguments: tp_btf hands a BTF-typed pt_regs that is read directly. */
 #if defined(__TARGET_ARCH_x86)
 #define ARG1(r) ((r)->di)
 #define ARG2(r) ((r)->si)
@@ -64,15 +58,6 @@ static __always_inline int is_write(long id)
 #define ARG2(r) ((r)->regs[1])
 #define ARG3(r) ((r)->regs[2])
 #endif
-
-static __always_inline __u64 arg_of(struct pt_regs *regs, int n, int direct)
-{
-	if (direct)
-		return n == 1 ? ARG1(regs) : n == 2 ? ARG2(regs) : ARG3(regs);
-	return n == 1	? PT_REGS_PARM1_CORE_SYSCALL(regs)
-	       : n == 2 ? PT_REGS_PARM2_CORE_SYSCALL(regs)
-			: PT_REGS_PARM3_CORE_SYSCALL(regs);
-}
 
 #if defined(__TARGET_ARCH_x86)
 #define SYSCALL_NR_FIELD orig_ax

@@ -11,7 +11,9 @@
  *     first.
  *   on_exec(p, bprm), on_fork(parent, child), on_process_exit(p): keep
  *     targets and target_bits in step with the processes, and tell user
- *     space through http_events (struct http_event).
+ *     space through http_events (struct http_event). p, parent and child
+ *     are tp_btf's BTF pointers, read directly (CO-RE relocated).
+ *     on_exec returns 1 when a target became another program.
  */
 
 #include "vmlinux.h"
@@ -88,30 +90,32 @@ static __always_inline int match_name(void)
 	return -1;
 }
 
-static __always_inline void on_exec(struct task_struct *p, struct linux_binprm *bprm)
+/* 1 when a target became another program (it is no target any more), else 0. */
+static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *bprm)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 tgid = p->tgid;
 	int k = match_name();
 	if (k < 0 || k >= HTTP_MAX_NAMES) {
 		if (bpf_map_delete_elem(&targets, &tgid) == 0) {
 			set_target_bit(tgid, 0);
-			emit(tgid, HTTP_EVENT_EXIT, 0); /* a target became another program */
+			emit(tgid, HTTP_EVENT_EXIT, 0);
+			return 1;
 		}
-		return;
+		return 0;
 	}
 	struct http_target t = { .runtime = target_runtime[k], .mode = target_mode[k] };
 	if (bpf_map_update_elem(&targets, &tgid, &t, BPF_ANY)) {
 		counter_inc(&http_counters, HTTP_COUNTER_TARGETS_FULL);
-		return;
+		return 0;
 	}
 	set_target_bit(tgid, 1);
 	emit(tgid, HTTP_EVENT_NEW, t.runtime);
+	return 0;
 }
 
 static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	if (ctgid == ptgid)
 		return; /* a new thread, not a new process */
 	struct http_target *t = bpf_map_lookup_elem(&targets, &ptgid);
@@ -128,7 +132,7 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 
 static __always_inline void on_process_exit(struct task_struct *p)
 {
-	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	__u32 pid = p->pid, tgid = p->tgid;
 	if (pid != tgid)
 		return;
 	if (bpf_map_delete_elem(&targets, &tgid) == 0) {

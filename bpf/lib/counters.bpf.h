@@ -8,8 +8,11 @@
  *     BPF_MAP_TYPE_PERCPU_ARRAY with __u32 keys and __u64 values.
  *   counter_inc(map, slot): counter_add(map, slot, 1).
  *   A slot beyond the array counts nothing (the array lookup checks the
- *   index). Each CPU adds to its own copy, so no atomic is needed; the reader
- *   sums the CPUs, and nobody resets the counters (they stay monotonic).
+ *   index). Each CPU adds to its own copy and the reader sums the CPUs;
+ *   nobody resets the counters (they stay monotonic). The add is atomic all
+ *   the same: a program that can be preempted (uprobes and USDT, faultable
+ *   syscall tracepoints, sleepable programs) may lose its CPU between the
+ *   load and the store to another program that adds to the same copy.
  */
 
 #include "vmlinux.h"
@@ -20,7 +23,7 @@ static __always_inline void counter_add(void *map, __u32 slot, __u64 n)
 	__u64 *v = bpf_map_lookup_elem(map, &slot);
 
 	if (v)
-		*v += n;
+		__sync_fetch_and_add(v, n);
 }
 
 static __always_inline void counter_inc(void *map, __u32 slot)

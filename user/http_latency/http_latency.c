@@ -112,13 +112,11 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "runtime",
 					      "method", "status_code",	"route" };
 	int fd = bpf_map__fd(st->skel->maps.hists);
-	struct http_hist *percpu = calloc((size_t)st->ncpus, sizeof(*percpu));
 	struct http_hist_key key, next, *prev = NULL;
+	struct http_hist h;
 	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
 	char status[8], route[HTTP_ROUTE_LEN * 2];
 
-	if (!percpu)
-		return -ENOMEM;
 	struct metric_family *f = metric_histogram_get(
 		s, "hostmon_http_server_request_duration_seconds",
 		"Time from a request's first byte reaching the server's socket "
@@ -129,15 +127,13 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, percpu))
+		/* one value for all CPUs (the kernel adds atomically); the count is the buckets'
+		 * sum, made by the exposition */
+		if (bpf_map_lookup_elem(fd, &key, &h))
 			continue;
 		memset(buckets, 0, sizeof(buckets));
-		uint64_t sum_ns = 0;
-		for (int c = 0; c < st->ncpus; c++) {
-			for (size_t b = 0; b <= st->buckets.n; b++)
-				buckets[b] += percpu[c].buckets[b];
-			sum_ns += percpu[c].sum_ns;
-		}
+		memcpy(buckets, h.buckets, (st->buckets.n + 1) * sizeof(buckets[0]));
+		uint64_t sum_ns = h.sum_ns;
 		const struct cg_label *l = label_of(st, key.cgroup_id);
 		snprintf(status, sizeof(status), "%u", (unsigned)key.status);
 		const char *v[] = { l ? l->path : "",
@@ -149,7 +145,6 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 				    route_label(st, key.route, route, sizeof(route)) };
 		metric_add_histogram(f, v, buckets, (double)sum_ns / 1e9);
 	}
-	free(percpu);
 	return 0;
 }
 
@@ -167,13 +162,8 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		"closed unanswered), pipelined (a request behind an unanswered one), pid_reused, "
 		"no_start (an end without its start), state_full, process_exit.",
 		METRIC_COUNTER, 1, reason);
-	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++) {
-		double v = (double)read_counter(st, i);
-		/* a PHP worker's request is swept by user space when its process ends */
-		if (i == HTTP_UNPAIRED_EXIT)
-			v += (double)st->exited_inflight;
-		metric_add(unpaired, &unpaired_names[i], v);
-	}
+	for (__u32 i = 0; i < HTTP_UNPAIRED_N; i++)
+		metric_add(unpaired, &unpaired_names[i], (double)read_counter(st, i));
 
 	static const char *const hooks[] = { "hooks" };
 	struct metric_family *failed =
@@ -298,29 +288,32 @@ static size_t pid_max(void)
 	return v;
 }
 
-/* Loads the object with only one twin of each hook (tp_btf, or raw_tp on older kernels). */
+/*
+ * Target processes the kernel's map holds: a host's web workers grow with its CPUs (php-fpm
+ * pools and nginx are sized per CPU), so 64 per possible CPU, and never fewer than 4,096. About
+ * 80 bytes each: 1.3 MiB at 256 CPUs.
+ */
+uint32_t latency_targets_room(int ncpus)
+{
+	uint64_t n = 64 * (uint64_t)(ncpus > 0 ? ncpus : 1);
+	return n < 4096 ? 4096 : n > (1u << 20) ? 1u << 20 : (uint32_t)n;
+}
+
+/* Loads the object and attaches the process lifetime hooks (the others follow the targets). */
 static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
 {
 	struct http_latency_bpf *s = st->skel;
-	struct bpf_program *btf_progs[] = { s->progs.http_sys_enter, s->progs.http_sys_exit,
-					    s->progs.http_exec, s->progs.http_fork,
-					    s->progs.http_exit };
-	struct bpf_program *raw_progs[] = { s->progs.http_sys_enter_raw, s->progs.http_sys_exit_raw,
-					    s->progs.http_exec_raw, s->progs.http_fork_raw,
-					    s->progs.http_exit_raw };
 
-	st->use_btf = strcmp(cfg->http_latency.hook, "auto") == 0
-			      ? bpf_util_has_btf_tracepoint("sys_enter")
-			      : strcmp(cfg->http_latency.hook, "tp_btf") == 0;
-	for (size_t i = 0; i < sizeof(btf_progs) / sizeof(btf_progs[0]); i++) {
-		bpf_program__set_autoload(btf_progs[i], st->use_btf);
-		bpf_program__set_autoload(raw_progs[i], !st->use_btf);
-	}
 	set_rodata(st);
-	bpf_map__set_max_entries(s->maps.hists, (__u32)cfg->http_latency.max_series);
+	/* a (cgroup, route) pair admitted beyond the histograms' room could never be counted: the
+	 * route maps hold as many as the histogram map */
+	__u32 series = (__u32)cfg->http_latency.max_series;
+	bpf_map__set_max_entries(s->maps.hists, series);
+	bpf_map__set_max_entries(s->maps.route_seen, series);
+	bpf_map__set_max_entries(s->maps.routes, series);
+	bpf_map__set_max_entries(s->maps.targets, latency_targets_room(st->ncpus));
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
-	bpf_map__set_max_entries(s->maps.php_reqs, (__u32)cfg->http_latency.max_inflight);
 	int rc = http_latency_bpf__load(s);
 	if (rc) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-rc));
@@ -337,20 +330,18 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	}
 	st->target_bits = bits;
 	/* process lifetime hooks stay attached: they run on exec, fork and exit only */
-	struct bpf_program **lifetime = st->use_btf ? btf_progs : raw_progs;
+	struct bpf_program *lifetime[] = { s->progs.http_exec, s->progs.http_fork,
+					   s->progs.http_exit };
 	struct bpf_link **links[] = { &s->links.http_exec, &s->links.http_fork,
 				      &s->links.http_exit };
-	struct bpf_link **raw_links[] = { &s->links.http_exec_raw, &s->links.http_fork_raw,
-					  &s->links.http_exit_raw };
 	for (size_t i = 0; i < 3; i++) {
-		struct bpf_link *link = bpf_program__attach(lifetime[2 + i]);
-		if (!link) {
+		*links[i] = bpf_program__attach(lifetime[i]);
+		if (!*links[i]) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot attach %s: %s",
-				 bpf_program__name(lifetime[2 + i]), strerror(errno));
+				 bpf_program__name(lifetime[i]), strerror(errno));
 			return rc;
 		}
-		*(st->use_btf ? links[i] : raw_links[i]) = link;
 	}
 	return 0;
 }
@@ -426,9 +417,8 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	}
 	malloc_trim(0); /* loading parsed the kernel's BTF */
 	struct log_num n = { { 0 } };
-	log_info("collector attached", "collector", "http_latency", "hook",
-		 st->use_btf ? "tp_btf" : "raw_tp", "targets", log_u64(&n, st->ntargets),
-		 "php_usdt", st->php_usdt ? "on" : "off");
+	log_info("collector attached", "collector", "http_latency", "targets",
+		 log_u64(&n, st->ntargets), "php_usdt", st->php_usdt ? "on" : "off");
 	*state = st;
 	return 0;
 fail: /* an empty err is reported as strerror(-rc) by the collector set */

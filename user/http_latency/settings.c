@@ -103,8 +103,6 @@ int latency_parse_targets(const char *s, struct latency_targets *out, char *err,
 
 #define OFF(field) offsetof(struct http_latency_settings, field)
 
-static const char *const hooks[] = { "auto", "tp_btf", "raw_tp", NULL };
-
 static const struct option_def rows[] = {
 	{ "http-targets", OPT_STRING, OFF(targets), "node,nodejs,php-fpm*,php,nginx", 0, 0, "NAMES",
 	  "executables whose processes are measured (comma list, * = prefix)" },
@@ -116,17 +114,13 @@ static const struct option_def rows[] = {
 	  "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10", 0, 0, "SECONDS",
 	  "histogram bucket bounds in seconds (at most 32, increasing)" },
 	{ "http-max-series", OPT_U64, OFF(max_series), "4096", 16, 1u << 20, "N",
-	  "histograms (label sets) the kernel map holds; more are counted as dropped" },
-	{ "http-max-inflight", OPT_U64, OFF(max_inflight), "16384", 64, 1u << 22, "N",
-	  "requests in flight tracked at once (connections and PHP workers)" },
+	  "histograms (label sets) and (cgroup, route) pairs the kernel holds; more are counted" },
 	{ "http-php-usdt", OPT_BOOL, OFF(php_usdt), "true", 0, 0, NULL,
 	  "use PHP's USDT probes where the binary has them (else FastCGI on syscalls)" },
 	{ "http-routes", OPT_STRING, OFF(routes), NULL, 0, 0, "PATTERNS",
 	  "route patterns, e.g. /users/:id,/api/v1/orders/* (else ids in paths fold to :id)" },
 	{ "http-max-routes", OPT_U64, OFF(max_routes), "50", 1, 10000, "N",
 	  "distinct routes per cgroup; further ones are counted under route=\"other\"" },
-	{ "http-hook", OPT_CHOICE, OFF(hook), "auto", 0, 0, "HOOK",
-	  "sys_enter/sys_exit attachment: auto, tp_btf or raw_tp", .choices = hooks },
 };
 
 /* The lists and patterns are parsed again at start; parsing them here makes a bad one a usage

@@ -1,5 +1,5 @@
 /* http_latency/settings.h — the http_latency collector's settings: which processes, buckets,
- * map sizes, hooks; and the parsers of its bucket and target lists. */
+ * map sizes; and the parsers of its bucket and target lists. */
 #ifndef HOSTMON_HTTP_LATENCY_SETTINGS_H
 #define HOSTMON_HTTP_LATENCY_SETTINGS_H
 
@@ -46,9 +46,7 @@ struct http_latency_settings {
 	char *exclude_cgroup;
 	char *buckets; /* seconds, comma list */
 	uint64_t max_series;
-	uint64_t max_inflight;
 	bool php_usdt;
-	char *hook;   /* auto, tp_btf or raw_tp */
 	char *routes; /* --http-routes patterns, or NULL */
 	uint64_t max_routes;
 };

@@ -21,9 +21,8 @@
  * Targets live in the kernel's `targets` map. The kernel adds them on exec
  * and fork and removes them on exit, announcing each through a ring buffer;
  * latency_targets_event() then checks the process (cgroup filter, `php -S`
- * for PHP's CLI, USDT for php-fpm), sweeps in-flight state of PHP workers
- * that ended, keeps the syscall hooks attached exactly while a PHP target
- * exists, and the cgroup_skb programs attached to the cgroups of HTTP-mode
+ * for PHP's CLI, USDT for php-fpm), keeps the syscall hooks attached exactly
+ * while a PHP target exists, and the cgroup_skb programs attached to the cgroups of HTTP-mode
  * targets (sockets.c). latency_targets_scan() seeds the map from /proc at start and
  * again on a timer, in case ring buffer events were lost.
  */
@@ -39,7 +38,6 @@ struct usdt_binary {
 
 struct http_latency {
 	struct http_latency_bpf *skel;
-	bool use_btf;
 	struct bpf_link *enter_link, *exit_link; /* NULL while no PHP target exists */
 	struct skb_cgroup *skb_cgroups;		 /* the cgroups of HTTP-mode targets (sockets.c) */
 	size_t nskb_cgroups;
@@ -58,7 +56,6 @@ struct http_latency {
 	size_t ntargets;
 	__u64 *target_bits; /* the kernel's bitmap of target pids, mmap-ed */
 	size_t target_words, target_bits_len;
-	uint64_t exited_inflight; /* requests in flight when their process ended */
 	uint64_t hook_attach_failures;
 	int ncpus;
 	/* cgroup names */
@@ -68,6 +65,9 @@ struct http_latency {
 	struct http_routes routes; /* --http-routes, for the route labels */
 	uint64_t max_routes;
 };
+
+/* http_latency.c: entries of the kernel's targets map for a host with ncpus possible CPUs */
+uint32_t latency_targets_room(int ncpus);
 
 int latency_targets_scan(struct http_latency *st);
 int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer callback */

@@ -140,26 +140,6 @@ static void check_target(struct http_latency *st, __u32 tgid)
 	}
 }
 
-/*
- * PHP requests in flight of a process that ended can never be answered: count and forget them.
- * (HTTP-mode requests live in socket storage, which the kernel frees with the socket; the
- * programs count a killed server's waiting requests when its sockets close.)
- */
-static void sweep(struct http_latency *st, __u32 tgid)
-{
-	int reqs = bpf_map__fd(st->skel->maps.php_reqs);
-	__u64 rk, rnext, *rprev = NULL;
-
-	while (bpf_map_get_next_key(reqs, rprev, &rnext) == 0) {
-		rk = rnext;
-		rprev = &rk;
-		if ((__u32)(rk >> 32) == tgid && bpf_map_delete_elem(reqs, &rk) == 0) {
-			st->exited_inflight++;
-			rprev = NULL;
-		}
-	}
-}
-
 int latency_targets_event(void *ctx, void *data, size_t size)
 {
 	struct http_latency *st = ctx;
@@ -167,22 +147,18 @@ int latency_targets_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	/* an exit needs nothing here: the kernel counted a PHP request in flight as the thread
+	 * ended (its task storage), and HTTP-mode requests end with their sockets */
 	if (e->kind == HTTP_EVENT_NEW)
 		check_target(st, e->tgid);
-	else if (e->kind == HTTP_EVENT_EXIT)
-		sweep(st, e->tgid);
 	return 0;
 }
 
 static void attach_hooks(struct http_latency *st)
 {
 	struct http_latency_bpf *s = st->skel;
-	st->enter_link = bpf_program__attach(st->use_btf ? s->progs.http_sys_enter
-							 : s->progs.http_sys_enter_raw);
-	st->exit_link = st->enter_link
-				? bpf_program__attach(st->use_btf ? s->progs.http_sys_exit
-								  : s->progs.http_sys_exit_raw)
-				: NULL;
+	st->enter_link = bpf_program__attach(s->progs.http_sys_enter);
+	st->exit_link = st->enter_link ? bpf_program__attach(s->progs.http_sys_exit) : NULL;
 	if (!st->exit_link) {
 		st->hook_attach_failures++;
 		log_warn("cannot attach the syscall hooks", "collector", "http_latency", "reason",
@@ -220,7 +196,8 @@ void latency_targets_update_hooks(struct http_latency *st)
 	http_sockets_update(st);
 }
 
-/* Targets whose process is gone (an exit event lost) are removed with their state. */
+/* Targets whose process is gone (an exit event lost) are removed; their threads' request state
+ * went with the threads. */
 static void forget_dead(struct http_latency *st)
 {
 	__u32 key, next, *prev = NULL;
@@ -233,10 +210,8 @@ static void forget_dead(struct http_latency *st)
 		if (kill((pid_t)key, 0) < 0 && errno == ESRCH)
 			dead[ndead++] = key;
 	}
-	for (size_t i = 0; i < ndead; i++) {
+	for (size_t i = 0; i < ndead; i++)
 		drop(st, dead[i]);
-		sweep(st, dead[i]);
-	}
 }
 
 int latency_targets_scan(struct http_latency *st)

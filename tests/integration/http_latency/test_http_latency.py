@@ -12,12 +12,15 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - wrk for 3 s with 8 connections and a mix of 200/404: the histogram count is wrk's
       response count plus at most its open connections, per status
     - a connection closed before its response is counted as unpaired "closed"
+    - 1,000 connections left waiting (the server never answers or closes them): new requests
+      still count exactly, and closing them counts each as "closed"
     - a server killed mid-request leaves no state: the in-flight request is counted as
       "process_exit", the target count and hooks go back to 0
   a node server started before hostmon is found by the /proc scan and measured.
   php-fpm (tests/integration/lib/php_env.py: pools on TCP and on a unix socket, nginx in front):
     - through USDT, and with --http-php-usdt=false through the FastCGI fallback: sleep.php?ms=30
-      (never in le="0.025"), notfound.php (404), Laravel / (200) and /status/503: counts exact
+      (never in le="0.025"), notfound.php (404), Laravel / (200) and /status/503: counts exact;
+      the workers SIGKILLed while one sleeps in a request: one "process_exit"
     - which of the two measured them, since both give the same counts: in the USDT run the log
       says "php USDT probes attached" (collector=http_latency) once, for the pool's php-fpm
       binary, and the daemon's `targets` map has every pool process in USDT mode (the FastCGI
@@ -31,8 +34,10 @@ Everything created is removed in finally blocks (servers by their pids, cgroups)
 import json
 import os
 import re
+import signal
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -172,6 +177,28 @@ def node_tests(t, env, d):
         t.check(closed is not None and wait_until(lambda: unpaired(d, "closed") == closed + 1, 3),
                 f"counted as closed: {closed} -> {unpaired(d, 'closed')}")
 
+        info(f"node: {HELD_OPEN} connections left waiting, never closed by the server")
+        # Their state is socket storage, not a map of connections that could fill up: new requests
+        # still count, and each waiting one is still there to be counted when its client goes.
+        closed = unpaired(d, "closed")
+        held = []
+        try:
+            for _ in range(HELD_OPEN):
+                c = socket.create_connection(("127.0.0.1", srv.port))
+                c.sendall(b"GET /slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                held.append(c)
+            before = histograms(d, cg)
+            for _ in range(10):
+                srv.fresh("GET", "/fast")
+            got = counts(delta(settle(d, cg, sum(x["count"] for x in before.values()) + 10), before))
+            t.check(got == {("node", "GET", "200"): 10},
+                    f"with {HELD_OPEN} requests waiting, new ones count: {got}")
+        finally:
+            for c in held:
+                c.close()
+        t.check(closed is not None and wait_until(lambda: unpaired(d, "closed") == closed + HELD_OPEN, 10),
+                f"each waiting request counted closed when its client left: {closed} -> {unpaired(d, 'closed')}")
+
         info("node: killed mid-request")
         exited = unpaired(d, "process_exit")
         s = socket.create_connection(("127.0.0.1", srv.port))
@@ -191,7 +218,7 @@ def seeded_tests(t, env):
     """A server that was running before hostmon started is found by the /proc scan."""
     cg = env.mkdir("node-before")
     with NodeServer(cgroup=env.path(cg)) as srv:
-        d = Daemon("--collectors", "http_latency")
+        d = Daemon("--collectors", "http_latency", *only_ours(env))
         try:
             info("node started before hostmon")
             for _ in range(5):
@@ -249,6 +276,19 @@ def php_tests(t, env, d, mode):
             t.check(fast is not None and 0 <= fast <= 3,
                     f"php {mode} {listen}: 30 ms sleeps are not within le=0.025 (bucket present, <= 3): {ok200}")
             t.check(bucket(ok200, "+Inf") == 9, f"php {mode} {listen}: le=+Inf holds all 9: {ok200}")
+
+            info(f"php ({mode}, {listen}): the workers killed with a request in flight")
+            exited = unpaired(d, "process_exit")
+            client = threading.Thread(target=lambda: web.get("/php/sleep.php?ms=3000", timeout=20))
+            client.start()
+            time.sleep(0.5)  # nginx has handed it to a worker, which sleeps in it for 3 s
+            for pid in pool.worker_pids():
+                os.kill(pid, signal.SIGKILL)
+            client.join()
+            # counted by the kernel as the worker's thread ends (its task storage), once
+            t.check(exited is not None and wait_until(lambda: unpaired(d, "process_exit") == exited + 1, 5),
+                    f"php {mode} {listen}: the request in flight is counted as process_exit: "
+                    f"{exited} -> {unpaired(d, 'process_exit')}")
     attached = log_records(d, USDT_ATTACHED)
     unusable = log_records(d, USDT_UNUSABLE)
     if mode == "usdt":
@@ -261,14 +301,25 @@ def php_tests(t, env, d, mode):
     t.check(ok, f"promtool: {why}")
 
 
+# connections the node test holds open with a request waiting: request state is socket storage,
+# so no number of them can fill a map (a map of connections sized below this would fail the test)
+HELD_OPEN = 1000
+
+
+def only_ours(env):
+    """hostmon sees every node, nginx and php-fpm on the host (others' containers too): the target
+    counts, hook gauges and USDT log lines checked here must be this test's own."""
+    return ("--http-include-cgroup", f"^{env.base}(/|$)")
+
+
 def run(t):
     env = Env("hostmon-http", cgroup2_mount())
     try:
         env.mkdir("")
         seeded_tests(t, env)
-        runs = [(("--collectors", "http_latency", "--cgroup-refresh-interval", "1s"),
+        runs = [(("--collectors", "http_latency", "--cgroup-refresh-interval", "1s", *only_ours(env)),
                  lambda d: (node_tests(t, env, d), php_tests(t, env, d, "usdt"))),
-                (("--collectors", "http_latency", "--http-php-usdt=false"),
+                (("--collectors", "http_latency", "--http-php-usdt=false", *only_ours(env)),
                  lambda d: php_tests(t, env, d, "fastcgi"))]
         for args, body in runs:
             with running_daemon(t, *args) as d:

@@ -184,10 +184,10 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "expected auto, tp_btf or raw_tp");
 	}
 	{
-		/* each collector's own rows and checks run: http_latency's hook, buckets, targets
+		/* each collector's own rows and checks run: http_latency's ranges, buckets, targets
 		 */
-		char *argv[] = { "hostmon", "--http-hook=fentry", NULL };
-		expect_invalid(argv, none, "--http-hook");
+		char *argv[] = { "hostmon", "--http-max-routes=0", NULL };
+		expect_invalid(argv, none, "--http-max-routes");
 		char *argv2[] = { "hostmon", "--http-buckets=0.1,0.05", NULL };
 		expect_invalid(argv2, none, "bounds must increase");
 		char *argv4[] = { "hostmon", "--http-routes=/a/*/b", NULL };

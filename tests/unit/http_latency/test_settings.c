@@ -1,7 +1,9 @@
-/* test_settings.c — http_latency collector settings: bucket bounds (exact ns) and target names. */
+/* test_settings.c — http_latency collector settings: bucket bounds (exact ns), target names and the
+ * targets map's room. */
 #include <errno.h>
 
 #include "http_latency/settings.h"
+#include "http_latency/state.h"
 #include "test.h"
 
 static char err[512];
@@ -67,9 +69,19 @@ static void test_targets(void)
 		      "refused [%s]: %s", bad[i], err);
 }
 
+/* The targets map grows with the host's CPUs, never below 4,096. */
+static void test_targets_room(void)
+{
+	CHECK(latency_targets_room(0) == 4096, "no CPU count: %u", latency_targets_room(0));
+	CHECK(latency_targets_room(2) == 4096, "2 CPUs: %u", latency_targets_room(2));
+	CHECK(latency_targets_room(96) == 6144, "96 CPUs: %u", latency_targets_room(96));
+	CHECK(latency_targets_room(256) == 16384, "256 CPUs: %u", latency_targets_room(256));
+}
+
 int main(void)
 {
 	test_buckets();
 	test_targets();
+	test_targets_room();
 	return test_summary("http_latency/test_settings");
 }

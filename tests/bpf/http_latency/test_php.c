@@ -1,0 +1,229 @@
+/* test_php.c — what the tp_btf sys_enter/sys_exit, USDT and sched_process_exit programs do for a
+ * PHP-FPM worker, run in the kernel on this test's own thread (the syscall wrappers in
+ * bpf/http_latency/http_latency_test.bpf.c around php.bpf.h and php_syscalls.bpf.h): a FastCGI
+ * request from its records, USDT requests, and the request state that lives in task storage. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/types.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpf/http_latency/http_latency_test.h"
+#include "skel/http_latency_test.skel.h"
+#include "test.h"
+
+#define NR_READ	 0 /* x86-64; the wrappers take the numbers the programs see */
+#define NR_WRITE 1
+#define FCGI_FD	 9
+
+static struct http_latency_test_bpf *skel;
+
+static int run_prog(struct bpf_program *prog, void *ctx, size_t size)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = (__u32)size);
+	return bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+}
+
+/* One syscall of this thread as the tp_btf programs see it: sys_enter, then sys_exit with ret. */
+static void syscall_seen(long id, __u64 fd, const void *buf, size_t len, long ret)
+{
+	struct http_test_syscall c = {
+		.id = id, .arg1 = fd, .arg2 = (__u64)(uintptr_t)buf, .arg3 = len, .ret = ret
+	};
+	CHECK(run_prog(skel->progs.sys_enter_test, &c, sizeof(c)) == 0, "sys_enter runs");
+	CHECK(run_prog(skel->progs.sys_exit_test, &c, sizeof(c)) == 0, "sys_exit runs");
+}
+
+static void become_target(__u8 mode)
+{
+	__u32 tgid = (__u32)getpid(), word = tgid / 64;
+	struct http_target t = { .runtime = HTTP_RUNTIME_PHP, .mode = mode };
+	__u64 bits = 0;
+	CHECK(bpf_map_update_elem(bpf_map__fd(skel->maps.targets), &tgid, &t, BPF_ANY) == 0,
+	      "this process is a target");
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.target_bits), &word, &bits);
+	bits |= 1ull << (tgid & 63);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.target_bits), &word, &bits, BPF_ANY);
+}
+
+static __u64 counter(__u32 slot)
+{
+	int n = libbpf_num_possible_cpus();
+	__u64 v[n > 0 ? n : 1], sum = 0;
+	memset(v, 0, sizeof(v));
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.http_counters), &slot, v);
+	for (int c = 0; c < n; c++)
+		sum += v[c];
+	return sum;
+}
+
+/* Requests recorded with this status (every histogram of the test object: only ours). */
+static __u64 recorded(__u16 status, __u8 method, struct http_hist_key *found)
+{
+	int fd = bpf_map__fd(skel->maps.hists);
+	struct http_hist_key k, next, *prev = NULL;
+	__u64 n = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct http_hist h;
+		k = next;
+		prev = &k;
+		if (k.status != status || k.method != method || bpf_map_lookup_elem(fd, &k, &h))
+			continue;
+		for (int b = 0; b <= HTTP_MAX_BUCKETS; b++)
+			n += h.buckets[b];
+		if (found)
+			*found = k;
+	}
+	return n;
+}
+
+/* A FastCGI record header: version 1, type, request id 1, content length, padding 0. */
+static size_t fcgi_record(__u8 *at, __u8 type, const void *content, size_t len)
+{
+	__u8 h[8] = { 1, type, 0, 1, (__u8)(len >> 8), (__u8)len, 0, 0 };
+	memcpy(at, h, 8);
+	memcpy(at + 8, content, len);
+	return 8 + len;
+}
+
+static size_t fcgi_pair(__u8 *at, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	at[0] = (__u8)nl;
+	at[1] = (__u8)vl;
+	memcpy(at + 2, name, nl);
+	memcpy(at + 2 + nl, value, vl);
+	return 2 + nl + vl;
+}
+
+/* The records php-fpm reads and writes for POST /users/42 answered 404, as the worker's
+ * syscalls carry them: one request, method, status and route from the records. */
+static void test_fastcgi_request(void)
+{
+	__u8 begin[16], params_head[8], params[64], out[128];
+	const __u8 role[8] = { 0, 1 };
+	size_t nb = fcgi_record(begin, 1 /* BEGIN_REQUEST */, role, sizeof(role));
+	size_t np = fcgi_pair(params, "REQUEST_METHOD", "POST");
+	np += fcgi_pair(params + np, "REQUEST_URI", "/users/42?x=1");
+	__u8 h[8] = { 1, 4 /* PARAMS */, 0, 1, 0, (__u8)np, 0, 0 };
+	memcpy(params_head, h, 8);
+	const char *body = "Status: 404 Not Found\r\n\r\nno";
+	size_t no = fcgi_record(out, 6 /* STDOUT */, body, strlen(body));
+	const __u8 end[8] = { 0 };
+	no += fcgi_record(out + no, 3 /* END_REQUEST */, end, sizeof(end));
+
+	become_target(HTTP_MODE_PHP_FCGI);
+	syscall_seen(NR_READ, FCGI_FD, begin, sizeof(begin), (long)nb);
+	syscall_seen(NR_READ, FCGI_FD, params_head, sizeof(params_head), 8);
+	syscall_seen(NR_READ, FCGI_FD, params, sizeof(params), (long)np);
+	CHECK(recorded(404, HTTP_METHOD_POST, NULL) == 0, "nothing recorded before the response");
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+
+	struct http_hist_key k = { 0 };
+	CHECK(recorded(404, HTTP_METHOD_POST, &k) == 1, "one POST 404 recorded");
+	CHECK(k.runtime == HTTP_RUNTIME_PHP && k.route > HTTP_ROUTE_OTHER,
+	      "runtime php, a route from REQUEST_URI: runtime %u route %llu", k.runtime,
+	      (unsigned long long)k.route);
+	struct http_route r;
+	CHECK(bpf_map_lookup_elem(bpf_map__fd(skel->maps.routes), &k.route, &r) == 0 &&
+		      r.len == 13 && memcmp(r.path, "/users/42?x=1", 13) == 0,
+	      "the route keeps its first URI for its label: %.*s", (int)r.len, r.path);
+
+	/* the same END_REQUEST again belongs to no request: nothing more is recorded */
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+	CHECK(recorded(404, HTTP_METHOD_POST, NULL) == 1, "an END_REQUEST without a request");
+
+	/* a BEGIN_REQUEST while one is in flight: the first never ended */
+	__u64 no_start = counter(HTTP_UNPAIRED_NO_START);
+	syscall_seen(NR_READ, FCGI_FD, begin, sizeof(begin), (long)nb);
+	syscall_seen(NR_READ, FCGI_FD, begin, sizeof(begin), (long)nb);
+	CHECK(counter(HTTP_UNPAIRED_NO_START) == no_start + 1, "a request that never ended: %llu",
+	      (unsigned long long)(counter(HTTP_UNPAIRED_NO_START) - no_start));
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+	CHECK(recorded(404, HTTP_METHOD_OTHER, NULL) == 1, "the second one is recorded");
+}
+
+static void usdt(const char *method, const char *uri)
+{
+	struct http_test_usdt u = { .method = (__u64)(uintptr_t)method,
+				    .uri = (__u64)(uintptr_t)uri };
+	CHECK(run_prog(skel->progs.usdt_startup_test, &u, sizeof(u)) == 0, "startup runs");
+}
+
+static void shutdown_probe(void)
+{
+	CHECK(run_prog(skel->progs.usdt_shutdown_test, NULL, 0) == 0, "shutdown runs");
+}
+
+static void thread_exits(void)
+{
+	CHECK(run_prog(skel->progs.thread_exit_test, NULL, 0) == 0, "exit runs");
+}
+
+static void *usdt_in_thread(void *arg)
+{
+	(void)arg;
+	usdt("DELETE", "/t");
+	return NULL;
+}
+
+/* USDT mode: startup and shutdown pair per thread, through the thread's own task storage; a
+ * thread that ends with a request in flight is counted process_exit and leaves nothing. */
+static void test_usdt_requests(void)
+{
+	__u8 out[64];
+	const char *body = "Status: 503 Unavailable\r\n\r\n";
+	size_t no = fcgi_record(out, 6 /* STDOUT */, body, strlen(body));
+	become_target(HTTP_MODE_PHP_USDT);
+
+	usdt("GET", "/a/1");
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+	shutdown_probe();
+	CHECK(recorded(503, HTTP_METHOD_GET, NULL) == 1, "GET 503: status from the output");
+
+	__u64 no_start = counter(HTTP_UNPAIRED_NO_START);
+	shutdown_probe();
+	CHECK(counter(HTTP_UNPAIRED_NO_START) == no_start + 1, "a shutdown without its startup");
+
+	__u64 exited = counter(HTTP_UNPAIRED_EXIT);
+	usdt("PUT", "/b");
+	thread_exits();
+	CHECK(counter(HTTP_UNPAIRED_EXIT) == exited + 1, "the thread's request in flight: exit");
+	thread_exits();
+	CHECK(counter(HTTP_UNPAIRED_EXIT) == exited + 1, "counted once");
+	shutdown_probe();
+	CHECK(recorded(200, HTTP_METHOD_PUT, NULL) == 0, "and never recorded after it");
+
+	/* another thread's request is its own: this thread's shutdown does not end it */
+	pthread_t th;
+	pthread_create(&th, NULL, usdt_in_thread, NULL);
+	pthread_join(th, NULL);
+	no_start = counter(HTTP_UNPAIRED_NO_START);
+	shutdown_probe();
+	CHECK(counter(HTTP_UNPAIRED_NO_START) == no_start + 1 &&
+		      recorded(200, HTTP_METHOD_DELETE, NULL) == 0,
+	      "a request of another thread is not this thread's");
+}
+
+int main(void)
+{
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	skel = http_latency_test_bpf__open();
+	CHECK(skel != NULL, "http_latency_test skeleton opens: %d", -errno);
+	if (!skel)
+		return test_summary("http_latency/test_php");
+	skel->rodata->bucket_ns[0] = 1000000000ULL;
+	skel->rodata->nbuckets = 1;
+	int err = http_latency_test_bpf__load(skel);
+	CHECK(err == 0, "http_latency_test loads: %d", err);
+	if (!err) {
+		test_fastcgi_request();
+		test_usdt_requests();
+	}
+	http_latency_test_bpf__destroy(skel);
+	return test_summary("http_latency/test_php");
+}
