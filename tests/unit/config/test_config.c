@@ -180,10 +180,6 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "--rabbitmq-timeout must be below --rabbitmq-interval");
 	}
 	{
-		char *argv[] = { "hostmon", "--http-hook=kprobe", NULL };
-		expect_invalid(argv, none, "expected auto, tp_btf or raw_tp");
-	}
-	{
 		/* each collector's own rows and checks run: http_latency's ranges, buckets, targets
 		 */
 		char *argv[] = { "hostmon", "--http-max-routes=0", NULL };
