@@ -8,6 +8,7 @@
 #   make check      clang-format check, cppcheck and shellcheck
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
+#   make image      hostmon's container image (Dockerfile) as hostmon:latest
 #
 # Layout: bpf/<capability>/<name>.bpf.c -> $(BUILD)/bpf/<name>.bpf.o (DWARF stripped, BTF kept)
 # -> $(BUILD)/skel/<name>.skel.h, included as "skel/<name>.skel.h" by user/<capability>/ only.
@@ -21,6 +22,7 @@ BPFTOOL  ?= bpftool
 STRIP_BPF ?= llvm-strip
 SANITIZE ?=
 PKG_CONFIG ?= pkg-config
+DOCKER   ?= docker
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
@@ -64,7 +66,7 @@ C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
 .PHONY: all deps-run deps-test run test test-unit test-bpf test-integration asan valgrind check \
-	format bench vmlinux clean
+	format bench vmlinux clean image docker-base
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -168,6 +170,15 @@ bench: deps-test
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 	@echo "regenerated vmlinux/$(ARCH)/vmlinux.h from kernel $$(uname -r)"
+
+# Images: a Docker daemon (started by hand where no service manager runs one) and the
+# debian:bookworm-slim base (made with debootstrap where no registry can be reached) first.
+docker-base:
+	@./scripts/dockerd.sh
+	@./scripts/base-image.sh
+
+image: docker-base
+	$(DOCKER) build -t hostmon:latest --build-arg VERSION=$(VERSION) .
 
 clean:
 	rm -rf build build-asan
