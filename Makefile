@@ -9,6 +9,7 @@
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
 #   make image      hostmon's container image (Dockerfile) as hostmon:latest
+#   make image-laravel  the example Laravel backend (examples/laravel/) as laravel-example:latest
 #
 # Layout: bpf/<capability>/<name>.bpf.c -> $(BUILD)/bpf/<name>.bpf.o (DWARF stripped, BTF kept)
 # -> $(BUILD)/skel/<name>.skel.h, included as "skel/<name>.skel.h" by user/<capability>/ only.
@@ -66,7 +67,7 @@ C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
 .PHONY: all deps-run deps-test run test test-unit test-bpf test-integration asan valgrind check \
-	format bench vmlinux clean image docker-base
+	format bench vmlinux clean image image-laravel docker-base
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -179,6 +180,9 @@ docker-base:
 
 image: docker-base
 	$(DOCKER) build -t hostmon:latest --build-arg VERSION=$(VERSION) .
+
+image-laravel: docker-base
+	$(DOCKER) build -t laravel-example:latest examples/laravel
 
 clean:
 	rm -rf build build-asan
