@@ -6,6 +6,9 @@
 # Runs as root with a capability list, host PID and the host's /sys (see deploy/README.md).
 
 FROM debian:bookworm-slim AS build
+# make image tags this stage (hostmon-build:cache) to keep its layers as the next build's cache,
+# and prunes images of older builds by this label
+LABEL hostmon.image=build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       make gcc libc6-dev clang llvm pkg-config bpftool linux-libc-dev \
@@ -32,7 +35,8 @@ RUN apt-get update -q \
       /usr/share/locale/* /usr/share/info/*
 COPY --from=build /out/hostmon /usr/bin/hostmon
 ARG VERSION=0.1.0-dev
-LABEL org.opencontainers.image.title="hostmon" \
+LABEL hostmon.image=runtime \
+      org.opencontainers.image.title="hostmon" \
       org.opencontainers.image.description="eBPF host monitor: CPU per cgroup, HTTP latency, RabbitMQ queues, as Prometheus metrics" \
       org.opencontainers.image.version="$VERSION" \
       org.opencontainers.image.documentation="deploy/README.md"

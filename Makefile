@@ -178,11 +178,16 @@ docker-base:
 	@./scripts/dockerd.sh
 	@./scripts/base-image.sh
 
+# The build stage is tagged so its layers stay the next build's cache; images of older builds
+# (untagged, with the hostmon.image label) are pruned.
 image: docker-base
+	$(DOCKER) build -q --target build -t hostmon-build:cache --build-arg VERSION=$(VERSION) .
 	$(DOCKER) build -t hostmon:latest --build-arg VERSION=$(VERSION) .
+	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
 
 image-laravel: docker-base
 	$(DOCKER) build -t laravel-example:latest examples/laravel
+	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
 
 clean:
 	rm -rf build build-asan

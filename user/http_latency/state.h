@@ -60,6 +60,7 @@ struct http_latency {
 	size_t target_words, target_bits_len;
 	uint64_t exited_inflight; /* requests in flight when their process ended */
 	uint64_t hook_attach_failures;
+	bool warned_exe_denied; /* said once that /proc/PID/exe of some processes is unreadable */
 	int ncpus;
 	/* cgroup names */
 	bool have_tree;

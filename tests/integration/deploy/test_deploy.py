@@ -1,14 +1,31 @@
-"""deploy/: the Prometheus rules load in promtool and use only metrics hostmon documents."""
+"""deploy/: the Prometheus rules load in promtool and use only metrics hostmon documents; the
+systemd unit passes `systemd-analyze verify` (offline: no systemd runs here)."""
 import os
 import sys
 import re
 import subprocess
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from hostmon_test import ROOT, main
+from hostmon_test import BIN, ROOT, main
+
+
+def check_unit(t):
+    """The unit as shipped, its ExecStart pointed at the built binary (verify checks that it exists)."""
+    with open(os.path.join(ROOT, "deploy", "systemd", "hostmon.service")) as f:
+        unit = f.read()
+    t.check("ExecStart=/usr/local/bin/hostmon " in unit, "the unit starts /usr/local/bin/hostmon")
+    with tempfile.TemporaryDirectory(prefix="hostmon-unit-") as d:
+        path = os.path.join(d, "hostmon.service")
+        with open(path, "w") as f:
+            f.write(unit.replace("ExecStart=/usr/local/bin/hostmon ", f"ExecStart={BIN} "))
+        p = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
+        t.check(p.returncode == 0 and "hostmon.service" not in p.stderr,
+                f"systemd-analyze verify: {p.returncode} {p.stdout}{p.stderr}")
 
 
 def run(t):
+    check_unit(t)
     rules = os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.yml")
     p = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
     t.check(p.returncode == 0, f"promtool check rules: {p.stdout}{p.stderr}")
