@@ -65,6 +65,7 @@ struct http_latency {
 	/* cgroup names */
 	bool have_tree;
 	struct cg_tree tree;
+	struct cg_names cg_names;  /* container, pod and namespace names of the tree */
 	struct idmap names_seen;   /* id -> struct cg_label, kept after the cgroup is gone */
 	struct http_routes routes; /* --http-routes, for the route labels */
 	uint64_t max_routes;

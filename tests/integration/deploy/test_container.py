@@ -187,6 +187,19 @@ def scenario(t, tmp):
     manifest_caps = yaml.safe_load(text)["spec"]["template"]["spec"]["containers"][0] \
         .get("securityContext", {}).get("capabilities", {}).get("add", [])
     flags, image, args, spec = daemonset_run(MANIFEST, known_caps=daemon_capabilities(manifest_caps, "hostmon:latest"))
+    sources = [v["hostPath"]["path"] for v in spec["pod"].get("volumes", []) if "hostPath" in v]
+    missing = [p for p in sources if not os.path.exists(p)]  # docker makes them; removed at the end
+    try:
+        with_manifest(t, tmp, text, flags, image, args, spec)
+    finally:
+        for p in missing:
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass
+
+
+def with_manifest(t, tmp, text, flags, image, args, spec):
     formula, limit = check_manifest(t, spec, text)
     info(f"docker run {' '.join(flags)} {image} {' '.join(args)}")
 
@@ -235,6 +248,7 @@ def scenario(t, tmp):
             t.check(of_container(text, CPU, c.id) > 0, f"CPU series of {c.name}")
         ok, out = promtool_check(text.encode())
         t.check(ok, f"promtool check metrics: {out[:2000]}")
+        check_names(t, hm, text, [fpm, web, node])
 
         # sustained burn on the pool: one graceful reload, the master kept, its workers replaced
         workers_before = set(docker("top", fpm.id, "-eo", "pid,args").stdout.split("\n")[1:])
@@ -271,6 +285,25 @@ def scenario(t, tmp):
     finally:
         for c in reversed(containers):
             c.remove()
+
+
+def names_of(text, container_id, family=CPU):
+    return {labels.get("container") for n, labels, _ in samples(text)
+            if n == family and labels.get("container_id") == container_id}
+
+
+def check_names(t, hm, text, containers):
+    """Docker's names on the CPU and HTTP series (from config.v2.json under the manifest's
+    read-only /var/lib/docker/containers), and a rename followed at the next rescan."""
+    for c in containers:
+        t.check(names_of(text, c.id) == {c.name}, f"container label of {c.name}: {names_of(text, c.id)}")
+    t.check(names_of(text, containers[0].id, HIST + "_count") == {containers[0].name},
+            f"container label on the HTTP series: {names_of(text, containers[0].id, HIST + '_count')}")
+    node = containers[-1]
+    docker("rename", node.name, node.name + "-renamed")
+    node.name += "-renamed"
+    renamed = wait_for(lambda: names_of(get(hm.ip, 9567, "/metrics")[1].decode(), node.id) == {node.name}, 30, 0.5)
+    t.check(renamed, f"the rename followed: {names_of(get(hm.ip, 9567, '/metrics')[1].decode(), node.id)}")
 
 
 def without_ptrace(t, flags, image):
