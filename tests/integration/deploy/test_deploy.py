@@ -1,5 +1,6 @@
-"""deploy/: the Prometheus rules load in promtool and use only metrics hostmon documents; the
-systemd unit passes `systemd-analyze verify` (offline: no systemd runs here)."""
+"""deploy/: the Prometheus rules load in promtool, use only metrics hostmon documents, and pass their
+unit tests (`promtool test rules`), which cover every alert firing and not firing; the systemd unit
+passes `systemd-analyze verify` (offline: no systemd runs here)."""
 import os
 import sys
 import re
@@ -24,6 +25,21 @@ def check_unit(t):
                 f"systemd-analyze verify: {p.returncode} {p.stdout}{p.stderr}")
 
 
+def check_rule_tests(t, rules):
+    tests = os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.test.yml")
+    p = subprocess.run(["promtool", "test", "rules", tests], capture_output=True, text=True)
+    t.check(p.returncode == 0, f"promtool test rules: {p.stdout}{p.stderr}")
+    import yaml  # Debian's python3-yaml
+    with open(tests) as f:
+        cases = [c for test in yaml.safe_load(f)["tests"] for c in test.get("alert_rule_test", [])]
+    with open(rules) as f:
+        alerts = re.findall(r"- alert: (\w+)", f.read())
+    for alert in alerts:
+        mine = [c for c in cases if c["alertname"] == alert]
+        t.check(any(c["exp_alerts"] for c in mine) and any(not c["exp_alerts"] for c in mine),
+                f"alert {alert} is tested firing and not firing")
+
+
 def run(t):
     check_unit(t)
     rules = os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.yml")
@@ -34,6 +50,7 @@ def run(t):
     with open(rules) as f:
         exprs = re.findall(r"expr: (.*)", f.read())
     t.check(len(exprs) > 0, "rules have expressions")
+    check_rule_tests(t, rules)
     for expr in exprs:
         for name in re.findall(r"\b((?:hostmon|rabbitmq|process)_[a-z_]+)", expr):
             t.check(name in documented, f"{name} (used in an alert) is documented in docs/metrics.md")
