@@ -16,6 +16,7 @@ histograms for requests into php-fpm (USDT inside the container), nginx and node
 rule on the Laravel container's cgroup doing one graceful reload inside it on sustained burn;
 and docker stop: exit 0, every BPF program hostmon held gone.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -29,9 +30,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from docker_env import (Container, DockerHost, build_images, build_test_image, daemon_capabilities,
                         daemonset_run, docker, image_size, remove_image)
-from hostmon_test import ROOT, main, promtool_check
+from hostmon_test import ROOT, Daemon, main, promtool_check
+from prom_env import Prometheus, dashboard_exprs, selectors
+from rabbitmq_env import Broker, free_port
 
 MANIFEST = os.path.join(ROOT, "deploy", "kubernetes", "daemonset.yaml")
+DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "hostmon.json")
+RULES = os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.yml")
 NODE_IMAGE = f"hostmon-test-node-{os.getpid()}:latest"
 CPU = "hostmon_cgroup_cpu_seconds_total"
 HIST = "hostmon_http_server_request_duration_seconds"
@@ -204,7 +209,13 @@ def with_manifest(t, tmp, text, flags, image, args, spec):
     info(f"docker run {' '.join(flags)} {image} {' '.join(args)}")
 
     # the backends first: hostmon must find processes that were running before it started
-    fpm = Container("laravel", "laravel-example:latest").start()
+    broker = Broker(nodename=f"hostmon-deploy-{os.getpid()}@localhost", amqp_port=0, mgmt_port=0,
+                    dist_port=free_port(), stats_interval_ms=1000)
+    broker_started = threading.Thread(target=broker.start)  # joined before use; overlaps docker
+    broker_started.start()
+    extra = contextlib.ExitStack()
+    extra.callback(lambda: (broker_started.join(), broker.stop(), broker.cleanup()))
+    fpm = Container("laravel", "laravel-example:latest", flags=["--cpus", "1"]).start()
     web = Container("laravel-web", "laravel-example:latest", "web", flags=["--network", f"container:{fpm.id}"]).start()
     node = Container("node", NODE_IMAGE).start()
     containers = [fpm, web, node]
@@ -230,9 +241,12 @@ def with_manifest(t, tmp, text, flags, image, args, spec):
         logs = hm.logs()
         t.check("php USDT probes attached" in logs, "USDT probes attached to the php-fpm that ran before hostmon")
         without_ptrace(t, flags, image)
+        prom = start_prometheus(t, extra, broker, broker_started, hm)
 
         n = 30
         answers = [(get(fpm.ip, 8080, f"/users/{i}")[0], get(node.ip, 8000, "/fast")[0]) for i in range(n)]
+        errors = [get(node.ip, 8000, "/status/500")[0] for _ in range(5)]  # for the error-rate panel
+        t.check(errors == [500] * 5, f"node answers 500 where asked: {errors}")
         t.check(all(a == (200, 200) for a in answers), f"laravel and node answer: {set(answers)}")
 
         def counted():
@@ -262,6 +276,8 @@ def with_manifest(t, tmp, text, flags, image, args, spec):
         workers_after = set(docker("top", fpm.id, "-eo", "pid,args").stdout.split("\n")[1:])
         t.check(workers_before != workers_after, "the pool's workers were replaced")
 
+        check_dashboard(t, prom)
+
         # memory: the container's peak (cgroup v1 memory controller, or cgroup2 memory.peak)
         peak = memory_peak(hm)
         progs, percpu_bytes = held_bpf(hm.pid)
@@ -283,8 +299,40 @@ def with_manifest(t, tmp, text, flags, image, args, spec):
                                                    capture_output=True).returncode == 0]
         t.check(not left, f"no BPF program left attached after stop: {left}")
     finally:
+        extra.close()
         for c in reversed(containers):
             c.remove()
+
+
+def start_prometheus(t, extra, broker, broker_started, hm):
+    """A broker with one queue, a second (host) hostmon running the rabbitmq collector, as the
+    cluster-wide Deployment would, and Prometheus scraping both hostmons with the alert rules."""
+    broker_started.join()
+    t.check(broker.is_running(), "RabbitMQ started")
+    broker.declare_queue("/", "orders")
+    broker.publish("/", "orders", "x", count=5)
+    d = Daemon("--collectors", "rabbitmq", "--rabbitmq-url", broker.url, "--rabbitmq-interval", "1s",
+               "--rabbitmq-timeout", "800ms", "--rabbitmq-detail-interval", "1s",
+               env={"HOSTMON_RABBITMQ_PASSWORD": "guest"})
+    extra.callback(lambda: (d.stop(), d.close()))
+    prom = Prometheus([f"{hm.ip}:9567", f"{d.host}:{d.port}"], rule_files=[RULES]).start()
+    extra.callback(prom.stop)
+    return prom
+
+
+def check_dashboard(t, prom):
+    """Every panel expression of the dashboard and every metric selector of every alert rule returns
+    data from the real Prometheus scraping this scenario; every rule evaluates without error."""
+    t.check(prom.wait_scraped(3), "Prometheus scraped both hostmons")
+    for title, expr in dashboard_exprs(DASHBOARD):
+        got = wait_for(lambda: prom.query(expr), 15, 1)
+        t.check(bool(got), f"dashboard panel {title!r} has data: {expr}")
+    rules = wait_for(lambda: [r for r in prom.rules() if r.get("health") == "ok"] and prom.rules(), 15, 1) or []
+    t.check(len(rules) >= 12, f"the alert rules are loaded: {len(rules)}")
+    for r in rules:
+        t.check(r.get("health") == "ok", f"rule {r['name']} evaluates: {r.get('lastError')}")
+        for sel in selectors(r["query"]):
+            t.check(bool(prom.query(f"count({sel})")), f"rule {r['name']}: {sel} has data")
 
 
 def names_of(text, container_id, family=CPU):
