@@ -8,8 +8,9 @@
 #   make check      clang-format check, cppcheck and shellcheck
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
-#   make image      hostmon's container image (Dockerfile) as hostmon:latest
+#   make image      hostmon's container image (Dockerfile) as hostmon:latest (IMAGE=name:tag)
 #   make image-laravel  the example Laravel backend (examples/laravel/) as laravel-example:latest
+#                   (LARAVEL_IMAGE=name:tag)
 #
 # Layout: bpf/<capability>/<name>.bpf.c -> $(BUILD)/bpf/<name>.bpf.o (DWARF stripped, BTF kept)
 # -> $(BUILD)/skel/<name>.skel.h, included as "skel/<name>.skel.h" by user/<capability>/ only.
@@ -24,6 +25,8 @@ STRIP_BPF ?= llvm-strip
 SANITIZE ?=
 PKG_CONFIG ?= pkg-config
 DOCKER   ?= docker
+IMAGE    ?= hostmon:latest
+LARAVEL_IMAGE ?= laravel-example:latest
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
@@ -182,11 +185,11 @@ docker-base:
 # (untagged, with the hostmon.image label) are pruned.
 image: docker-base
 	$(DOCKER) build -q --target build -t hostmon-build:cache --build-arg VERSION=$(VERSION) .
-	$(DOCKER) build -t hostmon:latest --build-arg VERSION=$(VERSION) .
+	$(DOCKER) build -t $(IMAGE) --build-arg VERSION=$(VERSION) .
 	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
 
 image-laravel: docker-base
-	$(DOCKER) build -t laravel-example:latest examples/laravel
+	$(DOCKER) build -t $(LARAVEL_IMAGE) examples/laravel
 	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
 
 clean:

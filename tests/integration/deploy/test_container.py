@@ -4,7 +4,8 @@ beside the example Laravel image and a Node.js container.
 The manifest is read and turned into `docker run` flags (docker_env.daemonset_run): host PID, its
 capability list, read-only root filesystem and /sys, env, args and memory limit are the ones this
 test runs with. What the test adds, and says so: a name, a --config file with one restart rule
-(mounted read-only) and nothing else. Capability names this docker does not know (20.10: BPF,
+(mounted read-only) and nothing else; the image is the manifest's hostmon:latest as `make image`
+builds it, run under this run's own tag (so a run in another checkout cannot retag it meanwhile). Capability names this docker does not know (20.10: BPF,
 PERFMON) are left out only where the manifest also grants SYS_ADMIN, which covers them there.
 
 Checked: the image (--help, OCI labels, no compiler); the manifest (no privileged, drop ALL,
@@ -28,8 +29,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from docker_env import (Container, DockerHost, build_images, build_test_image, daemon_capabilities,
-                        daemonset_run, docker, image_size, remove_image)
+from docker_env import (HOSTMON_IMAGE, LARAVEL_IMAGE, Container, DockerHost, build_images, build_test_image,
+                        daemon_capabilities, daemonset_run, docker, image_size, remove_image)
 from hostmon_test import ROOT, Daemon, main, promtool_check
 from prom_env import Prometheus, dashboard_exprs, selectors
 from rabbitmq_env import Broker, free_port
@@ -119,14 +120,14 @@ def held_bpf(pid):
 
 
 def check_image(t):
-    p = docker("run", "--rm", "hostmon:latest", "--help", check=False)
+    p = docker("run", "--rm", HOSTMON_IMAGE, "--help", check=False)
     t.check(p.returncode == 0 and "Usage: hostmon" in p.stdout, f"--help in the image: {p.stderr[-300:]}")
-    labels = docker("image", "inspect", "-f", "{{json .Config.Labels}}", "hostmon:latest").stdout
+    labels = docker("image", "inspect", "-f", "{{json .Config.Labels}}", HOSTMON_IMAGE).stdout
     t.check('"org.opencontainers.image.title":"hostmon"' in labels, f"OCI labels: {labels}")
-    p = docker("run", "--rm", "--entrypoint", "/bin/sh", "hostmon:latest", "-c",
+    p = docker("run", "--rm", "--entrypoint", "/bin/sh", HOSTMON_IMAGE, "-c",
                "command -v gcc || command -v clang || command -v make || ls /usr/include/bpf", check=False)
     t.check(p.returncode != 0, f"no compiler, make or headers in the runtime image: {p.stdout}")
-    for tag in ("hostmon:latest", "laravel-example:latest"):
+    for tag in (HOSTMON_IMAGE, LARAVEL_IMAGE):
         info(f"image {tag}: {image_size(tag) / 1e6:.1f} MB")
 
 
@@ -182,7 +183,8 @@ def run(t):
             check_image(t)
             scenario(t, tmp)
         finally:
-            remove_image(NODE_IMAGE)
+            for tag in (NODE_IMAGE, HOSTMON_IMAGE, LARAVEL_IMAGE):
+                remove_image(tag)
 
 
 def scenario(t, tmp):
@@ -191,7 +193,9 @@ def scenario(t, tmp):
     import yaml
     manifest_caps = yaml.safe_load(text)["spec"]["template"]["spec"]["containers"][0] \
         .get("securityContext", {}).get("capabilities", {}).get("add", [])
-    flags, image, args, spec = daemonset_run(MANIFEST, known_caps=daemon_capabilities(manifest_caps, "hostmon:latest"))
+    flags, image, args, spec = daemonset_run(MANIFEST, known_caps=daemon_capabilities(manifest_caps, HOSTMON_IMAGE))
+    t.check(image == "hostmon:latest", f"the manifest runs the image make image builds: {image}")
+    image = HOSTMON_IMAGE  # that build, under this run's own tag
     sources = [v["hostPath"]["path"] for v in spec["pod"].get("volumes", []) if "hostPath" in v]
     missing = [p for p in sources if not os.path.exists(p)]  # docker makes them; removed at the end
     try:
@@ -215,8 +219,8 @@ def with_manifest(t, tmp, text, flags, image, args, spec):
     broker_started.start()
     extra = contextlib.ExitStack()
     extra.callback(lambda: (broker_started.join(), broker.stop(), broker.cleanup()))
-    fpm = Container("laravel", "laravel-example:latest", flags=["--cpus", "1"]).start()
-    web = Container("laravel-web", "laravel-example:latest", "web", flags=["--network", f"container:{fpm.id}"]).start()
+    fpm = Container("laravel", LARAVEL_IMAGE, flags=["--cpus", "1"]).start()
+    web = Container("laravel-web", LARAVEL_IMAGE, "web", flags=["--network", f"container:{fpm.id}"]).start()
     node = Container("node", NODE_IMAGE).start()
     containers = [fpm, web, node]
     try:

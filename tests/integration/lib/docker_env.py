@@ -4,8 +4,8 @@ containers removed by the test or at interpreter exit, and a Kubernetes DaemonSe
 into ``docker run`` flags, so the privileges the manifest grants are the ones a test runs with.
 
     with DockerHost() as host:                     # scripts/dockerd.sh; stops a dockerd it started
-        build_images()                             # make image image-laravel
-        c = Container("web", "laravel-example:latest").start()
+        build_images()                             # make image image-laravel: HOSTMON_IMAGE, LARAVEL_IMAGE
+        c = Container("web", LARAVEL_IMAGE).start()
         c.ip, c.id, c.pid, c.cgroup, c.inspect(), c.logs(), c.stop() -> exit code, c.remove()
         flags, image, args, spec = daemonset_run(manifest, known_caps=daemon_capabilities(...))
 """
@@ -23,6 +23,10 @@ from server_env import find_binary, forget, stop_at_exit
 # Debian's client, of the same release as its dockerd, where both are installed
 DOCKER = find_binary("HOSTMON_DOCKER", "/usr/bin/docker", "docker")
 TEST_PREFIX = f"hostmon-test-{os.getpid()}"
+# the images under tags of this test run's own, so runs of other checkouts on the same daemon
+# cannot retag hostmon:latest under it (the layers are shared: no extra build)
+HOSTMON_IMAGE = f"hostmon:test-{os.getpid()}"
+LARAVEL_IMAGE = f"laravel-example:test-{os.getpid()}"
 
 
 class DockerError(RuntimeError):
@@ -79,15 +83,19 @@ class DockerHost:
 
 
 def build_images():
-    """make image image-laravel (the base image made first where it is missing); returns
-    {target: seconds} for the log."""
+    """make image image-laravel (the base image made first where it is missing) under this run's
+    tags (HOSTMON_IMAGE, LARAVEL_IMAGE; remove_image() them afterwards); returns {target: seconds}."""
     out = {}
-    for target in ("image", "image-laravel"):
+    for target, tag in (("image", HOSTMON_IMAGE), ("image-laravel", LARAVEL_IMAGE)):
         start = time.monotonic()
-        p = subprocess.run(["make", "-C", ROOT, "--no-print-directory", target, f"DOCKER={DOCKER}"],
+        p = subprocess.run(["make", "-C", ROOT, "--no-print-directory", target, f"DOCKER={DOCKER}",
+                            f"IMAGE={HOSTMON_IMAGE}", f"LARAVEL_IMAGE={LARAVEL_IMAGE}"],
                            capture_output=True, text=True, timeout=1800)
         if p.returncode != 0:
             raise DockerError(f"make {target}: {(p.stdout + p.stderr)[-3000:]}")
+        stop_at_exit(("image", tag), lambda tag=tag: docker("rmi", tag, check=False))
+        # the usual tag too: it keeps the layers (the next build's cache) when this run's tag goes
+        docker("tag", tag, tag.split(":")[0] + ":latest")
         out[target] = time.monotonic() - start
     return out
 
@@ -95,12 +103,13 @@ def build_images():
 def build_test_image(tag, context, dockerfile):
     """An image only this test uses; remove_image(tag) afterwards."""
     docker("build", "-q", "-t", tag, "-f", dockerfile, context, timeout=1800)
-    stop_at_exit(("image", tag), lambda: docker("rmi", "-f", tag, check=False))
+    stop_at_exit(("image", tag), lambda: docker("rmi", tag, check=False))
     return tag
 
 
 def remove_image(tag):
-    docker("rmi", "-f", tag, check=False)
+    """Removes the tag (and the image if no other tag holds it)."""
+    docker("rmi", tag, check=False)
     forget(("image", tag))
 
 
