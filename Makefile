@@ -8,6 +8,9 @@
 #   make check      clang-format check, cppcheck and shellcheck
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
+#   make image      hostmon's container image (Dockerfile) as hostmon:latest (IMAGE=name:tag)
+#   make image-laravel  the example Laravel backend (examples/laravel/) as laravel-example:latest
+#                   (LARAVEL_IMAGE=name:tag)
 #
 # Layout: bpf/<capability>/<name>.bpf.c -> $(BUILD)/bpf/<name>.bpf.o (DWARF stripped, BTF kept)
 # -> $(BUILD)/skel/<name>.skel.h, included as "skel/<name>.skel.h" by user/<capability>/ only.
@@ -21,6 +24,9 @@ BPFTOOL  ?= bpftool
 STRIP_BPF ?= llvm-strip
 SANITIZE ?=
 PKG_CONFIG ?= pkg-config
+DOCKER   ?= docker
+IMAGE    ?= hostmon:latest
+LARAVEL_IMAGE ?= laravel-example:latest
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
@@ -64,7 +70,7 @@ C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
 .PHONY: all deps-run deps-test run test test-unit test-bpf test-integration asan valgrind check \
-	format bench vmlinux clean
+	format bench vmlinux clean image image-laravel docker-base
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -170,6 +176,23 @@ bench: deps-test
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 	@echo "regenerated vmlinux/$(ARCH)/vmlinux.h from kernel $$(uname -r)"
+
+# Images: a Docker daemon (started by hand where no service manager runs one) and the
+# debian:bookworm-slim base (made with debootstrap where no registry can be reached) first.
+docker-base:
+	@./scripts/dockerd.sh
+	@./scripts/base-image.sh
+
+# The build stage is tagged so its layers stay the next build's cache; images of older builds
+# (untagged, with the hostmon.image label) are pruned.
+image: docker-base
+	$(DOCKER) build -q --target build -t hostmon-build:cache --build-arg VERSION=$(VERSION) .
+	$(DOCKER) build -t $(IMAGE) --build-arg VERSION=$(VERSION) .
+	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
+
+image-laravel: docker-base
+	$(DOCKER) build -t $(LARAVEL_IMAGE) examples/laravel
+	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
 
 clean:
 	rm -rf build build-asan

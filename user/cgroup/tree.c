@@ -15,6 +15,44 @@
 /* cgroup trees are shallow; a bound keeps a hostile or looping tree from exhausting the stack */
 #define CG_MAX_WALK_DEPTH 64
 
+static const char empty[] = "";
+
+/* Sets *dst to a copy of v ("" shared, not allocated); keeps the old value if memory is short. */
+static void name_set(char **dst, const char *v)
+{
+	if (*dst && strcmp(*dst, v) == 0)
+		return;
+	char *copy = v[0] ? strdup(v) : (char *)empty;
+	if (!copy) {
+		if (!*dst)
+			*dst = (char *)empty;
+		return;
+	}
+	if (*dst != empty)
+		free(*dst);
+	*dst = copy;
+}
+
+static void node_free(struct cg_node *n)
+{
+	char **names[] = { &n->unit, &n->container, &n->pod, &n->namespace };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (*names[i] != empty)
+			free(*names[i]);
+	free(n->path);
+	free(n);
+}
+
+static void node_name(struct cg_tree *t, struct cg_node *n)
+{
+	struct cg_name_result r = { "", "", "" };
+	if (t->names)
+		cg_names_lookup(t->names, n->container_id, n->pod_uid, &r);
+	name_set(&n->container, r.container);
+	name_set(&n->pod, r.pod);
+	name_set(&n->namespace, r.namespace);
+}
+
 static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path,
 				struct cg_node *parent)
 {
@@ -36,6 +74,10 @@ static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path
 		memcpy(n->container_id, parent->container_id, sizeof(n->container_id));
 	if (parent && !n->pod_uid[0])
 		memcpy(n->pod_uid, parent->pod_uid, sizeof(n->pod_uid));
+	char unit[256];
+	cgroup_unit_from_path(path, unit, sizeof(unit));
+	name_set(&n->unit, unit);
+	node_name(t, n);
 	if (parent) {
 		n->next_sibling = parent->children;
 		parent->children = n;
@@ -175,8 +217,28 @@ static void remove_node(struct cg_tree *t, struct cg_node *n)
 	node_unlink(n);
 	idmap_del(&t->by_id, n->id);
 	t->count--;
-	free(n->path);
-	free(n);
+	node_free(n);
+}
+
+static void name_subtree(struct cg_tree *t, struct cg_node *n)
+{
+	node_name(t, n);
+	for (struct cg_node *c = n->children; c; c = c->next_sibling)
+		name_subtree(t, c);
+}
+
+static void name_all(struct cg_tree *t)
+{
+	if (!t->names || !t->root)
+		return;
+	cg_names_round(t->names);
+	name_subtree(t, t->root);
+}
+
+void cg_tree_set_names(struct cg_tree *t, struct cg_names *names)
+{
+	t->names = names;
+	name_all(t);
 }
 
 int cg_tree_walk(struct cg_tree *t)
@@ -197,6 +259,7 @@ int cg_tree_walk(struct cg_tree *t)
 	for (size_t i = 0; i < ngone; i++)
 		remove_node(t, gone[i]);
 	free(gone);
+	name_all(t);
 	return 0;
 }
 
@@ -225,8 +288,7 @@ static void free_subtree(struct cg_node *n)
 		free_subtree(c);
 		c = next;
 	}
-	free(n->path);
-	free(n);
+	node_free(n);
 }
 
 void cg_tree_free(struct cg_tree *t)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/names.h"
 #include "lib/idmap.h"
 
 /*
@@ -27,6 +28,11 @@
  *   the removed callback runs first (to read the final kernel values into
  *   own[] and drop the kernel's entry), then its own + retired move into its
  *   parent's retired. 0 or -errno (the tree stays consistent on error).
+ *
+ *   Names: every node has its systemd unit from its path; with
+ *   cg_tree_set_names() its container, pod and namespace names come from
+ *   that cache, looked up again after each walk (so they follow renames).
+ *   A node's name strings are "" when unknown, never NULL.
  */
 
 #define CG_NVALUES 2
@@ -44,6 +50,7 @@ struct cg_node {
 	uint64_t seen_generation;
 	char container_id[CGROUP_CONTAINER_ID_MAX];
 	char pod_uid[CGROUP_POD_UID_MAX];
+	char *unit, *container, *pod, *namespace; /* owned by the node */
 	void *user; /* owned by the tree's user; freed through the removal callback */
 };
 
@@ -58,11 +65,14 @@ struct cg_tree {
 	cg_removed_fn removed;
 	void *removed_arg;
 	uint64_t unknown_rescan_ms; /* when an unknown id last caused a walk */
+	struct cg_names *names;	    /* not owned; NULL: no container/pod names */
 };
 
 int cg_tree_init(struct cg_tree *t, const char *root_dir, cg_removed_fn removed, void *arg);
 int cg_tree_walk(struct cg_tree *t);
 void cg_tree_totals(struct cg_tree *t);
+/* Names every node from names (kept by the caller, outliving the tree) now and after each walk. */
+void cg_tree_set_names(struct cg_tree *t, struct cg_names *names);
 struct cg_node *cg_tree_find(const struct cg_tree *t, uint64_t id);
 /*
  * Whether an id the tree does not know may cause a walk now: at most once a

@@ -40,6 +40,7 @@ struct cgroup_cpu {
 	bool keyed_by_v1;
 	struct cgroup_mounts mounts;
 	struct cg_tree tree;
+	struct cg_names names;
 	struct map_entry *entries; /* the last complete map read */
 	size_t nentries, entries_cap;
 	struct loop *loop;
@@ -222,7 +223,8 @@ static uint64_t read_counter(const struct cgroup_cpu *st, __u32 which)
 static int cpu_collect(void *state, struct metric_snapshot *s)
 {
 	struct cgroup_cpu *st = state;
-	static const char *const labels[] = { "cgroup", "container_id", "pod_uid" };
+	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "container",
+					      "pod",	"namespace",	"unit" };
 
 	int rc = sync_kernel(st, false);
 	if (rc)
@@ -233,18 +235,18 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 		{ "hostmon_cgroup_cpu_seconds_total",
 		  "CPU time used by tasks of the cgroup and its descendants (as cpu.stat "
 		  "usage_usec counts it), since hostmon started.",
-		  METRIC_COUNTER, 3, labels },
+		  METRIC_COUNTER, 7, labels },
 		{ "hostmon_cgroup_cpu_runqueue_wait_seconds_total",
 		  "Time runnable tasks of the cgroup and its descendants waited on a run queue "
 		  "for a CPU, since hostmon started.",
-		  METRIC_COUNTER, 3, labels },
+		  METRIC_COUNTER, 7, labels },
 		{ "hostmon_cgroup_cpu_limit_cores",
 		  "CPU limit of the cgroup in cores (quota / period), where one is set.",
-		  METRIC_GAUGE, 3, labels },
+		  METRIC_GAUGE, 7, labels },
 		{ "hostmon_cgroup_cpu_throttled_seconds_total",
 		  "Time the cgroup's tasks were throttled by its CPU limit (from its cpu.stat), "
 		  "where one is set.",
-		  METRIC_COUNTER, 3, labels },
+		  METRIC_COUNTER, 7, labels },
 	};
 	struct metric_family *f[METRIC_DEFS_N(per_cgroup)];
 	metric_families_get(s, per_cgroup, METRIC_DEFS_N(per_cgroup), f);
@@ -264,7 +266,8 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 			continue;
 		}
 		series++;
-		const char *v[] = { n->path, n->container_id, n->pod_uid };
+		const char *v[] = { n->path, n->container_id, n->pod_uid, n->container,
+				    n->pod,  n->namespace,    n->unit };
 		metric_add(cpu, v, (double)n->total[V_CPU] / 1e9);
 		metric_add(wait, v, (double)n->total[V_WAIT] / 1e9);
 		const struct cpu_limit *lim = n->user;
@@ -349,6 +352,7 @@ static void cpu_destroy(void *state)
 	cgroup_cpu_bpf__destroy(st->skel);
 	cpu_limits_free_tree(&st->tree);
 	cg_tree_free(&st->tree);
+	cg_names_free(&st->names);
 	name_filter_free(&st->paths);
 	free(st->entries);
 	free(st);
@@ -416,6 +420,12 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		snprintf(err, errlen, "cannot scan cgroups under %s: %s", root, strerror(-rc));
 		goto fail;
 	}
+	rc = cg_names_init(&st->names, cfg->cgroup.docker_data_root, cfg->cgroup.kubelet_log_dir);
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	cg_tree_set_names(&st->tree, &st->names);
 	cpu_limits_refresh(&st->tree, st->mounts.cpu);
 
 	rc = attach(st, err, errlen);

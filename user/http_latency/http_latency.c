@@ -67,11 +67,15 @@ static const char *route_label(const struct http_latency *st, __u64 key, char *b
 	return buf;
 }
 
+#define CG_LABEL_NAMES 4
+
 /* The labels of a cgroup, kept after the cgroup is gone (its histograms stay). */
 struct cg_label {
 	char *path;
 	char container_id[CGROUP_CONTAINER_ID_MAX];
 	char pod_uid[CGROUP_POD_UID_MAX];
+	char *names[CG_LABEL_NAMES]; /* unit, container, pod, namespace: as the tree last named them
+				      */
 };
 
 static void on_removed(void *arg, struct cg_node *node)
@@ -80,26 +84,60 @@ static void on_removed(void *arg, struct cg_node *node)
 	(void)node;
 }
 
+static void label_free(struct cg_label *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < CG_LABEL_NAMES; i++)
+		free(l->names[i]);
+	free(l->path);
+	free(l);
+}
+
+/* The node's current names into l (a rename shows; a copy that fails keeps the old name). */
+static void label_sync(struct cg_label *l, const struct cg_node *n)
+{
+	const char *now[CG_LABEL_NAMES] = { n->unit, n->container, n->pod, n->namespace };
+	for (int i = 0; i < CG_LABEL_NAMES; i++) {
+		if (l->names[i] && strcmp(l->names[i], now[i]) == 0)
+			continue;
+		char *copy = strdup(now[i]);
+		if (copy) {
+			free(l->names[i]);
+			l->names[i] = copy;
+		}
+	}
+}
+
 static const struct cg_label *label_of(struct http_latency *st, uint64_t id)
 {
 	struct cg_label *l = idmap_get(&st->names_seen, id);
-	if (l || !st->have_tree)
+	if (!st->have_tree)
 		return l;
 	struct cg_node *n = cg_tree_find(&st->tree, id);
+	if (l) {
+		if (n)
+			label_sync(l, n);
+		return l;
+	}
 	if (!n && cg_tree_unknown_rescan_due(&st->tree) && cg_tree_walk(&st->tree) == 0)
 		n = cg_tree_find(&st->tree, id);
 	if (!n)
 		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->path = strdup(n->path)) || idmap_put(&st->names_seen, id, l)) {
-		if (l)
-			free(l->path);
-		free(l);
+		label_free(l);
 		return NULL;
 	}
 	memcpy(l->container_id, n->container_id, sizeof(l->container_id));
 	memcpy(l->pod_uid, n->pod_uid, sizeof(l->pod_uid));
+	label_sync(l, n);
 	return l;
+}
+
+static const char *label_name(const struct cg_label *l, int i)
+{
+	return l && l->names[i] ? l->names[i] : "";
 }
 
 static uint64_t read_counter(const struct http_latency *st, __u32 which)
@@ -109,7 +147,8 @@ static uint64_t read_counter(const struct http_latency *st, __u32 which)
 
 static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 {
-	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "runtime",
+	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "container",
+					      "pod",	"namespace",	"unit",	   "runtime",
 					      "method", "status_code",	"route" };
 	int fd = bpf_map__fd(st->skel->maps.hists);
 	struct http_hist_key key, next, *prev = NULL;
@@ -123,7 +162,7 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 		"(HTTP servers: node, nginx) or its start in PHP (php-fpm) to "
 		"its response's first byte, by cgroup, runtime, method, status "
 		"and route.",
-		7, labels, st->buckets.n, st->buckets.seconds);
+		11, labels, st->buckets.n, st->buckets.seconds);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -139,6 +178,10 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 		const char *v[] = { l ? l->path : "",
 				    l ? l->container_id : "",
 				    l ? l->pod_uid : "",
+				    label_name(l, 1),
+				    label_name(l, 2),
+				    label_name(l, 3),
+				    label_name(l, 0),
 				    runtime_name(key.runtime),
 				    key.method < HTTP_METHOD_N ? method_names[key.method] : "OTHER",
 				    status,
@@ -246,12 +289,9 @@ static void latency_destroy(void *state)
 	http_routes_free(&st->routes);
 	if (st->have_tree)
 		cg_tree_free(&st->tree);
-	for (size_t i = 0; i < st->names_seen.cap; i++) {
-		struct cg_label *l = st->names_seen.slots ? st->names_seen.slots[i].value : NULL;
-		if (l)
-			free(l->path);
-		free(l);
-	}
+	cg_names_free(&st->cg_names);
+	for (size_t i = 0; i < st->names_seen.cap; i++)
+		label_free(st->names_seen.slots ? st->names_seen.slots[i].value : NULL);
 	idmap_free(&st->names_seen);
 	free(st);
 }
@@ -380,6 +420,9 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	if (cgroup_find_mounts("/proc/self/mountinfo", &mounts) == 0 && mounts.unified[0] &&
 	    cg_tree_init(&st->tree, mounts.unified, on_removed, st) == 0)
 		st->have_tree = true;
+	if (st->have_tree && cg_names_init(&st->cg_names, cfg->cgroup.docker_data_root,
+					   cfg->cgroup.kubelet_log_dir) == 0)
+		cg_tree_set_names(&st->tree, &st->cg_names);
 	else
 		log_warn("no cgroup2 hierarchy: HTTP servers cannot be watched (their programs "
 			 "attach "

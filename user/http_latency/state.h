@@ -57,10 +57,12 @@ struct http_latency {
 	__u64 *target_bits; /* the kernel's bitmap of target pids, mmap-ed */
 	size_t target_words, target_bits_len;
 	uint64_t hook_attach_failures;
+	bool warned_exe_denied; /* said once that /proc/PID/exe of some processes is unreadable */
 	int ncpus;
 	/* cgroup names */
 	bool have_tree;
 	struct cg_tree tree;
+	struct cg_names cg_names;  /* container, pod and namespace names of the tree */
 	struct idmap names_seen;   /* id -> struct cg_label, kept after the cgroup is gone */
 	struct http_routes routes; /* --http-routes, for the route labels */
 	uint64_t max_routes;

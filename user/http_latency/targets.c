@@ -214,10 +214,21 @@ static void forget_dead(struct http_latency *st)
 		drop(st, dead[i]);
 }
 
+/* Whether pid's program is hidden from us: /proc/PID/exe of a process with capabilities ours
+ * lack (a container's root, another user's process) needs CAP_SYS_PTRACE. */
+static bool exe_denied(unsigned long pid)
+{
+	char path[64], buf[8];
+
+	snprintf(path, sizeof(path), "/proc/%lu/exe", pid);
+	return readlink(path, buf, sizeof(buf)) < 0 && errno == EACCES;
+}
+
 int latency_targets_scan(struct http_latency *st)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
+	unsigned denied = 0;
 
 	if (!d)
 		return -errno;
@@ -229,8 +240,12 @@ int latency_targets_scan(struct http_latency *st)
 		struct http_target t;
 		__u32 tgid = (__u32)pid;
 
-		if (*end || pid == 0 || proc_id_read((pid_t)pid, &id) || !id.exe[0])
+		if (*end || pid == 0 || proc_id_read((pid_t)pid, &id))
 			continue;
+		if (!id.exe[0]) {
+			denied += exe_denied(pid);
+			continue;
+		}
 		int k = match_exe(&st->names, id.exe);
 		if (k < 0 || bpf_map_lookup_elem(targets_fd(st), &tgid, &t) == 0)
 			continue;
@@ -242,6 +257,14 @@ int latency_targets_scan(struct http_latency *st)
 		}
 	}
 	closedir(d);
+	if (denied && !st->warned_exe_denied) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", denied);
+		log_warn("cannot see which program some processes run; they are not measured",
+			 "collector", "http_latency", "processes", n, "need",
+			 "CAP_SYS_PTRACE (reading /proc/PID/exe)");
+		st->warned_exe_denied = true;
+	}
 	latency_targets_update_hooks(st);
 	return 0;
 }

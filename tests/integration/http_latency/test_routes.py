@@ -18,12 +18,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
 from hostmon_test import main, parse_samples, promtool_check, running_daemon
+from http_hist import NAMES
 from node_env import KeepAlive, NodeServer, wrk
 from php_env import FpmPool, Nginx
 
 FAMILY = "hostmon_http_server_request_duration_seconds"
 COUNT_RE = re.compile(FAMILY + r'_count\{cgroup="([^"]*)",container_id="[^"]*",pod_uid="[^"]*",'
-                      r'runtime="([^"]*)",method="[^"]*",status_code="([^"]*)",'
+                      + NAMES + r'runtime="([^"]*)",method="[^"]*",status_code="([^"]*)",'
                       r'route="((?:[^"\\]|\\.)*)"\}')
 CAP = 20
 

@@ -27,8 +27,10 @@ from cgroup_test import scrape
 from hostmon_test import parse_samples
 
 FAMILY = "hostmon_http_server_request_duration_seconds"
+# the cgroup's names (container, pod, namespace, unit): any value, escapes included
+NAMES = r'container="(?:[^"\\]|\\.)*",pod="[^"]*",namespace="[^"]*",unit="(?:[^"\\]|\\.)*",'
 SERIES_RE = re.compile(FAMILY + r'_(bucket|count|sum)\{cgroup="([^"]*)",container_id="[^"]*",'
-                       r'pod_uid="[^"]*",runtime="([^"]*)",method="([^"]*)",status_code="([^"]*)"'
+                       r'pod_uid="[^"]*",' + NAMES + r'runtime="([^"]*)",method="([^"]*)",status_code="([^"]*)"'
                        r',route="(?:[^"\\]|\\.)*"(?:,le="([^"]*)")?\}')
 
 
