@@ -1,0 +1,256 @@
+/* cli/top.c — hostmon top: the per-service table, live on a terminal or once for a ticket. */
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "cli/scrape.h"
+#include "cli/term.h"
+#include "cli/window.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+
+/* The view's state between two refreshes; rows are re-sorted and re-filtered on each key. */
+struct top {
+	const struct cli_source_settings *src;
+	const struct cli_top_settings *cfg;
+	enum sort_key sort;
+	struct window_filter filter;
+	char filter_text[256];
+	char editing[256]; /* the filter being typed after '/' */
+	bool typing;
+	char message[256]; /* one line under the header: a refused filter, a failed read */
+	struct window w;
+	bool have_window;
+	struct p99_history history;
+	struct host_facts host;
+};
+
+static int set_filter(struct top *t, const char *text)
+{
+	struct window_filter f = { 0 };
+
+	if (text && *text) {
+		if (regcomp(&f.re, text, REG_EXTENDED | REG_NOSUB)) {
+			snprintf(t->message, sizeof(t->message),
+				 "not a regular expression: %s (filter unchanged)", text);
+			return -EINVAL;
+		}
+		f.active = true;
+	}
+	if (t->filter.active)
+		regfree(&t->filter.re);
+	t->filter = f;
+	snprintf(t->filter_text, sizeof(t->filter_text), "%s", text ? text : "");
+	return 0;
+}
+
+static void draw(struct top *t, bool tty)
+{
+	struct buf out = { 0 };
+	struct report_view v = {
+		.w = &t->w,
+		.host = &t->host,
+		.sort = t->sort,
+		.filter = &t->filter,
+		.filter_text = t->filter_text,
+		.url = t->src->url,
+		.colour = tty,
+	};
+	int rows = 0, cols = 0;
+
+	if (tty) {
+		term_size(&rows, &cols);
+		v.max_rows = rows > 6 ? rows - 5 : 1;
+		v.width = cols;
+		buf_puts(&out, "\033[H\033[2J");
+	}
+	report_table(&out, &v);
+	if (tty) {
+		if (t->typing)
+			buf_printf(&out, "\r\nfilter (regex, Enter applies, Esc cancels): /%s",
+				   t->editing);
+		else if (t->message[0])
+			buf_printf(&out, "\r\n%s", t->message);
+		else
+			buf_puts(&out, "\r\nkeys: c w t r p e sort, / filter, q quit");
+	}
+	if (!out.err && out.len)
+		fwrite(out.data, 1, out.len, stdout);
+	fflush(stdout);
+	buf_free(&out);
+}
+
+/* One key; returns false when the view should end. */
+static bool on_key(struct top *t, int c)
+{
+	enum sort_key key;
+
+	if (t->typing) {
+		size_t n = strlen(t->editing);
+		if (c == '\r' || c == '\n') {
+			t->typing = false;
+			if (set_filter(t, t->editing) == 0)
+				t->message[0] = '\0';
+		} else if (c == 27) {
+			t->typing = false;
+		} else if ((c == 127 || c == 8) && n) {
+			t->editing[n - 1] = '\0';
+		} else if (c >= 32 && c < 127 && n + 1 < sizeof(t->editing)) {
+			t->editing[n] = (char)c;
+			t->editing[n + 1] = '\0';
+		}
+		return true;
+	}
+	if (c == 'q' || c == 'Q')
+		return false;
+	if (c == '/') {
+		t->typing = true;
+		snprintf(t->editing, sizeof(t->editing), "%s", t->filter_text);
+		return true;
+	}
+	if (sort_key_from_letter((char)c, &key) == 0) {
+		t->sort = key;
+		t->message[0] = '\0';
+	}
+	return true;
+}
+
+static int one_window(struct top *t, struct metric_snapshot **prev, double *prev_at, char *err,
+		      size_t errlen)
+{
+	struct metric_snapshot *cur;
+	double at;
+	int rc = scrape_daemon(t->src->url, t->src->timeout_ms, &term_stop, &cur, &at, err, errlen);
+
+	if (rc)
+		return rc;
+	if (t->have_window)
+		window_free(&t->w);
+	rc = window_compute(&t->w, *prev, cur, at - *prev_at, NULL, NULL, err, errlen);
+	t->have_window = rc == 0;
+	if (!rc) {
+		report_mark_unusual(&t->w, &t->history);
+		host_facts_read(&t->host, t->src->url);
+	}
+	metric_snapshot_free(*prev);
+	*prev = cur;
+	*prev_at = at;
+	return rc;
+}
+
+/* Waits out the interval, answering keys at once when live; false when asked to end. */
+static bool wait_interval(struct top *t, double until, bool live)
+{
+	for (;;) {
+		double left = until - clock_monotonic_seconds();
+		if (atomic_load(&term_stop))
+			return false;
+		if (left <= 0)
+			return true;
+		if (!live) {
+			poll(NULL, 0, (int)(left * 1000) + 1); /* a signal ends it early */
+			continue;
+		}
+		if (term_resized) {
+			term_resized = 0;
+			if (t->have_window)
+				draw(t, true);
+		}
+		int c = term_read_key((int)(left * 1000) + 1);
+		if (c > 0) {
+			if (!on_key(t, c))
+				return false;
+			if (t->have_window)
+				draw(t, true);
+		}
+	}
+}
+
+int top_run(const struct cli_source_settings *src, const struct cli_top_settings *cfg)
+{
+	struct top t = { .src = src, .cfg = cfg };
+	struct metric_snapshot *prev = NULL;
+	double prev_at, interval = (double)cfg->interval_ms / 1000;
+	char err[1024];
+	int rc;
+
+	if (sort_key_from_name(cfg->sort, &t.sort) || set_filter(&t, cfg->filter)) {
+		fprintf(stderr, "hostmon top: %s\n", t.message[0] ? t.message : "bad --sort");
+		return 2;
+	}
+	if (p99_history_init(&t.history, interval)) {
+		fprintf(stderr, "hostmon top: out of memory\n");
+		return 1;
+	}
+	bool live = !cfg->once && !cfg->json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	term_signals();
+	rc = scrape_daemon(src->url, src->timeout_ms, &term_stop, &prev, &prev_at, err,
+			   sizeof(err));
+	if (rc)
+		goto failed;
+	if (live && term_begin()) {
+		snprintf(err, sizeof(err), "cannot set up the terminal");
+		rc = -ENOTTY;
+		goto failed;
+	}
+	if (!live) {
+		/* one window, then one table or document: for a ticket or a script */
+		if (!wait_interval(&t, prev_at + interval, false)) {
+			rc = 0;
+			goto done;
+		}
+		rc = one_window(&t, &prev, &prev_at, err, sizeof(err));
+		if (rc)
+			goto failed;
+		if (cfg->json) {
+			char *doc = report_json(&t.w, &t.host, t.sort, &t.filter, t.filter_text,
+						src->url);
+			if (doc)
+				printf("%s\n", doc);
+			free(doc);
+			rc = doc ? 0 : -ENOMEM;
+		} else {
+			draw(&t, false);
+		}
+		goto done;
+	}
+	printf("hostmon top: reading %s; rates need a second read in %.1f s\n", src->url, interval);
+	fflush(stdout);
+	for (double next = prev_at + interval; wait_interval(&t, next, true);) {
+		rc = one_window(&t, &prev, &prev_at, err, sizeof(err));
+		if (rc == -ECANCELED)
+			break;
+		/* a failed read (the daemon went away): say so, keep the last table, try again */
+		snprintf(t.message, sizeof(t.message), "%.250s", rc ? err : "");
+		next = (rc ? clock_monotonic_seconds() : prev_at) + interval;
+		if (t.have_window)
+			draw(&t, true);
+	}
+	rc = 0;
+done:
+	term_end();
+	metric_snapshot_free(prev);
+	if (t.have_window)
+		window_free(&t.w);
+	p99_history_free(&t.history);
+	set_filter(&t, NULL);
+	return rc ? 1 : 0;
+failed:
+	term_end();
+	if (rc != -ECANCELED)
+		fprintf(stderr, "hostmon top: %s\n", err);
+	metric_snapshot_free(prev);
+	if (t.have_window)
+		window_free(&t.w);
+	p99_history_free(&t.history);
+	set_filter(&t, NULL);
+	return rc == -ECANCELED ? 0 : 1;
+}
