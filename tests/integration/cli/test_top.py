@@ -1,0 +1,349 @@
+"""hostmon top and hostmon latency against a real daemon, in a real terminal (tmux).
+
+Setup: fresh cgroups under /hostmon-cli-PID: limited (0.2 cores: cpu.cfs_quota_us in the v1 cpu
+hierarchy where one holds cpu, else cgroup2 cpu.max; two busy loops), busy (one busy loop) and node
+(tests/fixtures/node/server.js, kept busy by a client thread that asks GET /slow?ms=300 over and
+over on one keep-alive connection, so every request lands in the (0.25, 0.5] s bucket of the
+default buckets). The daemon runs both collectors, with --http-include-cgroup restricted to this
+test's cgroups (other engineers' node servers may run on this machine at the same time).
+
+Checked:
+  1. in tmux (a real terminal, 200x50): the busy cgroup's row shows about 1.0 cores (0.7-1.15:
+     the busy loop gets whatever this noisy 2-vCPU VM gives it) and no row above it has fewer
+     cores (sorted by CPU); the limited row shows 0.1-0.3 cores, >= 60% of its limit, throttled
+     above 10% and the ! and T marks; the node row's p99 is in (0.25, 0.5] s; key p sorts by p99 (the
+     header says so, the column never increases down the table); / busy Enter leaves only rows
+     matching busy; q exits 0, leaves the alternate screen, shows the cursor and gives the
+     terminal back in canonical mode with echo (stty, run after top in the same pane);
+     a second run ended by ^C does the same.
+  2. --once --json, between two scrapes of the daemon by this test: every row is one of this
+     test's cgroups (--filter); the busy row's cores agree with the daemon's own counter over
+     the surrounding window within 15%, and its CPU seconds are at most that window's; the node
+     row's request count is at most the surrounding window's and its p50 and p99 are in the
+     bucket the daemon's own deltas put them in; the limited row's limit_cores is 0.2, its
+     throttled seconds are at most the kernel's throttled time around the window, and it is
+     marked throttled; rates are counts over the window.
+  3. --once off a terminal prints one plain table (no escape sequences) with the busy row.
+  4. hostmon latency --cgroup node --duration 3s --json: requests, p99 in (0.25, 0.5], the split
+     by status is all 200, and the CPU part names the node cgroup; the text form has the bars.
+  5. no daemon at --url: exit 1 and a message that says so and that standalone mode is not built.
+Everything started is stopped by pid; the cgroups are removed; the daemon exits 0.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from cgroup_test import CPU, Env, info, mounts, scrape, series, wait_until
+from cpu_limits import V1Limits, V2Cpu, V2Limits
+from hostmon_test import BIN, main, running_daemon
+from http_hist import bucket_index, delta, histogram_quantile, histograms, merged
+from node_env import KeepAlive, NodeServer
+
+BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+SLOW_MS = 300
+REL = 0.15
+
+
+class Load(threading.Thread):
+    """GET /slow?ms=SLOW_MS on one keep-alive connection until stopped."""
+
+    def __init__(self, srv):
+        super().__init__(daemon=True)
+        self.srv, self.stop, self.sent = srv, threading.Event(), 0
+
+    def run(self):
+        with KeepAlive(self.srv) as ka:
+            while not self.stop.is_set():
+                ka.request("GET", f"/slow?ms={SLOW_MS}")
+                self.sent += 1
+
+
+class Tmux:
+    """One tmux server of our own (its own socket), one 200x50 pane running a shell command."""
+
+    def __init__(self, command):
+        self.sock = f"hostmon-cli-{os.getpid()}-{time.monotonic_ns()}"
+        self.run("new-session", "-d", "-x", "200", "-y", "50", command)
+
+    def run(self, *args):
+        return subprocess.run(["tmux", "-L", self.sock, *args], capture_output=True, text=True,
+                              timeout=30)
+
+    def screen(self):
+        return self.run("capture-pane", "-p").stdout
+
+    def keys(self, *keys):
+        self.run("send-keys", *keys)
+
+    def flag(self, name):
+        return self.run("display-message", "-p", f"#{{{name}}}").stdout.strip()
+
+    def close(self):
+        self.run("kill-server")
+
+
+ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
+                    r"(?:\s+([TWEP]+))?\s*$")
+
+
+def number(text):
+    return None if text == "-" else float(text)
+
+
+def table_rows(screen):
+    """[(name, cores or None, p99 text, {"marked", "lim", "thr", "marks"})] of a screen's table."""
+    rows, in_table = [], False
+    for line in screen.splitlines():
+        if "SERVICE" in line and "CORES" in line:
+            in_table = True
+            continue
+        m = ROW_RE.match(line) if in_table else None
+        if m:
+            more = {"marked": m.group(1) == "!", "lim": number(m.group(4)), "thr": number(m.group(5)),
+                    "marks": m.group(11) or ""}
+            rows.append((m.group(2).strip(), number(m.group(3)), m.group(9), more))
+    return rows
+
+
+def seconds_of(text):
+    """'498ms' / '1.25s' / '>10s' / '-' -> seconds (None for '-', inf past the last bound)."""
+    if text == "-":
+        return None
+    if text.startswith(">"):
+        return float("inf")
+    return float(text[:-2]) / 1000 if text.endswith("ms") else float(text[:-1])
+
+
+def in_slow_bucket(v):
+    return v is not None and 0.25 < v <= 0.5
+
+
+def limited_row(t, row, screen):
+    """The 0.2-core cgroup with two busy loops: at its limit, throttled, marked T."""
+    if not t.check(row is not None, f"the limited cgroup has a row:\n{screen}"):
+        return
+    _, cores, _, more = row
+    t.check(cores is not None and 0.1 <= cores <= 0.3, f"limited cgroup near its 0.2 cores: {cores}")
+    t.check(more["lim"] is not None and more["lim"] >= 60, f"% of limit near 100: {more['lim']}")
+    t.check(more["thr"] is not None and more["thr"] > 10, f"throttled above 10%: {more['thr']}")
+    t.check(more["marked"] and "T" in more["marks"], f"marked unusual (! and T): {more}")
+
+
+def live_view(t, url, busy, node, limited):
+    out = tempfile.mkdtemp(prefix="hostmon-cli-")
+    stty = os.path.join(out, "stty")
+    try:
+        tm = Tmux(f"{BIN} top --url {url} --interval 1s; echo rc=$? > {stty}.rc; stty -a > {stty}; sleep 60")
+        try:
+            def ready():
+                rows = table_rows(tm.screen())
+                names = {r[0]: r for r in rows}
+                return rows if busy in names and node in names and names[node][2] != "-" and limited in names \
+                    and names[limited][3]["thr"] is not None else None
+            rows = wait_until(ready, 20, 0.5)
+            screen = tm.screen()
+            if not t.check(rows, f"top shows the busy and the node rows:\n{screen}"):
+                return
+            info("the live view:\n" + "\n".join("# " + line for line in screen.splitlines()[:14]))
+            names = {r[0]: r for r in rows}
+            cores = names[busy][1]
+            t.check(cores is not None and 0.7 <= cores <= 1.15, f"busy loop at about 1.0 cores: {cores}\n{screen}")
+            above = [r for r in rows[:rows.index(names[busy])] if r[1] is None or r[1] < cores]
+            t.check(not above, f"sorted by CPU: no row above the busy one has fewer cores: {above}")
+            p99 = seconds_of(names[node][2])
+            t.check(in_slow_bucket(p99), f"node p99 {names[node][2]} in (0.25, 0.5] s")
+            limited_row(t, names.get(limited), screen)
+            t.check(re.search(r"host CPU \d+\.\d\d of \d+ cores", screen) and "HTTP targets" in screen
+                    and "worst p99" in screen, f"header line:\n{screen.splitlines()[:3]}")
+
+            tm.keys("p")
+            t.check(wait_until(lambda: "sorted by p99" in tm.screen(), 5), "key p: sorted by p99")
+            time.sleep(1.5)  # one refresh after the key, so the table is a whole new one
+            p99s = [seconds_of(r[2]) for r in table_rows(tm.screen())]
+            known = [v for v in p99s if v is not None]
+            t.check(known and known == sorted(known, reverse=True) and p99s[:len(known)] == known,
+                    f"p99 column never increases, unknown last: {p99s}")
+
+            tm.keys("/")
+            tm.keys("-l", "busy")
+            tm.keys("Enter")
+            t.check(wait_until(lambda: "filter /busy" in tm.screen(), 5), "key /: the header shows the filter")
+            time.sleep(0.5)
+            names = [r[0] for r in table_rows(tm.screen())]
+            t.check(busy in names and all("busy" in n for n in names), f"filter keeps only busy rows: {names}")
+
+            tm.keys("q")
+            t.check(wait_until(lambda: os.path.exists(stty) and os.path.getsize(stty) > 0, 10), "q ends top")
+            with open(stty + ".rc") as f:
+                t.check(f.read().strip() == "rc=0", "top exits 0 after q")
+            with open(stty) as f:
+                modes = f.read().split()
+            t.check("icanon" in modes and "echo" in modes, f"terminal back in canonical mode with echo: {modes}")
+            t.check(tm.flag("alternate_on") == "0", "alternate screen left")
+            t.check(tm.flag("cursor_flag") == "1", "cursor shown again")
+            t.check("SERVICE" not in tm.screen(), "the table went with the alternate screen")
+        finally:
+            tm.close()
+
+        os.unlink(stty)
+        tm = Tmux(f"{BIN} top --url {url}; echo rc=$? > {stty}.rc; stty -a > {stty}; sleep 60")
+        try:
+            t.check(wait_until(lambda: "SERVICE" in tm.screen(), 10), "second run shows the table")
+            tm.keys("C-c")
+            t.check(wait_until(lambda: os.path.exists(stty) and os.path.getsize(stty) > 0, 10), "^C ends top")
+            with open(stty + ".rc") as f:
+                t.check(f.read().strip() == "rc=0", "top exits 0 after ^C")
+            with open(stty) as f:
+                modes = f.read().split()
+            t.check("icanon" in modes and "echo" in modes, f"^C: terminal restored: {modes}")
+            t.check(tm.flag("alternate_on") == "0" and tm.flag("cursor_flag") == "1",
+                    "^C: main screen and cursor back")
+        finally:
+            tm.close()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def once_json(t, d, url, busy, node, limited, limits):
+    before_text, t0 = scrape(d), time.monotonic()
+    before_h = histograms(d, node)
+    throttled0 = limits.throttled_ns(limited) / 1e9
+    p = subprocess.run([BIN, "top", "--url", url, "--once", "--json", "--interval", "3s",
+                        "--filter", f"^{os.path.dirname(busy)}/"], capture_output=True, text=True, timeout=60)
+    after_text, t1 = scrape(d), time.monotonic()
+    after_h = histograms(d, node)
+    throttled1 = limits.throttled_ns(limited) / 1e9
+    if not t.check(p.returncode == 0, f"--once --json exits 0: {p.stderr}"):
+        return
+    doc = json.loads(p.stdout)
+    rows = {r["cgroup"]: r for r in doc["rows"]}
+    t.check(set(rows) <= {busy, node, limited} and busy in rows,
+            f"--filter keeps this test's cgroups only: {sorted(rows)}")
+    t.check(doc["source"] == "daemon" and 2.5 < doc["window_seconds"] < 10, f"window {doc['window_seconds']}")
+    outer_s = t1 - t0
+    cpu0, cpu1 = series(before_text, CPU), series(after_text, CPU)
+    b = rows.get(busy)
+    if t.check(b is not None, "busy row in the JSON"):
+        outer = cpu1[busy] - cpu0[busy]
+        t.check(b["name"] == busy and b["limit_cores"] is None, f"busy row labels: {b['name']} {b['limit_cores']}")
+        t.check(b["cpu_seconds"] <= outer + 0.01, f"CPU in the window {b['cpu_seconds']:.3f} <= around it {outer:.3f}")
+        rate = outer / outer_s
+        t.check(abs(b["cpu_cores"] - rate) <= REL * rate,
+                f"busy cores {b['cpu_cores']:.3f} vs the daemon's counter {rate:.3f} (within {REL:.0%})")
+        t.check(abs(b["cpu_cores"] * doc["window_seconds"] - b["cpu_seconds"]) < 1e-6, "cores = seconds / window")
+    n = rows.get(node)
+    if t.check(n is not None, "node row in the JSON"):
+        h = merged(delta(after_h, before_h), "node")
+        t.check(0 < n["http_requests"] <= h["count"], f"requests {n['http_requests']} within the daemon's {h['count']}")
+        t.check(abs(n["http_requests_per_second"] * doc["window_seconds"] - n["http_requests"]) < 1e-6,
+                "req/s = requests / window")
+        for q, key in ((0.5, "p50_seconds"), (0.99, "p99_seconds")):
+            theirs = histogram_quantile(q, h["le"])
+            t.check(bucket_index(BOUNDS, n[key]) == bucket_index(BOUNDS, theirs) and in_slow_bucket(n[key]),
+                    f"{key} {n[key]} in the bucket of the daemon's own {theirs}")
+        t.check(n["http_5xx"] == 0 and n["http_5xx_percent"] == 0, "no 5xx")
+    lim = rows.get(limited)
+    if t.check(lim is not None, "limited row in the JSON"):
+        outer = throttled1 - throttled0
+        t.check(lim["limit_cores"] == 0.2, f"limit_cores is the daemon's gauge, 0.2: {lim['limit_cores']}")
+        t.check(0 < lim["throttled_seconds"] <= outer + 0.05,
+                f"throttled {lim['throttled_seconds']:.3f} s within the kernel's {outer:.3f} s around the window")
+        t.check(lim["throttled_percent"] > 10 and "throttled" in lim["unusual"],
+                f"throttled {lim['throttled_percent']:.0f}% and marked: {lim['unusual']}")
+    t.check(doc["host"]["http_targets"] is not None and doc["host"]["http_targets"] >= 1, "HTTP targets counted")
+
+
+def plain_table(t, url, busy):
+    p = subprocess.run([BIN, "top", "--url", url, "--interval", "1s"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    t.check(p.returncode == 0 and "\x1b" not in p.stdout, f"off a terminal: one plain table, exit 0: {p.stderr}")
+    t.check(busy in [r[0] for r in table_rows(p.stdout)], f"the plain table has the busy row:\n{p.stdout}")
+
+
+def latency(t, url, node):
+    p = subprocess.run([BIN, "latency", "--url", url, "--cgroup", f"^{node}$", "--duration", "3s", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    if not t.check(p.returncode == 0, f"latency --json exits 0: {p.stderr}"):
+        return
+    doc = json.loads(p.stdout)
+    lat = doc["latency"]
+    t.check(lat["requests"] > 0 and in_slow_bucket(lat["p99_seconds"]),
+            f"latency: {lat['requests']} requests, p99 {lat['p99_seconds']}")
+    split = {s["value"]: s["requests"] for s in doc["split"] if s["requests"]}
+    t.check(split == {"200": lat["requests"]}, f"split by status: {split}")
+    t.check([c["cgroup"] for c in doc["cpu"]] == [node], f"CPU part: {doc['cpu']}")
+    p = subprocess.run([BIN, "latency", "--url", url, "--cgroup", f"^{node}$", "--duration", "2s"],
+                       capture_output=True, text=True, timeout=60)
+    t.check(p.returncode == 0 and re.search(r"0\.25 -> 0\.5 : \d+ +\|\*+", p.stdout) and "by status:" in p.stdout,
+            f"latency text: bars and the split:\n{p.stdout}")
+
+
+def no_daemon(t):
+    p = subprocess.run([BIN, "top", "--url", "http://127.0.0.1:1", "--once"], capture_output=True, text=True,
+                       timeout=30)
+    t.check(p.returncode == 1 and "no hostmon daemon" in p.stderr and "standalone mode" in p.stderr,
+            f"no daemon: exit {p.returncode}, {p.stderr}")
+
+
+def run(t):
+    if shutil.which("tmux") is None:
+        t.check(False, "tmux is missing: make deps-test installs it")
+        return
+    v2, v1 = mounts()
+    env = Env("hostmon-cli", v2, v1)
+    load = limits = limited = None
+    v2cpu = None
+    try:
+        if v1:
+            limits = V1Limits(env)
+        else:
+            v2cpu = V2Cpu(v2)
+            why = v2cpu.enable()
+            if why:
+                t.check(False, f"no way to limit a test cgroup's CPU: {why}")
+                return
+            limits = V2Limits(env)
+        env.mkdir("", v1=limits.in_v1)
+        limits.prepare(env.base)
+        busy, node = env.mkdir("busy"), env.mkdir("node")
+        limited = env.mkdir("limited", v1=limits.in_v1)
+        limits.set(limited, 20000, 100000)
+        env.spawn(busy, "busy")
+        for _ in range(2):
+            env.spawn(limited, "busy", v1=limits.in_v1)
+        with running_daemon(t, "--collectors", "cgroup_cpu,http_latency", "--http-include-cgroup",
+                            f"^{env.base}/") as d, NodeServer(cgroup=env.path(node)) as srv:
+            url = f"http://{d.host}:{d.port}"
+            load = Load(srv)
+            load.start()
+            t.check(wait_until(lambda: merged(histograms(d, node), "node")["count"] >= 2, 15),
+                    "node's requests are on the daemon's page")
+            info(f"daemon {url}, busy {busy}, node {node}")
+            live_view(t, url, busy, node, limited)
+            once_json(t, d, url, busy, node, limited, limits)
+            plain_table(t, url, busy)
+            latency(t, url, node)
+            load.stop.set()
+            load.join(5)
+        no_daemon(t)
+    finally:
+        if load is not None:
+            load.stop.set()
+        if limited is not None:
+            limits.clear(limited)
+        left = env.cleanup()
+        if v2cpu is not None:
+            why = v2cpu.restore()
+            t.check(why is None, f"the cgroup2 cpu controller is turned off again: {why}")
+        t.check(not left, f"cgroups removed: {left}")
+
+
+if __name__ == "__main__":
+    main(run, "test_top")
