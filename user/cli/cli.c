@@ -89,6 +89,7 @@ int cli_run(int argc, char **argv)
 		options_free(groups, 2, &s);
 		return 2;
 	}
+	rc = 0;
 	if (action == OPTIONS_HELP) {
 		printf("Usage: %s\n\nhostmon %s: %s.\n\n%s", cmd->usage, cmd->name, cmd->summary,
 		       cmd->details);

@@ -32,7 +32,7 @@ static const struct option_def top_rows[] = {
 	{ "once", OPT_BOOL, TOP(once), "false", 0, 0, NULL,
 	  "print one plain table after one interval and exit (also when not on a terminal)" },
 	{ "json", OPT_BOOL, TOP(json), "false", 0, 0, NULL,
-	  "with --once or off a terminal: one JSON document instead of the table" },
+	  "one JSON document instead of the table (implies --once)" },
 };
 
 const struct option_group cli_top_group = {

@@ -27,6 +27,7 @@ Checked:
   4. hostmon latency --cgroup node --duration 3s --json: requests, p99 in (0.25, 0.5], the split
      by status is all 200, and the CPU part names the node cgroup; the text form has the bars.
   5. no daemon at --url: exit 1 and a message that says so and that standalone mode is not built.
+  6. hostmon --help lists the commands; each command's --help names its flags; bad flags exit 2.
 Everything started is stopped by pid; the cgroups are removed; the daemon exits 0.
 """
 import json
@@ -292,6 +293,22 @@ def no_daemon(t):
             f"no daemon: exit {p.returncode}, {p.stderr}")
 
 
+def help_and_usage(t):
+    p = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+    t.check(p.returncode == 0 and re.search(r"^  top ", p.stdout, re.M) and re.search(r"^  latency ", p.stdout, re.M),
+            "hostmon --help lists the commands")
+    for cmd, flags in (("top", ("--url", "--interval", "--sort", "--filter", "--once", "--json")),
+                       ("latency", ("--url", "--cgroup", "--duration", "--by", "--json"))):
+        p = subprocess.run([BIN, cmd, "--help"], capture_output=True, text=True, timeout=30)
+        t.check(p.returncode == 0 and p.stdout.startswith(f"Usage: hostmon {cmd}") and all(f in p.stdout for f in flags),
+                f"hostmon {cmd} --help names its flags:\n{p.stdout}")
+    for argv in (["top", "--bogus"], ["top", "--sort", "nope"], ["latency", "--by", "colour"],
+                 ["top", "--filter", "("], ["top", "--interval", "0"]):
+        p = subprocess.run([BIN, *argv], capture_output=True, text=True, timeout=30)
+        t.check(p.returncode == 2 and p.stderr.startswith(f"hostmon {argv[0]}: "),
+                f"{argv}: exit 2 with a message: {p.returncode} {p.stderr}")
+
+
 def run(t):
     if shutil.which("tmux") is None:
         t.check(False, "tmux is missing: make deps-test installs it")
@@ -333,6 +350,7 @@ def run(t):
             load.stop.set()
             load.join(5)
         no_daemon(t)
+        help_and_usage(t)
     finally:
         if load is not None:
             load.stop.set()
