@@ -95,8 +95,10 @@ int cli_run(int argc, char **argv)
 		       cmd->details);
 		printf("\nFlags (each also read from the environment variable shown):\n");
 		options_print_help(groups, 2);
-		printf("\nThe numbers come from a running hostmon daemon (--url). Loading the\n"
-		       "collectors in this process when none runs is not built yet.\n"
+		printf("\nThe numbers come from the running hostmon daemon at --url; when nothing\n"
+		       "listens there, this command loads the same collectors itself (root, or\n"
+		       "CAP_BPF and CAP_PERFMON) and unloads them when it ends. The header says "
+		       "which.\n"
 		       "Walk-through: docs/incident.md.\n");
 	} else if (action == OPTIONS_VERSION) {
 		printf("hostmon %s\n", HOSTMON_VERSION);

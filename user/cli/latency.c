@@ -3,7 +3,6 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +10,9 @@
 
 #include "cli/cli.h"
 #include "cli/report.h"
-#include "cli/scrape.h"
+#include "cli/source.h"
 #include "cli/term.h"
 #include "cli/window.h"
-#include "lib/clock.h"
 
 #define BAR_WIDTH 40
 
@@ -97,15 +95,15 @@ static void max_bucket(char *out, size_t len, const struct window *w, const stru
 }
 
 static void print_text(const struct window *w, const struct latency *total,
-		       const struct cli_latency_settings *lat)
+		       const struct cli_latency_settings *lat, const char *source)
 {
 	char top[80];
 	size_t with_requests = 0;
 
 	for (size_t i = 0; i < w->nrows; i++)
 		with_requests += w->rows[i].http.count != 0;
-	printf("hostmon latency: %.1f s window, %zu cgroup(s)%s%s, %zu with requests\n\n",
-	       w->seconds, w->nrows, lat->cgroup ? " matching " : "",
+	printf("hostmon latency: %s\n%.1f s window, %zu cgroup(s)%s%s, %zu with requests\n\n",
+	       source, w->seconds, w->nrows, lat->cgroup ? " matching " : "",
 	       lat->cgroup ? lat->cgroup : "", with_requests);
 	print_histogram(w, total);
 	max_bucket(top, sizeof(top), w, total);
@@ -170,11 +168,11 @@ static cJSON *latency_json(const struct window *w, const struct latency *l)
 }
 
 static int print_json(const struct window *w, const struct latency *total,
-		      const struct cli_latency_settings *lat)
+		      const struct cli_latency_settings *lat, const char *mode)
 {
 	cJSON *doc = cJSON_CreateObject(), *split = cJSON_CreateArray(), *cpu = cJSON_CreateArray();
 
-	cJSON_AddStringToObject(doc, "source", "daemon");
+	cJSON_AddStringToObject(doc, "source", mode);
 	cJSON_AddNumberToObject(doc, "window_seconds", w->seconds);
 	cJSON_AddStringToObject(doc, "cgroup", lat->cgroup ? lat->cgroup : "");
 	cJSON_AddStringToObject(doc, "by", lat->by);
@@ -212,13 +210,28 @@ static int print_json(const struct window *w, const struct latency *total,
 	return 0;
 }
 
+/* The window's merged latency over the cgroups kept. */
+static void total_of(const struct window *w, struct latency *total)
+{
+	memset(total, 0, sizeof(*total));
+	for (size_t i = 0; i < w->nrows; i++) {
+		const struct latency *l = &w->rows[i].http;
+		for (size_t b = 0; b <= w->nbounds; b++)
+			total->buckets[b] += l->buckets[b];
+		total->count += l->count;
+		total->errors_5xx += l->errors_5xx;
+		total->sum += l->sum;
+	}
+}
+
 int latency_run(const struct cli_source_settings *src, const struct cli_latency_settings *lat)
 {
 	struct window_filter filter = { 0 };
 	struct metric_snapshot *before = NULL, *after = NULL;
+	struct source *source = NULL;
 	struct window w = { 0 };
 	double t0, t1;
-	char err[1024];
+	char err[1024] = "";
 	int rc;
 
 	if (lat->cgroup) {
@@ -229,38 +242,30 @@ int latency_run(const struct cli_source_settings *src, const struct cli_latency_
 		filter.active = true;
 	}
 	term_signals();
-	rc = scrape_daemon(src->url, src->timeout_ms, &term_stop, &before, &t0, err, sizeof(err));
-	/* the window runs to its end unless a signal cuts it short: then what was seen so far */
-	for (double until = t0 + (double)lat->duration_ms / 1000;
-	     !rc && !atomic_load(&term_stop) && clock_monotonic_seconds() < until;)
-		poll(NULL, 0, (int)((until - clock_monotonic_seconds()) * 1000) + 1);
-	atomic_store(&term_stop, false);
-	if (!rc)
-		rc = scrape_daemon(src->url, src->timeout_ms, &term_stop, &after, &t1, err,
-				   sizeof(err));
+	rc = source_open(&source, src, &before, &t0, err, sizeof(err));
+	if (!rc) {
+		/* a signal ends the window early: then what was seen so far is reported */
+		source_wait(source, t0 + (double)lat->duration_ms / 1000, -1, NULL, NULL);
+		atomic_store(&term_stop, false);
+		rc = source_read(source, &after, &t1, err, sizeof(err));
+	}
 	if (!rc)
 		rc = window_compute(&w, before, after, t1 - t0, &filter, split_label(lat->by), err,
 				    sizeof(err));
 	if (rc) {
 		fprintf(stderr, "hostmon latency: %s\n", err);
 	} else {
-		struct latency total = { 0 };
-		for (size_t i = 0; i < w.nrows; i++) {
-			const struct latency *l = &w.rows[i].http;
-			for (size_t b = 0; b <= w.nbounds; b++)
-				total.buckets[b] += l->buckets[b];
-			total.count += l->count;
-			total.errors_5xx += l->errors_5xx;
-			total.sum += l->sum;
-		}
+		struct latency total;
+		total_of(&w, &total);
 		if (lat->json)
-			rc = print_json(&w, &total, lat);
+			rc = print_json(&w, &total, lat, source_mode(source));
 		else
-			print_text(&w, &total, lat);
+			print_text(&w, &total, lat, source_describe(source));
 		window_free(&w);
 	}
 	metric_snapshot_free(before);
 	metric_snapshot_free(after);
+	source_close(source);
 	if (filter.active)
 		regfree(&filter.re);
 	return rc ? 1 : 0;

@@ -205,7 +205,8 @@ void host_facts_read(struct host_facts *h, const char *url)
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));
-	for (size_t i = 0; i < sizeof(local_hosts) / sizeof(local_hosts[0]); i++)
+	h->local = !url;
+	for (size_t i = 0; url && i < sizeof(local_hosts) / sizeof(local_hosts[0]); i++)
 		if (strstr(url, local_hosts[i]))
 			h->local = true;
 	if (!h->local)
@@ -270,8 +271,8 @@ static void header(struct buf *out, const struct report_view *v, const struct cg
 	const struct host_facts *h = v->host;
 	char p99[32];
 
-	buf_printf(out, "%shostmon top%s  daemon %s, window %.1f s, sorted by %s%s%s\n",
-		   v->colour ? "\033[1m" : "", v->colour ? "\033[0m" : "", v->url, w->seconds,
+	buf_printf(out, "%shostmon top%s  %s, window %.1f s, sorted by %s%s%s\n",
+		   v->colour ? "\033[1m" : "", v->colour ? "\033[0m" : "", v->source, w->seconds,
 		   sort_key_name(v->sort), v->filter_text && *v->filter_text ? ", filter /" : "",
 		   v->filter_text && *v->filter_text ? v->filter_text : "");
 	if (w->has_host && h->local && h->cpus > 0)
@@ -384,7 +385,8 @@ static cJSON *row_json(const struct cgroup_row *r)
 }
 
 char *report_json(const struct window *w, const struct host_facts *host, enum sort_key sort,
-		  const struct window_filter *filter, const char *filter_text, const char *url)
+		  const struct window_filter *filter, const char *filter_text, const char *mode,
+		  const char *url)
 {
 	size_t n;
 	const struct cgroup_row **rows = sorted_rows(w, sort, filter, &n);
@@ -393,7 +395,7 @@ char *report_json(const struct window *w, const struct host_facts *host, enum so
 
 	if (!rows || !doc || !h || !list)
 		goto out;
-	cJSON_AddStringToObject(doc, "source", "daemon");
+	cJSON_AddStringToObject(doc, "source", mode);
 	cJSON_AddStringToObject(doc, "url", url);
 	cJSON_AddNumberToObject(doc, "window_seconds", w->seconds);
 	cJSON_AddStringToObject(doc, "sort", sort_key_name(sort));

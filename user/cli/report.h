@@ -24,7 +24,8 @@
  *   window's p99s in h.
  *
  *   host_facts_read(): CPUs online and /proc/loadavg, when url names this
- *   host (loopback); otherwise local is false and they are not shown.
+ *   host (loopback) or is NULL (standalone: the numbers are this host's);
+ *   otherwise local is false and they are not shown.
  *
  *   report_table() appends the header (host CPU, load, worst p99 and its
  *   service, HTTP targets) and the rows that pass the filter, sorted, at
@@ -77,14 +78,15 @@ struct report_view {
 	enum sort_key sort;
 	const struct window_filter *filter;
 	const char *filter_text;
-	const char *url;
+	const char *source; /* the header's words for where the numbers come from */
 	bool colour;
 	int max_rows, width;
 };
 
 void report_table(struct buf *out, const struct report_view *v);
 char *report_json(const struct window *w, const struct host_facts *host, enum sort_key sort,
-		  const struct window_filter *filter, const char *filter_text, const char *url);
+		  const struct window_filter *filter, const char *filter_text, const char *mode,
+		  const char *url);
 
 /* Seconds for people: "-" for NaN, ">10s" past the last bound, else ms or s. */
 void format_seconds(char *out, size_t len, double v, bool beyond);

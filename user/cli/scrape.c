@@ -63,11 +63,7 @@ int scrape_daemon(const char *url, uint64_t timeout_ms, const atomic_bool *stop,
 	curl_easy_cleanup(c);
 
 	if (cc == CURLE_COULDNT_CONNECT) {
-		snprintf(err, errlen,
-			 "no hostmon daemon at %s (connection refused); start one (make run, or "
-			 "build/hostmon) or point --url at it; standalone mode (loading the "
-			 "collectors in this process) is not built yet",
-			 safe);
+		snprintf(err, errlen, "no hostmon daemon at %s (connection refused)", safe);
 		rc = -ECONNREFUSED;
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(err, errlen, "interrupted");

@@ -16,7 +16,7 @@
  *   (exposition/expo_parse.h). On success *out is a snapshot the caller
  *   frees and *at the monotonic time (seconds) halfway through the request,
  *   the best guess of when the daemon read its counters. Errors: -ECONNREFUSED
- *   (nothing listens: err says no daemon runs there), -EIO (other transfer
+ *   (nothing listens: no daemon runs there), -EIO (other transfer
  *   errors, a status other than 200, a page too large), -EINVAL (the page
  *   does not parse; err has the line), -ECANCELED (*stop turned true),
  *   -ENOMEM. err is one line, naming the URL without credentials.

@@ -2,7 +2,6 @@
 #include "cli/term.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -10,7 +9,6 @@
 #include <unistd.h>
 
 atomic_bool term_stop;
-volatile sig_atomic_t term_resized;
 
 static struct termios saved;
 static volatile sig_atomic_t active;
@@ -21,24 +19,16 @@ static void on_stop(int sig)
 	atomic_store(&term_stop, true);
 }
 
-static void on_resize(int sig)
-{
-	(void)sig;
-	term_resized = 1;
-}
-
 void term_signals(void)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop; /* no SA_RESTART: poll() returns EINTR and the loop ends */
+	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_resize;
-	sigaction(SIGWINCH, &sa, NULL);
 }
 
 static void put(const char *s)
@@ -80,20 +70,6 @@ int term_begin(void)
 	atexit(term_end);
 	put("\033[?1049h\033[?25l\033[H\033[2J");
 	return 0;
-}
-
-int term_read_key(int timeout_ms)
-{
-	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-	unsigned char c;
-
-	int n = poll(&p, 1, timeout_ms);
-	if (n < 0)
-		return -1; /* a signal (or a broken terminal): the caller checks term_stop */
-	if (n == 0)
-		return 0;
-	ssize_t r = read(STDIN_FILENO, &c, 1);
-	return r == 1 ? c : -1;
 }
 
 void term_size(int *rows, int *cols)

@@ -2,7 +2,6 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/report.h"
-#include "cli/scrape.h"
+#include "cli/source.h"
 #include "cli/term.h"
 #include "cli/window.h"
 #include "lib/buf.h"
@@ -31,6 +30,8 @@ struct top {
 	bool have_window;
 	struct p99_history history;
 	struct host_facts host;
+	struct source *source;
+	char source_text[512];
 };
 
 static int set_filter(struct top *t, const char *text)
@@ -61,7 +62,7 @@ static void draw(struct top *t, bool tty)
 		.sort = t->sort,
 		.filter = &t->filter,
 		.filter_text = t->filter_text,
-		.url = t->src->url,
+		.source = t->source_text,
 		.colour = tty,
 	};
 	int rows = 0, cols = 0;
@@ -128,7 +129,7 @@ static int one_window(struct top *t, struct metric_snapshot **prev, double *prev
 {
 	struct metric_snapshot *cur;
 	double at;
-	int rc = scrape_daemon(t->src->url, t->src->timeout_ms, &term_stop, &cur, &at, err, errlen);
+	int rc = source_read(t->source, &cur, &at, err, errlen);
 
 	if (rc)
 		return rc;
@@ -138,7 +139,8 @@ static int one_window(struct top *t, struct metric_snapshot **prev, double *prev
 	t->have_window = rc == 0;
 	if (!rc) {
 		report_mark_unusual(&t->w, &t->history);
-		host_facts_read(&t->host, t->src->url);
+		host_facts_read(&t->host,
+				strcmp(source_mode(t->source), "daemon") == 0 ? t->src->url : NULL);
 	}
 	metric_snapshot_free(*prev);
 	*prev = cur;
@@ -146,31 +148,62 @@ static int one_window(struct top *t, struct metric_snapshot **prev, double *prev
 	return rc;
 }
 
-/* Waits out the interval, answering keys at once when live; false when asked to end. */
-static bool wait_interval(struct top *t, double until, bool live)
+/* A key of the live view: answered at once, redrawn at once. */
+static bool key_pressed(void *arg, int c)
 {
-	for (;;) {
-		double left = until - clock_monotonic_seconds();
-		if (atomic_load(&term_stop))
-			return false;
-		if (left <= 0)
-			return true;
-		if (!live) {
-			poll(NULL, 0, (int)(left * 1000) + 1); /* a signal ends it early */
-			continue;
-		}
-		if (term_resized) {
-			term_resized = 0;
-			if (t->have_window)
-				draw(t, true);
-		}
-		int c = term_read_key((int)(left * 1000) + 1);
-		if (c > 0) {
-			if (!on_key(t, c))
-				return false;
-			if (t->have_window)
-				draw(t, true);
-		}
+	struct top *t = arg;
+
+	if (!on_key(t, c))
+		return false;
+	if (t->have_window)
+		draw(t, true);
+	return true;
+}
+
+/* One window, then one table or document: for a ticket or a script. */
+static int print_once(struct top *t, struct metric_snapshot **prev, double *prev_at, char *err,
+		      size_t errlen)
+{
+	double interval = (double)t->cfg->interval_ms / 1000;
+
+	if (!source_wait(t->source, *prev_at + interval, -1, NULL, NULL))
+		return -ECANCELED;
+	int rc = one_window(t, prev, prev_at, err, errlen);
+	if (rc)
+		return rc;
+	if (!t->cfg->json) {
+		draw(t, false);
+		return 0;
+	}
+	char *doc = report_json(&t->w, &t->host, t->sort, &t->filter, t->filter_text,
+				source_mode(t->source), t->src->url);
+	if (!doc) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	printf("%s\n", doc);
+	free(doc);
+	return 0;
+}
+
+static void run_live(struct top *t, struct metric_snapshot **prev, double *prev_at)
+{
+	double interval = (double)t->cfg->interval_ms / 1000;
+	char err[1024];
+
+	printf("hostmon top: %s; rates need a second read in %.1f s\n", source_describe(t->source),
+	       interval);
+	fflush(stdout);
+	for (double next = *prev_at + interval;
+	     source_wait(t->source, next, STDIN_FILENO, key_pressed, t);) {
+		int rc = one_window(t, prev, prev_at, err, sizeof(err));
+		if (rc == -ECANCELED)
+			break;
+		/* a failed read (the daemon went away): say so, keep the last table, try again */
+		snprintf(t->message, sizeof(t->message), "%.250s", rc ? err : "");
+		next = (rc ? clock_monotonic_seconds() : *prev_at) + interval;
+		if (t->have_window)
+			draw(t, true);
 	}
 }
 
@@ -178,79 +211,37 @@ int top_run(const struct cli_source_settings *src, const struct cli_top_settings
 {
 	struct top t = { .src = src, .cfg = cfg };
 	struct metric_snapshot *prev = NULL;
-	double prev_at, interval = (double)cfg->interval_ms / 1000;
-	char err[1024];
+	double prev_at;
+	char err[1024] = "";
 	int rc;
 
 	if (sort_key_from_name(cfg->sort, &t.sort) || set_filter(&t, cfg->filter)) {
 		fprintf(stderr, "hostmon top: %s\n", t.message[0] ? t.message : "bad --sort");
 		return 2;
 	}
-	if (p99_history_init(&t.history, interval)) {
-		fprintf(stderr, "hostmon top: out of memory\n");
-		return 1;
-	}
+	p99_history_init(&t.history, (double)cfg->interval_ms / 1000);
 	bool live = !cfg->once && !cfg->json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	term_signals();
-	rc = scrape_daemon(src->url, src->timeout_ms, &term_stop, &prev, &prev_at, err,
-			   sizeof(err));
-	if (rc)
-		goto failed;
-	if (live && term_begin()) {
+	rc = source_open(&t.source, src, &prev, &prev_at, err, sizeof(err));
+	snprintf(t.source_text, sizeof(t.source_text), "%s",
+		 t.source ? source_describe(t.source) : "");
+	if (!rc && live && term_begin()) {
 		snprintf(err, sizeof(err), "cannot set up the terminal");
 		rc = -ENOTTY;
-		goto failed;
 	}
-	if (!live) {
-		/* one window, then one table or document: for a ticket or a script */
-		if (!wait_interval(&t, prev_at + interval, false)) {
-			rc = 0;
-			goto done;
-		}
-		rc = one_window(&t, &prev, &prev_at, err, sizeof(err));
-		if (rc)
-			goto failed;
-		if (cfg->json) {
-			char *doc = report_json(&t.w, &t.host, t.sort, &t.filter, t.filter_text,
-						src->url);
-			if (doc)
-				printf("%s\n", doc);
-			free(doc);
-			rc = doc ? 0 : -ENOMEM;
-		} else {
-			draw(&t, false);
-		}
-		goto done;
-	}
-	printf("hostmon top: reading %s; rates need a second read in %.1f s\n", src->url, interval);
-	fflush(stdout);
-	for (double next = prev_at + interval; wait_interval(&t, next, true);) {
-		rc = one_window(&t, &prev, &prev_at, err, sizeof(err));
-		if (rc == -ECANCELED)
-			break;
-		/* a failed read (the daemon went away): say so, keep the last table, try again */
-		snprintf(t.message, sizeof(t.message), "%.250s", rc ? err : "");
-		next = (rc ? clock_monotonic_seconds() : prev_at) + interval;
-		if (t.have_window)
-			draw(&t, true);
-	}
-	rc = 0;
-done:
+	if (!rc && live)
+		run_live(&t, &prev, &prev_at);
+	else if (!rc)
+		rc = print_once(&t, &prev, &prev_at, err, sizeof(err));
 	term_end();
-	metric_snapshot_free(prev);
-	if (t.have_window)
-		window_free(&t.w);
-	p99_history_free(&t.history);
-	set_filter(&t, NULL);
-	return rc ? 1 : 0;
-failed:
-	term_end();
-	if (rc != -ECANCELED)
+	if (rc && rc != -ECANCELED)
 		fprintf(stderr, "hostmon top: %s\n", err);
 	metric_snapshot_free(prev);
 	if (t.have_window)
 		window_free(&t.w);
 	p99_history_free(&t.history);
 	set_filter(&t, NULL);
-	return rc == -ECANCELED ? 0 : 1;
+	/* unloads standalone collectors only after the terminal is back */
+	source_close(t.source);
+	return rc && rc != -ECANCELED ? 1 : 0;
 }

@@ -26,7 +26,13 @@ Checked:
   3. --once off a terminal prints one plain table (no escape sequences) with the busy row.
   4. hostmon latency --cgroup node --duration 3s --json: requests, p99 in (0.25, 0.5], the split
      by status is all 200, and the CPU part names the node cgroup; the text form has the bars.
-  5. no daemon at --url: exit 1 and a message that says so and that standalone mode is not built.
+  5. standalone (no daemon at --url): top --once --json and latency --json load the collectors
+     themselves (BPF programs seen in the process's fdinfo), report source "standalone", the busy
+     cgroup's cores agree with its cpu.stat around the run (15%), node's p99 is in (0.25, 0.5];
+     after exit none of those programs exists; the live view in tmux says standalone in its
+     header, shows the busy row, and after q the terminal is restored and its programs are
+     gone. Without a daemon and without privileges (as
+     nobody): exit 1, both said.
   6. hostmon --help lists the commands; each command's --help names its flags; bad flags exit 2.
 Everything started is stopped by pid; the cgroups are removed; the daemon exits 0.
 """
@@ -41,14 +47,15 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from cgroup_test import CPU, Env, info, mounts, scrape, series, wait_until
+from cgroup_test import CPU, Env, info, mounts, scrape, series, stat_value, wait_until
 from cpu_limits import V1Limits, V2Cpu, V2Limits
-from hostmon_test import BIN, main, running_daemon
+from hostmon_test import BIN, fdinfo_ids, main, running_daemon
 from http_hist import bucket_index, delta, histogram_quantile, histograms, merged
 from node_env import KeepAlive, NodeServer
 
 BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 SLOW_MS = 300
+NO_DAEMON = "http://127.0.0.1:1"  # nothing listens on port 1: the commands go standalone
 REL = 0.15
 
 
@@ -120,6 +127,10 @@ def seconds_of(text):
     if text.startswith(">"):
         return float("inf")
     return float(text[:-2]) / 1000 if text.endswith("ms") else float(text[:-1])
+
+
+def cgroup2_dir(cg):
+    return mounts()[0] + cg
 
 
 def in_slow_bucket(v):
@@ -286,11 +297,102 @@ def latency(t, url, node):
             f"latency text: bars and the split:\n{p.stdout}")
 
 
-def no_daemon(t):
-    p = subprocess.run([BIN, "top", "--url", "http://127.0.0.1:1", "--once"], capture_output=True, text=True,
-                       timeout=30)
-    t.check(p.returncode == 1 and "no hostmon daemon" in p.stderr and "standalone mode" in p.stderr,
-            f"no daemon: exit {p.returncode}, {p.stderr}")
+def prog_ids(pid):
+    """Ids of the BPF programs the process holds."""
+    return fdinfo_ids(pid, "prog_id")
+
+
+def prog_exists(prog_id):
+    return subprocess.run(["bpftool", "prog", "show", "id", str(prog_id)], capture_output=True).returncode == 0
+
+
+def standalone(t, busy, node, base):
+    """No daemon at --url: the command loads the collectors itself, reports the same way, and
+    leaves no BPF program behind."""
+    env = dict(os.environ, HOSTMON_HTTP_INCLUDE_CGROUP=f"^{base}/")
+    usage0, t0 = stat_value(cgroup2_dir(busy) + "/cpu.stat", "usage_usec") / 1e6, time.monotonic()
+    p = subprocess.Popen([BIN, "top", "--url", NO_DAEMON, "--once", "--json", "--interval", "3s", "--filter",
+                          f"^{base}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ids = wait_until(lambda: prog_ids(p.pid), 10, 0.2)
+    out, errout = p.communicate(timeout=60)
+    usage1, t1 = stat_value(cgroup2_dir(busy) + "/cpu.stat", "usage_usec") / 1e6, time.monotonic()
+    t.check(ids, "standalone: the command loaded BPF programs itself")
+    left = [i for i in ids if prog_exists(i)]
+    t.check(not left, f"standalone: no BPF program left after exit: {left}")
+    if not t.check(p.returncode == 0, f"standalone --once --json exits 0: {errout}"):
+        return
+    doc = json.loads(out)
+    t.check(doc["source"] == "standalone", f"source {doc['source']}")
+    rows = {r["cgroup"]: r for r in doc["rows"]}
+    b = rows.get(busy)
+    if t.check(b is not None, f"standalone: busy row: {sorted(rows)}"):
+        outer = usage1 - usage0
+        rate = outer / (t1 - t0)
+        t.check(b["cpu_seconds"] <= outer + 0.01 and abs(b["cpu_cores"] - rate) <= REL * rate,
+                f"standalone: busy {b['cpu_cores']:.3f} cores ({b['cpu_seconds']:.3f} s) vs cpu.stat "
+                f"{rate:.3f} ({outer:.3f} s around the window)")
+    n = rows.get(node)
+    t.check(n is not None and n["http_requests"] > 0 and in_slow_bucket(n["p99_seconds"]),
+            f"standalone: node requests measured, p99 in (0.25, 0.5]: {n}")
+
+    p = subprocess.run([BIN, "latency", "--url", NO_DAEMON, "--cgroup", f"^{node}$", "--duration", "3s", "--json"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    if t.check(p.returncode == 0, f"standalone latency exits 0: {p.stderr}"):
+        doc = json.loads(p.stdout)
+        t.check(doc["source"] == "standalone" and doc["latency"]["requests"] > 0
+                and in_slow_bucket(doc["latency"]["p99_seconds"]), f"standalone latency: {doc['latency']}")
+
+
+def child_of(pid):
+    """The one child process of pid (the command tmux's shell runs), or None."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    return int(kids[0]) if kids else None
+
+
+def standalone_live(t, busy, base):
+    """The live view without a daemon: the header says standalone, the busy row is there, q ends
+    it, the terminal is restored and the programs it loaded are gone."""
+    out = tempfile.mkdtemp(prefix="hostmon-cli-")
+    stty = os.path.join(out, "stty")
+    tm = Tmux(f"HOSTMON_HTTP_INCLUDE_CGROUP='^{base}/' {BIN} top --url {NO_DAEMON} --filter '^{base}/'; "
+              f"echo rc=$? > {stty}.rc; stty -a > {stty}; sleep 60")
+    try:
+        def ready():
+            names = {r[0]: r for r in table_rows(tm.screen())}
+            return names.get(busy)
+        row = wait_until(ready, 20, 0.5)
+        screen = tm.screen()
+        t.check("standalone" in screen.splitlines()[0] if screen else False,
+                f"standalone live view says so in its header:\n{screen}")
+        t.check(row is not None and row[1] is not None and 0.7 <= row[1] <= 1.15,
+                f"standalone live view: busy at about 1.0 cores: {row}")
+        top_pid = child_of(int(tm.flag("pane_pid")))
+        ids = prog_ids(top_pid) if top_pid else set()
+        t.check(ids, f"standalone live view holds its own BPF programs (pid {top_pid})")
+        tm.keys("q")
+        t.check(wait_until(lambda: os.path.exists(stty) and os.path.getsize(stty) > 0, 10), "q ends it")
+        with open(stty) as f:
+            modes = f.read().split()
+        t.check("icanon" in modes and "echo" in modes and tm.flag("alternate_on") == "0",
+                f"standalone: terminal restored: {modes}")
+        left = [i for i in ids if prog_exists(i)]
+        t.check(not left, f"standalone live view: no BPF program left after q: {left}")
+    finally:
+        tm.close()
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def no_daemon_no_privilege(t):
+    """Neither a daemon nor the privilege to load the collectors: exit 1, both said."""
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", BIN, "top", "--url",
+                        NO_DAEMON, "--once"], capture_output=True, text=True, timeout=30)
+    last = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+    t.check(p.returncode == 1 and "no hostmon daemon" in last and "cannot be loaded here" in last,
+            f"no daemon, no privilege: exit {p.returncode}, {last}")
 
 
 def help_and_usage(t):
@@ -347,9 +449,11 @@ def run(t):
             once_json(t, d, url, busy, node, limited, limits)
             plain_table(t, url, busy)
             latency(t, url, node)
+            standalone(t, busy, node, env.base)
+            standalone_live(t, busy, env.base)
             load.stop.set()
             load.join(5)
-        no_daemon(t)
+        no_daemon_no_privilege(t)
         help_and_usage(t)
     finally:
         if load is not None:
