@@ -28,7 +28,7 @@ static const struct command commands[] = {
 	  "Not on a terminal, or with --once: one plain table after one interval.\n",
 	  &cli_top_group },
 	{ "latency",
-	  "hostmon latency [--url URL] [--cgroup REGEX] [--duration 10s] "
+	  "hostmon latency [--url URL] [--cgroup REGEX | --pid N] [--duration 10s] "
 	  "[--by status|method|route|service] [--json]",
 	  "the request-latency histogram of a window, split, with the CPU of the same cgroups",
 	  "Reads the daemon before and after the window and prints the requests' latency\n"

@@ -13,6 +13,7 @@
 #include "cli/source.h"
 #include "cli/term.h"
 #include "cli/window.h"
+#include "cgroup/cgroup.h"
 
 #define BAR_WIDTH 40
 
@@ -94,8 +95,8 @@ static void max_bucket(char *out, size_t len, const struct window *w, const stru
 	}
 }
 
-static void print_text(const struct window *w, const struct latency *total,
-		       const struct cli_latency_settings *lat, const char *source)
+static void print_text(const struct window *w, const struct latency *total, const char *pattern,
+		       const char *by, const char *source)
 {
 	char top[80];
 	size_t with_requests = 0;
@@ -103,15 +104,15 @@ static void print_text(const struct window *w, const struct latency *total,
 	for (size_t i = 0; i < w->nrows; i++)
 		with_requests += w->rows[i].http.count != 0;
 	printf("hostmon latency: %s\n%.1f s window, %zu cgroup(s)%s%s, %zu with requests\n\n",
-	       source, w->seconds, w->nrows, lat->cgroup ? " matching " : "",
-	       lat->cgroup ? lat->cgroup : "", with_requests);
+	       source, w->seconds, w->nrows, pattern ? " matching " : "", pattern ? pattern : "",
+	       with_requests);
 	print_histogram(w, total);
 	max_bucket(top, sizeof(top), w, total);
 	summary_line(w, total, "\n");
 	printf(", max bucket %s\n", top);
 
 	if (w->nsplit) {
-		printf("\nby %s:\n", lat->by);
+		printf("\nby %s:\n", by);
 		for (size_t i = 0; i < w->nsplit; i++) {
 			const struct split_row *s = &w->split[i];
 			if (!s->http.count)
@@ -167,15 +168,15 @@ static cJSON *latency_json(const struct window *w, const struct latency *l)
 	return o;
 }
 
-static int print_json(const struct window *w, const struct latency *total,
-		      const struct cli_latency_settings *lat, const char *mode)
+static int print_json(const struct window *w, const struct latency *total, const char *pattern,
+		      const char *by, const char *mode)
 {
 	cJSON *doc = cJSON_CreateObject(), *split = cJSON_CreateArray(), *cpu = cJSON_CreateArray();
 
 	cJSON_AddStringToObject(doc, "source", mode);
 	cJSON_AddNumberToObject(doc, "window_seconds", w->seconds);
-	cJSON_AddStringToObject(doc, "cgroup", lat->cgroup ? lat->cgroup : "");
-	cJSON_AddStringToObject(doc, "by", lat->by);
+	cJSON_AddStringToObject(doc, "cgroup", pattern ? pattern : "");
+	cJSON_AddStringToObject(doc, "by", by);
 	cJSON_AddItemToObject(doc, "latency", latency_json(w, total));
 	for (size_t i = 0; i < w->nsplit; i++) {
 		cJSON *s = latency_json(w, &w->split[i].http);
@@ -224,6 +225,29 @@ static void total_of(const struct window *w, struct latency *total)
 	}
 }
 
+/* "^path$" with the path's regex characters escaped: the cgroup process pid is in. */
+static int pid_filter(uint64_t pid, char *re, size_t len, char *err, size_t errlen)
+{
+	char path[4096];
+	size_t n = 0;
+	int rc = cgroup_pid_path((int)pid, path, sizeof(path));
+
+	if (rc) {
+		snprintf(err, errlen, "--pid %llu: %s", (unsigned long long)pid,
+			 rc == -ESRCH ? "no such process" : strerror(-rc));
+		return rc;
+	}
+	re[n++] = '^';
+	for (const char *c = path; *c && n + 3 < len; c++) {
+		if (strchr(".[]{}()\\*+?^$|", *c))
+			re[n++] = '\\';
+		re[n++] = *c;
+	}
+	re[n++] = '$';
+	re[n] = '\0';
+	return 0;
+}
+
 int latency_run(const struct cli_source_settings *src, const struct cli_latency_settings *lat)
 {
 	struct window_filter filter = { 0 };
@@ -234,8 +258,22 @@ int latency_run(const struct cli_source_settings *src, const struct cli_latency_
 	char err[1024] = "";
 	int rc;
 
-	if (lat->cgroup) {
-		if (regcomp(&filter.re, lat->cgroup, REG_EXTENDED | REG_NOSUB)) {
+	char by_pid[8200];
+	const char *pattern = lat->cgroup;
+	if (lat->pid && lat->cgroup) {
+		fprintf(stderr,
+			"hostmon latency: --cgroup and --pid both choose the cgroups; give one\n");
+		return 2;
+	}
+	if (lat->pid) {
+		if (pid_filter(lat->pid, by_pid, sizeof(by_pid), err, sizeof(err))) {
+			fprintf(stderr, "hostmon latency: %s\n", err);
+			return 2;
+		}
+		pattern = by_pid;
+	}
+	if (pattern) {
+		if (regcomp(&filter.re, pattern, REG_EXTENDED | REG_NOSUB)) {
 			fprintf(stderr, "hostmon latency: --cgroup is not a regular expression\n");
 			return 2;
 		}
@@ -258,9 +296,9 @@ int latency_run(const struct cli_source_settings *src, const struct cli_latency_
 		struct latency total;
 		total_of(&w, &total);
 		if (lat->json)
-			rc = print_json(&w, &total, lat, source_mode(source));
+			rc = print_json(&w, &total, pattern, lat->by, source_mode(source));
 		else
-			print_text(&w, &total, lat, source_describe(source));
+			print_text(&w, &total, pattern, lat->by, source_describe(source));
 		window_free(&w);
 	}
 	metric_snapshot_free(before);

@@ -48,6 +48,8 @@ static const char *const split_keys[] = { "status", "method", "route", "service"
 static const struct option_def latency_rows[] = {
 	{ "cgroup", OPT_REGEX, LAT(cgroup), NULL, 0, 0, "REGEX",
 	  "only cgroups whose name or path match" },
+	{ "pid", OPT_U64, LAT(pid), NULL, 1, 4194304, "N",
+	  "only the cgroup process N is in (instead of --cgroup)" },
 	{ "duration", OPT_DURATION, LAT(duration_ms), "10s", 100, 86400000, "DURATION",
 	  "the window to collect over" },
 	{ "by", OPT_CHOICE, LAT(by), "status", 0, 0, "LABEL",

@@ -29,6 +29,7 @@ struct cli_top_settings {
 
 struct cli_latency_settings {
 	char *cgroup; /* NULL: every cgroup */
+	uint64_t pid; /* 0: none; else the cgroup this process is in */
 	uint64_t duration_ms;
 	char *by;
 	bool json;

@@ -221,6 +221,10 @@ static struct cgroup_row *row_of(struct builder *b, const struct metric_family *
 	char name[512];
 	cgroup_best_name(path, label(f, m, "container_id"), label(f, m, "pod"),
 			 label(f, m, "container"), label(f, m, "namespace"), name, sizeof(name));
+	/* a name goes to a terminal: control bytes in a path must not become escape sequences */
+	for (char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	struct cgroup_row *r = &w->rows[w->nrows];
 	*r = (struct cgroup_row){ .path = strdup(path), .name = strdup(name) };
 	if (!r->path || !r->name) {

@@ -30,7 +30,8 @@
  *   pod (namespace/pod/container) or container labels when the page has
  *   them, a container's short id ("ctr:0123456789ab") for its own cgroup,
  *   a systemd unit (the last path element ending in .service, .scope,
- *   .slice or .socket), else the path.
+ *   .slice or .socket), else the path. A row's name has control bytes
+ *   replaced by '?' (it is shown on a terminal); its path is kept as is.
  */
 #define WINDOW_MAX_BOUNDS EXPO_PARSE_MAX_BOUNDS
 

@@ -27,7 +27,8 @@ Checked:
      marked throttled; rates are counts over the window.
   3. --once off a terminal prints one plain table (no escape sequences) with the busy row.
   4. hostmon latency --cgroup node --duration 3s --json: requests, p99 in (0.25, 0.5], the split
-     by status is all 200, and the CPU part names the node cgroup; the text form has the bars.
+     by status is all 200, and the CPU part names the node cgroup; --pid of node picks the same
+     cgroup; the text form has the bars.
   5. standalone (no daemon at --url): top --once --json and latency --json load the collectors
      themselves (BPF programs seen in the process's fdinfo), report source "standalone", the busy
      cgroup's CPU seconds in the window are at most its cpu.stat delta around the run and at least
@@ -314,7 +315,7 @@ def plain_table(t, url, busy):
     t.check(busy in [r[0] for r in table_rows(p.stdout)], f"the plain table has the busy row:\n{p.stdout}")
 
 
-def latency(t, url, node):
+def latency(t, url, node, node_pid):
     p = subprocess.run([BIN, "latency", "--url", url, "--cgroup", f"^{node}$", "--duration", "3s", "--json"],
                        capture_output=True, text=True, timeout=60)
     if not t.check(p.returncode == 0, f"latency --json exits 0: {p.stderr}"):
@@ -326,6 +327,12 @@ def latency(t, url, node):
     split = {s["value"]: s["requests"] for s in doc["split"] if s["requests"]}
     t.check(split == {"200": lat["requests"]}, f"split by status: {split}")
     t.check([c["cgroup"] for c in doc["cpu"]] == [node], f"CPU part: {doc['cpu']}")
+    p = subprocess.run([BIN, "latency", "--url", url, "--pid", str(node_pid), "--duration", "2s", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    if t.check(p.returncode == 0, f"latency --pid exits 0: {p.stderr}"):
+        doc = json.loads(p.stdout)
+        t.check([c["cgroup"] for c in doc["cpu"]] == [node] and doc["latency"]["requests"] > 0,
+                f"--pid {node_pid} picks node's cgroup: {doc['cpu']}, {doc['latency']['requests']} requests")
     p = subprocess.run([BIN, "latency", "--url", url, "--cgroup", f"^{node}$", "--duration", "2s"],
                        capture_output=True, text=True, timeout=60)
     t.check(p.returncode == 0 and re.search(r"0\.25 -> 0\.5 : \d+ +\|\*+", p.stdout) and "by status:" in p.stdout,
@@ -458,7 +465,7 @@ def help_and_usage(t):
         t.check(p.returncode == 0 and p.stdout.startswith(f"Usage: hostmon {cmd}") and all(f in p.stdout for f in flags),
                 f"hostmon {cmd} --help names its flags:\n{p.stdout}")
     for argv in (["top", "--bogus"], ["top", "--sort", "nope"], ["latency", "--by", "colour"],
-                 ["top", "--filter", "("], ["top", "--interval", "0"]):
+                 ["top", "--filter", "("], ["top", "--interval", "0"], ["latency", "--pid", "1", "--cgroup", "x"]):
         p = subprocess.run([BIN, *argv], capture_output=True, text=True, timeout=30)
         t.check(p.returncode == 2 and p.stderr.startswith(f"hostmon {argv[0]}: "),
                 f"{argv}: exit 2 with a message: {p.returncode} {p.stderr}")
@@ -501,7 +508,7 @@ def run(t):
             live_view(t, url, busy, node, limited)
             once_json(t, d, url, busy, node, limited, limits)
             plain_table(t, url, busy)
-            latency(t, url, node)
+            latency(t, url, node, srv.pid)
             standalone(t, busy, node, env.base)
             standalone_live(t, busy, env.base)
             load.stop.set()

@@ -22,189 +22,72 @@
 
 #define CTR "0123456789abcdef0123"
 
+/* One sample a line: the formatter would break the macros apart. */
+/* clang-format off */
 static const char before_page[] =
 	"# TYPE hostmon_cgroup_cpu_seconds_total counter\n"
-	"hostmon_cgroup_cpu_seconds_total" CG(
-		"/",
-		"") " 100\n"
-		    "hostmon_cgroup_cpu_seconds_total" CG(
-			    "/system.slice/php.service",
-			    "") " 10\n"
-				"hostmon_cgroup_cpu_seconds_total" CG(
-					"/docker/" CTR,
-					CTR) " 50\n"
-					     "hostmon_cgroup_cpu_seconds_total" CG(
-						     "/app",
-						     "") " 7\n"
-							 "# TYPE "
-							 "hostmon_cgroup_cpu_runqueue_wait_seconds_"
-							 "total counter\n"
-							 "hostmon_cgroup_cpu_runqueue_wait_seconds_"
-							 "total" CG(
-								 "/app",
-								 "") " 1\n"
-								     "# TYPE "
-								     "hostmon_cgroup_cpu_throttled_"
-								     "seconds_total counter\n"
-								     "hostmon_cgroup_cpu_throttled_"
-								     "seconds_total" CG(
-									     "/app",
-									     "") " 2\n"
-										 "# TYPE "
-										 "hostmon_cgroup_"
-										 "cpu_limit_cores "
-										 "gauge\n"
-										 "hostmon_cgroup_"
-										 "cpu_limit_"
-										 "cores" CG("/app",
-											    "") " 0"
-												".5"
-												"\n"
-												"# "
-												"TY"
-												"PE"
-												" h"
-												"os"
-												"tm"
-												"on"
-												"_h"
-												"tt"
-												"p_"
-												"se"
-												"rv"
-												"er"
-												"_r"
-												"eq"
-												"ue"
-												"st"
-												"_d"
-												"ur"
-												"at"
-												"io"
-												"n_"
-												"se"
-												"co"
-												"nd"
-												"s "
-												"hi"
-												"st"
-												"og"
-												"ra"
-												"m"
-												"\n"
-												"ho"
-												"st"
-												"mo"
-												"n_"
-												"ht"
-												"tp"
-												"_s"
-												"er"
-												"ve"
-												"r_"
-												"re"
-												"qu"
-												"es"
-												"t_"
-												"du"
-												"ra"
-												"ti"
-												"on"
-												"_s"
-												"ec"
-												"on"
-												"ds"
-												"_b"
-												"uc"
-												"ke"
-												"t" H(
-													"/app",
-													"200",
-													"0.1") " 10\n"
-													       "hostmon_http_server_request_duration_seconds_bucket" H("/app",
-																				       "200", "1") " 10\n"
-																						   "hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "+Inf") " 10\n"
-																																  "hostmon_http_server_request_duration_seconds_sum" HS("/app", "200") " 0.5\n"
-																																								       "hostmon_http_server_request_duration_seconds_bucket" H("/app",
-																																															       "503",
-																																															       "0.1") " 5\n"
-																																																      "hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "1") " 5\n"
-																																																										  "hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "+Inf") " 5\n"
-																																																																				 "hostmon_http_server_request_duration_seconds_bucket" H(
-																																																																					 "",
-																																																																					 "200",
-																																																																					 "0.1") " 1\n"
-																																																																						"hostmon_http_server_request_duration_seconds_bucket" H("",
-																																																																													"200",
-																																																																													"1") " 1\n"
-																																																																													     "hostmon_http_server_request_duration_seconds_bucket" H(
-																																																																														     "",
-																																																																														     "200", "+Inf") " 1\n"
-																																																																																    "hostmon_http_server_request_duration_seconds_bucket" H("",
-																																																																																							    "200", "0.1") " 1\n"
-																																																																																									  "hostmon_http_server_request_duration_seconds_bucket" H("",
-																																																																																																  "200", "1") " 1\n"
-																																																																																																	      "hostmon_http_server_request_duration_seconds_bucket" H(
-																																																																																																		      "",
-																																																																																																		      "200",
-																																																																																																		      "+Inf") " 1\n"
-																																																																																																			      "# TYPE hostmon_http_latency_target_processes gauge\n"
-																																																																																																			      "hostmon_http_latency_target_processes 3\n";
+	"hostmon_cgroup_cpu_seconds_total" CG("/", "") " 100\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/system.slice/php.service", "") " 10\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/docker/" CTR, CTR) " 50\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/app", "") " 7\n"
+	"# TYPE hostmon_cgroup_cpu_runqueue_wait_seconds_total counter\n"
+	"hostmon_cgroup_cpu_runqueue_wait_seconds_total" CG("/app", "") " 1\n"
+	"# TYPE hostmon_cgroup_cpu_throttled_seconds_total counter\n"
+	"hostmon_cgroup_cpu_throttled_seconds_total" CG("/app", "") " 2\n"
+	"# TYPE hostmon_cgroup_cpu_limit_cores gauge\n"
+	"hostmon_cgroup_cpu_limit_cores" CG("/app", "") " 0.5\n"
+	"# TYPE hostmon_http_server_request_duration_seconds histogram\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "0.1") " 10\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "1") " 10\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "+Inf") " 10\n"
+	"hostmon_http_server_request_duration_seconds_sum" HS("/app", "200") " 0.5\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "0.1") " 5\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "1") " 5\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "+Inf") " 5\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "0.1") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "1") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "+Inf") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "0.1") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "1") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "+Inf") " 1\n"
+	"# TYPE hostmon_http_latency_target_processes gauge\n"
+	"hostmon_http_latency_target_processes 3\n";
 
 /* 2 s later: /app used 1 s of CPU, waited 0.25 s, was throttled 0.5 s; 20 more 200s (10 in
  * (0.1, 1], 10 above 1), the 503 series restarted at 1; php's counter went down (a restarted
- * daemon); the unnamed series repeated twice, each with one more request. */
-static const char after_page
-	[] = "# TYPE hostmon_cgroup_cpu_seconds_total counter\n"
-	     "hostmon_cgroup_cpu_seconds_total" CG(
-		     "/", "") " 103\n"
-			      "hostmon_cgroup_cpu_seconds_total" CG(
-				      "/system.slice/php.service",
-				      "") " 0.4\n"
-					  "hostmon_cgroup_cpu_seconds_total" CG(
-						  "/docker/" CTR,
-						  CTR) " 50.5\n"
-						       "hostmon_cgroup_cpu_seconds_total" CG("/app", "") " 8\n"
-													 "hostmon_cgroup_cpu_seconds_total" CG(
-														 "/new", "") " 0.2\n"
-															     "# TYPE hostmon_cgroup_cpu_runqueue_wait_seconds_total counter\n"
-															     "hostmon_cgroup_cpu_runqueue_wait_seconds_total" CG("/app", "") " 1.25\n"
-																							     "# TYPE hostmon_cgroup_cpu_throttled_seconds_total counter\n"
-																							     "hostmon_cgroup_cpu_throttled_seconds_total" CG("/app", "") " 2.5\n"
-																															 "# TYPE hostmon_cgroup_cpu_limit_cores gauge\n"
-																															 "hostmon_cgroup_cpu_limit_cores" CG("/app", "") " 0.5\n"
-																																					 "# TYPE hostmon_http_server_request_duration_seconds histogram\n"
-																																					 "hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "0.1") " 10\n"
-																																														       "hostmon_http_server_request_duration_seconds_bucket" H("/app",
-																																																					       "200", "1") " 20\n"
-																																																							   "hostmon_http_server_request_duration_seconds_bucket" H(
-																																																								   "/app",
-																																																								   "200", "+Inf") " 30\n"
-																																																										  "hostmon_http_server_request_duration_seconds_sum" HS(
-																																																											  "/app",
-																																																											  "200") " 30.5\n"
-																																																												 "hostmon_http_server_request_duration_seconds_bucket" H("/app",
-																																																																			 "503",
-																																																																			 "0.1") " 1\n"
-																																																																				"hostmon_http_server_request_duration_seconds_bucket" H(
-																																																																					"/app", "503", "1") " 1\n"
-																																																																							    "hostmon_http_server_request_duration_seconds_bucket" H("/app",
-																																																																														    "503",
-																																																																														    "+Inf") " 1\n"
-																																																																															    "hostmon_http_server_request_duration_seconds_bucket" H("", "200", "0.1") " 2\n"
-																																																																																								      "hostmon_http_server_request_duration_seconds_bucket" H("", "200", "1") " 2\n"
-																																																																																																	      "hostmon_http_server_request_duration_seconds_bucket" H("", "200", "+Inf") " 2\n"
-																																																																																																											 "hostmon_http_server_request_duration_seconds_bucket" H(
-																																																																																																												 "", "200", "0.1") " 2\n"
-																																																																																																														   "hostmon_http_server_request_duration_seconds_bucket" H("",
-																																																																																																																					   "200",
-																																																																																																																					   "1") " 2\n"
-																																																																																																																						"hostmon_http_server_request_duration_seconds_bucket" H(
-																																																																																																																							"",
-																																																																																																																							"200",
-																																																																																																																							"+Inf") " 2\n"
-																																																																																																																								"# TYPE hostmon_http_latency_target_processes gauge\n"
-																																																																																																																								"hostmon_http_latency_target_processes 3\n";
+ * daemon); the unnamed series repeated twice, each with one more request; a new cgroup, and one
+ * whose path holds an escape byte. */
+static const char after_page[] =
+	"# TYPE hostmon_cgroup_cpu_seconds_total counter\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/", "") " 103\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/system.slice/php.service", "") " 0.4\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/docker/" CTR, CTR) " 50.5\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/app", "") " 8\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/new", "") " 0.2\n"
+	"hostmon_cgroup_cpu_seconds_total" CG("/evil\x1b[2J", "") " 1\n"
+	"# TYPE hostmon_cgroup_cpu_runqueue_wait_seconds_total counter\n"
+	"hostmon_cgroup_cpu_runqueue_wait_seconds_total" CG("/app", "") " 1.25\n"
+	"# TYPE hostmon_cgroup_cpu_throttled_seconds_total counter\n"
+	"hostmon_cgroup_cpu_throttled_seconds_total" CG("/app", "") " 2.5\n"
+	"# TYPE hostmon_cgroup_cpu_limit_cores gauge\n"
+	"hostmon_cgroup_cpu_limit_cores" CG("/app", "") " 0.5\n"
+	"# TYPE hostmon_http_server_request_duration_seconds histogram\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "0.1") " 10\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "1") " 20\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "200", "+Inf") " 30\n"
+	"hostmon_http_server_request_duration_seconds_sum" HS("/app", "200") " 30.5\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "0.1") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "1") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("/app", "503", "+Inf") " 1\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "0.1") " 2\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "1") " 2\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "+Inf") " 2\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "0.1") " 2\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "1") " 2\n"
+	"hostmon_http_server_request_duration_seconds_bucket" H("", "200", "+Inf") " 2\n"
+	"# TYPE hostmon_http_latency_target_processes gauge\n"
+	"hostmon_http_latency_target_processes 3\n";
+/* clang-format on */
 
 /* A function, so a char array is compared through a pointer (CHECK_STR tests it for NULL). */
 static void same_text(const char *got, const char *want)
@@ -240,7 +123,10 @@ static void test_window(void)
 	NEAR(w.host_cores, 1.5);
 	NEAR(w.http_targets, 3);
 	CHECK(row(&w, "/") == NULL, "the root is not a row");
-	CHECK(w.nrows == 5, "rows: %zu", w.nrows);
+	CHECK(w.nrows == 6, "rows: %zu", w.nrows);
+	const struct cgroup_row *evil = row(&w, "/evil\x1b[2J");
+	CHECK(evil && strcmp(evil->name, "/evil?[2J") == 0,
+	      "an escape byte in a path is not sent to the terminal: %s", evil ? evil->name : "");
 
 	const struct cgroup_row *app = row(&w, "/app");
 	if (app) {
