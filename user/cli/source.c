@@ -31,6 +31,7 @@ struct source {
 	struct collector_set collectors;
 	char describe[512];
 	/* the wait in progress */
+	struct loop_timer *deadline; /* NULL once fired: the loop frees a one-shot timer itself */
 	bool (*on_key)(void *arg, int c);
 	void *arg;
 	bool ended;
@@ -141,7 +142,9 @@ int source_open(struct source **out, const struct cli_source_settings *src,
 
 static void on_deadline(struct loop *l, void *arg)
 {
-	(void)arg;
+	struct source *s = arg;
+
+	s->deadline = NULL;
 	loop_stop(l);
 }
 
@@ -179,19 +182,19 @@ bool source_wait(struct source *s, double until, int key_fd, bool (*on_key)(void
 	s->on_key = on_key;
 	s->arg = arg;
 	s->ended = false;
-	struct loop_timer *deadline =
-		loop_timer_add(s->loop, (uint64_t)(left * 1000) + 1, 0, on_deadline, s);
+	s->deadline = loop_timer_add(s->loop, (uint64_t)(left * 1000) + 1, 0, on_deadline, s);
 	struct loop_timer *check =
 		loop_timer_add(s->loop, STOP_CHECK_MS, STOP_CHECK_MS, on_stop_check, s);
 	struct loop_watch *keys =
 		key_fd >= 0 ? loop_watch_add(s->loop, key_fd, EPOLLIN, on_input, s) : NULL;
-	if (!deadline || !check || (key_fd >= 0 && !keys)) {
+	if (!s->deadline || !check || (key_fd >= 0 && !keys)) {
 		/* no timers: wait without the loop rather than spin */
 		usleep((useconds_t)(left * 1e6));
 	} else {
 		loop_run(s->loop);
 	}
-	loop_timer_del(s->loop, deadline);
+	loop_timer_del(s->loop, s->deadline); /* still pending when a key or a signal ended it */
+	s->deadline = NULL;
 	loop_timer_del(s->loop, check);
 	loop_watch_del(s->loop, keys);
 	return !s->ended && !atomic_load(&term_stop);

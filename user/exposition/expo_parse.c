@@ -284,8 +284,9 @@ static int histogram_sample(struct parser *p, const struct sample *smp, const ch
 	labels_key(p, smp, bucket ? "le" : NULL);
 	if (p->key.err)
 		return -ENOMEM;
+	/* a series without labels has an empty key (and no buffer behind it) */
 	bool same = h->open && h->key.len == p->key.len &&
-		    memcmp(h->key.data, p->key.data, p->key.len) == 0;
+		    (!p->key.len || memcmp(h->key.data, p->key.data, p->key.len) == 0);
 	if (!bucket) {
 		if (!same)
 			return fail(p, "%s%s does not follow its series' buckets", p->family.data,
@@ -312,7 +313,8 @@ static int histogram_sample(struct parser *p, const struct sample *smp, const ch
 		if (rc)
 			return rc;
 		buf_reset(&h->key);
-		buf_append(&h->key, p->key.data, p->key.len);
+		if (p->key.len)
+			buf_append(&h->key, p->key.data, p->key.len);
 		if (h->key.err)
 			return -ENOMEM;
 		*h = (struct open_histogram){ .open = true,
