@@ -55,7 +55,7 @@ static int set_filter(struct top *t, const char *text)
 
 static void draw(struct top *t, bool tty)
 {
-	struct buf out = { 0 };
+	struct buf out = { 0 }, frame = { 0 };
 	struct report_view v = {
 		.w = &t->w,
 		.host = &t->host,
@@ -71,21 +71,35 @@ static void draw(struct top *t, bool tty)
 		term_size(&rows, &cols);
 		v.max_rows = rows > 6 ? rows - 5 : 1;
 		v.width = cols;
-		buf_puts(&out, "\033[H\033[2J");
 	}
-	report_table(&out, &v);
+	report_table(&frame, &v);
 	if (tty) {
 		if (t->typing)
-			buf_printf(&out, "\r\nfilter (regex, Enter applies, Esc cancels): /%s",
+			buf_printf(&frame, "\nfilter (regex, Enter applies, Esc cancels): /%s",
 				   t->editing);
 		else if (t->message[0])
-			buf_printf(&out, "\r\n%s", t->message);
+			buf_printf(&frame, "\n%s", t->message);
 		else
-			buf_puts(&out, "\r\nkeys: c w t r p e sort, / filter, q quit");
+			buf_puts(&frame, "\nkeys: c w t r p e sort, / filter, q quit");
+		/*
+		 * Drawn over the last frame, each line cleared to its end and the rest of the
+		 * screen after the last: no blank screen between two frames (no flicker, and a
+		 * reader of the screen never sees half a table).
+		 */
+		buf_puts(&out, "\033[H");
+		for (size_t i = 0; i < frame.len; i++) {
+			if (frame.data[i] == '\n')
+				buf_puts(&out, "\033[K");
+			buf_putc(&out, frame.data[i]);
+		}
+		buf_puts(&out, "\033[K\033[J");
+	} else {
+		buf_append(&out, frame.data, frame.len);
 	}
-	if (!out.err && out.len)
+	if (!out.err && !frame.err && out.len)
 		fwrite(out.data, 1, out.len, stdout);
 	fflush(stdout);
+	buf_free(&frame);
 	buf_free(&out);
 }
 

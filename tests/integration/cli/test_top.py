@@ -117,6 +117,17 @@ class Tmux:
     def screen(self):
         return self.run("capture-pane", "-p").stdout
 
+    def stable(self):
+        """The screen once two captures 0.1 s apart agree (not caught in the middle of a frame)."""
+        last = self.screen()
+        for _ in range(30):
+            time.sleep(0.1)
+            now = self.screen()
+            if now == last:
+                return now
+            last = now
+        return last
+
     def keys(self, *keys):
         self.run("send-keys", *keys)
 
@@ -192,7 +203,9 @@ def live_view(t, url, busy, node, limited):
                 return rows if busy in names and node in names and names[node][2] != "-" and limited in names \
                     and names[limited][3]["thr"] is not None else None
             rows = wait_until(ready, 20, 0.5)
-            screen = tm.screen()
+            screen = tm.stable()
+            if {busy, node, limited} <= {r[0] for r in table_rows(screen)}:
+                rows = table_rows(screen)  # the rows of the very screen the checks quote
             if not t.check(rows, f"top shows the busy and the node rows:\n{screen}"):
                 return
             info("the live view:\n" + "\n".join("# " + line for line in screen.splitlines()[:14]))
@@ -211,7 +224,7 @@ def live_view(t, url, busy, node, limited):
             tm.keys("p")
             t.check(wait_until(lambda: "sorted by p99" in tm.screen(), 5), "key p: sorted by p99")
             time.sleep(1.5)  # one refresh after the key, so the table is a whole new one
-            p99s = [seconds_of(r[2]) for r in table_rows(tm.screen())]
+            p99s = [seconds_of(r[2]) for r in table_rows(tm.stable())]
             known = [v for v in p99s if v is not None]
             t.check(known and known == sorted(known, reverse=True) and p99s[:len(known)] == known,
                     f"p99 column never increases, unknown last: {p99s}")
@@ -221,7 +234,7 @@ def live_view(t, url, busy, node, limited):
             tm.keys("Enter")
             t.check(wait_until(lambda: "filter /busy" in tm.screen(), 5), "key /: the header shows the filter")
             time.sleep(0.5)
-            names = [r[0] for r in table_rows(tm.screen())]
+            names = [r[0] for r in table_rows(tm.stable())]
             t.check(busy in names and all("busy" in n for n in names), f"filter keeps only busy rows: {names}")
 
             tm.keys("q")
@@ -335,6 +348,7 @@ def latency(t, url, node, node_pid):
                 f"--pid {node_pid} picks node's cgroup: {doc['cpu']}, {doc['latency']['requests']} requests")
     p = subprocess.run([BIN, "latency", "--url", url, "--cgroup", f"^{node}$", "--duration", "2s"],
                        capture_output=True, text=True, timeout=60)
+    info("hostmon latency:\n" + "\n".join("# " + line for line in p.stdout.splitlines()))
     t.check(p.returncode == 0 and re.search(r"0\.25 -> 0\.5 : \d+ +\|\*+", p.stdout) and "by status:" in p.stdout,
             f"latency text: bars and the split:\n{p.stdout}")
 
@@ -424,7 +438,7 @@ def standalone_live(t, busy, base):
             names = {r[0]: r for r in table_rows(tm.screen())}
             return names.get(busy)
         row = wait_until(ready, 20, 0.5)
-        screen = tm.screen()
+        screen = tm.stable()
         t.check("standalone" in screen.splitlines()[0] if screen else False,
                 f"standalone live view says so in its header:\n{screen}")
         ok, why = usage.agrees(row[1] if row else None, 1.0)
