@@ -14,7 +14,7 @@ TEST_PACKAGES="
  clang-format cppcheck clang-tools valgrind libclang-rt-14-dev shellcheck
  curl prometheus nginx php8.2-fpm php8.2-cli php-laravel-framework libfcgi-bin
  rabbitmq-server amqp-tools wrk hyperfine linux-perf
- nodejs procps iproute2 python3 python3-prometheus-client
+ nodejs procps iproute2 python3 python3-prometheus-client tmux
  docker.io debootstrap python3-yaml
 "
 

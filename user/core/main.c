@@ -1,5 +1,8 @@
-/* core/main.c — the hostmon command line: parse settings, then run the daemon. */
+/* core/main.c — the hostmon command line: a command for people (top, latency), or parse the
+ * settings and run the daemon. */
 #include <stdio.h>
+
+#include "cli/cli.h"
 
 #include "core/collector.h"
 #include "core/config.h"
@@ -16,6 +19,9 @@ int main(int argc, char **argv)
 	char err[1024] = "";
 	int rc;
 
+	/* the commands for people have flags of their own; everything else is the daemon's */
+	if (argc > 1 && cli_command(argv[1]))
+		return cli_run(argc, argv);
 	rc = config_load(&cfg, argc, argv, environ, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "hostmon: %s\n", err);
@@ -30,6 +36,7 @@ int main(int argc, char **argv)
 			       collector_table[i]->description,
 			       collector_table[i]->enabled_by_default ? " (runs when configured)"
 								      : "");
+		cli_print_commands(stdout);
 		config_free(&cfg);
 		return 0;
 	}

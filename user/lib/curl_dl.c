@@ -14,12 +14,11 @@
 /*
  * libcurl links about forty libraries (OpenSSL, GnuTLS, Kerberos, LDAP,
  * ...); mapping and relocating them costs about 7 MB of resident memory in
- * every hostmon, although only the rabbitmq collector and webhook
- * notifications use it. This file defines the libcurl functions hostmon
- * calls, with libcurl's own signatures, as forwarders to libcurl.so.4 opened
- * on the first call: callers are unchanged, and the binary does not link
- * -lcurl. curl_global_init() runs once, right after loading.
- * Without libcurl every constructor returns NULL (or an error code) and the
+ * every hostmon, although only the rabbitmq collector, webhook
+ * notifications and the top/latency commands use it. This file defines the libcurl functions
+ * hostmon calls, with libcurl's own signatures, as forwarders to libcurl.so.4 opened on the first
+ * call: callers are unchanged, and the binary does not link -lcurl. curl_global_init() runs once,
+ * right after loading. Without libcurl every constructor returns NULL (or an error code) and the
  * reason is logged once.
  */
 
@@ -63,7 +62,9 @@ static void load(void)
 {
 	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		log_warn("cannot load libcurl; RabbitMQ polling and webhooks are unavailable",
+		log_warn("cannot load libcurl; RabbitMQ polling, webhooks and the top/latency "
+			 "commands "
+			 "are unavailable",
 			 "reason", dlerror());
 		return;
 	}

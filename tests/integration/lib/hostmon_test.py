@@ -166,21 +166,28 @@ def promtool_check(text):
     return p.returncode == 0, (p.stdout + p.stderr).decode(errors="replace")
 
 
-def daemon_map_ids(pid, name):
-    """Ids of the BPF maps named `name` the process holds open (from /proc/PID/fdinfo)."""
-    ids = []
+def fdinfo_ids(pid, field):
+    """The values of one fdinfo field (map_id, prog_id, link_id) over the fds the process holds."""
+    ids = set()
     for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
         try:
             with open(fdinfo) as f:
-                m = re.search(r"^map_id:\s*(\d+)", f.read(), re.M)
+                m = re.search(rf"^{field}:\s*(\d+)", f.read(), re.M)
         except OSError:
             continue
-        if not m:
-            continue
-        p = subprocess.run(["bpftool", "map", "show", "id", m.group(1), "-j"], capture_output=True, text=True)
+        if m:
+            ids.add(int(m.group(1)))
+    return ids
+
+
+def daemon_map_ids(pid, name):
+    """Ids of the BPF maps named `name` the process holds open (from /proc/PID/fdinfo)."""
+    ids = []
+    for map_id in fdinfo_ids(pid, "map_id"):
+        p = subprocess.run(["bpftool", "map", "show", "id", str(map_id), "-j"], capture_output=True, text=True)
         if p.returncode == 0 and json.loads(p.stdout).get("name") == name:
-            ids.append(int(m.group(1)))
-    return sorted(set(ids))
+            ids.append(map_id)
+    return sorted(ids)
 
 
 def map_dump(map_id):
