@@ -145,8 +145,59 @@ static uint64_t read_counter(const struct http_latency *st, __u32 which)
 	return bpf_util_percpu_sum(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
 }
 
+/* A histogram of a cgroup that cannot be named (created and removed between two scans). */
+struct unnamed_hist {
+	struct http_hist_key key; /* cgroup_id 0: they share one label set */
+	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
+	uint64_t sum_ns;
+};
+
+static int unnamed_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct unnamed_hist *)a)->key,
+		      &((const struct unnamed_hist *)b)->key, sizeof(struct http_hist_key));
+}
+
+/*
+ * Histograms of cgroups that cannot be named all get cgroup="" and the other cgroup labels
+ * empty: merged here into one series per runtime, method, status and route, so the page never
+ * holds two series with the same labels.
+ */
+static void add_unnamed(struct http_latency *st, struct metric_family *f, struct unnamed_hist *u,
+			size_t n)
+{
+	char status[8], route[HTTP_ROUTE_LEN * 2];
+
+	qsort(u, n, sizeof(*u), unnamed_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		for (; j < n && unnamed_cmp(&u[i], &u[j]) == 0; j++) {
+			for (size_t b = 0; b <= st->buckets.n; b++)
+				u[i].buckets[b] += u[j].buckets[b];
+			u[i].sum_ns += u[j].sum_ns;
+		}
+		const struct http_hist_key *k = &u[i].key;
+		snprintf(status, sizeof(status), "%u", (unsigned)k->status);
+		const char *v[] = { "",
+				    "",
+				    "",
+				    "",
+				    "",
+				    "",
+				    "",
+				    runtime_name(k->runtime),
+				    k->method < HTTP_METHOD_N ? method_names[k->method] : "OTHER",
+				    status,
+				    route_label(st, k->route, route, sizeof(route)) };
+		metric_add_histogram(f, v, u[i].buckets, (double)u[i].sum_ns / 1e9);
+		i = j;
+	}
+}
+
 static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 {
+	struct unnamed_hist *unnamed = NULL;
+	size_t nunnamed = 0, unnamed_cap = 0;
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "container",
 					      "pod",	"namespace",	"unit",	   "runtime",
 					      "method", "status_code",	"route" };
@@ -174,10 +225,28 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 		memcpy(buckets, h.buckets, (st->buckets.n + 1) * sizeof(buckets[0]));
 		uint64_t sum_ns = h.sum_ns;
 		const struct cg_label *l = label_of(st, key.cgroup_id);
+		if (!l) {
+			if (nunnamed == unnamed_cap) {
+				size_t cap = unnamed_cap ? unnamed_cap * 2 : 16;
+				struct unnamed_hist *grown = realloc(unnamed, cap * sizeof(*grown));
+				if (!grown) {
+					free(unnamed);
+					return -ENOMEM;
+				}
+				unnamed = grown;
+				unnamed_cap = cap;
+			}
+			struct unnamed_hist *u = &unnamed[nunnamed++];
+			u->key = key;
+			u->key.cgroup_id = 0;
+			memcpy(u->buckets, buckets, sizeof(u->buckets));
+			u->sum_ns = sum_ns;
+			continue;
+		}
 		snprintf(status, sizeof(status), "%u", (unsigned)key.status);
-		const char *v[] = { l ? l->path : "",
-				    l ? l->container_id : "",
-				    l ? l->pod_uid : "",
+		const char *v[] = { l->path,
+				    l->container_id,
+				    l->pod_uid,
 				    label_name(l, 1),
 				    label_name(l, 2),
 				    label_name(l, 3),
@@ -188,6 +257,8 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 				    route_label(st, key.route, route, sizeof(route)) };
 		metric_add_histogram(f, v, buckets, (double)sum_ns / 1e9);
 	}
+	add_unnamed(st, f, unnamed, nunnamed);
+	free(unnamed);
 	return 0;
 }
 
