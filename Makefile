@@ -171,7 +171,6 @@ bench: deps-test
 	/usr/bin/python3 bench/map_memory.py $(BUILD)
 	/usr/bin/python3 bench/http_latency.py $(BUILD)
 	/usr/bin/python3 bench/http_latency_programs.py $(BUILD)
-	/usr/bin/python3 bench/map_memory.py $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
