@@ -119,7 +119,8 @@ def v1_only(t):
 
 def no_tracefs_bpffs(t, may_mount):
     what = "mountable" if may_mount else "not mountable"
-    wrapper = in_namespace(umount_fstype("tracefs", "bpf"))
+    # debugfs too: its tracing/ directory would mount tracefs again when looked at
+    wrapper = in_namespace(umount_fstype("tracefs", "bpf", "debugfs"))
     if not may_mount:
         wrapper += ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin"]
     with running_daemon(t, wrapper=wrapper) as d:
