@@ -20,6 +20,10 @@ mount -t tracefs tracefs /sys/kernel/tracing
 ip link set lo up
 hostname hostmon-guest
 
+# Under TCG a daemon verifying its BPF programs beside five others (cgroup_cpu/test_limits) takes
+# longer than the harness's 30 s to listen.
+export HOSTMON_START_TIMEOUT=300
+
 out=/dev/ttyS1
 tests=$(sed -n 's/.*hostmon\.tests=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 {
