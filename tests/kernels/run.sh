@@ -15,7 +15,11 @@ shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/tests/kernels"
 cache=${HOSTMON_KERNELS_CACHE:-/var/cache/hostmon-kernels}
-selection=${HOSTMON_KERNELS_TESTS:-bpf,integration/cgroup_cpu,integration/http_latency,integration/core/test_host_check.py}
+# Not http_latency/test_queueing.py: it compares hostmon's latency distribution with wrk's over a
+# fixed 6 s window, and a TCG guest serves too few requests in it (about 50) for means within 15%.
+tests=bpf,integration/cgroup_cpu,integration/http_latency/test_http_latency.py
+tests=$tests,integration/http_latency/test_routes.py,integration/core/test_host_check.py
+selection=${HOSTMON_KERNELS_TESTS:-$tests}
 limit=${HOSTMON_KERNELS_TIMEOUT:-3600}
 
 for f in "$build/hostmon" "$build/tests/bpf/test_skeletons"; do
