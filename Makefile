@@ -3,6 +3,8 @@
 #   make            build build/hostmon
 #   make run        install what running needs, build, run the daemon on :9567
 #   make test       install what testing needs, build, run unit + bpf + integration tests
+#   make test-kernels  the BPF, CPU and HTTP tests inside Debian's 6.1 and 6.12 kernels (qemu)
+#   make test-all   make test, then make test-kernels
 #   make asan       unit + integration tests with ASan/UBSan
 #   make valgrind   unit tests, and the daemon in integration tests, under valgrind
 #   make check      clang-format check, cppcheck and shellcheck
@@ -69,8 +71,9 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
-.PHONY: all deps-run deps-test run test test-unit test-bpf test-integration asan valgrind check \
-	format bench vmlinux clean image image-laravel docker-base
+.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration \
+	test-kernels test-all asan valgrind check format bench vmlinux clean image image-laravel \
+	docker-base
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -81,6 +84,9 @@ deps-run:
 
 deps-test:
 	@./scripts/deps.sh test
+
+deps-kernels:
+	@./scripts/deps.sh kernels
 
 # One object per program; the embedded copy needs BTF (CO-RE) but not DWARF.
 $(BUILD)/bpf/%.bpf.o: | $(BUILD)/bpf
@@ -140,6 +146,15 @@ test-bpf: all $(BPFT_BINS)
 test-integration: all
 	./tests/run.sh $(BUILD) integration
 
+# Other kernels under qemu (tests/kernels/run.sh): one guest at a time, KERNELS="6.12" for one.
+KERNELS ?= 6.1 6.12
+test-kernels: deps-kernels
+	$(MAKE) all $(BPFT_BINS)
+	./tests/kernels/run.sh $(BUILD) $(KERNELS)
+
+test-all: test
+	$(MAKE) test-kernels
+
 # Sanitizer build in its own folder so it never mixes with the normal objects.
 asan: deps-test
 	$(MAKE) BUILD=build-asan SANITIZE=1 build-asan/hostmon \
@@ -158,7 +173,7 @@ check: deps-test
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iuser -I. $(USER_SRCS)
 	@echo "check: shellcheck"
-	@shellcheck scripts/*.sh tests/*.sh bench/*.sh .ci/run
+	@shellcheck scripts/*.sh tests/*.sh tests/kernels/*.sh bench/*.sh .ci/run
 	@echo "check: clean"
 
 format:

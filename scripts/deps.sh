@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages hostmon needs to run (build it and start it) or to test it;
 # fast when all are present.
-# Usage: scripts/deps.sh run|test
+# Usage: scripts/deps.sh run|test|kernels
 set -eu
 
 # Building and running: the compilers, libbpf and the libraries the daemon links or opens.
@@ -17,12 +17,17 @@ TEST_PACKAGES="
  nodejs procps iproute2 python3 python3-prometheus-client tmux
  docker.io debootstrap python3-yaml
 "
+# Testing on other kernels (make test-kernels): qemu, and what builds the guest's root.
+KERNEL_PACKAGES="
+ qemu-system-x86 debootstrap cpio
+"
 
 case "${1:-}" in
 run) PACKAGES=$RUN_PACKAGES ;;
 test) PACKAGES="$RUN_PACKAGES $TEST_PACKAGES" ;;
+kernels) PACKAGES="$RUN_PACKAGES $TEST_PACKAGES $KERNEL_PACKAGES" ;;
 *)
-	echo "usage: $0 run|test" >&2
+	echo "usage: $0 run|test|kernels" >&2
 	exit 2
 	;;
 esac

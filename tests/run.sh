@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the test layers (unit, bpf, integration) and prints one closing "N passed, N failed" line
 # (", N skipped" added when a test skipped a part whose prerequisite is absent).
-# Usage: tests/run.sh BUILD_DIR LAYER...   (LAYER: unit, bpf, integration, all)
+# Usage: tests/run.sh BUILD_DIR LAYER...   (LAYER: unit, bpf, integration, all, or a folder or
+# file below one, e.g. integration/cgroup_cpu or integration/core/test_host_check.py)
 set -u
 
 build=${1:?build dir}
@@ -79,13 +80,14 @@ run_one() {
 	rm -f "$log"
 }
 
-# Test programs and scripts, found anywhere under a layer's folder (tests/<layer>/<concern>/test_*).
+# Test programs and scripts, found anywhere under a layer's folder (tests/<layer>/<concern>/test_*),
+# or under the part of it that $1 names (a folder or one file).
 tests_of() {
 	find "$root/tests/$1" -name "test_*.$2" -type f | sort
 }
 
 layer_unit() {
-	for src in $(tests_of unit c); do
+	for src in $(tests_of "unit${1:+/$1}" c); do
 		name=${src#"$root"/tests/}
 		name=${name%.c}
 		bin="$root/$build/tests/$name"
@@ -100,7 +102,7 @@ layer_unit() {
 }
 
 layer_bpf() {
-	for src in $(tests_of bpf c); do
+	for src in $(tests_of "bpf${1:+/$1}" c); do
 		name=${src#"$root"/tests/}
 		name=${name%.c}
 		run_one "$name" "$root/$build/tests/$name"
@@ -108,7 +110,7 @@ layer_bpf() {
 }
 
 layer_integration() {
-	for t in $(tests_of integration py); do
+	for t in $(tests_of "integration${1:+/$1}" py); do
 		name=${t#"$root"/tests/}
 		name=${name%.py}
 		# Debian's interpreter: it has the python3-* packages that make deps-test installs
@@ -116,11 +118,18 @@ layer_integration() {
 	done
 }
 
-for layer in "$@"; do
+for arg in "$@"; do
+	layer=${arg%%/*}
+	part=""
+	[ "$layer" = "$arg" ] || part=${arg#*/}
+	if [ -n "$part" ] && [ ! -e "$root/tests/$arg" ]; then
+		echo "no tests/$arg" >&2
+		exit 2
+	fi
 	case $layer in
-	unit) layer_unit ;;
-	bpf) layer_bpf ;;
-	integration) layer_integration ;;
+	unit) layer_unit "$part" ;;
+	bpf) layer_bpf "$part" ;;
+	integration) layer_integration "$part" ;;
 	all)
 		layer_unit
 		layer_bpf

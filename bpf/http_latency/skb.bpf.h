@@ -182,9 +182,15 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
 					 const struct tcp_seg *seg)
 {
-	__u8 buf[SKB_PEEK_BUF];
+	/*
+	 * The payload's first bytes, where head lacks them, are read into the request target's
+	 * buffer: skb_route() is done with them before it reads the target there. A buffer of
+	 * their own made this program, http_route_of() and its bpf_loop() callback 544 bytes of
+	 * stack together, which 6.1's verifier refuses (more than 512).
+	 */
+	struct http_route_input in = {};
 	__u32 n = 0;
-	const __u8 *b = skb_peek(skb, head, seg, buf, &n);
+	const __u8 *b = skb_peek(skb, head, seg, in.path, &n);
 	if (!b)
 		return 0;
 	int method = http_parse_method(b, n);
@@ -203,7 +209,6 @@ static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
 	f->start_ns = bpf_ktime_get_ns();
 	f->seq = seg->seq;
 	f->method = (__u8)method;
-	struct http_route_input in = {};
 	f->route = skb_route(skb, f, seg->payload, b, n, &in);
 	if (!f->runtime) {
 		/* once per connection: the cgroup's label, which egress needs at every response */

@@ -8,7 +8,8 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - picked up after hostmon started; the syscall hooks attach (and detach when it is gone)
     - keep-alive and fresh connections: GET /fast, /status/404 and /503, chunked, 100 KB POST echo,
       HEAD: counts equal what the clients received, split by method and status
-    - a 60 ms route lands above le="0.05" and within le="0.1"; a fast one in le="0.005"
+    - a 60 ms route lands above le="0.05" and within the first bucket that holds the longest wait its
+      client saw (le="0.075" here; more under qemu's TCG, where node itself is slow)
     - wrk for 3 s with 8 connections and a mix of 200/404: the histogram count is wrk's
       response count plus at most its open connections, per status
     - a connection closed before its response is counted as unpaired "closed"
@@ -150,12 +151,18 @@ def node_tests(t, env, d):
 
         info("node: buckets of a 60 ms route")
         before = histograms(d, cg)
+        waited = 0.0
         for _ in range(3):
+            start = time.monotonic()
             srv.fresh("GET", "/slow?ms=60")
+            waited = max(waited, time.monotonic() - start)
         h = delta(settle(d, cg, sum(x["count"] for x in before.values()) + 3), before)
         slow = h.get(("node", "GET", "200"), {"count": 0, "le": {}})
-        t.check(slow["count"] == 3 and bucket(slow, "0.05") == 0 and bucket(slow, "0.1") == 3,
-                f"60 ms: above 0.05, within 0.1: {slow}")
+        # first request byte in to first response byte out: at least the server's 60 ms, at most
+        # what the client waited, whatever the machine's speed
+        within = min((le for le in slow["le"] if le != "+Inf" and float(le) >= waited), key=float, default="+Inf")
+        t.check(slow["count"] == 3 and bucket(slow, "0.05") == 0 and bucket(slow, within) == 3,
+                f"60 ms: above 0.05, within {within} (the client waited {waited * 1000:.1f} ms at most): {slow}")
 
         info("node: wrk, 3 s, 8 connections, 200 and 404")
         before = histograms(d, cg)

@@ -73,7 +73,7 @@ RANK_TOLERANCE = {50: 0.05, 99: 0.005}
 
 
 def ms(v):
-    return f"{v * 1000:.1f} ms"
+    return "none" if v is None else f"{v * 1000:.1f} ms"
 
 
 def hostmon_stats(h):

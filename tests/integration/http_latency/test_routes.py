@@ -28,7 +28,8 @@ COUNT_RE = re.compile(FAMILY + r'_count\{cgroup="([^"]*)",container_id="[^"]*",p
                       r'route="((?:[^"\\]|\\.)*)"\}')
 CAP = 20
 
-# every request a distinct path without an id-like segment (letters only), so none fold
+# every request a distinct path without an id-like segment (letters only), so none fold; RUN is
+# the wrk run's letter, so the paths of a second run (on a slow machine) differ from the first's
 FLOOD = """
 local n = 0
 local letters = "abcdefghijklmnopqrstuvwxyz"
@@ -40,7 +41,7 @@ function request()
       s = string.sub(letters, d + 1, d + 1) .. s
       k = (k - d) / 26
    until k == 0
-   return wrk.format("GET", "/page/" .. s)
+   return wrk.format("GET", "/page/RUN" .. s)
 end
 """
 
@@ -90,10 +91,11 @@ def flood(t, env, d, first_cg, first_routes):
     with NodeServer(cgroup=env.path(cg)) as srv:
         wait_until(lambda: parse_samples(scrape(d)).get("hostmon_http_latency_cgroups_attached", 0) >= 2, 5)
         before = folded(d)
-        total = 0
-        while total < 10000:
-            r = wrk(srv.url("/"), 2, 4, script=FLOOD)
+        total = runs = 0
+        while total < 10000 and runs < 26:
+            r = wrk(srv.url("/"), 2, 4, script=FLOOD.replace("RUN", "abcdefghijklmnopqrstuvwxyz"[runs]))
             total += r["requests"]
+            runs += 1
         time.sleep(0.5)
         got = routes(d, cg)
         info(f"{total} requests with distinct paths: {len(got)} route labels, "

@@ -60,10 +60,17 @@ class Daemon:
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen([*wrapper, BIN, "--listen", listen, *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=full_env)
-        self.host, self.port = self._wait_listening()
+        try:
+            self.host, self.port = self._wait_listening()
+        except RuntimeError:
+            self.proc.kill()  # a daemon that never listened is nobody's to stop
+            self.proc.wait()
+            raise
 
     def _wait_listening(self):
-        deadline = time.monotonic() + (120 if os.environ.get("HOSTMON_WRAPPER") else 30)
+        # HOSTMON_START_TIMEOUT: seconds, for slow machines (make test-kernels' emulated guests)
+        default = 120 if os.environ.get("HOSTMON_WRAPPER") else 30
+        deadline = time.monotonic() + float(os.environ.get("HOSTMON_START_TIMEOUT", default))
         while time.monotonic() < deadline:
             self.log.flush()
             with open(self.log_path) as f:

@@ -371,7 +371,8 @@ def parse_wrk(output):
     m = re.search(r"^\s*Latency\s+(\S+)\s+(\S+)\s+(\S+)", output, re.M)
     if m:
         res["latency"] = dict(zip(("avg", "stdev", "max"), map(_seconds, m.groups())))
-    pct = {int(p): _seconds(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.M)}
+    # wrk pads a value in seconds ("1.11s ") to the width of one in ms ("12.34ms")
+    pct = {int(p): _seconds(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.M)}
     if pct:
         res["latency"]["percentiles"] = pct
     m = re.search(r"^hostmon-wrk: responses=([0-9]+) statuses=(\S*)$", output, re.M)

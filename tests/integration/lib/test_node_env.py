@@ -8,15 +8,16 @@ In a fresh cgroup2 directory:
      own total; a plain wrk run reports requests, a rate and a latency;
   3. node (and only node) is in the cgroup, on the port it was given;
   4. stop() ends node with exit code 0, kill() with SIGKILL; afterwards nothing we started is
-     running, the cgroup is empty and the server's directory is gone.
+     running, the cgroup is empty and the server's directory is gone;
+  5. parse_wrk reads wrk's latencies in seconds too (a slow machine's, padded with a space).
 """
 import os
 import time
 
 from cgroup_test import Env, cgroup2_mount, cgroup_of, cgroup_procs, info
 from hostmon_test import main
-from node_env import (COUNT_STATUSES, KeepAlive, NodeServer, node_binary, request, request_mix, within_surplus,
-                      wrk, wrk_binary)
+from node_env import (COUNT_STATUSES, KeepAlive, NodeServer, node_binary, parse_wrk, request, request_mix,
+                      within_surplus, wrk, wrk_binary)
 from php_env import children, free_port, identities, still_running
 
 WRK_S = 2
@@ -99,7 +100,29 @@ def load(t, srv):
     t.check(refused, "request_mix refuses HEAD (wrk would wait for its body)")
 
 
+# wrk --latency output of a slow run (under qemu's TCG): the values in seconds end with a space
+SLOW_WRK = """Running 6s test @ http://127.0.0.1:42315/burn?ms=5
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.39s     1.17s    5.34s    82.61%
+    Req/Sec     4.26      2.68    10.00     73.91%
+  Latency Distribution
+     50%    1.11s \n     75%    1.70s \n     90%    2.44s \n     99%  882.00ms
+  23 requests in 6.07s, 3.64KB read
+Requests/sec:      3.79
+Transfer/sec:     613.90B
+"""
+
+
+def parse_slow(t):
+    r = parse_wrk(SLOW_WRK)
+    t.check(r["requests"] == 23 and r["latency"].get("avg") == 1.39 and
+            r["latency"].get("percentiles") == {50: 1.11, 75: 1.7, 90: 2.44, 99: 0.882},
+            f"parse_wrk: latencies in seconds and ms: {r}")
+
+
 def run(t):
+    parse_slow(t)
     if os.geteuid() != 0:
         t.check(False, "test_node_env needs root (cgroups)")
         return
