@@ -4,14 +4,14 @@ Each case starts the real daemon in a mount namespace of its own (unshare --moun
 propagation) where one prerequisite is hidden, so nothing outside the daemon sees a change:
   1. no kernel BTF (a tmpfs over /sys/kernel/btf, and over the other places libbpf looks for a
      vmlinux): "kernel BTF not found" logged once, cgroup_cpu and http_latency each log one
-     "collector failed to start" and report hostmon_collector_up 0; rabbitmq (pointed at a closed
-     port) stays up; /readyz answers 503 naming the missing BTF;
+     "collector failed to start" and report hostmon_collector_up 0; rabbitmq (polling a fake
+     broker that answers) stays up; /readyz answers 503 naming the missing BTF;
   2. no cgroup hierarchy at all (every cgroup mount unmounted): cgroup_cpu down with the reason in
      its one line; http_latency up, with its one "no cgroup2 hierarchy" warning;
   3. no cgroup2, a cgroup v1 cpuacct hierarchy (the host's, else one mounted here): cgroup_cpu up,
      keyed by the v1 ids; http_latency up with the same warning;
   4. root without CAP_SYS_ADMIN (CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN kept), tracefs and bpffs
-     unmounted: each logged once as not available; both BPF collectors up anyway (tp_btf, raw_tp,
+     unmounted: each logged once as not available; both BPF collectors up anyway (tp_btf, iter/task,
      cgroup_skb and uprobes attach without tracefs; nothing is pinned);
   5. the same with CAP_SYS_ADMIN: the daemon mounts both itself and says so.
 Every page passes promtool; every daemon exits 0. Runs on the host and in make test-kernels' guests.
@@ -19,9 +19,11 @@ Every page passes promtool; every daemon exits 0. Runs on the host and in make t
 import os
 import shlex
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import info, scrape
+from fault_server import FaultServer
 from hostmon_test import main, parse_samples, promtool_check, request, running_daemon
 
 BPF_COLLECTORS = ("cgroup_cpu", "http_latency")
@@ -66,9 +68,17 @@ def check_page(t, what, text):
 def no_btf(t):
     hide = [f"mount -t tmpfs none {shlex.quote(p)}" for p in ("/sys/kernel/btf", *VMLINUX_DIRS)
             if os.path.isdir(p)]
-    with running_daemon(t, "--rabbitmq-url", "http://127.0.0.1:1/",
-                        wrapper=in_namespace("\n".join(hide))) as d:
+    with FaultServer() as fs, running_daemon(t, "--rabbitmq-url", fs.url, "--rabbitmq-interval", "1s",
+                                             "--rabbitmq-timeout", "500ms",
+                                             wrapper=in_namespace("\n".join(hide))) as d:
+        fs.set_mode("good", items=[{"name": "q", "vhost": "/", "messages": 1, "messages_ready": 1,
+                                    "messages_unacknowledged": 0}])
+        # a collector is up while its source answers: wait for the first good poll
+        deadline = time.monotonic() + 20
         text, up = collector_up(d)
+        while up["rabbitmq"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            text, up = collector_up(d)
         logs = d.logs()
         info(f"no BTF: {up}")
         t.check(len(lines_with(logs, "kernel BTF not found")) == 1, f"no BTF: one line says so:\n{logs}")
