@@ -168,6 +168,8 @@ static void add_unnamed(struct http_latency *st, struct metric_family *f, struct
 {
 	char status[8], route[HTTP_ROUTE_LEN * 2];
 
+	if (!n)
+		return; /* u may be NULL then, which qsort must not be given */
 	qsort(u, n, sizeof(*u), unnamed_cmp);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
