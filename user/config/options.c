@@ -336,12 +336,19 @@ out:
 	return rc;
 }
 
-static int line_of(const char *text, const char *at)
+/* Line and column (both from 1; the column counts bytes) of at in text, as editors show them. */
+static void position_of(const char *text, const char *at, int *line, int *column)
 {
-	int line = 1;
-	for (const char *p = text; p < at && *p; p++)
-		line += *p == '\n';
-	return line;
+	*line = 1;
+	*column = 1;
+	for (const char *p = text; p < at && *p; p++) {
+		if (*p == '\n') {
+			++*line;
+			*column = 1;
+		} else {
+			++*column;
+		}
+	}
 }
 
 static bool is_section(const struct loader *l, const char *key)
@@ -365,10 +372,13 @@ int config_read_json_file(const char *path, struct cJSON **out, char *err, size_
 	const char *parse_end = NULL;
 	cJSON *root = cJSON_ParseWithOpts(text, &parse_end, 1);
 	if (!root || !cJSON_IsObject(root)) {
-		const char *where = root ? text : cJSON_GetErrorPtr();
-		snprintf(err, errlen, "config file %s: %s at line %d", path,
-			 root ? "top level is not a JSON object" : "invalid JSON",
-			 where ? line_of(text, where) : 0);
+		/* cJSON leaves parse_end where parsing stopped: the first byte it could not take */
+		const char *where = root ? text : parse_end ? parse_end : text;
+		int line, column;
+		position_of(text, where, &line, &column);
+		snprintf(err, errlen, "config file %s: %s at line %d, column %d%s", path,
+			 root ? "top level is not a JSON object" : "invalid JSON", line, column,
+			 root || *where ? "" : " (the file ends early)");
 		cJSON_Delete(root);
 		free(text);
 		return -EINVAL;
@@ -451,12 +461,17 @@ static int parse_args(const struct loader *l, int argc, char **argv, int apply_v
 	char *err = e->err;
 	size_t errlen = e->errlen;
 
+	bool seen_run = false;
+
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		struct option_ref r = { 0 };
 
-		if (i == 1 && strcmp(arg, "run") == 0)
+		/* "run" is the one word the command line takes, before or between the flags */
+		if (!seen_run && strcmp(arg, "run") == 0) {
+			seen_run = true;
 			continue;
+		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			*action = OPTIONS_HELP;
 			return 1;

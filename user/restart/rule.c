@@ -36,7 +36,8 @@ static const struct {
 
 /* The error context of one rule while it is parsed. */
 struct ctx {
-	const char *rule; /* its name, or "#N" before the name is known */
+	const char *rule; /* its "name"; empty while it has none that is valid */
+	size_t position;  /* from 1, in "rules": says which rule when the name cannot */
 	char *err;
 	size_t errlen;
 };
@@ -49,7 +50,12 @@ __attribute__((format(printf, 2, 3))) static int fail(struct ctx *c, const char 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "restart rule \"%s\": %s", c->rule, reason);
+	if (*c->rule)
+		snprintf(c->err, c->errlen, "restart rule \"%s\": %s", c->rule, reason);
+	else
+		snprintf(c->err, c->errlen, "restart rule number %zu in \"rules\" (it has no valid "
+					    "\"name\"): %s",
+			 c->position, reason);
 	return -EINVAL;
 }
 
@@ -335,15 +341,18 @@ static int parse_rule(struct ctx *c, const cJSON *j, struct restart_rule *r)
 	int rc;
 
 	rule_defaults(r);
-	rc = check_keys(c, j, "the rule", rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0]));
-	if (!rc)
-		rc = get_string(c, j, "name", r->name, sizeof(r->name));
+	if (!cJSON_IsObject(j))
+		return fail(c, "the rule must be an object");
+	/* the name first, so that every later error names the rule */
+	rc = get_string(c, j, "name", r->name, sizeof(r->name));
 	if (rc)
 		return rc;
 	if (!valid_name(r->name))
 		return fail(c, "needs a \"name\" of letters, digits, '_', '-' and '.'");
 	c->rule = r->name;
-	rc = parse_target(c, j, r);
+	rc = check_keys(c, j, "the rule", rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0]));
+	if (!rc)
+		rc = parse_target(c, j, r);
 	if (!rc)
 		rc = get_number(c, j, "threshold", 0.01, 64, &r->threshold);
 	if (!rc)
@@ -409,7 +418,6 @@ int restart_rules_parse(const cJSON *root, struct restart_rules *out, char *err,
 	struct restart_rules rules = { 0 };
 	const cJSON *section = root ? cJSON_GetObjectItemCaseSensitive(root, "restart") : NULL;
 	const cJSON *list, *item;
-	char label[32];
 	struct ctx c = { .rule = "", .err = err, .errlen = errlen };
 	int rc = 0;
 
@@ -428,8 +436,8 @@ int restart_rules_parse(const cJSON *root, struct restart_rules *out, char *err,
 		return -ENOMEM;
 	}
 	cJSON_ArrayForEach (item, list) {
-		snprintf(label, sizeof(label), "#%zu", rules.n + 1);
-		c.rule = label;
+		c.rule = "";
+		c.position = rules.n + 1;
 		rc = parse_rule(&c, item, &rules.items[rules.n]);
 		rules.n++; /* counted even when it failed, so its argv is freed */
 		if (rc)

@@ -100,6 +100,16 @@ static void test_precedence(void)
 		CHECK(cfg.web.max_connections == 11, "flag number");
 		config_free(&cfg);
 	}
+	/* flags before and after "run" */
+	{
+		char *argv[] = { "hostmon", "--listen", "127.0.0.1:4444", "run", "--max-connections=12",
+				 NULL };
+		char *envp[] = { NULL };
+		CHECK(load(&cfg, argv, envp, err) == 0, "flags around run: %s", err);
+		CHECK_STR(cfg.web.listen, "127.0.0.1:4444");
+		CHECK(cfg.web.max_connections == 12, "flag after run");
+		config_free(&cfg);
+	}
 	/* the config path itself from the environment */
 	{
 		char env[96];
@@ -219,6 +229,23 @@ static void test_invalid(void)
 		unlink(path);
 	}
 	{
+		/* line and column where the parser stopped: the bracket that is no value */
+		const char *path = write_config("{\n  \"listen\": \":1\",\n  \"log-level\": ]\n}");
+		char arg[80];
+		snprintf(arg, sizeof(arg), "--config=%s", path);
+		char *argv[] = { "hostmon", arg, NULL };
+		expect_invalid(argv, none, "invalid JSON at line 3, column 16");
+		unlink(path);
+	}
+	{
+		const char *path = write_config("[1]");
+		char arg[80];
+		snprintf(arg, sizeof(arg), "--config=%s", path);
+		char *argv[] = { "hostmon", arg, NULL };
+		expect_invalid(argv, none, "top level is not a JSON object at line 1, column 1");
+		unlink(path);
+	}
+	{
 		const char *path = write_config("{\"lisen\": \":1\"}");
 		char arg[80];
 		snprintf(arg, sizeof(arg), "--config=%s", path);
@@ -233,6 +260,11 @@ static void test_invalid(void)
 		char *argv[] = { "hostmon", arg, NULL };
 		expect_invalid(argv, none, "must be a string");
 		unlink(path);
+	}
+	{
+		/* "run" once; a second is an unexpected argument */
+		char *argv[] = { "hostmon", "run", "--listen=:1", "run", NULL };
+		expect_invalid(argv, none, "unexpected argument \"run\"");
 	}
 	{
 		char *argv[] = { "hostmon", "--config=/nonexistent/hostmon.json", NULL };

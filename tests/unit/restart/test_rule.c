@@ -102,7 +102,11 @@ static void test_defaults_and_kinds(void)
 
 static void test_refusals(void)
 {
-	refused("{\"cgroup\": \"/x\", " SIG_ACTION "}", "restart rule \"#1\": needs a \"name\"");
+	refused("{\"cgroup\": \"/x\", " SIG_ACTION "}",
+		"restart rule number 1 in \"rules\" (it has no valid \"name\"): needs a \"name\"");
+	/* the rule is named by its "name" even when the error is found before the name's key */
+	refused("{\"treshold\": 0.9, \"name\": \"laravel\", \"cgroup\": \"/x\", " SIG_ACTION "}",
+		"restart rule \"laravel\": unknown key \"treshold\" in the rule");
 	refused("{\"name\": \"bad name\", \"cgroup\": \"/x\", " SIG_ACTION "}", "needs a \"name\"");
 	refused("{\"name\": \"a\", " SIG_ACTION "}",
 		"restart rule \"a\": needs exactly one target");
