@@ -1,4 +1,4 @@
-/* cli/cli.c — hostmon top and hostmon latency: which command, its flags, its --help. */
+/* cli/cli.c — hostmon top, latency and status: which command, its flags, its --help. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -9,9 +9,18 @@
 
 extern char **environ;
 
+struct cli_settings {
+	struct cli_source_settings source;
+	struct cli_top_settings top;
+	struct cli_latency_settings latency;
+	struct cli_status_settings status;
+};
+
 struct command {
 	const char *name, *usage, *summary, *details;
 	const struct option_group *group;
+	size_t offset;	       /* of its own settings in struct cli_settings */
+	bool loads_collectors; /* without a daemon it loads the collectors itself */
 };
 
 static const struct command commands[] = {
@@ -26,7 +35,7 @@ static const struct command commands[] = {
 	  "unusual: T throttled > 10%, W run-queue wait > 50 ms/s, E 5xx > 1%,\n"
 	  "P p99 above 3x its own median of the last 5 minutes.\n"
 	  "Not on a terminal, or with --once: one plain table after one interval.\n",
-	  &cli_top_group },
+	  &cli_top_group, offsetof(struct cli_settings, top), true },
 	{ "latency",
 	  "hostmon latency [--url URL] [--cgroup REGEX | --pid N] [--duration 10s] "
 	  "[--by status|method|route|service] [--json]",
@@ -34,7 +43,15 @@ static const struct command commands[] = {
 	  "Reads the daemon before and after the window and prints the requests' latency\n"
 	  "histogram (bars), count, p50/p90/p99 and the highest bucket reached, the split,\n"
 	  "and for the same cgroups and window: CPU cores, throttled time, run-queue wait.\n",
-	  &cli_latency_group },
+	  &cli_latency_group, offsetof(struct cli_settings, latency), true },
+	{ "status", "hostmon status [--url URL] [--json]",
+	  "what the running daemon runs and why something is down, as text",
+	  "Reads the daemon's /status.json (the status page at / as JSON) and prints it:\n"
+	  "the collectors, up or down and why; the HTTP target processes (pid, executable,\n"
+	  "runtime, mode: http, usdt or fastcgi, cgroup); the restart rules with their\n"
+	  "state and last action; the RabbitMQ source with its last error and poll time;\n"
+	  "hostmon's own CPU, resident memory and BPF map memory.\n",
+	  &cli_status_group, offsetof(struct cli_settings, status), false },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -55,12 +72,6 @@ void cli_print_commands(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
-struct cli_settings {
-	struct cli_source_settings source;
-	struct cli_top_settings top;
-	struct cli_latency_settings latency;
-};
-
 int cli_run(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
@@ -75,11 +86,9 @@ int cli_run(int argc, char **argv)
 			cmd = &commands[i];
 	if (!cmd)
 		return 2;
-	size_t own = cmd->group == &cli_top_group ? offsetof(struct cli_settings, top)
-						  : offsetof(struct cli_settings, latency);
 	const struct option_binding groups[] = {
 		{ &cli_source_group, offsetof(struct cli_settings, source) },
-		{ cmd->group, own },
+		{ cmd->group, cmd->offset },
 	};
 	memset(&s, 0, sizeof(s));
 	rc = options_load(groups, 2, &s, argc - 1, argv + 1, environ, &action, &file, err,
@@ -95,17 +104,26 @@ int cli_run(int argc, char **argv)
 		       cmd->details);
 		printf("\nFlags (each also read from the environment variable shown):\n");
 		options_print_help(groups, 2);
-		printf("\nThe numbers come from the running hostmon daemon at --url; when nothing\n"
-		       "listens there, this command loads the same collectors itself (root, or\n"
-		       "CAP_BPF and CAP_PERFMON) and unloads them when it ends. The header says "
-		       "which.\n"
-		       "Walk-through: docs/incident.md.\n");
+		if (cmd->loads_collectors)
+			printf("\nThe numbers come from the running hostmon daemon at --url; when "
+			       "nothing\n"
+			       "listens there, this command loads the same collectors itself "
+			       "(root, "
+			       "or\n"
+			       "CAP_BPF and CAP_PERFMON) and unloads them when it ends. The header "
+			       "says which.\n");
+		else
+			printf("\nIt needs the running hostmon daemon at --url: when none answers "
+			       "there it says so\nand exits with 1.\n");
+		printf("Walk-through: docs/incident.md.\n");
 	} else if (action == OPTIONS_VERSION) {
 		printf("hostmon %s\n", HOSTMON_VERSION);
 	} else if (cmd->group == &cli_top_group) {
 		rc = top_run(&s.source, &s.top);
-	} else {
+	} else if (cmd->group == &cli_latency_group) {
 		rc = latency_run(&s.source, &s.latency);
+	} else {
+		rc = status_run(&s.source, &s.status);
 	}
 	options_free(groups, 2, &s);
 	return rc;

@@ -35,16 +35,18 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int scrape_daemon(const char *url, uint64_t timeout_ms, const atomic_bool *stop,
-		  struct metric_snapshot **out, double *at, char *err, size_t errlen)
+int scrape_fetch(const char *url, const char *path, uint64_t timeout_ms, const atomic_bool *stop,
+		 struct buf *out, double *at, char *err, size_t errlen)
 {
-	char full[2048], safe[2048], why[512];
+	char full[2048], safe[2048];
 	struct body body = { 0 };
 	long status = 0;
 	int rc = 0;
+	const char *page = path + (*path == '/');
 
+	/* the base URL, or one that already names the page */
 	snprintf(full, sizeof(full), "%s%s", url,
-		 ends_with(url, "/metrics") ? "" : (ends_with(url, "/") ? "metrics" : "/metrics"));
+		 ends_with(url, path) ? "" : (ends_with(url, "/") ? page : path));
 	CURL *c = curlutil_easy_new(stop, timeout_ms);
 	if (!c) {
 		snprintf(err, errlen, "cannot use libcurl (libcurl.so.4) to read %s", url);
@@ -86,20 +88,35 @@ int scrape_daemon(const char *url, uint64_t timeout_ms, const atomic_bool *stop,
 		buf_free(&body.b);
 		return rc;
 	}
+	*out = body.b;
+	*at = (start + end) / 2;
+	return 0;
+}
+
+int scrape_daemon(const char *url, uint64_t timeout_ms, const atomic_bool *stop,
+		  struct metric_snapshot **out, double *at, char *err, size_t errlen)
+{
+	char why[512];
+	struct buf page = { 0 };
+	int rc = scrape_fetch(url, "/metrics", timeout_ms, stop, &page, at, err, errlen);
+
+	if (rc)
+		return rc;
 	struct metric_snapshot *s = metric_snapshot_new();
 	if (!s) {
-		buf_free(&body.b);
+		buf_free(&page);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = expo_parse_text(body.b.data ? body.b.data : "", body.b.len, s, why, sizeof(why));
-	buf_free(&body.b);
+	rc = expo_parse_text(page.data ? page.data : "", page.len, s, why, sizeof(why));
+	buf_free(&page);
 	if (rc) {
+		char safe[2048];
+		curlutil_redact_url(url, safe, sizeof(safe));
 		snprintf(err, errlen, "%s: not a page hostmon can read: %s", safe, why);
 		metric_snapshot_free(s);
 		return rc;
 	}
 	*out = s;
-	*at = (start + end) / 2;
 	return 0;
 }

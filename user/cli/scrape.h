@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "exposition/metrics.h"
+#include "lib/buf.h"
 
 /*
  * API:
@@ -23,6 +24,12 @@
  */
 #define SCRAPE_MAX_BYTES (64u << 20)
 
+/*
+ * scrape_fetch() is the GET under it, for any page of the daemon (path "/metrics",
+ * "/status.json"): the same limits and errors; *out is the body (the caller frees it).
+ */
+int scrape_fetch(const char *url, const char *path, uint64_t timeout_ms, const atomic_bool *stop,
+		 struct buf *out, double *at, char *err, size_t errlen);
 int scrape_daemon(const char *url, uint64_t timeout_ms, const atomic_bool *stop,
 		  struct metric_snapshot **out, double *at, char *err, size_t errlen);
 

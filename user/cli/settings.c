@@ -1,13 +1,13 @@
-/* cli/settings.c — the option rows of hostmon top and hostmon latency. */
+/* cli/settings.c — the option rows of hostmon top, hostmon latency and hostmon status. */
 #include "cli/settings.h"
 
 #include <stddef.h>
 
 static const struct option_def source_rows[] = {
 	{ "url", OPT_STRING, offsetof(struct cli_source_settings, url), "http://127.0.0.1:9567", 0,
-	  0, "URL", "the running hostmon daemon to read (its /metrics)" },
+	  0, "URL", "the running hostmon daemon to read (its /metrics, or /status.json)" },
 	{ "timeout", OPT_DURATION, offsetof(struct cli_source_settings, timeout_ms), "5s", 100,
-	  600000, "DURATION", "how long one read of /metrics may take" },
+	  600000, "DURATION", "how long one read of the daemon may take" },
 };
 
 const struct option_group cli_source_group = {
@@ -62,4 +62,15 @@ const struct option_group cli_latency_group = {
 	.title = "hostmon latency",
 	.options = latency_rows,
 	.noptions = sizeof(latency_rows) / sizeof(latency_rows[0]),
+};
+
+static const struct option_def status_rows[] = {
+	{ "json", OPT_BOOL, offsetof(struct cli_status_settings, json), "false", 0, 0, NULL,
+	  "print the daemon's /status.json as it is instead of text" },
+};
+
+const struct option_group cli_status_group = {
+	.title = "hostmon status",
+	.options = status_rows,
+	.noptions = sizeof(status_rows) / sizeof(status_rows[0]),
 };

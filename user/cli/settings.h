@@ -1,4 +1,4 @@
-/* cli/settings.h — the flags of the incident commands (hostmon top, hostmon latency). */
+/* cli/settings.h — the flags of the commands for people (hostmon top, latency, status). */
 #ifndef HOSTMON_CLI_SETTINGS_H
 #define HOSTMON_CLI_SETTINGS_H
 
@@ -12,7 +12,7 @@
  *   Each command's flags load through the same option loader as the
  *   daemon's (flag > HOSTMON_<FLAG> environment > default). Both commands
  *   read a daemon (cli_source_group); top adds cli_top_group, latency
- *   cli_latency_group. Sort keys and their letters: cpu c, wait w,
+ *   cli_latency_group, status cli_status_group. Sort keys and their letters: cpu c, wait w,
  *   throttled t, requests r, p99 p, errors e.
  */
 struct cli_source_settings {
@@ -35,6 +35,11 @@ struct cli_latency_settings {
 	bool json;
 };
 
-extern const struct option_group cli_source_group, cli_top_group, cli_latency_group;
+struct cli_status_settings {
+	bool json;
+};
+
+extern const struct option_group cli_source_group, cli_top_group, cli_latency_group,
+	cli_status_group;
 
 #endif

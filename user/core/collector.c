@@ -15,6 +15,7 @@
 #include "http_latency/http_latency.h"
 #include "lib/clock.h"
 #include "rabbitmq/rabbitmq.h"
+#include "status/status.h"
 
 const struct collector_ops *const collector_table[] = {
 	&cgroup_cpu_collector_ops,
@@ -183,6 +184,30 @@ bool collector_working(const struct collector *c, char *why, size_t len)
 	}
 	*why = '\0';
 	return !c->ops->healthy || c->ops->healthy(c->state, why, len);
+}
+
+void collector_set_status(const struct collector_set *set, struct status_model *m)
+{
+	for (size_t i = 0; i < set->n && m->ncollectors < STATUS_COLLECTORS_MAX; i++) {
+		const struct collector *c = &set->items[i];
+		struct status_collector *sc = &m->collectors[m->ncollectors++];
+		char why[STATUS_TEXT] = "";
+
+		status_copy(sc->name, sizeof(sc->name), c->ops->name);
+		status_copy(sc->description, sizeof(sc->description), c->ops->description);
+		sc->up = collector_working(c, why, sizeof(why));
+		status_copy(sc->reason, sizeof(sc->reason), why);
+		if (!c->up || !c->ops->status)
+			continue;
+		struct status_mark mark = status_mark(m);
+		int rc = c->ops->status(c->state, m);
+		if (rc) {
+			status_rollback(m, &mark);
+			snprintf(why, sizeof(why), "%s%sits status could not be read: %s",
+				 sc->reason, *sc->reason ? "; " : "", strerror(-rc));
+			status_copy(sc->reason, sizeof(sc->reason), why);
+		}
+	}
 }
 
 void collector_set_destroy(struct collector_set *set)

@@ -11,6 +11,7 @@
 #include "exposition/metrics.h"
 
 struct bpf_object;
+struct status_model;
 
 /*
  * API:
@@ -53,6 +54,9 @@ struct collector_ops {
 	/* optional: whether the collector's source works now (a broker that answers, say); false
 	 * with a reason makes the collector down while it keeps exporting its own health series */
 	bool (*healthy)(void *state, char *reason, size_t len);
+	/* optional: adds its own part of the status page (status/status.h) from a consistent
+	 * view of its state; 0 or -errno, and on an error the set takes back what it added */
+	int (*status)(void *state, struct status_model *m);
 	void (*destroy)(void *state);
 };
 
@@ -92,6 +96,11 @@ size_t collector_set_start(struct collector_set *set, const struct config *cfg, 
  */
 void collector_set_collect(struct collector_set *set, struct metric_snapshot *out);
 void collector_set_destroy(struct collector_set *set);
+/*
+ * Adds every collector to m (up or down, and why, as /readyz says it) and each up collector's
+ * own part (ops->status); a part that fails is taken back and the collector's reason says so.
+ */
+void collector_set_status(const struct collector_set *set, struct status_model *m);
 /*
  * Whether c works now: started, its last collect succeeded, and its source is
  * healthy (ops->healthy). When not, why says why in a few words.

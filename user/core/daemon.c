@@ -20,7 +20,9 @@
 #include "exposition/metrics.h"
 #include "lib/bpf_util.h"
 #include "restart/restart.h"
+#include "status/status.h"
 #include "web/server.h"
+#include "web/status.h"
 
 struct daemon {
 	const struct config *cfg;
@@ -115,10 +117,40 @@ static void serve_readyz(struct daemon *d, struct web_response *resp)
 	resp->content_type = "text/plain; charset=utf-8";
 }
 
+/*
+ * The status page (/) and /status.json: one model filled by every source, each from a
+ * consistent view of its own state (on this thread; the RabbitMQ poller's under its lock).
+ */
+static void serve_status(struct daemon *d, struct web_response *resp, bool json)
+{
+	struct status_model *m = status_model_new();
+	int rc = m ? 0 : -ENOMEM;
+
+	if (!rc) {
+		self_status(m, &d->collectors);
+		collector_set_status(&d->collectors, m);
+		if (d->restart)
+			restart_ctl_status(d->restart, m);
+		rc = json ? status_to_json(m, resp->body) : web_status_render_html(m, resp->body);
+	}
+	status_model_free(m);
+	if (rc) {
+		log_error("cannot render the status", "reason", strerror(-rc));
+		buf_reset(resp->body);
+		buf_puts(resp->body, "cannot render the status\n");
+		resp->status = 500;
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = json ? "application/json" : "text/html; charset=utf-8";
+	resp->extra_headers = "Cache-Control: no-store\r\n";
+}
+
 static void handle_request(void *arg, const struct web_request *req, struct web_response *resp)
 {
 	struct daemon *d = arg;
-	static const char *const paths[] = { "/", "/metrics", "/healthz", "/readyz" };
+	static const char *const paths[] = { "/", "/metrics", "/healthz", "/readyz",
+					     "/status.json" };
 	bool known = false;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
@@ -143,16 +175,7 @@ static void handle_request(void *arg, const struct web_request *req, struct web_
 	} else if (path_is(req, "/readyz")) {
 		serve_readyz(d, resp);
 	} else {
-		resp->status = 200;
-		resp->content_type = "text/html; charset=utf-8";
-		buf_puts(resp->body,
-			 "<!doctype html>\n<html><head><title>hostmon</title></head><body>\n"
-			 "<h1>hostmon " HOSTMON_VERSION "</h1>\n<ul>\n"
-			 "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
-			 "<li><a href=\"/healthz\">/healthz</a> liveness</li>\n"
-			 "<li><a href=\"/readyz\">/readyz</a> readiness: collectors loaded and "
-			 "attached</li>\n"
-			 "</ul>\n</body></html>\n");
+		serve_status(d, resp, path_is(req, "/status.json"));
 	}
 }
 
@@ -164,7 +187,9 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-			log_info("stopping", "signal", strsignal((int)si.ssi_signo));
+			char name[32];
+			log_info("stopping", "signal",
+				 restart_signal_name((int)si.ssi_signo, name, sizeof(name)));
 			loop_stop(l);
 		} else if (si.ssi_signo == SIGHUP) {
 			if (d->restart)

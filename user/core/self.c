@@ -17,9 +17,11 @@
 
 #include "core/log.h"
 #include "core/version.h"
+#include "lib/clock.h"
 #include "lib/bpf_util.h"
 #include "lib/fileutil.h"
 #include "lib/proc.h"
+#include "status/status.h"
 
 static struct {
 	char kernel[128];
@@ -318,4 +320,28 @@ void self_collect(struct metric_snapshot *s, const struct collector_set *set,
 	collect_bpf_maps(s, set);
 	if (http)
 		collect_web(s, http);
+}
+
+void self_status(struct status_model *m, const struct collector_set *set)
+{
+	struct status_self *s = &m->self;
+	struct map_total t = { 0, 0 };
+	uint64_t ps[STAT_N];
+	char host[256];
+
+	status_copy(s->version, sizeof(s->version), HOSTMON_VERSION);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "unknown");
+	host[sizeof(host) - 1] = '\0';
+	status_copy(s->host, sizeof(s->host), host);
+	s->generated_at = clock_wall_seconds();
+	s->start_time = self.start_time_seconds;
+	if (read_self_stat(ps) == 0) {
+		s->cpu_seconds =
+			(double)(ps[STAT_UTIME] + ps[STAT_STIME]) / (double)self.clock_ticks;
+		s->resident_memory_bytes = (double)ps[STAT_RSS] * (double)self.page_size;
+	}
+	for_each_bpf_map(set, sum_map_memory, &t);
+	s->bpf_map_memory_bytes = (double)t.bytes;
+	s->bpf_maps = t.maps;
 }

@@ -18,11 +18,15 @@
  *   http may be NULL.
  *   self_log_bpf_map_memory() logs one line with the kernel memory of all
  *   started collectors' BPF maps (the total hostmon_bpf_map_memory_bytes
- *   exports per map).
+ *   exports per map). self_status() fills the same facts into the status
+ *   page's model.
  */
 int self_init(void);
 void self_collect(struct metric_snapshot *s, const struct collector_set *set,
 		  const struct web_server_stats *http);
 void self_log_bpf_map_memory(const struct collector_set *set);
+/* hostmon's own part of the status page: version, host, CPU, resident and BPF map memory. */
+struct status_model;
+void self_status(struct status_model *m, const struct collector_set *set);
 
 #endif

@@ -37,7 +37,7 @@ static const char *const unpaired_names[HTTP_UNPAIRED_N] = {
 	[HTTP_UNPAIRED_STATE_FULL] = "state_full", [HTTP_UNPAIRED_EXIT] = "process_exit",
 };
 
-static const char *runtime_name(__u8 runtime)
+const char *latency_runtime_name(__u8 runtime)
 {
 	switch (runtime) {
 	case HTTP_RUNTIME_NODE:
@@ -187,7 +187,7 @@ static void add_unnamed(struct http_latency *st, struct metric_family *f, struct
 				    "",
 				    "",
 				    "",
-				    runtime_name(k->runtime),
+				    latency_runtime_name(k->runtime),
 				    k->method < HTTP_METHOD_N ? method_names[k->method] : "OTHER",
 				    status,
 				    route_label(st, k->route, route, sizeof(route)) };
@@ -253,7 +253,7 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 				    label_name(l, 2),
 				    label_name(l, 3),
 				    label_name(l, 0),
-				    runtime_name(key.runtime),
+				    latency_runtime_name(key.runtime),
 				    key.method < HTTP_METHOD_N ? method_names[key.method] : "OTHER",
 				    status,
 				    route_label(st, key.route, route, sizeof(route)) };
@@ -555,5 +555,6 @@ const struct collector_ops http_latency_collector_ops = {
 	.init = latency_init,
 	.collect = latency_collect,
 	.bpf_object = latency_bpf_object,
+	.status = latency_status,
 	.destroy = latency_destroy,
 };

@@ -77,6 +77,13 @@ void latency_targets_update_hooks(struct http_latency *st);
 void latency_targets_free(struct http_latency *st);
 void latency_targets_set_bit(struct http_latency *st, __u32 tgid, int on);
 
+/* http_latency.c: "node", "php", "nginx", "http" (the runtime label) */
+const char *latency_runtime_name(__u8 runtime);
+
+/* status.c: the targets for the status page (collector_ops.status) */
+struct status_model;
+int latency_status(void *state, struct status_model *m);
+
 /* sockets.c: attach the cgroup_skb programs to the cgroups holding HTTP-mode targets (and
  * detach them from cgroups that hold none any more); free detaches all. */
 void http_sockets_update(struct http_latency *st);

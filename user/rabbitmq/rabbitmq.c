@@ -19,6 +19,7 @@
 #include "lib/namefilter.h"
 #include "rabbitmq/fetch.h"
 #include "rabbitmq/parse.h"
+#include "status/status.h"
 
 /* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
 static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&columns=name,vhost,"
@@ -62,6 +63,7 @@ struct rmq_state {
 	bool polled;		/* a poll has finished, well or not */
 	char last_failure[256]; /* "reason: detail" of the last failed poll */
 	double last_success_wall;
+	double last_poll_wall; /* when the last poll, well or not, finished */
 	double last_poll_duration;
 	uint64_t errors[RMQ_REASON_MAX];
 };
@@ -192,6 +194,7 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
 	pthread_mutex_lock(&st->lock);
 	st->up = false;
 	st->polled = true;
+	st->last_poll_wall = clock_wall_seconds();
 	st->errors[reason]++;
 	snprintf(st->last_failure, sizeof(st->last_failure), "%s: %s", rmq_reason_names[reason],
 		 detail);
@@ -257,7 +260,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	st->snap = snap;
 	st->up = true;
 	st->polled = true;
-	st->last_success_wall = clock_wall_seconds();
+	st->last_success_wall = st->last_poll_wall = clock_wall_seconds();
 	st->last_poll_duration = snap->taken_at - start;
 	pthread_mutex_unlock(&st->lock);
 	snap_unref(old);
@@ -411,6 +414,25 @@ static bool rmq_healthy(void *state, char *reason, size_t len)
 	return up;
 }
 
+/* The status page's RabbitMQ part: one view of the poller's results, taken under its lock. */
+static int rmq_status(void *state, struct status_model *m)
+{
+	struct rmq_state *st = state;
+	struct status_rabbitmq *q = &m->rabbitmq;
+
+	pthread_mutex_lock(&st->lock);
+	m->have_rabbitmq = true;
+	status_copy(q->host, sizeof(q->host), st->host);
+	q->up = st->up;
+	status_copy(q->last_error, sizeof(q->last_error), st->last_failure);
+	q->last_poll_at = st->last_poll_wall;
+	q->last_success_at = st->last_success_wall;
+	q->poll_duration_seconds = st->last_poll_duration;
+	q->queues = st->snap ? st->snap->matching : 0;
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
 static void rmq_destroy(void *state)
 {
 	struct rmq_state *st = state;
@@ -541,5 +563,6 @@ const struct collector_ops rabbitmq_collector_ops = {
 	.init = rmq_init,
 	.collect = rmq_collect,
 	.healthy = rmq_healthy,
+	.status = rmq_status,
 	.destroy = rmq_destroy,
 };

@@ -19,6 +19,7 @@
 #include "lib/fileutil.h"
 #include "lib/parse.h"
 #include "lib/proc.h"
+#include "restart/rule.h"
 
 extern char **environ;
 
@@ -119,11 +120,30 @@ static int signal_without_pidfd(const struct proc_id *checked, int sig, struct p
 	}
 	if (kill(checked->pid, sig) < 0) {
 		int rc = -errno;
-		snprintf(why, len, "signal %d to pid %d: %s", sig, (int)checked->pid,
-			 strerror(errno));
+		char name[32];
+		snprintf(why, len, "%s to pid %d: %s", restart_signal_name(sig, name, sizeof(name)),
+			 (int)checked->pid, strerror(errno));
 		return rc;
 	}
 	*signalled = *checked;
+	return 0;
+}
+
+int restart_signal_check(pid_t pid, const char *expect_exe, struct proc_id *who, char *why,
+			 size_t len)
+{
+	struct proc_id id;
+	int rc = proc_id_read(pid, &id);
+
+	if (rc) {
+		snprintf(why, len, "pid %d: %s", (int)pid, strerror(-rc));
+		return rc;
+	}
+	if (expect_exe && *expect_exe && strcmp(id.exe, expect_exe) != 0) {
+		snprintf(why, len, "pid %d is \"%s\", not \"%s\"", (int)pid, id.exe, expect_exe);
+		return -ESRCH;
+	}
+	*who = id;
 	return 0;
 }
 
@@ -131,17 +151,11 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 		   size_t len)
 {
 	struct proc_id before, after;
-	int rc = proc_id_read(pid, &before);
+	char name[32];
+	int rc = restart_signal_check(pid, expect_exe, &before, why, len);
 
-	if (rc) {
-		snprintf(why, len, "pid %d: %s", (int)pid, strerror(-rc));
+	if (rc)
 		return rc;
-	}
-	if (expect_exe && *expect_exe && strcmp(before.exe, expect_exe) != 0) {
-		snprintf(why, len, "pid %d is \"%s\", not \"%s\"", (int)pid, before.exe,
-			 expect_exe);
-		return -ESRCH;
-	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0 && errno == ENOSYS)
 		return signal_without_pidfd(&before, sig, signalled, why, len);
@@ -159,7 +173,8 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 	}
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
 		rc = -errno;
-		snprintf(why, len, "signal %d to pid %d: %s", sig, (int)pid, strerror(errno));
+		snprintf(why, len, "%s to pid %d: %s", restart_signal_name(sig, name, sizeof(name)),
+			 (int)pid, strerror(errno));
 		close(pidfd);
 		return rc;
 	}

@@ -21,9 +21,11 @@
  *   process of the cgroup whose parent is outside it (a service's master),
  *   the oldest if several.
  *
- *   restart_signal() checks identity (executable name when expect_exe is
- *   not empty), opens a pidfd, checks the start time again through it and
- *   signals through the pidfd, so a pid reused in between is never hit.
+ *   restart_signal_check() checks identity: the process exists and runs
+ *   expect_exe (when not empty); *who is what was found. A dry run stops
+ *   there. restart_signal() does the same check, opens a pidfd, checks the
+ *   start time again through it and signals through the pidfd, so a pid
+ *   reused in between is never hit.
  *
  *   restart_child_spawn() runs argv (no shell) in its own session with
  *   extra_env added to the environment, stdin from /dev/null and output
@@ -40,6 +42,8 @@ struct loop;
 int restart_pidfile_read(const char *path, pid_t *out, char *why, size_t len);
 long restart_cgroup_pids(const char *dir, pid_t *pids, size_t max);
 pid_t restart_cgroup_main_pid(const char *dir); /* 0 when the cgroup has no process */
+int restart_signal_check(pid_t pid, const char *expect_exe, struct proc_id *who, char *why,
+			 size_t len);
 int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *signalled, char *why,
 		   size_t len);
 

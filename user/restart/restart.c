@@ -14,50 +14,15 @@
 #include "cgroup_cpu/cgroup_cpu.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "exposition/family_table.h"
+#include "lib/clock.h"
 #include "restart/action.h"
+#include "restart/ctl.h"
 #include "restart/fsm.h"
 #include "restart/notify.h"
 
-#define PIDS_MAX	  4096 /* processes remembered per target for the verification */
 #define NOTIFY_TIMEOUT_MS 5000
 #define NOTIFY_ATTEMPTS	  4
 #define NOTIFY_QUEUE	  64
-
-enum result { RESULT_OK, RESULT_FAILED, RESULT_TIMEOUT, RESULT_DRY_RUN, RESULT_N };
-static const char *const result_names[RESULT_N] = { "ok", "failed", "timeout", "dry_run" };
-
-enum phase { PHASE_IDLE, PHASE_RUNNING, PHASE_VERIFYING };
-
-struct rule_rt {
-	struct restart_ctl *ctl;
-	struct restart_rule rule;
-	struct restart_fsm fsm;
-	struct loop_timer *timer;
-	bool target_found, target_reported;
-	char cgroup[CGROUP_PATH_MAX]; /* the target's cgroup path, when found */
-	char why_missing[256];
-	uint64_t results[RESULT_N];
-	/* the action in flight */
-	enum phase phase;
-	struct restart_child *child;
-	uint64_t acted_ms, verify_deadline_ms;
-	pid_t before[PIDS_MAX];
-	size_t nbefore;
-	pid_t kept; /* the signalled master, expected to stay */
-	bool replaced, cpu_fell;
-};
-
-struct restart_ctl {
-	struct loop *loop;
-	struct cgroup_cpu *cpu; /* NULL without a running cgroup_cpu collector */
-	char *config_path;
-	struct rule_rt **rules;
-	size_t n;
-	struct notifier *notifier;
-	char host[256];
-	long online_cpus;
-};
 
 static void cgroup_dir(const struct rule_rt *r, char *dir, size_t len)
 {
@@ -73,8 +38,9 @@ static void notify(struct rule_rt *r, const char *event, const char *text, const
 		return;
 	cJSON *o = cJSON_CreateObject();
 	char line[1024];
-	snprintf(line, sizeof(line), "hostmon on %s: restart rule %s: %s", r->ctl->host,
-		 r->rule.name, text);
+	/* a dry run says so in the first words a chat shows */
+	snprintf(line, sizeof(line), "hostmon on %s: %srestart rule %s: %s", r->ctl->host,
+		 r->rule.dry_run ? "DRY RUN: " : "", r->rule.name, text);
 	cJSON_AddStringToObject(o, "text", line);
 	cJSON_AddStringToObject(o, "host", r->ctl->host);
 	cJSON_AddStringToObject(o, "rule", r->rule.name);
@@ -116,18 +82,22 @@ static void finish(struct rule_rt *r, enum result res, const char *detail)
 	char text[512];
 
 	r->results[res]++;
+	r->last.taken = true;
+	r->last.result = res;
+	r->last.at_wall = clock_wall_seconds();
+	snprintf(r->last.detail, sizeof(r->last.detail), "%s", detail);
 	r->phase = PHASE_IDLE;
 	restart_child_free(r->child);
 	r->child = NULL;
 	log_event(res == RESULT_OK || res == RESULT_DRY_RUN ? LOG_INFO : LOG_WARN,
 		  "restart action result", "rule", r->rule.name, "action",
-		  restart_action_kind_name(r->rule.action.kind), "result", result_names[res],
-		  "detail", detail, "cpu_ratio",
+		  restart_action_kind_name(r->rule.action.kind), "result",
+		  restart_result_names[res], "detail", detail, "cpu_ratio",
 		  r->fsm.have_ratio ? log_f64(&ratio, r->fsm.ratio) : "", (char *)NULL);
 	snprintf(text, sizeof(text), "%s action: %s (%s)",
-		 restart_action_kind_name(r->rule.action.kind), result_names[res], detail);
+		 restart_action_kind_name(r->rule.action.kind), restart_result_names[res], detail);
 	notify(r, "action", text, "action", restart_action_kind_name(r->rule.action.kind), "result",
-	       result_names[res]);
+	       restart_result_names[res]);
 }
 
 static void start_verify(struct rule_rt *r)
@@ -200,33 +170,37 @@ static void on_child_done(void *arg, int result, const char *output)
 	finish(r, result == -ETIMEDOUT ? RESULT_TIMEOUT : RESULT_FAILED, detail);
 }
 
+/* The process a signal action is for: the pidfile's, else the target cgroup's main one. */
+static int signal_pid(struct rule_rt *r, pid_t *pid, char *why, size_t len)
+{
+	char dir[CGROUP_PATH_MAX * 2];
+
+	if (r->rule.action.pidfile[0])
+		return restart_pidfile_read(r->rule.action.pidfile, pid, why, len);
+	cgroup_dir(r, dir, sizeof(dir));
+	*pid = restart_cgroup_main_pid(dir);
+	if (!*pid) {
+		snprintf(why, len, "no process in the target cgroup");
+		return -ESRCH;
+	}
+	return 0;
+}
+
 static void act_signal(struct rule_rt *r, char *why, size_t len)
 {
 	struct proc_id who;
 	pid_t pid = 0;
-	char dir[CGROUP_PATH_MAX * 2];
+	char sig[32];
 
-	if (r->rule.action.pidfile[0]) {
-		if (restart_pidfile_read(r->rule.action.pidfile, &pid, why, len)) {
-			finish(r, RESULT_FAILED, why);
-			return;
-		}
-	} else {
-		cgroup_dir(r, dir, sizeof(dir));
-		pid = restart_cgroup_main_pid(dir);
-		if (!pid) {
-			finish(r, RESULT_FAILED, "no process in the target cgroup");
-			return;
-		}
-	}
-	if (restart_signal(pid, r->rule.action.exe, r->rule.action.signal, &who, why, len)) {
+	if (signal_pid(r, &pid, why, len) ||
+	    restart_signal(pid, r->rule.action.exe, r->rule.action.signal, &who, why, len)) {
 		finish(r, RESULT_FAILED, why);
 		return;
 	}
 	struct log_num p = { { 0 } };
 	log_info("restart action taken", "rule", r->rule.name, "action", "signal", "signal",
-		 strsignal(r->rule.action.signal), "pid", log_u64(&p, (unsigned long long)who.pid),
-		 "exe", who.exe);
+		 restart_signal_name(r->rule.action.signal, sig, sizeof(sig)), "pid",
+		 log_u64(&p, (unsigned long long)who.pid), "exe", who.exe);
 	r->kept = who.pid;
 	start_verify(r);
 }
@@ -255,6 +229,43 @@ static void act_command(struct rule_rt *r, char *why, size_t len)
 	r->phase = PHASE_RUNNING;
 }
 
+/*
+ * What the action would do now, checked as far as it can be without doing it: the process a
+ * signal would reach (pidfile, executable) or the command that would run (executable).
+ */
+static void describe_dry_run(struct rule_rt *r, char *out, size_t len)
+{
+	const struct restart_rule *rule = &r->rule;
+	char why[512] = "", sig[32], dir[CGROUP_PATH_MAX * 2];
+	struct proc_id who;
+	pid_t pid = 0;
+
+	if (rule->action.kind == RESTART_ACTION_SIGNAL) {
+		restart_signal_name(rule->action.signal, sig, sizeof(sig));
+		if (signal_pid(r, &pid, why, sizeof(why)) ||
+		    restart_signal_check(pid, rule->action.exe, &who, why, sizeof(why))) {
+			snprintf(out, len, "dry run: no action taken; sending %s would fail: %s",
+				 sig, why);
+			return;
+		}
+		cgroup_dir(r, dir, sizeof(dir));
+		bool master = restart_cgroup_main_pid(dir) == who.pid;
+		snprintf(out, len, "dry run: no action taken; would send %s to pid %d (%s%s)", sig,
+			 (int)who.pid, who.exe, master ? " master" : "");
+		return;
+	}
+	const char *cmd = rule->action.kind == RESTART_ACTION_SYSTEMD ? rule->action.systemctl
+								      : rule->action.argv[0];
+	if (access(cmd, X_OK) < 0)
+		snprintf(out, len, "dry run: no action taken; running %.200s would fail: %s", cmd,
+			 strerror(errno));
+	else if (rule->action.kind == RESTART_ACTION_SYSTEMD)
+		snprintf(out, len, "dry run: no action taken; would run %.200s restart %.200s", cmd,
+			 rule->action.unit);
+	else
+		snprintf(out, len, "dry run: no action taken; would run %.400s", cmd);
+}
+
 static void act(struct rule_rt *r, uint64_t now_ms)
 {
 	char why[512] = "", dir[CGROUP_PATH_MAX * 2];
@@ -263,7 +274,8 @@ static void act(struct rule_rt *r, uint64_t now_ms)
 		finish(r, RESULT_TIMEOUT, "overtaken by the next action");
 	r->acted_ms = now_ms;
 	if (r->rule.dry_run) {
-		finish(r, RESULT_DRY_RUN, "dry run: no action taken");
+		describe_dry_run(r, why, sizeof(why));
+		finish(r, RESULT_DRY_RUN, why);
 		return;
 	}
 	cgroup_dir(r, dir, sizeof(dir));
@@ -526,65 +538,6 @@ void restart_ctl_reload(struct restart_ctl *c)
 		return;
 	}
 	log_info("restart rules reloaded", "rules", log_u64(&n, c->n));
-}
-
-void restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s)
-{
-	static const char *const rule_label[] = { "rule" };
-	static const char *const state_labels[] = { "rule", "state" };
-	static const char *const action_labels[] = { "rule", "action", "result" };
-	static const char *const result_label[] = { "result" };
-	static const struct metric_def per_rule[] = {
-		{ "hostmon_restart_actions_total",
-		  "Restart actions by rule, action type and verified result (ok, failed, timeout, "
-		  "dry_run).",
-		  METRIC_COUNTER, 3, action_labels },
-		{ "hostmon_restart_rule_cpu_ratio",
-		  "CPU use of the rule's target over its last sample interval, as a fraction of "
-		  "its capacity.",
-		  METRIC_GAUGE, 1, rule_label },
-		{ "hostmon_restart_rule_state",
-		  "1 for the state the rule is in (ok, pending, cooldown, suspended), 0 for the "
-		  "others.",
-		  METRIC_GAUGE, 2, state_labels },
-		{ "hostmon_restart_rule_target_found",
-		  "1 when the rule's target (cgroup, unit or process) was found at the last "
-		  "sample.",
-		  METRIC_GAUGE, 1, rule_label },
-	};
-	struct metric_family *f[METRIC_DEFS_N(per_rule)];
-	metric_families_get(s, per_rule, METRIC_DEFS_N(per_rule), f);
-	struct metric_family *actions = f[0], *ratio = f[1], *state = f[2], *found = f[3];
-
-	for (size_t i = 0; i < c->n; i++) {
-		const struct rule_rt *r = c->rules[i];
-		const char *name = r->rule.name;
-		const char *kind = restart_action_kind_name(r->rule.action.kind);
-		for (int res = 0; res < RESULT_N; res++) {
-			const char *v[] = { name, kind, result_names[res] };
-			metric_add(actions, v, (double)r->results[res]);
-		}
-		if (r->fsm.have_ratio)
-			metric_add(ratio, &name, r->fsm.ratio);
-		for (int st = 0; st < RESTART_NSTATES; st++) {
-			const char *v[] = { name, restart_state_name(st) };
-			metric_add(state, v, r->fsm.state == (enum restart_state)st ? 1 : 0);
-		}
-		metric_add(found, &name, r->target_found ? 1 : 0);
-	}
-	if (c->notifier) {
-		struct notifier_stats ns;
-		notifier_get_stats(c->notifier, &ns);
-		struct metric_family *sent = metric_family_get(
-			s, "hostmon_restart_notifications_total",
-			"Webhook notifications of the restart controller by result (sent, failed "
-			"after retries, dropped because the queue was full or hostmon stopped).",
-			METRIC_COUNTER, 1, result_label);
-		const char *res[] = { "sent", "failed", "dropped" };
-		double vals[] = { (double)ns.sent, (double)ns.failed, (double)ns.dropped };
-		for (int k = 0; k < 3; k++)
-			metric_add(sent, &res[k], vals[k]);
-	}
 }
 
 void restart_ctl_free(struct restart_ctl *c)

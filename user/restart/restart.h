@@ -15,7 +15,8 @@
  *   restart_ctl_reload() (SIGHUP): rules with the same name keep their
  *   state and history except a suspension; invalid rules leave the running
  *   ones unchanged and are logged. restart_ctl_collect() appends the
- *   hostmon_restart_* families. restart_ctl_free() stops everything,
+ *   hostmon_restart_* families, restart_ctl_status() the rules' part of the
+ *   status page. restart_ctl_free() stops everything,
  *   killing a running action command; accepts NULL.
  */
 
@@ -27,6 +28,9 @@ struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rul
 				    struct cgroup_cpu *cpu, const char *config_path);
 void restart_ctl_reload(struct restart_ctl *c);
 void restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
+/* The rules for the status page: state, target, last action (status/status.h). */
+struct status_model;
+void restart_ctl_status(const struct restart_ctl *c, struct status_model *m);
 void restart_ctl_free(struct restart_ctl *c);
 
 #endif

@@ -53,8 +53,9 @@ __attribute__((format(printf, 2, 3))) static int fail(struct ctx *c, const char 
 	if (*c->rule)
 		snprintf(c->err, c->errlen, "restart rule \"%s\": %s", c->rule, reason);
 	else
-		snprintf(c->err, c->errlen, "restart rule number %zu in \"rules\" (it has no valid "
-					    "\"name\"): %s",
+		snprintf(c->err, c->errlen,
+			 "restart rule number %zu in \"rules\" (it has no valid "
+			 "\"name\"): %s",
 			 c->position, reason);
 	return -EINVAL;
 }
@@ -84,6 +85,17 @@ int restart_signal_parse(const char *s)
 		if (strcmp(s, signals[i].name) == 0)
 			return signals[i].number;
 	return -EINVAL;
+}
+
+const char *restart_signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig); /* glibc 2.32: "USR2", also real-time ones */
+
+	if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
 }
 
 static int check_keys(struct ctx *c, const cJSON *obj, const char *where, const char *const *keys,

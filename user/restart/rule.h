@@ -81,5 +81,7 @@ void restart_rule_release(struct restart_rule *r); /* frees what one rule owns (
 const char *restart_action_kind_name(enum restart_action_kind k);
 /* "SIGUSR2", "USR2", "12" -> signal number; -EINVAL otherwise. */
 int restart_signal_parse(const char *s);
+/* 12 -> "SIGUSR2" in buf (a signal without a name: "signal 40"); returns buf. */
+const char *restart_signal_name(int sig, char *buf, size_t len);
 
 #endif

@@ -12,7 +12,9 @@ tests/unit/test_restart_fsm.c).
       sustained burn -> exactly one SIGUSR2: every worker replaced, the master kept, result ok,
       not before the window; more burn inside the cooldown -> no second action; the webhook got
       the state changes and the result as JSON; promtool accepts the page.
-  (b) dry run, target given as a process (pidfile + exe): result dry_run, no process touched.
+  (b) dry run, target given as a process (pidfile + exe): result dry_run, no process touched; the
+      log and the webhook (text starting "DRY RUN") say "would send SIGUSR2 to pid N (php-fpm8.2
+      master)"; a second dry rule whose pidfile is missing says why it would fail.
   (c) exec action: the command sees HOSTMON_RULE/TARGET/CPU_RATIO; one that outlives its timeout
       is killed with its whole session (result timeout).
   (d) systemd action through a stand-in systemctl (no systemd here), target given as a unit name:
@@ -198,6 +200,8 @@ def scenario_signal(t, env, tmp):
             t.check(pool.master_pid == master and master in pool.pids(), "the master was kept")
             new = set(pool.worker_pids())
             t.check(len(new) == 2 and not (new & workers), f"every worker replaced: {workers} -> {new}")
+            t.check(re.search(r"restart action taken.*signal=SIGUSR2 pid=%d" % master, d.logs()),
+                    "the signal is logged by name (SIGUSR2) with the master's pid")
             pend, act = log_times(d, r"from=ok to=pending"), log_times(d, r"to=cooldown")
             # the window starts where the first hot sample's interval started, up to one
             # interval before the line that logged it
@@ -228,18 +232,49 @@ def scenario_signal(t, env, tmp):
         hook.close()
 
 
+def dry_run_counts(d):
+    """hostmon_restart_actions_total{result="dry_run"} per rule."""
+    out = {}
+    for k, v in parse_samples(scrape(d)).items():
+        m = re.match(r'hostmon_restart_actions_total\{rule="([^"]*)",action="[^"]*",result="dry_run"\}', k)
+        if m:
+            out[m.group(1)] = v
+    return out
+
+
 def scenario_dry_run(t, env, tmp):
-    rules = lambda cg, pool: [rule("dry", {"process": {"exe": "php-fpm8.2", "pidfile": pool.pidfile}},
-                                   {"type": "signal"}, dry_run=True)]
-    with scenario(t, env, tmp, "dry", rules) as (cg, pool, web, d, _):
-        ids = identities(pool.pids())
-        info("(b) dry run: a sustained burn")
-        burn(web, 5)
-        m = wait_metrics(d, lambda m: m["actions"].get("dry_run"), 20)
-        t.check(bool(m) and m["actions"].get("dry_run") == 1 and total_actions(m) == 1,
-                f"a dry_run result and nothing else: {m and m['actions']}")
-        t.check(len(still_running(ids)) == len(ids), "no process was signalled")
-        t.check("dry run" in d.logs(), "the log says it was a dry run")
+    hook = Receiver()
+    missing = os.path.join(tmp, "no-such.pid")
+    rules = lambda cg, pool: [
+        rule("dry", {"process": {"exe": "php-fpm8.2", "pidfile": pool.pidfile}},
+             {"type": "signal"}, dry_run=True, notify={"webhook": hook.url}),
+        rule("dry-nopid", {"cgroup": cg}, {"type": "signal", "pidfile": missing},
+             dry_run=True, notify={"webhook": hook.url})]
+    try:
+        with scenario(t, env, tmp, "dry", rules) as (cg, pool, web, d, _):
+            ids = identities(pool.pids())
+            info("(b) dry run: a sustained burn")
+            burn(web, 5)
+            n = wait_until(lambda: (lambda c: c if c.get("dry") and c.get("dry-nopid") else None)(
+                dry_run_counts(d)), 20)
+            t.check(n == {"dry": 1, "dry-nopid": 1}, f"one dry_run result per rule: {n}")
+            m = metrics(d)
+            t.check(total_actions(m) == 1, f"no other result: {m['actions']}")
+            t.check(len(still_running(ids)) == len(ids), "no process was signalled")
+            logs = d.logs()
+            want = f"would send SIGUSR2 to pid {pool.master_pid} (php-fpm8.2 master)"
+            t.check(want in logs, f"the log says what it would do: {want}")
+            t.check(f"sending SIGUSR2 would fail: cannot read pidfile {missing}" in logs,
+                    "the log says why it would fail (the pidfile is missing)")
+            ev = wait_until(lambda: (lambda e: e if sum(x["event"] == "action" for x in e) >= 2
+                                     else None)(hook.events()), 10) or []
+            t.check(len(ev) >= 2 and all(e["text"].startswith(f"hostmon on {e['host']}: DRY RUN: ")
+                                         for e in ev),
+                    f"every webhook text says DRY RUN: {[e['text'] for e in ev]}")
+            acted = [e for e in ev if e["event"] == "action" and e["rule"] == "dry"]
+            t.check(acted and want in acted[0]["text"], f"the webhook says what it would do: {acted}")
+    finally:
+        hook.close()
 
 
 def scenario_exec(t, env, tmp):

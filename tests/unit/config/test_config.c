@@ -102,8 +102,9 @@ static void test_precedence(void)
 	}
 	/* flags before and after "run" */
 	{
-		char *argv[] = { "hostmon", "--listen", "127.0.0.1:4444", "run", "--max-connections=12",
-				 NULL };
+		char *argv[] = {
+			"hostmon", "--listen", "127.0.0.1:4444", "run", "--max-connections=12", NULL
+		};
 		char *envp[] = { NULL };
 		CHECK(load(&cfg, argv, envp, err) == 0, "flags around run: %s", err);
 		CHECK_STR(cfg.web.listen, "127.0.0.1:4444");
