@@ -15,7 +15,7 @@ TEST_PACKAGES="
  curl prometheus nginx php8.2-fpm php8.2-cli php-laravel-framework libfcgi-bin
  rabbitmq-server amqp-tools wrk hyperfine linux-perf
  nodejs procps iproute2 python3 python3-prometheus-client tmux
- docker.io debootstrap python3-yaml
+ docker.io debootstrap python3-yaml chromium man-db
 "
 # Testing on other kernels (make test-kernels): qemu, and what builds the guest's root.
 KERNEL_PACKAGES="

@@ -89,10 +89,12 @@ int restart_signal_parse(const char *s)
 
 const char *restart_signal_name(int sig, char *buf, size_t len)
 {
-	const char *abbrev = sigabbrev_np(sig); /* glibc 2.32: "USR2", also real-time ones */
+	const char *abbrev = sigabbrev_np(sig); /* glibc 2.32: "USR2"; NULL for real-time ones */
 
 	if (abbrev)
 		snprintf(buf, len, "SIG%s", abbrev);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
 	else
 		snprintf(buf, len, "signal %d", sig);
 	return buf;

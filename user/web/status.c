@@ -108,8 +108,12 @@ static void rules(const struct status_model *m, struct buf *out)
 					    "last action", "actions" };
 	char text[STATUS_TEXT * 2], when[64];
 
-	if (!m->have_restart)
+	if (!m->have_restart) {
+		buf_puts(out,
+			 "<h2 id=\"restart-rules\">Restart rules</h2>\n<p>None configured (they "
+			 "live in the --config file, see docs/restart.md).</p>\n");
 		return;
+	}
 	buf_printf(out, "<h2 id=\"restart-rules\">Restart rules (%zu)</h2>\n", m->nrules);
 	head(out, cols, 6);
 	for (size_t i = 0; i < m->nrules; i++) {
@@ -119,7 +123,9 @@ static void rules(const struct status_model *m, struct buf *out)
 			 r->dry_run ? ", dry run" : "");
 		cell(out, NULL, text);
 		cell(out, strcmp(r->state, "ok") ? "down" : "up", r->state);
-		if (r->target_found)
+		if (r->target_found && strcmp(r->target, r->cgroup) == 0)
+			snprintf(text, sizeof(text), "%s", r->cgroup);
+		else if (r->target_found)
 			snprintf(text, sizeof(text), "%s in %s", r->target, r->cgroup);
 		else
 			snprintf(text, sizeof(text), "%s not found: %s", r->target, r->why_missing);
@@ -169,7 +175,10 @@ static void rabbitmq(const struct status_model *m, struct buf *out)
 	fact(out, "last poll", NULL, text);
 	status_format_time(q->last_success_at, text, sizeof(text));
 	fact(out, "last success", NULL, text);
-	snprintf(text, sizeof(text), "%.3f s", q->poll_duration_seconds);
+	if (q->last_success_at > 0)
+		snprintf(text, sizeof(text), "%.3f s", q->poll_duration_seconds);
+	else
+		snprintf(text, sizeof(text), "-");
 	fact(out, "poll took", "num", text);
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)q->queues);
 	fact(out, "queues", "num", text);

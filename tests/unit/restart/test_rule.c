@@ -204,6 +204,12 @@ static void test_signal_names(void)
 	CHECK(restart_signal_parse("SIGQUIT") == SIGQUIT, "QUIT");
 	CHECK(restart_signal_parse("0") == -EINVAL, "0");
 	CHECK(restart_signal_parse("usr2") == -EINVAL, "case matters");
+	/* logged by name, not strsignal's "User defined signal 2" */
+	char name[32];
+	CHECK_STR(restart_signal_name(SIGUSR2, name, sizeof(name)), "SIGUSR2");
+	CHECK_STR(restart_signal_name(SIGTERM, name, sizeof(name)), "SIGTERM");
+	CHECK_STR(restart_signal_name(SIGRTMIN + 1, name, sizeof(name)), "SIGRTMIN+1");
+	CHECK_STR(restart_signal_name(200, name, sizeof(name)), "signal 200");
 }
 
 int main(void)
