@@ -10,6 +10,8 @@
 #   make check      clang-format check, cppcheck and shellcheck
 #   make bench      benchmarks (results: docs/PERFORMANCE.md)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel
+#   make install    the binary, systemd unit, man page and docs under $(DESTDIR)$(PREFIX)
+#                   (PREFIX=/usr/local); make uninstall removes them
 #   make image      hostmon's container image (Dockerfile) as hostmon:latest (IMAGE=name:tag)
 #   make image-laravel  the example Laravel backend (examples/laravel/) as laravel-example:latest
 #                   (LARAVEL_IMAGE=name:tag)
@@ -73,7 +75,7 @@ C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 
 .PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration \
 	test-kernels test-all asan valgrind check format bench vmlinux clean image image-laravel \
-	docker-base
+	docker-base install uninstall FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -207,6 +209,38 @@ image: docker-base
 image-laravel: docker-base
 	$(DOCKER) build -t $(LARAVEL_IMAGE) examples/laravel
 	@$(DOCKER) image prune -f --filter label=hostmon.image >/dev/null
+
+# Install: the unit's paths (ExecStart, Documentation) are written for PREFIX; the man page is
+# generated from the binary's own --help texts (scripts/manpage.sh).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+UNITDIR := $(PREFIX)/lib/systemd/system
+MANDIR  := $(PREFIX)/share/man/man8
+DOCDIR  := $(PREFIX)/share/doc/hostmon
+
+$(BUILD)/hostmon.8: $(BUILD)/hostmon scripts/manpage.sh FORCE
+	./scripts/manpage.sh $(BUILD)/hostmon $(PREFIX) > $@
+
+$(BUILD)/hostmon.service: deploy/systemd/hostmon.service FORCE
+	sed -e 's|/usr/local/|$(PREFIX)/|g' $< > $@
+
+install: $(BUILD)/hostmon $(BUILD)/hostmon.8 $(BUILD)/hostmon.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR) \
+		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/deploy
+	install -m 0755 $(BUILD)/hostmon $(DESTDIR)$(BINDIR)/hostmon
+	install -m 0644 $(BUILD)/hostmon.service $(DESTDIR)$(UNITDIR)/hostmon.service
+	install -m 0644 $(BUILD)/hostmon.8 $(DESTDIR)$(MANDIR)/hostmon.8
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/docs/
+	cp -R deploy/prometheus deploy/kubernetes deploy/grafana $(DESTDIR)$(DOCDIR)/deploy/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hostmon $(DESTDIR)$(UNITDIR)/hostmon.service \
+		$(DESTDIR)$(MANDIR)/hostmon.8
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+FORCE:
 
 clean:
 	rm -rf build build-asan
