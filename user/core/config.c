@@ -68,8 +68,11 @@ void config_print_help(const char *prog)
 	       "--config JSON file under the flag's name; flag > env > file > default):\n",
 	       prog, prog, HOSTMON_VERSION);
 	options_print_help(groups, NGROUPS);
-	printf("\nRestart rules (self-healing) live in the --config file under \"restart\";\n"
-	       "SIGHUP reloads them (docs/restart.md).\n"
-	       "\nEndpoints: /metrics, /healthz, /readyz, /.\n"
-	       "Documentation: README.md and docs/ in the source tree.\n");
+	printf("\nRestart rules (self-healing) live in the --config file under \"restart\"\n"
+	       "(docs/restart.md). SIGHUP re-reads the restart rules from the --config file and\n"
+	       "nothing else (other settings need a restart); an invalid file keeps the running\n"
+	       "rules, and a daemon that started without rules only logs it.\n"
+	       "\nEndpoints: /metrics, /healthz, /readyz, / (the status page), /status.json.\n"
+	       "Flags may come before or after run. Documentation: man hostmon, README.md and\n"
+	       "docs/ (installed in share/doc/hostmon).\n");
 }
