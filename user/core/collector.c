@@ -128,6 +128,11 @@ size_t collector_set_start(struct collector_set *set, const struct config *cfg, 
 			}
 			log_error("collector failed to start", "collector", c->ops->name, "reason",
 				  *err ? err : strerror(-rc), "hint", hint);
+			/* the privilege hint says what to do; the libbpf one only where to look */
+			bool privilege = rc == -EPERM || rc == -EACCES;
+			snprintf(c->start_error, sizeof(c->start_error), "%.120s%s%.130s",
+				 *err ? err : strerror(-rc), privilege ? "; " : "",
+				 privilege ? hint : "");
 			continue;
 		}
 		c->up = true;
@@ -175,7 +180,8 @@ void collector_set_collect(struct collector_set *set, struct metric_snapshot *ou
 bool collector_working(const struct collector *c, char *why, size_t len)
 {
 	if (!c->up) {
-		snprintf(why, len, "did not start (see the log)");
+		snprintf(why, len, "did not start: %s",
+			 *c->start_error ? c->start_error : "see the log");
 		return false;
 	}
 	if (c->last_error) {

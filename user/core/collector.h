@@ -65,7 +65,8 @@ struct collector {
 	void *state;
 	bool up;
 	double last_duration_seconds;
-	int last_error; /* of the last collect, 0 when it succeeded */
+	int last_error;	       /* of the last collect, 0 when it succeeded */
+	char start_error[256]; /* why init failed, for /readyz and the status page */
 };
 
 struct collector_set {

@@ -12,6 +12,7 @@ capabilities.
      /readyz names what is missing.
   4. --collectors rabbitmq without a URL: exits non-zero.
 """
+import json
 import os
 import subprocess
 import sys
@@ -98,6 +99,14 @@ def unprivileged_partial_start(t):
             t.check(status == 503 and "cgroup_cpu down: did not start" in text and "rabbitmq up" in text,
                     f"/readyz says what is missing: {status} {text!r}")
             t.check("no BPF privileges" in text, f"and why: {text!r}")
+            down = [line for line in text.splitlines() if line.startswith("cgroup_cpu down: ")]
+            t.check(down and "a privilege problem, not the kernel: missing CAP_" in down[0]
+                    and "see the log" not in down[0],
+                    f"the collector's own line gives its start error, not 'see the log': {down}")
+            _, _, body = request(d, "/status.json")
+            cols = {c["name"]: c for c in json.loads(body)["collectors"]}
+            t.check(cols["cgroup_cpu"]["up"] is False and cols["cgroup_cpu"]["reason"] == down[0][len("cgroup_cpu down: "):],
+                    f"the status page gives the same reason: {cols['cgroup_cpu']}")
         finally:
             rc, _ = d.stop()
             t.check(rc == 0, f"partial start exit code {rc}")
