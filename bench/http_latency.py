@@ -29,6 +29,15 @@ Parts:
               the added ns. `bpftool perf list` shows whether hostmon holds sys_enter/sys_exit hooks.
   programs    hostmon with --bpf-stats during one wrk run: ns per run of each BPF program (the
               kernel's run_time_ns / run_cnt; about 37 ns is the floor of that measurement here).
+  profile     the CPU the programs really take, caches and helpers included, measured so that other
+              load on the machine does not count: node pinned on CPU 0 and wrk on CPU 1 under
+              `perf record -e cpu-clock` (both CPUs, --profile-hz samples a second each) for one wrk
+              run per arm, (f) the floor and (h) hostmon. Samples are counted only in node's and
+              wrk's own tasks (the programs run in theirs: egress in node's send, ingress in the
+              softirq of wrk's send); those whose leaf is the cgroup-BPF path (the programs, the
+              helpers and maps they call, the kernel's cgroup_skb plumbing) are hostmon's. Reported:
+              ns per request in that path, and its share of node's and wrk's CPU per request; the
+              share is what hostmon can take from throughput when node and wrk saturate their CPUs.
 Goals (issue 11): throughput loss <= 2% (must <= 5%); node CPU per request added <= 2%; an untargeted
 syscall + <= 20 ns (must <= 40) while a node target exists, about 0 without one. The last table (goal /
 must / measured / floor) is what goes to docs/PERFORMANCE.md, by hand, with the command.
@@ -40,10 +49,12 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -423,6 +434,90 @@ def bench_programs(opt, cgdir):
     return rows
 
 
+# ---- profile ----------------------------------------------------------------------------------
+
+# leaf symbols of the cgroup-BPF path: the programs (JIT-ed as bpf_prog_<tag>_<name>), what they call
+# and the kernel's cgroup_skb entry; a floor run has the same plumbing around empty programs
+BPF_PATH = re.compile(r"^(bpf_prog_[0-9a-f]+_\w+|bpf_sk_storage_\w+|bpf_local_storage_\w+|bpf_skb_\w+|"
+                      r"bpf_sk_fullsock|bpf_ktime_get_ns|ktime_get_mono_fast_ns|__?htab_\w+|htab_\w+|"
+                      r"__cgroup_bpf_run_filter_skb|__bpf_prog_run_save_cb|bpf_prog_run\w*|"
+                      r"bpf_map_\w+|jhash\w*|bpf_get_current_task\w*)$")
+PROFILED = ("node", "wrk")
+
+
+def perf_samples(path):
+    """{comm: {"all": n, "bpf": n}} of a `perf record` file, leaf symbols only."""
+    p = subprocess.run(["perf", "script", "-i", path, "-F", "comm,ip,sym"], capture_output=True, text=True,
+                       timeout=300)
+    out = {c: {"all": 0, "bpf": 0} for c in PROFILED}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if not parts or parts[0] not in out:
+            continue
+        c = out[parts[0]]
+        c["all"] += 1
+        if len(parts) >= 3 and BPF_PATH.match(parts[2]):
+            c["bpf"] += 1
+    return out
+
+
+def bench_profile(opt, cgdir):
+    if not shutil.which("perf"):
+        raise BenchError("perf is missing (Debian's linux-perf)")
+    say(f"== where the CPU goes: perf record -e cpu-clock -F {opt.profile_hz} on CPUs 0 and 1 during a "
+        f"{opt.seconds} s wrk run per arm (node on CPU 0, wrk on CPU 1; only their own samples count)")
+    rows = {}
+    affinity = os.sched_getaffinity(0)
+    cpus = sorted(affinity)[:2]
+    with NodeServer(cgroup=cgdir) as srv, contextlib.ExitStack() as restore, \
+            tempfile.TemporaryDirectory(prefix="hostmon-bench-perf-") as tmp:
+        restore.callback(os.sched_setaffinity, 0, affinity)
+        srv.fresh("GET", "/fast")
+        pin(srv.pid)
+        url = srv.url("/fast")
+        for arm in ("f", "h"):
+            with contextlib.ExitStack() as stack:
+                if arm == "f":
+                    stack.enter_context(Floor(opt.build, "cgroup", cgdir))
+                else:
+                    d = start_hostmon(opt.hostmon_args)
+                    stack.callback(stop_hostmon, d)
+                time.sleep(opt.settle)
+                data = os.path.join(tmp, f"perf-{arm}.data")
+                rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(opt.profile_hz),
+                                        "-C", ",".join(map(str, cpus)), "-o", data, "--", "sleep", str(opt.seconds + 2)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
+                r = wrk(url, opt.seconds, opt.connections, opt.threads)
+                rec.wait()
+            counts = perf_samples(data)
+            os.unlink(data)
+            # the samples of the wrk run only are wanted; the second of perf before and after it holds
+            # idle node and wrk, which add nothing to either count
+            us_per_sample = 1e6 / opt.profile_hz
+            req = max(r["requests"], 1)
+            row = {c: {"cpu_us": counts[c]["all"] * us_per_sample / req,
+                       "bpf_ns": counts[c]["bpf"] * us_per_sample * 1000 / req} for c in PROFILED}
+            rows[arm] = (row, r)
+            say(f"  ({arm}) {r['rps']:.0f} req/s; " + "; ".join(
+                f"{c}: {row[c]['cpu_us']:.2f} us/request, of it {row[c]['bpf_ns']:.0f} ns in the BPF path"
+                for c in PROFILED))
+    return rows
+
+
+def profile_report(rows):
+    lines = []
+    f, h = rows["f"][0], rows["h"][0]
+    for c in PROFILED:
+        added = h[c]["bpf_ns"] - f[c]["bpf_ns"]
+        share = h[c]["bpf_ns"] / 1000 / h[c]["cpu_us"] * 100 if h[c]["cpu_us"] else None
+        floor_share = f[c]["bpf_ns"] / 1000 / f[c]["cpu_us"] * 100 if f[c]["cpu_us"] else None
+        lines.append(f"| {c}'s CPU per request in the BPF path (perf samples) | | | {h[c]['bpf_ns']:.0f} ns = "
+                     f"{fmt(share, '.2f')}% of its {h[c]['cpu_us']:.2f} us ({added:+.0f} ns over the floor) | "
+                     f"{f[c]['bpf_ns']:.0f} ns = {fmt(floor_share, '.2f')}% |")
+    return lines
+
+
 # ---- report -----------------------------------------------------------------------------------
 
 def verdict(value, goal, must):
@@ -505,7 +600,7 @@ def syscalls_report(opt, syscalls):
     return added
 
 
-def report(opt, syscalls, throughput, programs):
+def report(opt, syscalls, throughput, programs, profile=None):
     say("")
     say(f"== summary: hostmon {shlex.join(opt.hostmon_args)}, {os.cpu_count()} CPUs, kernel {os.uname().release}, "
         f"{time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}")
@@ -537,6 +632,8 @@ def report(opt, syscalls, throughput, programs):
         cpu_f = (node["f"] / node["a"] - 1) * 100 if node["a"] and node["f"] else None
         say(f"| node CPU per request added | <= {GOAL_CPU_PCT:g}% | | {fmt(cpu_h, '+.2f')}% "
             f"({fmt(node['a'], '.2f')} -> {fmt(node['h'], '.2f')} us) | {fmt(cpu_f, '+.2f')}% |")
+    for line in profile_report(profile) if profile else []:
+        say(line)
     if added:
         for kind in SYSCALL_KINDS:
             a = added[kind]
@@ -561,14 +658,16 @@ def parse_args(argv):
                     help="seconds after hostmon or node starts or stops before measuring (default: 2)")
     ap.add_argument("--no-cgroup-filter", dest="filter", action="store_false",
                     help="do not pass hostmon --http-include-cgroup for the bench's own cgroup")
-    ap.add_argument("--only", default="syscalls,throughput,programs")
+    ap.add_argument("--profile-hz", type=int, default=10000, help="perf samples a second per CPU (profile)")
+    ap.add_argument("--only", default="syscalls,throughput,programs,profile")
     opt = ap.parse_args(argv)
     opt.argv = argv
     opt.cgroup_filter = []
     opt.build = os.path.join(ROOT, opt.build) if not os.path.isabs(opt.build) else opt.build
     opt.only = set(opt.only.split(","))
-    if opt.only - {"syscalls", "throughput", "programs"}:
-        ap.error(f"--only: unknown part(s) {sorted(opt.only - {'syscalls', 'throughput', 'programs'})}")
+    parts = {"syscalls", "throughput", "programs", "profile"}
+    if opt.only - parts:
+        ap.error(f"--only: unknown part(s) {sorted(opt.only - parts)}")
     if min(opt.pairs, opt.seconds, opt.connections, opt.threads, opt.rounds) < 1 or opt.connections < opt.threads:
         ap.error("pairs, seconds, connections, threads and rounds must be >= 1, connections >= threads")
     return opt
@@ -590,7 +689,7 @@ def main(argv):
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
     env = Env("hostmon-bench-http", cgroup2_mount())
-    syscalls = throughput = programs = None
+    syscalls = throughput = programs = profile = None
     try:
         cg = env.mkdir("")
         cgdir = env.path(cg)
@@ -611,6 +710,8 @@ def main(argv):
             throughput = bench_throughput(opt, cgdir)
         if "programs" in opt.only:
             programs = bench_programs(opt, cgdir)
+        if "profile" in opt.only:
+            profile = bench_profile(opt, cgdir)
     except BenchError as e:
         say(f"bench/http_latency.py: FAILED: {e}")
         return 1
@@ -618,7 +719,7 @@ def main(argv):
         left = env.cleanup()
         if left:
             say(f"# warning: could not remove {left}")
-    report(opt, syscalls, throughput, programs)
+    report(opt, syscalls, throughput, programs, profile)
     return 0
 
 

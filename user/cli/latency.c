@@ -125,18 +125,21 @@ static void print_text(const struct window *w, const struct latency *total, cons
 	}
 	printf("\nCPU of the same cgroups, same window (throttled -> the limit; run-queue wait ->"
 	       " CPU contention on the host):\n");
-	printf("  %-40s %6s %6s %8s %9s\n", "SERVICE", "CORES", "%LIM", "THR%", "WAITms/s");
+	printf("  %-40s %6s %6s %8s %9s %9s\n", "SERVICE", "CORES", "%LIM", "THR%", "WAITms/s",
+	       "ms/TASK-s");
 	for (size_t i = 0; i < w->nrows; i++) {
 		const struct cgroup_row *r = &w->rows[i];
 		if (!r->has_cpu)
 			continue;
-		char lim[16] = "-", thr[16] = "-";
+		char lim[16] = "-", thr[16] = "-", task_wait[16] = "-";
 		if (!isnan(r->limit_ratio))
 			snprintf(lim, sizeof(lim), "%.0f", r->limit_ratio * 100);
 		if (r->has_throttled)
 			snprintf(thr, sizeof(thr), "%.1f", r->throttled_ratio * 100);
-		printf("  %-40.40s %6.2f %6s %8s %9.1f\n", r->name, r->cores, lim, thr,
-		       r->wait_ms_per_s);
+		if (!isnan(r->wait_ms_per_task_s))
+			snprintf(task_wait, sizeof(task_wait), "%.1f", r->wait_ms_per_task_s);
+		printf("  %-40.40s %6.2f %6s %8s %9.1f %9s\n", r->name, r->cores, lim, thr,
+		       r->wait_ms_per_s, task_wait);
 	}
 }
 
@@ -193,6 +196,10 @@ static int print_json(const struct window *w, const struct latency *total, const
 		cJSON_AddStringToObject(c, "name", r->name);
 		cJSON_AddNumberToObject(c, "cpu_cores", r->cores);
 		cJSON_AddNumberToObject(c, "runqueue_wait_ms_per_s", r->wait_ms_per_s);
+		cJSON_AddItemToObject(c, "runqueue_wait_ms_per_task_second",
+				      isnan(r->wait_ms_per_task_s)
+					      ? cJSON_CreateNull()
+					      : cJSON_CreateNumber(r->wait_ms_per_task_s));
 		cJSON_AddItemToObject(c, "throttled_seconds",
 				      r->has_throttled ? cJSON_CreateNumber(r->throttled_seconds)
 						       : cJSON_CreateNull());

@@ -379,6 +379,10 @@ static void derive(struct window *w, struct cgroup_row *r)
 	/* the kernel sums throttled time over the CPUs the group runs on: it can pass 100% */
 	r->throttled_ratio = r->has_throttled ? r->throttled_seconds / s : NAN;
 	r->wait_ms_per_s = r->has_cpu ? r->wait_seconds * 1000 / s : NAN;
+	r->wait_ms_per_task_s =
+		r->has_cpu && r->cpu_seconds + r->wait_seconds > 0
+			? r->wait_seconds * 1000 / (r->cpu_seconds + r->wait_seconds)
+			: NAN;
 	r->req_per_s = (double)r->http.count / s;
 	r->error_ratio = r->http.count ? (double)r->http.errors_5xx / (double)r->http.count : NAN;
 	latency_quantiles(w, &r->http, &r->q);

@@ -62,6 +62,9 @@ struct cgroup_row {
 	struct latency http;
 	/* derived by window_compute(); NaN where there is nothing to show */
 	double cores, limit_ratio, throttled_ratio, wait_ms_per_s;
+	/* wait per task-second of demand: of each second its tasks were runnable (running or
+	 * queued), the ms they spent queued; not diluted by threads that slept */
+	double wait_ms_per_task_s;
 	double req_per_s, error_ratio;
 	struct quantiles q;
 	unsigned unusual; /* enum unusual bits, set by the caller */

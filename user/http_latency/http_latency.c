@@ -78,10 +78,12 @@ struct cg_label {
 				      */
 };
 
+/* A cgroup with series is gone: they stay for the retention, then leave the page. */
 static void on_removed(void *arg, struct cg_node *node)
 {
-	(void)arg;
-	(void)node;
+	struct http_latency *st = arg;
+	if (idmap_get(&st->names_seen, node->id))
+		latency_retire_mark(st, node->id, false);
 }
 
 static void label_free(struct cg_label *l)
@@ -92,6 +94,12 @@ static void label_free(struct cg_label *l)
 		free(l->names[i]);
 	free(l->path);
 	free(l);
+}
+
+void latency_label_forget(struct http_latency *st, uint64_t id)
+{
+	label_free(idmap_get(&st->names_seen, id));
+	idmap_del(&st->names_seen, id);
 }
 
 /* The node's current names into l (a rename shows; a copy that fails keeps the old name). */
@@ -145,13 +153,6 @@ static uint64_t read_counter(const struct http_latency *st, __u32 which)
 	return bpf_util_percpu_sum(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
 }
 
-/* A histogram of a cgroup that cannot be named (created and removed between two scans). */
-struct unnamed_hist {
-	struct http_hist_key key; /* cgroup_id 0: they share one label set */
-	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
-	uint64_t sum_ns;
-};
-
 static int unnamed_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct unnamed_hist *)a)->key,
@@ -198,8 +199,7 @@ static void add_unnamed(struct http_latency *st, struct metric_family *f, struct
 
 static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 {
-	struct unnamed_hist *unnamed = NULL;
-	size_t nunnamed = 0, unnamed_cap = 0;
+	struct unnamed_hists unnamed = { 0 };
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "container",
 					      "pod",	"namespace",	"unit",	   "runtime",
 					      "method", "status_code",	"route" };
@@ -209,6 +209,9 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
 	char status[8], route[HTTP_ROUTE_LEN * 2];
 
+	int rc = latency_retire_due(st);
+	if (rc)
+		return rc;
 	struct metric_family *f = metric_histogram_get(
 		s, "hostmon_http_server_request_duration_seconds",
 		"Time from a request's first byte reaching the server's socket "
@@ -228,23 +231,15 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 		uint64_t sum_ns = h.sum_ns;
 		const struct cg_label *l = label_of(st, key.cgroup_id);
 		if (!l) {
-			if (nunnamed == unnamed_cap) {
-				size_t cap = unnamed_cap ? unnamed_cap * 2 : 16;
-				struct unnamed_hist *grown = realloc(unnamed, cap * sizeof(*grown));
-				if (!grown) {
-					free(unnamed);
-					return -ENOMEM;
-				}
-				unnamed = grown;
-				unnamed_cap = cap;
+			if (unnamed_hists_add(&unnamed, &key, buckets, st->buckets.n, sum_ns)) {
+				free(unnamed.v);
+				return -ENOMEM;
 			}
-			struct unnamed_hist *u = &unnamed[nunnamed++];
-			u->key = key;
-			u->key.cgroup_id = 0;
-			memcpy(u->buckets, buckets, sizeof(u->buckets));
-			u->sum_ns = sum_ns;
+			if (st->have_tree) /* else nothing can be named: none is gone for that */
+				latency_retire_mark(st, key.cgroup_id, true);
 			continue;
 		}
+		latency_retire_unmark(st, key.cgroup_id);
 		snprintf(status, sizeof(status), "%u", (unsigned)key.status);
 		const char *v[] = { l->path,
 				    l->container_id,
@@ -259,8 +254,16 @@ static int export_histograms(struct http_latency *st, struct metric_snapshot *s)
 				    route_label(st, key.route, route, sizeof(route)) };
 		metric_add_histogram(f, v, buckets, (double)sum_ns / 1e9);
 	}
-	add_unnamed(st, f, unnamed, nunnamed);
-	free(unnamed);
+	/* the final values of unnamed cgroups whose entries were deleted stay in their series */
+	for (size_t i = 0; i < st->unnamed_retired.n; i++) {
+		const struct unnamed_hist *r = &st->unnamed_retired.v[i];
+		if (unnamed_hists_add(&unnamed, &r->key, r->buckets, st->buckets.n, r->sum_ns)) {
+			free(unnamed.v);
+			return -ENOMEM;
+		}
+	}
+	add_unnamed(st, f, unnamed.v, unnamed.n);
+	free(unnamed.v);
 	return 0;
 }
 
@@ -309,6 +312,10 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		  "Cgroups whose sockets the HTTP programs watch now (those holding HTTP server "
 		  "targets).",
 		  METRIC_GAUGE },
+		{ "hostmon_http_latency_cgroups_retired_total",
+		  "Removed cgroups whose histograms left the page and the kernel maps, "
+		  "--http-removed-retention after their removal.",
+		  METRIC_COUNTER },
 		{ "hostmon_http_latency_routes_folded_total",
 		  "Requests counted under route=\"other\" because their cgroup already had "
 		  "--http-max-routes routes.",
@@ -319,6 +326,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 			    (double)st->ntargets,
 			    st->enter_link ? 1 : 0,
 			    (double)st->nskb_cgroups,
+			    (double)st->cgroups_retired_total,
 			    (double)read_counter(st, HTTP_COUNTER_ROUTES_FOLDED) };
 	metric_scalars_add(s, health, METRIC_DEFS_N(health), values);
 	return 0;
@@ -366,6 +374,7 @@ static void latency_destroy(void *state)
 	for (size_t i = 0; i < st->names_seen.cap; i++)
 		label_free(st->names_seen.slots ? st->names_seen.slots[i].value : NULL);
 	idmap_free(&st->names_seen);
+	latency_retire_free(st);
 	free(st);
 }
 
@@ -472,6 +481,8 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 	st->php_usdt = cfg->http_latency.php_usdt;
 	/* both were checked when the configuration was loaded */
 	st->max_routes = cfg->http_latency.max_routes;
+	st->retention_ns = cfg->http_latency.removed_retention_ms * 1000000ull;
+	st->unnamed_grace_ns = 2 * cfg->cgroup.refresh_interval_ms * 1000000ull;
 	if (latency_parse_buckets(cfg->http_latency.buckets, &st->buckets, err, errlen) ||
 	    latency_parse_targets(cfg->http_latency.targets, &st->names, err, errlen) ||
 	    http_routes_parse(cfg->http_latency.routes, &st->routes, err, errlen)) {

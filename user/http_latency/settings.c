@@ -121,6 +121,9 @@ static const struct option_def rows[] = {
 	  "route patterns, e.g. /users/:id,/api/v1/orders/* (else ids in paths fold to :id)" },
 	{ "http-max-routes", OPT_U64, OFF(max_routes), "50", 1, 10000, "N",
 	  "distinct routes per cgroup; further ones are counted under route=\"other\"" },
+	{ "http-removed-retention", OPT_DURATION, OFF(removed_retention_ms), "5m", 0, 86400000,
+	  "DURATION",
+	  "a removed cgroup's histograms stay on the page this long, then are deleted" },
 };
 
 /* The lists and patterns are parsed again at start; parsing them here makes a bad one a usage

@@ -49,6 +49,7 @@ struct http_latency_settings {
 	bool php_usdt;
 	char *routes; /* --http-routes patterns, or NULL */
 	uint64_t max_routes;
+	uint64_t removed_retention_ms; /* a removed cgroup's series stay this long */
 };
 
 extern const struct option_group http_latency_option_group;

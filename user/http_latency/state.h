@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/http_latency/http_latency.h"
 #include "cgroup/tree.h"
 #include "core/loop.h"
 #include "http_latency/routes.h"
 #include "http_latency/settings.h"
+#include "lib/idmap.h"
 #include "lib/namefilter.h"
 
 /*
@@ -29,6 +31,18 @@
 struct http_latency_bpf;
 struct bpf_link;
 struct skb_cgroup;
+
+/* A histogram of a cgroup that cannot be named (created and removed between two scans). */
+struct unnamed_hist {
+	struct http_hist_key key; /* cgroup_id 0: they share one label set */
+	uint64_t buckets[HTTP_MAX_BUCKETS + 1];
+	uint64_t sum_ns;
+};
+
+struct unnamed_hists {
+	struct unnamed_hist *v;
+	size_t n, cap;
+};
 
 struct usdt_binary {
 	uint64_t dev, ino;
@@ -66,6 +80,12 @@ struct http_latency {
 	struct idmap names_seen;   /* id -> struct cg_label, kept after the cgroup is gone */
 	struct http_routes routes; /* --http-routes, for the route labels */
 	uint64_t max_routes;
+	/* removed cgroups (retire.c) */
+	struct idmap retiring;	   /* id -> its removal, until its kernel entries are deleted */
+	uint64_t retention_ns;	   /* --http-removed-retention */
+	uint64_t unnamed_grace_ns; /* an unnamed id may be new: two rescans before it is gone */
+	struct unnamed_hists unnamed_retired; /* final values of deleted unnamed cgroups' entries */
+	uint64_t cgroups_retired_total;
 };
 
 /* http_latency.c: entries of the kernel's targets map for a host with ncpus possible CPUs */
@@ -76,6 +96,23 @@ int latency_targets_event(void *ctx, void *data, size_t size); /* ring_buffer ca
 void latency_targets_update_hooks(struct http_latency *st);
 void latency_targets_free(struct http_latency *st);
 void latency_targets_set_bit(struct http_latency *st, __u32 tgid, int on);
+
+/* http_latency.c: forget a cgroup's labels (its series have left the page) */
+void latency_label_forget(struct http_latency *st, uint64_t id);
+
+/*
+ * retire.c: latency_retire_mark() notes a cgroup removed (or, unnamed, never named);
+ * latency_retire_unmark() takes back an unnamed mark once the cgroup got a name;
+ * latency_retire_due(), at each collect, deletes the kernel entries (histograms, admitted routes,
+ * route count) and labels of those marked longer than the retention, the final values of unnamed
+ * ones kept in unnamed_retired. unnamed_hists_add() appends one histogram, cgroup id zeroed.
+ */
+void latency_retire_mark(struct http_latency *st, uint64_t id, bool unnamed);
+void latency_retire_unmark(struct http_latency *st, uint64_t id);
+int latency_retire_due(struct http_latency *st);
+void latency_retire_free(struct http_latency *st);
+int unnamed_hists_add(struct unnamed_hists *u, const struct http_hist_key *key,
+		      const uint64_t *buckets, size_t nbuckets, uint64_t sum_ns);
 
 /* http_latency.c: "node", "php", "nginx", "http" (the runtime label) */
 const char *latency_runtime_name(__u8 runtime);

@@ -138,7 +138,7 @@ class Tmux:
         self.run("kill-server")
 
 
-ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
+ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
                     r"(?:\s+([TWEP]+))?\s*$")
 
 
@@ -156,8 +156,8 @@ def table_rows(screen):
         m = ROW_RE.match(line) if in_table else None
         if m:
             more = {"marked": m.group(1) == "!", "lim": number(m.group(4)), "thr": number(m.group(5)),
-                    "marks": m.group(11) or ""}
-            rows.append((m.group(2).strip(), number(m.group(3)), m.group(9), more))
+                    "marks": m.group(12) or ""}
+            rows.append((m.group(2).strip(), number(m.group(3)), m.group(10), more))
     return rows
 
 
@@ -318,6 +318,12 @@ def once_json(t, d, url, busy, node, limited, limits):
                 f"throttled {lim['throttled_seconds']:.3f} s within the kernel's {outer:.3f} s around the window")
         t.check(lim["throttled_percent"] > 10 and "throttled" in lim["unusual"],
                 f"throttled {lim['throttled_percent']:.0f}% and marked: {lim['unusual']}")
+        # two busy loops in 0.2 cores are runnable all the time and on a CPU a tenth of it
+        demand = lim["cpu_seconds"] + lim["runqueue_wait_seconds"]
+        per_task = lim["runqueue_wait_ms_per_task_second"]
+        t.check(per_task is not None and abs(per_task - 1000 * lim["runqueue_wait_seconds"] / demand) < 1e-6
+                and per_task > 500,
+                f"wait per task-second {per_task} ms: queued for most of each runnable second")
     t.check(doc["host"]["http_targets"] is not None and doc["host"]["http_targets"] >= 1, "HTTP targets counted")
 
 

@@ -132,6 +132,9 @@ static void test_window(void)
 	if (app) {
 		NEAR(app->cores, 0.5);
 		NEAR(app->wait_ms_per_s, 125);
+		/* runnable for 1.25 s (1 s on a CPU, 0.25 s queued): 200 ms queued per task-second
+		 */
+		NEAR(app->wait_ms_per_task_s, 200);
 		NEAR(app->throttled_ratio, 0.25);
 		NEAR(app->limit_ratio, 1);
 		/* 20 new 200s and a 503 series that restarted at 1: 21 requests, 1 error */
