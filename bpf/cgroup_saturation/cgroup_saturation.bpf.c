@@ -88,9 +88,10 @@ int BPF_PROG(sat_oom_victim, struct task_struct *task)
 }
 
 /*
- * Kernels whose mark_victim passes only a pid (6.1): the victim is known at its exit instead, by
- * the OOM mark on its signal_struct (oom_mm, set only by mark_oom_victim), when its last thread
- * exits (live already dropped to 0 when sched_process_exit fires).
+ * Kernels whose mark_victim passes only a pid (older ones; Debian 12's 6.1.192 passes the task):
+ * the victim is known at its exit instead, by the OOM mark on its signal_struct (oom_mm, set only
+ * by mark_oom_victim), when its last thread exits (live already dropped to 0 when
+ * sched_process_exit fires).
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sat_oom_victim_exit, struct task_struct *task)

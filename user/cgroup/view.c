@@ -101,7 +101,8 @@ int cg_view_init(struct cg_view *v, const char *collector, const char *root,
 	return 0;
 }
 
-struct cg_node **cg_view_exported(struct cg_view *v, bool (*wanted)(const struct cg_node *n),
+struct cg_node **cg_view_exported(struct cg_view *v,
+				  bool (*wanted)(const struct cg_node *n, void *arg), void *arg,
 				  size_t *n, size_t *dropped)
 {
 	size_t count = 0, out = 0;
@@ -112,7 +113,7 @@ struct cg_node **cg_view_exported(struct cg_view *v, bool (*wanted)(const struct
 		return NULL;
 	for (size_t i = 0; i < count; i++) {
 		struct cg_node *node = order[i];
-		if (wanted && !wanted(node))
+		if (wanted && !wanted(node, arg))
 			continue;
 		if (v->max_depth && node->depth > v->max_depth)
 			continue;

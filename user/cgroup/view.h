@@ -31,7 +31,7 @@
  *   series cap keeps the summarising cgroups), those wanted (NULL: all)
  *   within the depth and path filters, at most max_series of them; the
  *   rest that pass are counted in *dropped. The array is the caller's to
- *   free; NULL on allocation failure.
+ *   free; NULL on allocation failure. wanted gets arg.
  *   cg_view_on_removed() is the tree's removal callback the view installs:
  *   the kernel map's final values, then the caller's own removed callback.
  *   cg_view_free() accepts a zeroed view.
@@ -64,7 +64,8 @@ int cg_view_init(struct cg_view *v, const char *collector, const char *root,
 		 size_t errlen);
 int cg_view_sync(struct cg_view *v);
 int cg_view_rescan(struct cg_view *v);
-struct cg_node **cg_view_exported(struct cg_view *v, bool (*wanted)(const struct cg_node *n),
+struct cg_node **cg_view_exported(struct cg_view *v,
+				  bool (*wanted)(const struct cg_node *n, void *arg), void *arg,
 				  size_t *n, size_t *dropped);
 void cg_view_free(struct cg_view *v);
 

@@ -70,8 +70,9 @@ static int sync_kernel(struct cgroup_cpu *st)
 	return cg_view_sync(&st->view);
 }
 
-static bool used_cpu(const struct cg_node *n)
+static bool used_cpu(const struct cg_node *n, void *arg)
 {
+	(void)arg;
 	return n->total[V_CPU] || n->total[V_WAIT]; /* never used CPU: not worth a series */
 }
 
@@ -112,7 +113,7 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 	struct metric_family *cpu = f[0], *wait = f[1], *limit = f[2], *throttled = f[3];
 
 	size_t count = 0, dropped = 0;
-	struct cg_node **order = cg_view_exported(&st->view, used_cpu, &count, &dropped);
+	struct cg_node **order = cg_view_exported(&st->view, used_cpu, NULL, &count, &dropped);
 	if (!order)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {

@@ -5,7 +5,6 @@
 #include "cgroup_saturation/cgroup_saturation.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <malloc.h>
@@ -141,7 +140,7 @@ static int sat_collect(void *state, struct metric_snapshot *s)
 	struct metric_family *f[F_COUNT];
 	metric_families_get(s, per_cgroup, F_COUNT, f);
 	size_t count = 0, dropped = 0;
-	struct cg_node **order = cg_view_exported(&st->view, NULL, &count, &dropped);
+	struct cg_node **order = cg_view_exported(&st->view, NULL, NULL, &count, &dropped);
 	if (!order)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++)
@@ -177,32 +176,12 @@ static int sat_collect(void *state, struct metric_snapshot *s)
 	return 0;
 }
 
-/*
- * Whether this kernel's mark_victim tracepoint passes the victim's task_struct (6.12 does)
- * rather than its pid only (6.1): the typedef btf_trace_mark_victim -> pointer -> prototype
- * (void *, first argument, ...).
- */
+/* Whether this kernel's mark_victim tracepoint passes the victim's task_struct (Debian
+ * 12's 6.1.192, 6.12 and 6.18 do) rather than its pid only (older kernels). */
 static bool mark_victim_passes_task(void)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool task = false;
-
-	if (!btf)
-		return false;
-	int id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
-	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	if (t)
-		t = btf__type_by_id(btf, t->type); /* the pointer */
-	if (t && btf_is_ptr(t))
-		t = btf__type_by_id(btf, t->type); /* the prototype */
-	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2) {
-		const struct btf_type *arg = btf__type_by_id(btf, btf_params(t)[1].type);
-		while (arg && btf_is_mod(arg))
-			arg = btf__type_by_id(btf, arg->type);
-		task = arg && btf_is_ptr(arg);
-	}
-	btf__free(btf);
-	return task;
+	bool is_ptr[1] = { false };
+	return bpf_util_tracepoint_args("mark_victim", is_ptr, 1) >= 1 && is_ptr[0];
 }
 
 static void sat_destroy(void *state)

@@ -1,6 +1,6 @@
 /* test_oom.c — bpf/cgroup_saturation/cgroup_saturation.bpf.c's two OOM hooks, each attached alone:
  * mark_victim (kernels whose tracepoint passes the task) and the exit fallback (kernels whose
- * tracepoint passes a pid, 6.1), against a real OOM kill in a memory-limited test cgroup. The
+ * tracepoint passes only a pid), against a real OOM kill in a memory-limited test cgroup. The
  * victim is a forked child; the count must land on the victim's cgroup2 id, once. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

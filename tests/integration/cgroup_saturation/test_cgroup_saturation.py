@@ -21,18 +21,22 @@ host keeps those controllers in v1; on a cgroup2-only host they are cgroup2 alon
     statistics for the device): hostmon's
     bytes and operations equal the kernel's io.stat / blkio.throttle.*_recursive (read after the
     I/O ended, before and after the scrape), written >= 16 MiB, read >= 8 MiB.
+  hostmon top --once --json: the holder's row has the working set (between the kernel reads), the
+    limit, %MEM = working set / limit, OOM 0.
   The page passes promtool check metrics.
 Everything made here (processes, cgroups, the loop device and its file) is removed in finally blocks.
 """
+import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import cgroup2_mount, info, scrape, stop_daemon, wait_until
-from hostmon_test import Daemon, main, promtool_check
+from hostmon_test import BIN, Daemon, main, promtool_check
 from saturation_env import Cgroups, LoopDevice, NoLoopDevice, blkio, keyed, labelled, psi_totals, v1_mounts, value
 
 MiB = 1 << 20
@@ -124,7 +128,6 @@ def memory_part(t, d, cgs, k):
     k.set_limit(mem, 512 * MiB)
     cache_file = f"/tmp/hostmon-sat-cache-{os.getpid()}"
     try:
-        import subprocess
         p = cgs.spawn(mem, HOLD, cache_file, stdout=subprocess.PIPE)
         t.check(p.stdout.readline().strip() == b"ready", "the memory holder started")
         wait_until(lambda: value(scrape(d), USAGE, mem) is not None, 10)
@@ -144,11 +147,31 @@ def memory_part(t, d, cgs, k):
                 "the parent's usage includes the child's")
         ok, out = promtool_check(page.encode())
         t.check(ok, f"promtool check metrics: {out}")
+        top_columns(t, d, mem, k)
         p.kill()
         p.wait()
     finally:
         if os.path.exists(cache_file):
             os.unlink(cache_file)
+
+
+def top_columns(t, d, mem, k):
+    """hostmon top --once --json against the daemon: the memory columns of the holder's row."""
+    url = f"http://{d.host}:{d.port}"
+    before = k.memory(mem)
+    p = subprocess.run([BIN, "top", "--url", url, "--once", "--json", "--interval", "1s"], capture_output=True,
+                       text=True, timeout=60)
+    after = k.memory(mem)
+    t.check(p.returncode == 0, f"hostmon top --once --json ran: {p.stderr}")
+    rows = [r for r in json.loads(p.stdout or "{}").get("rows", []) if r.get("cgroup") == mem]
+    if not t.check(len(rows) == 1, f"top has a row for {mem}: {p.stdout[:500]}"):
+        return
+    r = rows[0]
+    between(t, "top MEM", before[1], r.get("memory_working_set_bytes"), after[1], slack=256 << 10)
+    t.check(r.get("memory_limit_bytes") == 512 * MiB, f"top memory limit {r.get('memory_limit_bytes')}")
+    t.check(abs((r.get("memory_limit_percent") or 0) - 100 * r["memory_working_set_bytes"] / (512 * MiB)) < 1e-6,
+            "top %MEM = working set / limit")
+    t.check(r.get("oom_kills") == 0, f"top OOM 0 in the window ({r.get('oom_kills')})")
 
 
 def oom_part(t, d, cgs, k):
@@ -260,7 +283,8 @@ def run(t):
     info(f"cgroup2 {v2}, v1 {v1}")
     d = None
     try:
-        d = Daemon("--collectors", "cgroup_saturation", "--cgroup-refresh-interval", "200ms",
+        # with cgroup_cpu beside it: hostmon top shows rows of cgroups that have a CPU series
+        d = Daemon("--collectors", "cgroup_cpu,cgroup_saturation", "--cgroup-refresh-interval", "200ms",
                    "--cpu-include", "^/hostmon-sat-")
         hook = re.search(r"oom_hook=(\S+)", d.logs())
         info(f"OOM hook on this kernel: {hook.group(1) if hook else 'not logged'}")

@@ -138,8 +138,9 @@ class Tmux:
         self.run("kill-server")
 
 
+# name, CORES, %LIM, THR%, WAITms/s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, marks
 ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
-                    r"(?:\s+([TWEP]+))?\s*$")
+                    r"\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEP]+))?\s*$")
 
 
 def number(text):
@@ -156,8 +157,8 @@ def table_rows(screen):
         m = ROW_RE.match(line) if in_table else None
         if m:
             more = {"marked": m.group(1) == "!", "lim": number(m.group(4)), "thr": number(m.group(5)),
-                    "marks": m.group(11) or ""}
-            rows.append((m.group(2).strip(), number(m.group(3)), m.group(9), more))
+                    "marks": m.group(14) or "", "mem": m.group(7), "oom": m.group(9)}
+            rows.append((m.group(2).strip(), number(m.group(3)), m.group(12), more))
     return rows
 
 
