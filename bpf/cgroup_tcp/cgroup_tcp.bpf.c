@@ -88,7 +88,7 @@ static __always_inline struct tcp_cgroup_stats *stats_of(const struct sock *sk)
 	return st;
 }
 
-/* A retransmitted skb: as many segments as it carries (GSO), as TCP_MIB_RETRANSSEGS counts. */
+/* A retransmitted skb: as many segments as it carries (GSO), as TCP_MIB_RETRANSSEGS counts them. */
 static __always_inline void count_retransmit(const struct sock *sk, const struct sk_buff *skb)
 {
 	struct tcp_cgroup_stats *st = stats_of(sk);
@@ -104,10 +104,10 @@ static __always_inline void count_retransmit(const struct sock *sk, const struct
 
 /*
  * Newer kernels (6.18 here) fire the tracepoint also for attempts that failed, with their error as
- * a third argument: an attempt refused because the previous copy is still queued (-EBUSY) sent
- * nothing, and the kernel's RetransSegs does not count it either. Older ones (6.1, 6.12) fire only
- * for retransmissions that went out and have no third argument: the collector says which before
- * load, and on those the branch reading it is dead code the verifier never walks.
+ * a third argument; older ones (6.1, 6.12) fire only for retransmissions that went out and have no
+ * third argument. Only those that went out (error 0) are counted on both, which is RetransSegs
+ * minus TCPRetransFail. The collector says which kind of kernel this is before load; on the older
+ * ones the branch reading the third argument is dead code the verifier never walks.
  */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)

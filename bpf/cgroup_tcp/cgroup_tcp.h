@@ -28,7 +28,7 @@
 #define TCP_MAX_BOUNDS		      24
 
 struct tcp_cgroup_stats {
-	__u64 retransmits;	/* segments retransmitted (RetransSegs counts the same) */
+	__u64 retransmits;	/* segments retransmitted that went out */
 	__u64 resets_sent;	/* RSTs sent by the cgroup's sockets */
 	__u64 resets_received;	/* RSTs received by them (connection reset by peer) */
 	__u64 connect_failures; /* outgoing connects that went from SYN sent to closed */

@@ -94,15 +94,6 @@ static int read_connects(struct cgroup_tcp *st, uint64_t generation_before)
 	return 0;
 }
 
-static bool had_tcp_trouble(const struct cg_node *n, void *arg)
-{
-	const struct cgroup_tcp *st = arg;
-	for (int i = 0; i < V_COUNT; i++)
-		if (n->total[i])
-			return true;
-	return idmap_get(&st->with_connects, n->id) != NULL;
-}
-
 #define NLABELS 7
 static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "container",
 				      "pod",	"namespace",	"unit",	   "direction" };
@@ -142,8 +133,9 @@ static int tcp_collect(void *state, struct metric_snapshot *s)
 
 	static const struct metric_def per_cgroup[] = {
 		{ "hostmon_cgroup_tcp_retransmits_total",
-		  "TCP segments retransmitted by sockets of the cgroup and its descendants (as "
-		  "RetransSegs counts them), since hostmon started.",
+		  "TCP segments retransmitted by sockets of the cgroup and its descendants that "
+		  "went "
+		  "out (RetransSegs minus TCPRetransFail), since hostmon started.",
 		  METRIC_COUNTER, NLABELS, labels },
 		{ "hostmon_cgroup_tcp_resets_total",
 		  "TCP resets sent by, or received by (connection reset by peer), sockets of the "
@@ -163,7 +155,9 @@ static int tcp_collect(void *state, struct metric_snapshot *s)
 		NLABELS + 1, port_labels, NBOUNDS, connect_bounds);
 
 	size_t count = 0, dropped = 0;
-	struct cg_node **order = cg_view_exported(&st->view, had_tcp_trouble, st, &count, &dropped);
+	/* every cgroup within the caps, trouble or not, as the other per-cgroup families: a counter
+	 * series that starts at 0 lets increase() and rate() see its first events */
+	struct cg_node **order = cg_view_exported(&st->view, NULL, NULL, &count, &dropped);
 	if (!order)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {

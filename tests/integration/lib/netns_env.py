@@ -2,13 +2,36 @@
 refused connects) without touching the host's own network: namespace a (10.X.Y.1) and b
 (10.X.Y.2), drops of what a sends, processes started inside either, in a cgroup.
 
-Drops are iptables rules (its statistic match) in a's OUTPUT chain rather than tc netem: this
-machine's kernel has no sch_netem, and the rules drop just as a lossy link does."""
+Drops are iptables rules (its statistic match) in b's INPUT chain rather than tc netem: this
+machine's kernel has no sch_netem, and a packet dropped where it arrives is lost as on a lossy
+link (a drop in a's own OUTPUT chain would fail a's transmit with a local error instead)."""
 import os
 import subprocess
 import sys
 
 from cgroup_test import enter_cgroup
+
+
+# A server for python3 -c: listens on argv[1] (port 0), prints its port, reads every connection to
+# its end.
+SINK = r"""
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 0))
+s.listen(512)
+print(s.getsockname()[1], flush=True)
+def drain(c):
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+"""
 
 
 class NoVeth(Exception):
@@ -44,11 +67,12 @@ class NetnsPair:
             raise
 
     def drop(self, *match):
-        """Drops what a sends out of its veth end that matches (iptables match arguments); no
-        arguments: drop nothing again."""
-        run("ip", "netns", "exec", self.a, "iptables", "-F", "OUTPUT")
+        """Drops what a sends that matches (iptables match arguments) where it arrives in b, as a
+        lossy link would: a's stack sent it and learns of the loss only by its timers and the
+        acknowledgements, never by a local error. No arguments: drop nothing again."""
+        run("ip", "netns", "exec", self.b, "iptables", "-F", "INPUT")
         if match:
-            run("ip", "netns", "exec", self.a, "iptables", "-A", "OUTPUT", "-o", self.veth_a, *match, "-j", "DROP")
+            run("ip", "netns", "exec", self.b, "iptables", "-A", "INPUT", "-i", self.veth_b, *match, "-j", "DROP")
 
     def drop_random(self, probability):
         self.drop("-m", "statistic", "--mode", "random", "--probability", str(probability))
