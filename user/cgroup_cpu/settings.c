@@ -19,7 +19,7 @@ static const struct option_def rows[] = {
 };
 
 const struct option_group cgroup_cpu_option_group = {
-	.title = "cgroup_cpu collector (CPU per cgroup)",
+	.title = "cgroup_cpu collector (CPU per cgroup; the caps bound every per-cgroup collector)",
 	.options = rows,
 	.noptions = sizeof(rows) / sizeof(rows[0]),
 };
