@@ -44,8 +44,19 @@ struct cgroup_tcp {
 		view; /* tree, names, rescans, the tcp_cgroups map, the CPU collector's caps */
 	struct connect_entry *connects; /* the last complete read of tcp_connects */
 	size_t nconnects;
-	struct idmap with_connects; /* cgroup ids that have a connect histogram (value: non-NULL) */
+	/* cgroup id -> its first entry in connects (sorted by cgroup id, then port) */
+	struct idmap with_connects;
 };
+
+static int by_cgroup_then_port(const void *a, const void *b)
+{
+	const struct tcp_connect_key *x = &((const struct connect_entry *)a)->key,
+				     *y = &((const struct connect_entry *)b)->key;
+
+	if (x->cgroup_id != y->cgroup_id)
+		return x->cgroup_id < y->cgroup_id ? -1 : 1;
+	return (int)x->remote_port - (int)y->remote_port;
+}
 
 /* Reads every connect histogram; entries of cgroups the tree no longer knows after a walk are
  * deleted (their cgroup was removed: its series go with it). */
@@ -60,10 +71,6 @@ static int read_connects(struct cgroup_tcp *st, uint64_t generation_before)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (walked && !cg_tree_find(&st->view.tree, key.cgroup_id)) {
-			bpf_map_delete_elem(fd, &key);
-			continue;
-		}
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			struct connect_entry *ne = realloc(out, ncap * sizeof(*ne));
@@ -84,12 +91,24 @@ static int read_connects(struct cgroup_tcp *st, uint64_t generation_before)
 		free(out);
 		return rc;
 	}
+	/* deleted after the walk through the map: deleting the key just read would restart it */
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (walked && !cg_tree_find(&st->view.tree, out[i].key.cgroup_id))
+			bpf_map_delete_elem(fd, &out[i].key);
+		else
+			out[kept++] = out[i];
+	}
+	n = kept;
+	if (n)
+		qsort(out, n, sizeof(*out), by_cgroup_then_port);
 	free(st->connects);
 	st->connects = out;
 	st->nconnects = n;
 	idmap_free(&st->with_connects);
 	for (size_t i = 0; i < n; i++)
-		if (idmap_put(&st->with_connects, out[i].key.cgroup_id, &st->connects[i]))
+		if ((i == 0 || out[i - 1].key.cgroup_id != out[i].key.cgroup_id) &&
+		    idmap_put(&st->with_connects, out[i].key.cgroup_id, &out[i]))
 			return -ENOMEM;
 	return 0;
 }
@@ -105,14 +124,14 @@ static void export_connects(const struct cgroup_tcp *st, struct metric_family *f
 {
 	const char *v[NLABELS + 1] = { n->path, n->container_id, n->pod_uid, n->container,
 				       n->pod,	n->namespace,	 n->unit };
+	const struct connect_entry *first = idmap_get(&st->with_connects, n->id);
 	char port[8];
 
-	if (!idmap_get(&st->with_connects, n->id))
+	if (!first)
 		return;
-	for (size_t i = 0; i < st->nconnects; i++) {
-		const struct connect_entry *e = &st->connects[i];
-		if (e->key.cgroup_id != n->id)
-			continue;
+	/* the cgroup's entries are one run of the sorted array */
+	for (const struct connect_entry *e = first;
+	     e < st->connects + st->nconnects && e->key.cgroup_id == n->id; e++) {
 		snprintf(port, sizeof(port), "%u", e->key.remote_port);
 		v[NLABELS] = port;
 		/* copied with memcpy: __u64 and uint64_t have one representation */

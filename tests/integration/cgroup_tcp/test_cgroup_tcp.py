@@ -16,7 +16,8 @@ in namespace b and in base/server. Checked, each against the kernel or the provo
   retransmits: with 10% of what a sends dropped, the client sends 4 MiB; hostmon's retransmits for the client
     cgroup equal RetransSegs of namespace a's /proc/net/snmp (only the client has sockets there)
     and are > 0.
-  The page passes promtool check metrics.
+  A cgroup removed after its connects loses its connect histogram (the kernel entries deleted
+    after the rescan); the others keep theirs. The page passes promtool check metrics.
 Everything made here (namespaces and their link, processes, cgroups) is removed in finally blocks.
 """
 import os
@@ -171,6 +172,14 @@ def veth_test(t, env):
             info(f"retransmits: namespace RetransSegs +{kernel} (TCPRetransFail +{fails}), hostmon +{h1 - h0}")
             t.check(kernel > 0, "the lossy link made the kernel retransmit")
             t.check(got, f"hostmon's retransmits +{h1 - h0} == RetransSegs - TCPRetransFail +{kernel}")
+            # a removed cgroup's connect histograms go with it (its kernel entries deleted)
+            gone = env.mkdir("gone")
+            t.check(client(t, net, env.path(gone), "connect", net.addr_b, port, 2) == 2, "2 connects from a cgroup")
+            has_hist = lambda: bool(bucket_counts(scrape(d), gone, port))  # noqa: E731
+            t.check(wait_until(has_hist, 10), "its connect histogram is exported")
+            t.check(Env.rmdir(env.path(gone)), "the cgroup is removed")
+            t.check(wait_until(lambda: not has_hist(), 10), "and its connect histogram goes with it")
+            t.check(value(scrape(d), FAILS, cl) == 5, "the other cgroups' series stay")
             ok, out = promtool_check(scrape(d).encode())
             t.check(ok, f"promtool check metrics: {out}")
     finally:
