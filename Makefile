@@ -109,6 +109,7 @@ $(BUILD)/skel/skeletons.h: $(SKELS)
 # A collector's objects (user/<capability>/) depend on its own skeleton, nothing else does.
 $(foreach n,$(BPF_NAMES),$(eval $(filter $(BUILD)/user/$(n)/%,$(USER_OBJS)): $(BUILD)/skel/$(n).skel.h))
 $(BUILD)/bench/hook_floor_bench: $(BUILD)/skel/hook_floor.skel.h
+$(BUILD)/bench/oom_exit_bench: $(BUILD)/skel/hook_floor.skel.h $(BUILD)/skel/cgroup_saturation.skel.h
 
 $(BUILD)/user/%.o: user/%.c
 	@mkdir -p $(@D)
@@ -188,6 +189,8 @@ bench: deps-test
 	/usr/bin/python3 bench/map_memory.py $(BUILD)
 	/usr/bin/python3 bench/http_latency.py $(BUILD)
 	/usr/bin/python3 bench/http_latency_programs.py $(BUILD)
+	/usr/bin/python3 bench/cgroup_saturation.py $(BUILD)
+	/usr/bin/python3 bench/cgroup_tcp.py $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

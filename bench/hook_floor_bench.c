@@ -1,13 +1,16 @@
 /* hook_floor_bench.c — attaches bpf/hook_floor/hook_floor.bpf.c's empty programs, so a benchmark
  * can measure the hooks' own cost beside a collector's on the same events.
  *
- * Usage: hook_floor_bench syscalls | cgroup DIR | sched | walk N
+ * Usage: hook_floor_bench syscalls | cgroup DIR | sched | walk N | tcp | exit
  *   syscalls    empty tp_btf sys_enter/sys_exit programs, attached globally: every syscall of
  *               every process on the host runs them
  *   cgroup DIR  empty cgroup_skb ingress/egress programs attached to the cgroup2 directory DIR:
  *               only packets of sockets in that cgroup (and below) run them
  *   sched       empty tp_btf sched_switch and sched_process_free programs
  *   walk N      an empty iter/task program, run over every task N times, then exit
+ *   tcp         empty tp_btf tcp_retransmit_skb, tcp_send_reset, tcp_receive_reset and
+ *               inet_sock_set_state programs (cgroup_tcp's hooks)
+ *   exit        empty tp_btf sched_process_exit and mark_victim programs (cgroup_saturation's)
  * Only the programs of the chosen mode are loaded. The attaching modes print "attached MODE" once
  * attached (the caller waits for that line) and hold until SIGTERM/SIGINT. At the end each
  * program's kernel run-time statistics are printed, "floor PROG runs=N ns_per_run=X", measured
@@ -24,10 +27,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/prog_stats.h"
 #include "lib/bpf_util.h"
 #include "skel/hook_floor.skel.h"
 
-enum { MAX_PROGS = 2 };
+enum { MAX_PROGS = 4 };
 
 static volatile sig_atomic_t stop;
 
@@ -39,21 +43,8 @@ static void on_signal(int sig)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s syscalls | cgroup DIR | sched | walk N\n", argv0);
+	fprintf(stderr, "usage: %s syscalls | cgroup DIR | sched | walk N | tcp | exit\n", argv0);
 	return 2;
-}
-
-static void print_stats(struct bpf_program *p)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-		return;
-	printf("floor %s runs=%llu ns_per_run=%.1f\n", bpf_program__name(p),
-	       (unsigned long long)info.run_cnt,
-	       info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
 }
 
 /* Runs the task walk n times: each run visits every task once. */
@@ -90,8 +81,8 @@ static void hold(const char *mode)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
-	struct bpf_link *links[MAX_PROGS] = { NULL, NULL };
-	struct bpf_program *progs[MAX_PROGS] = { NULL, NULL };
+	struct bpf_link *links[MAX_PROGS] = { NULL };
+	struct bpf_program *progs[MAX_PROGS] = { NULL };
 	struct hook_floor_bpf *skel = NULL;
 	int cgfd = -1, stats_fd = -1, rc = 1, err, nprogs = 2;
 	long walks = 0;
@@ -119,13 +110,26 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "walk") && argc == 3 && (walks = strtol(argv[2], NULL, 10)) > 0) {
 		progs[0] = skel->progs.floor_task_walk;
 		nprogs = 1;
+	} else if (!strcmp(mode, "tcp") && argc == 2) {
+		progs[0] = skel->progs.floor_tcp_retransmit;
+		progs[1] = skel->progs.floor_tcp_reset_sent;
+		progs[2] = skel->progs.floor_tcp_reset_received;
+		progs[3] = skel->progs.floor_tcp_state_change;
+		nprogs = 4;
+	} else if (!strcmp(mode, "exit") && argc == 2) {
+		progs[0] = skel->progs.floor_task_exit;
+		progs[1] = skel->progs.floor_oom_victim;
 	} else {
 		hook_floor_bpf__destroy(skel);
 		return usage(argv[0]);
 	}
 	struct bpf_program *p;
-	bpf_object__for_each_program (p, skel->obj)
-		bpf_program__set_autoload(p, p == progs[0] || p == progs[1]);
+	bpf_object__for_each_program (p, skel->obj) {
+		bool wanted = false;
+		for (int i = 0; i < nprogs; i++)
+			wanted |= p == progs[i];
+		bpf_program__set_autoload(p, wanted);
+	}
 	err = hook_floor_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "hook_floor: cannot load the empty programs: %s\n", strerror(-err));
@@ -153,7 +157,7 @@ int main(int argc, char **argv)
 		hold(mode);
 	}
 	for (int i = 0; i < nprogs; i++)
-		print_stats(progs[i]);
+		prog_stats_print("floor", progs[i]);
 	rc = 0;
 
 cleanup:

@@ -16,6 +16,7 @@ TEST_PACKAGES="
  rabbitmq-server amqp-tools wrk hyperfine linux-perf
  nodejs procps iproute2 python3 python3-prometheus-client tmux
  docker.io debootstrap python3-yaml chromium man-db
+ iptables util-linux
 "
 # Testing on other kernels (make test-kernels): qemu, and what builds the guest's root.
 KERNEL_PACKAGES="

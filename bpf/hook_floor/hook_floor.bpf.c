@@ -3,7 +3,9 @@
  * benchmark can measure what the hooks alone cost beside a collector on the same events:
  * raw sys_enter/sys_exit, paid by every syscall of every process; cgroup_skb ingress/egress, paid
  * by every packet of the cgroup they are attached to; sched_switch, paid by every context switch;
- * sched_process_free, paid by every task's release; and an iter/task walk, paid per task walked.
+ * sched_process_free, paid by every task's release; an iter/task walk, paid per task walked; the
+ * TCP tracepoints cgroup_tcp uses (retransmit, resets sent and received, socket state changes),
+ * paid per such event; and sched_process_exit and mark_victim, the OOM hooks of cgroup_saturation.
  * bench/hook_floor_bench loads only the programs of the mode it runs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -50,6 +52,42 @@ int BPF_PROG(floor_task_free, struct task_struct *task)
 
 SEC("iter/task")
 int floor_task_walk(struct bpf_iter__task *ctx)
+{
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(floor_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)
+{
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(floor_tcp_reset_sent, const struct sock *sk)
+{
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(floor_tcp_reset_received, struct sock *sk)
+{
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(floor_tcp_state_change, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(floor_task_exit, struct task_struct *task)
+{
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(floor_oom_victim, struct task_struct *task)
 {
 	return 0;
 }

@@ -19,6 +19,7 @@ cache=${HOSTMON_KERNELS_CACHE:-/var/cache/hostmon-kernels}
 # fixed 6 s window, and a TCG guest serves too few requests in it (about 50) for means within 15%.
 tests=bpf,integration/cgroup_cpu,integration/http_latency/test_http_latency.py
 tests=$tests,integration/http_latency/test_routes.py,integration/core/test_host_check.py
+tests=$tests,integration/cgroup_saturation,integration/cgroup_tcp
 selection=${HOSTMON_KERNELS_TESTS:-$tests}
 limit=${HOSTMON_KERNELS_TIMEOUT:-3600}
 

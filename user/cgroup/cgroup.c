@@ -26,7 +26,7 @@ struct mountinfo_line {
 	const char *super_options;
 };
 
-enum mount_slot { SLOT_UNIFIED, SLOT_CPU, SLOT_CPUACCT, SLOT_COUNT };
+enum mount_slot { SLOT_UNIFIED, SLOT_CPU, SLOT_CPUACCT, SLOT_MEMORY, SLOT_BLKIO, SLOT_COUNT };
 
 /* Which mount each output slot holds so far; see mount_pick_better(). */
 struct mount_pick {
@@ -145,7 +145,7 @@ static void mountinfo_consider(char *line, struct cgroup_mounts *found, struct m
 {
 	char mountpoint[CGROUP_PATH_MAX];
 	struct mountinfo_line ml;
-	bool unified, cpu = false, cpuacct = false, root_is_top;
+	bool unified, cpu = false, cpuacct = false, memory = false, blkio = false, root_is_top;
 
 	line[strcspn(line, "\n")] = '\0';
 	if (mountinfo_split(line, &ml) < 0)
@@ -155,8 +155,10 @@ static void mountinfo_consider(char *line, struct cgroup_mounts *found, struct m
 	if (strcmp(ml.fstype, "cgroup") == 0) {
 		cpu = has_option(ml.super_options, "cpu");
 		cpuacct = has_option(ml.super_options, "cpuacct");
+		memory = has_option(ml.super_options, "memory");
+		blkio = has_option(ml.super_options, "blkio");
 	}
-	if (!unified && !cpu && !cpuacct)
+	if (!unified && !cpu && !cpuacct && !memory && !blkio)
 		return;
 	if (unescape_path(ml.mountpoint, mountpoint, sizeof(mountpoint)) < 0)
 		return;
@@ -170,6 +172,10 @@ static void mountinfo_consider(char *line, struct cgroup_mounts *found, struct m
 		mount_pick_take(&picks[SLOT_CPU], found->cpu, mountpoint, len, root_is_top);
 	if (cpuacct)
 		mount_pick_take(&picks[SLOT_CPUACCT], found->cpuacct, mountpoint, len, root_is_top);
+	if (memory)
+		mount_pick_take(&picks[SLOT_MEMORY], found->memory, mountpoint, len, root_is_top);
+	if (blkio)
+		mount_pick_take(&picks[SLOT_BLKIO], found->blkio, mountpoint, len, root_is_top);
 }
 
 int cgroup_find_mounts(const char *mountinfo_path, struct cgroup_mounts *out)

@@ -10,8 +10,8 @@
  * API:
  *   cgroup_find_mounts() reads a mountinfo file (normally
  *   /proc/self/mountinfo) and fills the mount points of the cgroup2
- *   hierarchy and of the v1 hierarchies carrying the cpu and cpuacct
- *   controllers; absent ones are left as empty strings. 0 or -errno.
+ *   hierarchy and of the v1 hierarchies carrying the cpu, cpuacct, memory
+ *   and blkio controllers; absent ones are left as empty strings. 0 or -errno.
  *
  *   cgroup_labels_from_path() derives container_id and pod_uid from a
  *   cgroup path (relative to its hierarchy root, starting with '/'):
@@ -33,6 +33,8 @@ struct cgroup_mounts {
 	char unified[CGROUP_PATH_MAX]; /* cgroup2 */
 	char cpu[CGROUP_PATH_MAX];     /* v1 hierarchy with the cpu controller */
 	char cpuacct[CGROUP_PATH_MAX]; /* v1 hierarchy with cpuacct (often the same) */
+	char memory[CGROUP_PATH_MAX];  /* v1 hierarchy with the memory controller */
+	char blkio[CGROUP_PATH_MAX];   /* v1 hierarchy with the blkio (io) controller */
 };
 
 int cgroup_find_mounts(const char *mountinfo_path, struct cgroup_mounts *out);

@@ -53,6 +53,48 @@ static void node_name(struct cg_tree *t, struct cg_node *n)
 	name_set(&n->namespace, r.namespace);
 }
 
+/*
+ * A cgroup removed and made again at the same path (a container restarted by its runtime) keeps
+ * its series going: what the removed one had moves from the parent's retired[] to the new node.
+ * The removed are remembered by parent id and path, the oldest forgotten first.
+ */
+static void gone_remember(struct cg_tree *t, const struct cg_node *n)
+{
+	struct cg_gone *g = &t->gone[t->gone_next];
+	char *path = strdup(n->path);
+
+	if (!path)
+		return; /* the values stay in the parent, as before there was this memory */
+	free(g->path);
+	g->path = path;
+	g->parent_id = n->parent->id;
+	for (int i = 0; i < CG_NVALUES; i++)
+		g->v[i] = n->own[i] + n->retired[i];
+	t->gone_next = (t->gone_next + 1) % CG_GONE_MAX;
+}
+
+static void carry(struct cg_node *from_parent, struct cg_node *to, const uint64_t *v)
+{
+	for (int i = 0; i < CG_NVALUES; i++) {
+		uint64_t moved = v[i] < from_parent->retired[i] ? v[i] : from_parent->retired[i];
+		from_parent->retired[i] -= moved;
+		to->retired[i] += moved;
+	}
+}
+
+static void gone_take(struct cg_tree *t, struct cg_node *n)
+{
+	for (size_t i = 0; i < CG_GONE_MAX; i++) {
+		struct cg_gone *g = &t->gone[i];
+		if (g->path && g->parent_id == n->parent->id && strcmp(g->path, n->path) == 0) {
+			carry(n->parent, n, g->v);
+			free(g->path);
+			g->path = NULL;
+			return;
+		}
+	}
+}
+
 static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path,
 				struct cg_node *parent)
 {
@@ -81,6 +123,7 @@ static struct cg_node *node_new(struct cg_tree *t, uint64_t id, const char *path
 	if (parent) {
 		n->next_sibling = parent->children;
 		parent->children = n;
+		gone_take(t, n);
 	}
 	t->count++;
 	return n;
@@ -214,6 +257,18 @@ static void remove_node(struct cg_tree *t, struct cg_node *n)
 		t->removed(t->removed_arg, n);
 	for (int i = 0; i < CG_NVALUES; i++)
 		n->parent->retired[i] += n->own[i] + n->retired[i];
+	/* made again at the same path in this very walk: the new node takes it now, else later */
+	struct cg_node *again = n->parent->children;
+	while (again && (again == n || strcmp(again->path, n->path) != 0))
+		again = again->next_sibling;
+	if (again) {
+		uint64_t v[CG_NVALUES];
+		for (int i = 0; i < CG_NVALUES; i++)
+			v[i] = n->own[i] + n->retired[i];
+		carry(n->parent, again, v);
+	} else {
+		gone_remember(t, n);
+	}
 	node_unlink(n);
 	idmap_del(&t->by_id, n->id);
 	t->count--;
@@ -296,6 +351,10 @@ void cg_tree_free(struct cg_tree *t)
 	if (t->root)
 		free_subtree(t->root);
 	idmap_free(&t->by_id);
+	for (size_t i = 0; i < CG_GONE_MAX; i++) {
+		free(t->gone[i].path);
+		t->gone[i].path = NULL;
+	}
 	t->root = NULL;
 	t->count = 0;
 }

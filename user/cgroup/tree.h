@@ -28,6 +28,10 @@
  *   the removed callback runs first (to read the final kernel values into
  *   own[] and drop the kernel's entry), then its own + retired move into its
  *   parent's retired. 0 or -errno (the tree stays consistent on error).
+ *   A cgroup made again at the path of one removed (a container its
+ *   runtime restarted: same path, new id) takes over what the removed one
+ *   had from the parent's retired[], so its series never goes down; the
+ *   last CG_GONE_MAX removed cgroups are remembered for that.
  *
  *   Names: every node has its systemd unit from its path; with
  *   cg_tree_set_names() its container, pod and namespace names come from
@@ -35,7 +39,7 @@
  *   A node's name strings are "" when unknown, never NULL.
  */
 
-#define CG_NVALUES 2
+#define CG_NVALUES 4
 
 struct cg_node {
 	uint64_t id;
@@ -56,6 +60,15 @@ struct cg_node {
 
 typedef void (*cg_removed_fn)(void *arg, struct cg_node *node);
 
+#define CG_GONE_MAX 1024
+
+/* A removed cgroup whose values a cgroup made again at its path takes over. */
+struct cg_gone {
+	uint64_t parent_id;
+	char *path; /* NULL: a free slot */
+	uint64_t v[CG_NVALUES];
+};
+
 struct cg_tree {
 	char root_dir[CGROUP_PATH_MAX];
 	struct cg_node *root;
@@ -64,8 +77,10 @@ struct cg_tree {
 	uint64_t generation;
 	cg_removed_fn removed;
 	void *removed_arg;
-	uint64_t unknown_rescan_ms; /* when an unknown id last caused a walk */
-	struct cg_names *names;	    /* not owned; NULL: no container/pod names */
+	uint64_t unknown_rescan_ms;	  /* when an unknown id last caused a walk */
+	struct cg_names *names;		  /* not owned; NULL: no container/pod names */
+	struct cg_gone gone[CG_GONE_MAX]; /* the last removed cgroups, a ring */
+	size_t gone_next;
 };
 
 int cg_tree_init(struct cg_tree *t, const char *root_dir, cg_removed_fn removed, void *arg);

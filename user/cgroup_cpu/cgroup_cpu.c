@@ -17,51 +17,25 @@
 #include <unistd.h>
 
 #include "bpf/cgroup_cpu/cgroup_cpu.h" /* shared with bpf/cgroup_cpu/cgroup_cpu.bpf.c */
-#include "cgroup/tree.h"
+#include "cgroup/view.h"
 #include "cgroup_cpu/limits.h"
 #include "core/log.h"
 #include "exposition/family_table.h"
 #include "lib/bpf_util.h"
 #include "lib/clock.h"
-#include "lib/namefilter.h"
 #include "skel/cgroup_cpu.skel.h"
 
-enum { V_CPU = 0, V_WAIT = 1 };
-
-struct map_entry {
-	uint64_t id;
-	uint64_t v[CG_NVALUES];
-};
+/* own[] slots of a node: the two __u64 of struct cpu_cgroup_stats, in order */
+enum { V_CPU = 0, V_WAIT = 1, V_COUNT = 2 };
+_Static_assert(sizeof(struct cpu_cgroup_stats) == V_COUNT * sizeof(__u64), "read as u64 slots");
 
 struct cgroup_cpu {
 	struct cgroup_cpu_bpf *skel;
 	int ncpus;
-	int map_fd;
 	bool keyed_by_v1;
 	struct cgroup_mounts mounts;
-	struct cg_tree tree;
-	struct cg_names names;
-	struct map_entry *entries; /* the last complete map read */
-	size_t nentries, entries_cap;
-	struct loop *loop;
-	struct loop_timer *refresh_timer;
-	uint64_t orphaned_total;
-	uint64_t walk_errors_total;
-	/* export filters */
-	uint64_t max_series, max_depth;
-	struct name_filter paths;
+	struct cg_view view; /* tree, names, rescans, the cgroup_cpu map, export caps */
 };
-
-static bool values_of(const struct cgroup_cpu *st, uint64_t id, uint64_t out[CG_NVALUES])
-{
-	struct cpu_cgroup_stats v = { 0 };
-
-	if (bpf_map_lookup_elem(st->map_fd, &id, &v))
-		return false;
-	out[V_CPU] = v.cpu_ns;
-	out[V_WAIT] = v.runq_wait_ns;
-	return true;
-}
 
 /* The task walk: cpu_charge_tasks on every task moves its growth since its last charge into the
  * map. */
@@ -70,149 +44,36 @@ static int charge_tasks(struct cgroup_cpu *st)
 	return bpf_util_iter_run(st->skel->links.cpu_charge_tasks);
 }
 
-/* A cgroup is gone: take its final values and drop its kernel entry before the tree folds it. */
+/* A cgroup is gone (its final values already taken from the map): its limit goes with it. */
 static void on_removed(void *arg, struct cg_node *node)
 {
-	struct cgroup_cpu *st = arg;
-	uint64_t v[CG_NVALUES];
-
-	if (values_of(st, node->id, v)) {
-		node->own[V_CPU] = v[V_CPU];
-		node->own[V_WAIT] = v[V_WAIT];
-	}
-	bpf_map_delete_elem(st->map_fd, &node->id);
+	(void)arg;
 	cpu_limits_free(node->user);
 	node->user = NULL;
 }
 
-static int rescan(struct cgroup_cpu *st)
+/* After every walk: limits of new cgroups, changed limits. */
+static void on_rescanned(void *arg)
 {
-	int rc = cg_tree_walk(&st->tree);
-	if (rc) {
-		st->walk_errors_total++;
-		log_warn("cgroup rescan failed", "collector", "cgroup_cpu", "root",
-			 st->tree.root_dir, "reason", strerror(-rc));
-		return rc;
-	}
-	cpu_limits_refresh(&st->tree, st->mounts.cpu);
-	return 0;
+	struct cgroup_cpu *st = arg;
+	cpu_limits_refresh(&st->view.tree, st->mounts.cpu);
 }
 
-/* Reads the whole map into st->entries; the previous read stays intact on failure. */
-static int read_map(struct cgroup_cpu *st)
-{
-	uint64_t key, next;
-	uint64_t *prev = NULL;
-	size_t n = 0;
-	struct map_entry *entries = NULL;
-	size_t cap = 0;
-
-	while (bpf_map_get_next_key(st->map_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct map_entry *ne = realloc(entries, ncap * sizeof(*ne));
-			if (!ne) {
-				free(entries);
-				return -ENOMEM;
-			}
-			entries = ne;
-			cap = ncap;
-		}
-		if (!values_of(st, key, entries[n].v))
-			continue; /* deleted between the two calls */
-		entries[n].id = key;
-		n++;
-	}
-	if (errno != ENOENT) {
-		int rc = -errno;
-		free(entries);
-		return rc;
-	}
-	free(st->entries);
-	st->entries = entries;
-	st->nentries = n;
-	st->entries_cap = cap;
-	return 0;
-}
-
-/* Gives every map entry to its node; returns how many ids the tree does not know. */
-static size_t apply_entries(struct cgroup_cpu *st)
-{
-	size_t unknown = 0;
-	for (size_t i = 0; i < st->nentries; i++) {
-		struct cg_node *n = cg_tree_find(&st->tree, st->entries[i].id);
-		if (!n) {
-			unknown++;
-			continue;
-		}
-		n->own[V_CPU] = st->entries[i].v[V_CPU];
-		n->own[V_WAIT] = st->entries[i].v[V_WAIT];
-	}
-	return unknown;
-}
-
-/*
- * An id still unknown right after a rescan belongs to a cgroup that was
- * created and removed between two scans: its parent is unknowable, so its
- * time goes to the root (which counts everything) and its entry is dropped.
- */
-static void fold_orphans(struct cgroup_cpu *st)
-{
-	for (size_t i = 0; i < st->nentries; i++) {
-		uint64_t id = st->entries[i].id;
-		uint64_t v[CG_NVALUES];
-		if (cg_tree_find(&st->tree, id))
-			continue;
-		if (!values_of(st, id, v))
-			continue;
-		bpf_map_delete_elem(st->map_fd, &id);
-		st->tree.root->retired[V_CPU] += v[V_CPU];
-		st->tree.root->retired[V_WAIT] += v[V_WAIT];
-		st->orphaned_total++;
-	}
-}
-
-/*
- * Brings the tree up to date with the kernel map: new values, and a rescan
- * when asked or when unknown ids appeared (rate-limited), after which ids
- * that are still unknown are folded as orphans.
- */
-static int sync_kernel(struct cgroup_cpu *st, bool force_rescan)
+/* The task walk first, so the map holds every task's growth up to now. */
+static int sync_kernel(struct cgroup_cpu *st)
 {
 	int rc = charge_tasks(st);
 	if (rc) {
 		log_warn("task walk failed", "collector", "cgroup_cpu", "reason", strerror(-rc));
 		return rc;
 	}
-	rc = read_map(st);
-	if (rc)
-		return rc;
-	size_t unknown = apply_entries(st);
-	if (force_rescan || (unknown && cg_tree_unknown_rescan_due(&st->tree))) {
-		if (rescan(st) == 0) {
-			apply_entries(st);
-			fold_orphans(st);
-		}
-	}
-	return 0;
+	return cg_view_sync(&st->view);
 }
 
-/* The periodic rescan also forgets removed cgroups and orphans when nobody scrapes. */
-static void refresh_tick(struct loop *l, void *arg)
+static bool used_cpu(const struct cg_node *n, void *arg)
 {
-	(void)l;
-	sync_kernel(arg, true);
-}
-
-static bool exported(const struct cgroup_cpu *st, const struct cg_node *n)
-{
-	if (n->total[V_CPU] == 0 && n->total[V_WAIT] == 0)
-		return false; /* never used CPU: not worth a series */
-	if (st->max_depth && n->depth > st->max_depth)
-		return false;
-	return name_filter_pass(&st->paths, n->path);
+	(void)arg;
+	return n->total[V_CPU] || n->total[V_WAIT]; /* never used CPU: not worth a series */
 }
 
 static uint64_t read_counter(const struct cgroup_cpu *st, __u32 which)
@@ -226,10 +87,9 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 	static const char *const labels[] = { "cgroup", "container_id", "pod_uid", "container",
 					      "pod",	"namespace",	"unit" };
 
-	int rc = sync_kernel(st, false);
+	int rc = sync_kernel(st);
 	if (rc)
 		return rc;
-	cg_tree_totals(&st->tree);
 
 	static const struct metric_def per_cgroup[] = {
 		{ "hostmon_cgroup_cpu_seconds_total",
@@ -252,20 +112,12 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 	metric_families_get(s, per_cgroup, METRIC_DEFS_N(per_cgroup), f);
 	struct metric_family *cpu = f[0], *wait = f[1], *limit = f[2], *throttled = f[3];
 
-	/* breadth first, so a series cap keeps the shallow, summarising cgroups */
-	size_t count = 0, series = 0, dropped = 0;
-	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
+	size_t count = 0, dropped = 0;
+	struct cg_node **order = cg_view_exported(&st->view, used_cpu, NULL, &count, &dropped);
 	if (!order)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
 		struct cg_node *n = order[i];
-		if (!exported(st, n))
-			continue;
-		if (series >= st->max_series) {
-			dropped++;
-			continue;
-		}
-		series++;
 		const char *v[] = { n->path, n->container_id, n->pod_uid, n->container,
 				    n->pod,  n->namespace,    n->unit };
 		metric_add(cpu, v, (double)n->total[V_CPU] / 1e9);
@@ -299,10 +151,10 @@ static int cpu_collect(void *state, struct metric_snapshot *s)
 	};
 	double values[] = { (double)read_counter(st, CPU_COUNTER_MAP_FULL),
 			    (double)read_counter(st, CPU_COUNTER_TASK_STORAGE_FAIL),
-			    (double)st->orphaned_total,
-			    (double)st->tree.count,
+			    (double)st->view.map.orphaned_total,
+			    (double)st->view.tree.count,
 			    (double)dropped,
-			    (double)st->walk_errors_total };
+			    (double)st->view.scan_errors_total };
 	metric_scalars_add(s, health, METRIC_DEFS_N(health), values);
 	return 0;
 }
@@ -348,13 +200,9 @@ static void cpu_destroy(void *state)
 	struct cgroup_cpu *st = state;
 	if (!st)
 		return;
-	loop_timer_del(st->loop, st->refresh_timer);
+	cpu_limits_free_tree(&st->view.tree);
+	cg_view_free(&st->view);
 	cgroup_cpu_bpf__destroy(st->skel);
-	cpu_limits_free_tree(&st->tree);
-	cg_tree_free(&st->tree);
-	cg_names_free(&st->names);
-	name_filter_free(&st->paths);
-	free(st->entries);
 	free(st);
 }
 
@@ -366,15 +214,6 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 
 	if (!st)
 		return -ENOMEM;
-	st->loop = loop;
-	st->max_series = cfg->cgroup_cpu.max_series;
-	st->max_depth = cfg->cgroup_cpu.max_depth;
-	rc = name_filter_init(&st->paths, cfg->cgroup_cpu.include, cfg->cgroup_cpu.exclude);
-	if (rc) {
-		snprintf(err, errlen, "invalid --cpu-include or --cpu-exclude expression");
-		goto fail;
-	}
-
 	rc = cgroup_find_mounts("/proc/self/mountinfo", &st->mounts);
 	if (rc) {
 		snprintf(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(-rc));
@@ -413,31 +252,15 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-rc));
 		goto fail;
 	}
-	st->map_fd = bpf_map__fd(st->skel->maps.cgroup_cpu);
-
-	rc = cg_tree_init(&st->tree, root, on_removed, st);
-	if (rc) {
-		snprintf(err, errlen, "cannot scan cgroups under %s: %s", root, strerror(-rc));
+	struct cg_view_settings vs = cgroup_view_settings(&cfg->cgroup, &cfg->cgroup_cpu);
+	rc = cg_view_init(&st->view, "cgroup_cpu", root, &vs,
+			  bpf_map__fd(st->skel->maps.cgroup_cpu), V_COUNT, loop, on_removed,
+			  on_rescanned, st, err, errlen);
+	if (rc)
 		goto fail;
-	}
-	rc = cg_names_init(&st->names, cfg->cgroup.docker_data_root, cfg->cgroup.kubelet_log_dir);
-	if (rc) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	cg_tree_set_names(&st->tree, &st->names);
-	cpu_limits_refresh(&st->tree, st->mounts.cpu);
-
 	rc = attach(st, err, errlen);
 	if (rc)
 		goto fail;
-
-	st->refresh_timer = loop_timer_add(loop, cfg->cgroup.refresh_interval_ms,
-					   cfg->cgroup.refresh_interval_ms, refresh_tick, st);
-	if (!st->refresh_timer) {
-		rc = -ENOMEM;
-		goto fail;
-	}
 	/* loading parsed the kernel's BTF: give that memory back now rather than keep it resident
 	 */
 	malloc_trim(0);
@@ -445,7 +268,7 @@ static int cpu_init(const struct config *cfg, struct loop *loop, void **state, c
 	struct log_num ncg = { { 0 } };
 	log_info("collector attached", "collector", "cgroup_cpu", "keyed_by",
 		 st->keyed_by_v1 ? "cgroup v1 cpuacct" : "cgroup2", "root", root, "cgroups",
-		 log_u64(&ncg, st->tree.count));
+		 log_u64(&ncg, st->view.tree.count));
 	*state = st;
 	return 0;
 fail: /* an empty err is reported as strerror(-rc) by the collector set */
@@ -475,12 +298,12 @@ static struct cg_node *node_of_path(struct cgroup_cpu *st, const char *path)
 	char dir[CGROUP_PATH_MAX * 2];
 	struct stat sb;
 
-	snprintf(dir, sizeof(dir), "%s%s", st->tree.root_dir, strcmp(path, "/") ? path : "");
+	snprintf(dir, sizeof(dir), "%s%s", st->view.tree.root_dir, strcmp(path, "/") ? path : "");
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return NULL;
-	struct cg_node *n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
-	if (!n && cg_tree_unknown_rescan_due(&st->tree) && rescan(st) == 0)
-		n = cg_tree_find(&st->tree, (uint64_t)sb.st_ino);
+	struct cg_node *n = cg_tree_find(&st->view.tree, (uint64_t)sb.st_ino);
+	if (!n && cg_tree_unknown_rescan_due(&st->view.tree) && cg_view_rescan(&st->view) == 0)
+		n = cg_tree_find(&st->view.tree, (uint64_t)sb.st_ino);
 	return n;
 }
 
@@ -494,14 +317,14 @@ struct cgroup_cpu *cgroup_cpu_running(const struct collector_set *set)
 
 int cgroup_cpu_usage(struct cgroup_cpu *st, const char *path, struct cgroup_cpu_usage *out)
 {
-	int rc = sync_kernel(st, false);
+	int rc = sync_kernel(st);
 
 	if (rc)
 		return rc;
 	struct cg_node *n = node_of_path(st, path);
 	if (!n)
 		return -ENOENT;
-	cg_tree_totals(&st->tree);
+	cg_tree_totals(&st->view.tree);
 	const struct cpu_limit *lim = n->user;
 	out->id = n->id;
 	out->cpu_ns = n->total[V_CPU];
@@ -512,7 +335,7 @@ int cgroup_cpu_usage(struct cgroup_cpu *st, const char *path, struct cgroup_cpu_
 int cgroup_cpu_find(struct cgroup_cpu *st, const char *name, char *path, size_t len)
 {
 	size_t count = 0;
-	struct cg_node **order = cg_tree_breadth_first(&st->tree, &count);
+	struct cg_node **order = cg_tree_breadth_first(&st->view.tree, &count);
 	int rc = -ENOENT;
 
 	if (!order)
@@ -530,5 +353,5 @@ int cgroup_cpu_find(struct cgroup_cpu *st, const char *name, char *path, size_t 
 
 const char *cgroup_cpu_root(const struct cgroup_cpu *st)
 {
-	return st->tree.root_dir;
+	return st->view.tree.root_dir;
 }

@@ -19,7 +19,21 @@ static const struct option_def rows[] = {
 };
 
 const struct option_group cgroup_cpu_option_group = {
-	.title = "cgroup_cpu collector (CPU per cgroup)",
+	.title = "cgroup_cpu collector (CPU per cgroup; the caps bound every per-cgroup collector)",
 	.options = rows,
 	.noptions = sizeof(rows) / sizeof(rows[0]),
 };
+
+struct cg_view_settings cgroup_view_settings(const struct cgroup_settings *cgroup,
+					     const struct cgroup_cpu_settings *caps)
+{
+	return (struct cg_view_settings){
+		.max_series = caps->max_series,
+		.max_depth = caps->max_depth,
+		.include = caps->include,
+		.exclude = caps->exclude,
+		.refresh_ms = cgroup->refresh_interval_ms,
+		.docker_root = cgroup->docker_data_root,
+		.kubelet_logs = cgroup->kubelet_log_dir,
+	};
+}

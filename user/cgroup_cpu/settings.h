@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "cgroup/settings.h"
+#include "cgroup/view.h"
 #include "config/options.h"
 
 struct cgroup_cpu_settings {
@@ -15,5 +17,10 @@ struct cgroup_cpu_settings {
 };
 
 extern const struct option_group cgroup_cpu_option_group;
+
+/* The view every per-cgroup collector keeps: the shared cgroup settings and these caps, so every
+ * per-cgroup family exports the same cgroups. */
+struct cg_view_settings cgroup_view_settings(const struct cgroup_settings *cgroup,
+					     const struct cgroup_cpu_settings *caps);
 
 #endif

@@ -241,7 +241,17 @@ nomem:
 	return NULL;
 }
 
-enum cpu_field { FIELD_CPU, FIELD_WAIT, FIELD_THROTTLED, FIELD_LIMIT };
+/* The per-cgroup families of one value per cgroup: CPU (cgroup_cpu) and memory (cgroup_saturation).
+ */
+enum cpu_field {
+	FIELD_CPU,
+	FIELD_WAIT,
+	FIELD_THROTTLED,
+	FIELD_LIMIT,
+	FIELD_WSS,
+	FIELD_MEM_LIMIT,
+	FIELD_OOM
+};
 
 static int read_cpu_family(struct builder *b, const struct metric_snapshot *before,
 			   const struct metric_snapshot *after, const char *name,
@@ -281,6 +291,18 @@ static int read_cpu_family(struct builder *b, const struct metric_snapshot *befo
 		case FIELD_LIMIT:
 			r->limit_cores = e->value;
 			r->has_limit = true;
+			break;
+		case FIELD_WSS:
+			r->wss_bytes = e->value;
+			r->has_wss = true;
+			break;
+		case FIELD_MEM_LIMIT:
+			r->mem_limit_bytes = e->value;
+			r->has_mem_limit = true;
+			break;
+		case FIELD_OOM:
+			r->oom_kills = d;
+			r->has_oom = true;
 			break;
 		}
 	}
@@ -383,6 +405,9 @@ static void derive(struct window *w, struct cgroup_row *r)
 		r->has_cpu && r->cpu_seconds + r->wait_seconds > 0
 			? r->wait_seconds * 1000 / (r->cpu_seconds + r->wait_seconds)
 			: NAN;
+	r->mem_limit_ratio = r->has_wss && r->has_mem_limit && r->mem_limit_bytes > 0
+				     ? r->wss_bytes / r->mem_limit_bytes
+				     : NAN;
 	r->req_per_s = (double)r->http.count / s;
 	r->error_ratio = r->http.count ? (double)r->http.errors_5xx / (double)r->http.count : NAN;
 	latency_quantiles(w, &r->http, &r->q);
@@ -406,7 +431,10 @@ int window_compute(struct window *w, const struct metric_snapshot *before,
 	} cpu[] = { { CPU_FAMILY, FIELD_CPU },
 		    { WAIT_FAMILY, FIELD_WAIT },
 		    { THROTTLED_FAMILY, FIELD_THROTTLED },
-		    { LIMIT_FAMILY, FIELD_LIMIT } };
+		    { LIMIT_FAMILY, FIELD_LIMIT },
+		    { WSS_FAMILY, FIELD_WSS },
+		    { MEM_LIMIT_FAMILY, FIELD_MEM_LIMIT },
+		    { OOM_FAMILY, FIELD_OOM } };
 	int rc = 0;
 
 	memset(w, 0, sizeof(*w));

@@ -1,5 +1,5 @@
 /* cli/window.h — what happened per cgroup between two scrapes of the daemon's page: CPU,
- * throttling, run-queue wait and request latency, joined by cgroup. */
+ * throttling, run-queue wait, memory, OOM kills and request latency, joined by cgroup. */
 #ifndef HOSTMON_CLI_WINDOW_H
 #define HOSTMON_CLI_WINDOW_H
 
@@ -39,6 +39,9 @@
 #define WAIT_FAMILY	 "hostmon_cgroup_cpu_runqueue_wait_seconds_total"
 #define THROTTLED_FAMILY "hostmon_cgroup_cpu_throttled_seconds_total"
 #define LIMIT_FAMILY	 "hostmon_cgroup_cpu_limit_cores"
+#define WSS_FAMILY	 "hostmon_cgroup_memory_working_set_bytes"
+#define MEM_LIMIT_FAMILY "hostmon_cgroup_memory_limit_bytes"
+#define OOM_FAMILY	 "hostmon_cgroup_oom_kills_total"
 #define HTTP_FAMILY	 "hostmon_http_server_request_duration_seconds"
 #define TARGETS_GAUGE	 "hostmon_http_latency_target_processes"
 
@@ -59,12 +62,15 @@ struct cgroup_row {
 	bool has_cpu, has_limit, has_throttled;
 	double cpu_seconds, wait_seconds, throttled_seconds; /* deltas */
 	double limit_cores;
+	/* memory (cgroup_saturation): working set and limit now, OOM kills in the window */
+	bool has_wss, has_mem_limit, has_oom;
+	double wss_bytes, mem_limit_bytes, oom_kills;
 	struct latency http;
 	/* derived by window_compute(); NaN where there is nothing to show */
-	double cores, limit_ratio, throttled_ratio, wait_ms_per_s;
 	/* wait per task-second of demand: of each second its tasks were runnable (running or
 	 * queued), the ms they spent queued; not diluted by threads that slept */
 	double wait_ms_per_task_s;
+	double cores, limit_ratio, throttled_ratio, wait_ms_per_s, mem_limit_ratio;
 	double req_per_s, error_ratio;
 	struct quantiles q;
 	unsigned unusual; /* enum unusual bits, set by the caller */

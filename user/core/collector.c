@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "cgroup_cpu/cgroup_cpu.h"
+#include "cgroup_saturation/cgroup_saturation.h"
+#include "cgroup_tcp/cgroup_tcp.h"
 #include "core/host_check.h"
 #include "core/log.h"
 #include "http_latency/http_latency.h"
@@ -18,10 +20,8 @@
 #include "status/status.h"
 
 const struct collector_ops *const collector_table[] = {
-	&cgroup_cpu_collector_ops,
-	&http_latency_collector_ops,
-	&rabbitmq_collector_ops,
-	NULL,
+	&cgroup_cpu_collector_ops,	  &http_latency_collector_ops, &rabbitmq_collector_ops,
+	&cgroup_saturation_collector_ops, &cgroup_tcp_collector_ops,   NULL,
 };
 const size_t collector_table_len = sizeof(collector_table) / sizeof(collector_table[0]) - 1;
 

@@ -79,6 +79,37 @@ bool bpf_util_has_btf_tracepoint(const char *name)
 	return found;
 }
 
+int bpf_util_tracepoint_args(const char *name, bool *is_ptr, int max)
+{
+	char type[128];
+	struct btf *btf = btf__load_vmlinux_btf();
+	int n = -ENOENT;
+
+	if (!btf)
+		return -errno ? -errno : -ENOENT;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	/* typedef btf_trace_<name> -> pointer -> prototype (void *ctx, the tracepoint's arguments)
+	 */
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	if (t)
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 1) {
+		n = btf_vlen(t) - 1;
+		for (int i = 0; i < n && i < max; i++) {
+			const struct btf_type *arg =
+				btf__type_by_id(btf, btf_params(t)[i + 1].type);
+			while (arg && (btf_is_mod(arg) || btf_is_typedef(arg)))
+				arg = btf__type_by_id(btf, arg->type);
+			is_ptr[i] = arg && btf_is_ptr(arg);
+		}
+	}
+	btf__free(btf);
+	return n;
+}
+
 uint64_t bpf_util_percpu_sum(int map_fd, uint32_t key, int ncpus)
 {
 	uint64_t vals[ncpus > 0 ? ncpus : 1];

@@ -138,8 +138,9 @@ class Tmux:
         self.run("kill-server")
 
 
-ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
-                    r"(?:\s+([TWEP]+))?\s*$")
+# name, CORES, %LIM, THR%, WAITms/s, ms/TASK-s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, marks
+ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
+                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEP]+))?\s*$")
 
 
 def number(text):
@@ -156,8 +157,8 @@ def table_rows(screen):
         m = ROW_RE.match(line) if in_table else None
         if m:
             more = {"marked": m.group(1) == "!", "lim": number(m.group(4)), "thr": number(m.group(5)),
-                    "marks": m.group(12) or ""}
-            rows.append((m.group(2).strip(), number(m.group(3)), m.group(10), more))
+                    "marks": m.group(15) or "", "mem": m.group(8), "oom": m.group(10)}
+            rows.append((m.group(2).strip(), number(m.group(3)), m.group(13), more))
     return rows
 
 

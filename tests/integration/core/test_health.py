@@ -77,7 +77,9 @@ def unprivileged_nothing_starts(t):
     failed = [line for line in logs.splitlines() if "collector failed to start" in line]
     t.check(rc != 0, f"no collector started: exit code {rc}, want non-zero")
     t.check("no collector could start" in logs, f"says why it exits:\n{logs}")
-    t.check(len(failed) == 2 and all(c in " ".join(failed) for c in ("collector=cgroup_cpu", "collector=http_latency")),
+    bpf_collectors = ("cgroup_cpu", "http_latency", "cgroup_saturation", "cgroup_tcp")
+    t.check(len(failed) == len(bpf_collectors)
+            and all(f"collector={c} " in " ".join(failed) for c in bpf_collectors),
             f"one failure line for each BPF collector: {failed}")
     t.check(all("privilege problem" in line and "CAP_BPF" in line and "CAP_PERFMON" in line for line in failed),
             f"each says it is a privilege problem and names the capabilities: {failed}")

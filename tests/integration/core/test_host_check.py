@@ -26,7 +26,7 @@ from cgroup_test import info, scrape
 from fault_server import FaultServer
 from hostmon_test import main, parse_samples, promtool_check, request, running_daemon
 
-BPF_COLLECTORS = ("cgroup_cpu", "http_latency")
+BPF_COLLECTORS = ("cgroup_cpu", "http_latency", "cgroup_saturation", "cgroup_tcp")
 NO_CGROUP2 = "no cgroup2 hierarchy: HTTP servers cannot be watched"
 # Where libbpf 1.1 looks for the kernel's BTF after /sys/kernel/btf/vmlinux.
 VMLINUX_DIRS = ("/boot", "/usr/lib/debug", f"/lib/modules/{os.uname().release}")
@@ -104,7 +104,12 @@ def no_cgroups(t):
                 f"no cgroups: one line says why cgroup_cpu is down:\n{logs}")
         t.check(up["cgroup_cpu"] == 0 and up["http_latency"] == 1, f"no cgroups: cpu down, http up: {up}")
         t.check(len(lines_with(logs, NO_CGROUP2)) == 1, f"no cgroups: http_latency warns once:\n{logs}")
-        t.check(len(lines_with(logs, "collector failed to start")) == 1, f"no cgroups: nothing else failed:\n{logs}")
+        # the other per-cgroup collectors say why too, each once
+        for c, why in (("cgroup_saturation", "no cgroup2 or cgroup v1 memory hierarchy is mounted"),
+                       ("cgroup_tcp", "no cgroup2 hierarchy is mounted")):
+            lines = lines_with(logs, f"msg=\"collector failed to start\" collector={c} ")
+            t.check(len(lines) == 1 and why in lines[0] and up.get(c) == 0, f"no cgroups: {c} down, saying why:\n{logs}")
+        t.check(len(lines_with(logs, "collector failed to start")) == 3, f"no cgroups: nothing else failed:\n{logs}")
         check_page(t, "no cgroups", text)
 
 
@@ -124,6 +129,12 @@ def v1_only(t):
                 f"v1 only: cgroup_cpu keyed by v1 cpuacct ids:\n{logs}")
         t.check(len(lines_with(logs, NO_CGROUP2)) == 1, f"v1 only: http_latency warns once:\n{logs}")
         t.check('hostmon_cgroup_cpu_seconds_total{cgroup="/"' in text, "v1 only: the root cgroup is counted")
+        # memory from the v1 memory hierarchy; TCP needs cgroup2 (a socket's cgroup is a cgroup2 one)
+        t.check(up["cgroup_saturation"] == 1 and 'hostmon_cgroup_memory_usage_bytes{cgroup="/"' in text,
+                f"v1 only: cgroup_saturation up, the root's memory exported: {up}")
+        tcp = lines_with(logs, "msg=\"collector failed to start\" collector=cgroup_tcp ")
+        t.check(up["cgroup_tcp"] == 0 and len(tcp) == 1 and "no cgroup2 hierarchy is mounted" in tcp[0],
+                f"v1 only: cgroup_tcp down, saying why:\n{logs}")
         check_page(t, "v1 only", text)
 
 

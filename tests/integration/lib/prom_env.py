@@ -132,7 +132,8 @@ def dashboard_exprs(path, rate_interval="1m"):
     return out
 
 
-SELECTOR_RE = re.compile(r'\b((?:hostmon|rabbitmq|process)_[a-z_]+)(\{[^}]*\})?')
+# a label matcher's quoted value may hold braces (a regex such as "[0-9a-f]{12,64}")
+SELECTOR_RE = re.compile(r'\b((?:hostmon|rabbitmq|process)_[a-z_]+)(\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\})?')
 
 
 def selectors(expr):

@@ -1,0 +1,43 @@
+/* cgroup/kernel_map.h — a BPF hash of per-cgroup counters (cgroup id -> u64 values) brought into a
+ * cg_tree: read, given to the nodes, removed cgroups' final values taken, orphans folded. */
+#ifndef HOSTMON_CGROUP_KERNEL_MAP_H
+#define HOSTMON_CGROUP_KERNEL_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup/tree.h"
+
+/*
+ * API:
+ *   A cg_kernel_map reads a BPF hash whose key is a cgroup id (__u64) and
+ *   whose value is nvalues __u64 counters (nvalues <= CG_NVALUES); they
+ *   land in own[0..nvalues) of the tree's nodes.
+ *   cg_kernel_map_sync() reads the whole map (the previous read stays on
+ *   failure) and gives each entry to its node; when ids are unknown to the
+ *   tree it rescans (rate-limited by the tree), and ids still unknown after
+ *   that belong to cgroups created and removed between two scans: their
+ *   values go to the root's retired[] and their entries are deleted
+ *   (orphaned_total counts them). force_rescan: rescan anyway. rescan is
+ *   the caller's walk (it logs and counts its own failures): 0 or -errno.
+ *   cg_kernel_map_take_final(), from the tree's removal callback: the
+ *   node's last values into own[], and its entry deleted.
+ *   0 or -errno; cg_kernel_map_free() accepts a zeroed struct.
+ */
+struct cg_kernel_map {
+	int fd;
+	size_t nvalues;
+	uint64_t orphaned_total;
+	uint64_t *entries; /* the last complete read: per entry, the id then nvalues values */
+	size_t nentries;
+};
+
+typedef int (*cg_rescan_fn)(void *arg);
+
+void cg_kernel_map_init(struct cg_kernel_map *m, int fd, size_t nvalues);
+int cg_kernel_map_sync(struct cg_kernel_map *m, struct cg_tree *t, bool force_rescan,
+		       cg_rescan_fn rescan, void *arg);
+void cg_kernel_map_take_final(struct cg_kernel_map *m, struct cg_node *node);
+void cg_kernel_map_free(struct cg_kernel_map *m);
+
+#endif
