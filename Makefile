@@ -73,7 +73,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
-.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration \
+.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration soak \
 	test-kernels test-all asan valgrind check format bench vmlinux clean image image-laravel \
 	docker-base install uninstall FORCE
 .DELETE_ON_ERROR:
@@ -156,7 +156,12 @@ test-kernels: deps-kernels
 	./tests/kernels/run.sh $(BUILD) $(KERNELS)
 
 test-all: test
+	$(MAKE) soak
 	$(MAKE) test-kernels
+
+# The soak test for 10 minutes (60 s of it run inside make test): memory levels off, fds constant.
+soak: deps-test all
+	HOSTMON_SOAK_SECONDS=600 ./tests/run.sh $(BUILD) integration/web/test_soak.py
 
 # Sanitizer build in its own folder so it never mixes with the normal objects.
 asan: deps-test
