@@ -24,7 +24,8 @@ struct restart_ctl;
 struct cgroup_cpu;
 
 struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules,
-				    struct cgroup_cpu *cpu, const char *config_path);
+				    struct cgroup_cpu *cpu, const char *config_path,
+				    bool check_files);
 void restart_ctl_reload(struct restart_ctl *c);
 void restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
 void restart_ctl_free(struct restart_ctl *c);
