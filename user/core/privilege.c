@@ -30,15 +30,32 @@
 #endif
 
 #define BIT(c) (1ull << (c))
-/* the set privilege.h explains, in PRIVILEGE_KEPT_NAMES' order */
-static const uint64_t kept = BIT(CAP_BPF) | BIT(CAP_PERFMON) | BIT(CAP_SYS_ADMIN) |
-			     BIT(CAP_NET_ADMIN) | BIT(CAP_SYS_PTRACE) | BIT(CAP_DAC_READ_SEARCH) |
-			     BIT(CAP_KILL) | BIT(CAP_SETUID) | BIT(CAP_SETGID) | BIT(CAP_SETPCAP);
+/* the set privilege.h explains, in the order the log names them */
+static const struct {
+	int cap;
+	const char *name;
+} kept_caps[] = {
+	{ CAP_BPF, "bpf" },
+	{ CAP_PERFMON, "perfmon" },
+	{ CAP_SYS_ADMIN, "sys_admin" },
+	{ CAP_NET_ADMIN, "net_admin" },
+	{ CAP_SYS_PTRACE, "sys_ptrace" },
+	{ CAP_DAC_READ_SEARCH, "dac_read_search" },
+	{ CAP_KILL, "kill" },
+	{ CAP_SETUID, "setuid" },
+	{ CAP_SETGID, "setgid" },
+	{ CAP_SETPCAP, "setpcap" },
+};
+#define N_KEPT (sizeof(kept_caps) / sizeof(kept_caps[0]))
+static uint64_t kept; /* the mask of kept_caps, set before any thread is reduced */
 
 #define REDUCE_SIGNAL (SIGRTMIN + 5) /* glibc keeps SIGRTMIN's first two for itself */
 #define ROUNDS	      5
 
 static int last_cap = CAP_LAST_CAP;
+/* without CAP_SETPCAP (hostmon run as a user) the bounding set stays; no_new_privs then keeps
+ * an exec from gaining anything from it */
+static bool drop_bounding = true;
 static sem_t reduced;
 static atomic_int thread_error;
 
@@ -71,7 +88,7 @@ static int reduce_this_thread(void)
 	uint64_t eff, prm, inh;
 	int rc = caps_get(&eff, &prm, &inh);
 
-	for (int c = 0; !rc && c <= last_cap; c++)
+	for (int c = 0; !rc && drop_bounding && c <= last_cap; c++)
 		if (!(kept & BIT(c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			rc = -errno;
 	if (!rc && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
@@ -111,7 +128,8 @@ static bool thread_reduced(const char *tid, uint64_t want)
 	long long bnd = status_field(status, "\nCapBnd:\t", 16);
 	long long prm = status_field(status, "\nCapPrm:\t", 16);
 	long long nnp = status_field(status, "\nNoNewPrivs:\t", 10);
-	return bnd >= 0 && ((uint64_t)bnd & ~kept) == 0 && ((uint64_t)prm & ~want) == 0 && nnp == 1;
+	return bnd >= 0 && (!drop_bounding || ((uint64_t)bnd & ~kept) == 0) &&
+	       ((uint64_t)prm & ~want) == 0 && nnp == 1;
 }
 
 /* Signals every other thread not reduced yet; how many were signalled, or -errno. */
@@ -142,9 +160,18 @@ static int reduce_other_threads(uint64_t want)
 	return signalled;
 }
 
-static void kept_names(char *out, size_t len)
+/* The capabilities of mask, by name; "none" when empty. */
+static void kept_names(uint64_t mask, char *out, size_t len)
 {
-	snprintf(out, len, "%s", PRIVILEGE_KEPT_NAMES);
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < N_KEPT && used < len; i++)
+		if (mask & BIT(kept_caps[i].cap))
+			used += (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "",
+						 kept_caps[i].name);
+	if (!out[0])
+		snprintf(out, len, "none");
 }
 
 int privilege_reduce(const char *seccomp, char *why, size_t len)
@@ -153,6 +180,8 @@ int privilege_reduce(const char *seccomp, char *why, size_t len)
 	uint64_t eff, prm, inh;
 	int rc;
 
+	for (size_t i = 0; i < N_KEPT; i++)
+		kept |= BIT(kept_caps[i].cap);
 	if (file_read_text("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) == 0)
 		last_cap = atoi(buf);
 	rc = caps_get(&eff, &prm, &inh);
@@ -161,6 +190,7 @@ int privilege_reduce(const char *seccomp, char *why, size_t len)
 		return rc;
 	}
 	uint64_t want = prm & kept;
+	drop_bounding = eff & BIT(CAP_SETPCAP);
 	sem_init(&reduced, 0, 0);
 	struct sigaction sa = { .sa_handler = on_reduce_signal };
 	sigemptyset(&sa.sa_mask);
@@ -186,7 +216,7 @@ int privilege_reduce(const char *seccomp, char *why, size_t len)
 	rc = seccomp_install(seccomp, why, len);
 	if (rc)
 		return rc;
-	kept_names(names, sizeof(names));
+	kept_names(want, names, sizeof(names));
 	log_info("privileges reduced", "capabilities", names, "no_new_privs", "1", "seccomp",
 		 seccomp);
 	return 0;

@@ -11,7 +11,7 @@
  *   attached and the HTTP server listens, before the event loop. In every
  *   thread of the process (threads started before it, such as the RabbitMQ
  *   poller, are reached with a signal and confirmed from /proc/self/task) it
- *   removes every capability but PRIVILEGE_KEPT from the bounding,
+ *   removes every capability but the kept ones below from the bounding,
  *   effective, permitted, inheritable and ambient sets and sets
  *   no_new_privs; then it installs the seccomp filter (core/seccomp.h) in
  *   mode seccomp ("true", "kill", "log" or "false"). It logs the kept set in
@@ -30,9 +30,6 @@
  *     SETUID, SETGID   a restart command runs as its action's "user"
  *     SETPCAP          a command run as root starts with no capability
  */
-#define PRIVILEGE_KEPT_NAMES \
-	"bpf,perfmon,sys_admin,net_admin,sys_ptrace,dac_read_search,kill,setuid,setgid,setpcap"
-
 int privilege_reduce(const char *seccomp, char *why, size_t len);
 
 /* In a restart command's child between fork and exec (async-signal-safe): drop_all empties

@@ -195,8 +195,13 @@ def part_files(t, tmp):
     os.chmod(good, 0o644)
 
     def start(*args):
-        return subprocess.run([BIN, "--listen", "127.0.0.1:0", *args], capture_output=True,
-                              text=True, timeout=20, env={**os.environ, "HOSTMON_SECCOMP": "kill"})
+        """A start that must be refused; one that runs instead is killed after 20 s (run()
+        does that on the timeout) and reported as not refused."""
+        try:
+            return subprocess.run([BIN, "--listen", "127.0.0.1:0", *args], capture_output=True,
+                                  text=True, timeout=20, env={**os.environ, "HOSTMON_SECCOMP": "kill"})
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(args, None, "", "still running after 20 s: not refused")
 
     info("(d) a 0666 config file")
     bad = os.path.join(tmp, "world.json")
