@@ -238,9 +238,6 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 			  "each failure is logged above; --collectors chooses which run");
 		goto out;
 	}
-	log_info("listening", "address", web_server_address(d.http), "collectors_up",
-		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
-	self_log_bpf_map_memory(&d.collectors);
 	if (rules->n) {
 		size_t nrules = rules->n;
 		d.restart =
@@ -260,6 +257,10 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 			  "--seccomp=false if the filter is the cause (docs/security.md)");
 		goto out;
 	}
+	/* after the reduction: whoever waits for this line sees the reduced daemon */
+	log_info("listening", "address", web_server_address(d.http), "collectors_up",
+		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
+	self_log_bpf_map_memory(&d.collectors);
 	int rc = loop_run(d.loop);
 	if (rc) {
 		log_error("event loop failed", "reason", strerror(-rc));
