@@ -263,8 +263,12 @@ def run(t):
     tmp = tempfile.mkdtemp(prefix="hostmon-privilege-")
     try:
         env.mkdir("")
+        # valgrind (make valgrind) makes system calls of its own that hostmon's list does not
+        # hold: under it the filter parts cannot run; the reduction itself still is checked
+        wrapped = bool(os.environ.get("HOSTMON_WRAPPER"))
+        modes = (("false", False),) if wrapped else (("kill", True), ("false", False))
         info("(a) the running daemon's privileges, with and without the filter")
-        for mode, filtered in (("kill", True), ("false", False)):
+        for mode, filtered in modes:
             d = Daemon("--collectors", "cgroup_cpu,rabbitmq", "--rabbitmq-url", "http://127.0.0.1:1",
                        env={"HOSTMON_SECCOMP": mode, **NO_LEAK_CHECK})
             try:
@@ -274,8 +278,11 @@ def run(t):
                 rc, _ = d.stop()
                 t.check(rc == 0, f"exit code {rc}")
                 d.close()
-        part_filter(t, env, tmp)
-        part_strace(t, env, tmp)
+        if wrapped:
+            t.skip("the seccomp filter under a wrapper (valgrind): its calls are not hostmon's")
+        else:
+            part_filter(t, env, tmp)
+            part_strace(t, env, tmp)
         part_files(t, tmp)
         part_url(t)
     finally:
