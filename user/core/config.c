@@ -11,6 +11,8 @@
 
 #define OFF(field) offsetof(struct core_settings, field)
 
+static const char *const seccomp_modes[] = { "true", "kill", "log", "false", NULL };
+
 static const struct option_def core_rows[] = {
 	{ "config", OPT_STRING, OFF(config_file), NULL, 0, 0, "FILE",
 	  "JSON file with settings (same names as the flags) and structured sections" },
@@ -23,6 +25,15 @@ static const struct option_def core_rows[] = {
 	{ "bpf-stats", OPT_BOOL, OFF(bpf_stats), "false", 0, 0, NULL,
 	  "turn on the kernel's BPF run-time statistics while hostmon runs (small cost per "
 	  "event)" },
+	{ "seccomp", OPT_CHOICE, OFF(seccomp), "true", 0, 0, "MODE",
+	  "after start, allow only the system calls hostmon makes (docs/security.md): true (others "
+	  "fail with EPERM), kill (others kill hostmon: what the tests run), log (others are "
+	  "allowed and logged by the kernel), false (no filter; capabilities are dropped either "
+	  "way)",
+	  NULL, NULL, seccomp_modes },
+	{ "insecure-allow-writable", OPT_BOOL, OFF(insecure_allow_writable), "false", 0, 0, NULL,
+	  "for tests only: accept a --config file or action program that someone other than "
+	  "root could rewrite" },
 };
 
 static const struct option_group core_option_group = {

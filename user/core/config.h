@@ -27,6 +27,8 @@ struct core_settings {
 	enum log_level log_level;
 	enum log_format log_format;
 	bool bpf_stats;
+	char *seccomp;		      /* true, kill, log or false (core/seccomp.c) */
+	bool insecure_allow_writable; /* tests only: accept files others could rewrite */
 };
 
 struct config {

@@ -14,6 +14,7 @@
 #include "core/host_check.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/privilege.h"
 #include "core/self.h"
 #include "core/version.h"
 #include "exposition/expo.h"
@@ -262,13 +263,11 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 			  "each failure is logged above; --collectors chooses which run");
 		goto out;
 	}
-	log_info("listening", "address", web_server_address(d.http), "collectors_up",
-		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
-	self_log_bpf_map_memory(&d.collectors);
 	if (rules->n) {
 		size_t nrules = rules->n;
-		d.restart = restart_ctl_new(d.loop, rules, cgroup_cpu_running(&d.collectors),
-					    cfg->core.config_file);
+		d.restart =
+			restart_ctl_new(d.loop, rules, cgroup_cpu_running(&d.collectors),
+					cfg->core.config_file, !cfg->core.insecure_allow_writable);
 		if (!d.restart) {
 			log_error("cannot start the restart controller", "reason", strerror(errno));
 			goto out;
@@ -277,6 +276,16 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 		log_info("restart controller running", "rules", log_u64(&n_rules, nrules));
 	}
 
+	/* everything that needs more than the kept capabilities has happened */
+	if (privilege_reduce(cfg->core.seccomp, err, sizeof(err))) {
+		log_error("cannot reduce privileges; exiting", "reason", err, "hint",
+			  "--seccomp=false if the filter is the cause (docs/security.md)");
+		goto out;
+	}
+	/* after the reduction: whoever waits for this line sees the reduced daemon */
+	log_info("listening", "address", web_server_address(d.http), "collectors_up",
+		 log_u64(&n_up, up), "collectors", log_u64(&n_all, d.collectors.n));
+	self_log_bpf_map_memory(&d.collectors);
 	int rc = loop_run(d.loop);
 	if (rc) {
 		log_error("event loop failed", "reason", strerror(-rc));

@@ -9,6 +9,7 @@
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "lib/filetrust.h"
 #include "restart/rule.h"
 
 extern char **environ;
@@ -52,9 +53,15 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	struct restart_rules rules;
-	if (restart_rules_parse(cfg.file, &rules, err, sizeof(err))) {
+	struct restart_rules rules = { 0 };
+	/* root acts on the file: refuse one that someone else could rewrite */
+	bool check_files = !cfg.core.insecure_allow_writable;
+	if ((check_files && cfg.core.config_file &&
+	     file_trusted(cfg.core.config_file, 0, "config file", err, sizeof(err))) ||
+	    restart_rules_parse(cfg.file, &rules, err, sizeof(err)) ||
+	    (check_files && restart_rules_check_programs(&rules, err, sizeof(err)))) {
 		fprintf(stderr, "hostmon: %s\n", err);
+		restart_rules_free(&rules);
 		collector_set_destroy(&collectors);
 		config_free(&cfg);
 		return 2;

@@ -2,6 +2,7 @@
 #include "rabbitmq/settings.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,10 +51,30 @@ static const struct option_def rows[] = {
 	  "RabbitMQ requests in flight at once (one per vhost), each on its own connection" },
 };
 
+/* user:password@ in the authority: shown by ps and logs, and libcurl would use it over the
+ * configured credentials. Refused rather than stripped, so nobody believes it was used. */
+static bool url_has_userinfo(const char *url)
+{
+	const char *auth = strstr(url, "://");
+	if (!auth)
+		return false;
+	auth += 3;
+	size_t n = strcspn(auth, "/?#");
+	return memchr(auth, '@', n) != NULL;
+}
+
 static int check(const void *settings, char *err, size_t errlen)
 {
 	const struct rabbitmq_settings *s = settings;
 
+	/* first, so no message below echoes a password */
+	if (s->url && url_has_userinfo(s->url)) {
+		snprintf(err, errlen,
+			 "--rabbitmq-url must not carry credentials (user:password@host): give the "
+			 "user in --rabbitmq-user and the password in HOSTMON_RABBITMQ_PASSWORD, "
+			 "--rabbitmq-password-file or the config file's \"rabbitmq-password\"");
+		return -EINVAL;
+	}
 	if (s->url && strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0) {
 		snprintf(err, errlen,
 			 "invalid value \"%s\" for --rabbitmq-url: expected http:// or https://",

@@ -4,8 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,11 @@
 
 #include "cgroup/cgroup.h"
 #include "core/loop.h"
+#include "core/privilege.h"
 #include "lib/fileutil.h"
 #include "lib/parse.h"
 #include "lib/proc.h"
 #include "restart/rule.h"
-
-extern char **environ;
 
 #define CHILD_OUTPUT_MAX 512 /* the last bytes of a command's output, for the log */
 
@@ -290,62 +290,132 @@ static void on_timeout(struct loop *l, void *arg)
 	kill(-c->pid, SIGKILL); /* its own session and process group: all of it */
 }
 
-/* environ plus extra, in a new array (the strings are borrowed). */
-static char **merge_env(char *const extra[])
+/* Who the command runs as, resolved before the fork (NSS is not safe after it). */
+struct run_as {
+	bool drop;	  /* root: the child gives up every capability */
+	bool switch_user; /* false: stay who hostmon is */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+};
+
+static int resolve_user(const char *user, struct run_as *as, char *why, size_t len)
 {
-	size_t n = 0, m = 0;
-	while (environ && environ[n])
-		n++;
-	while (extra && extra[m])
-		m++;
-	char **env = calloc(n + m + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	if (n)
-		memcpy(env, environ, n * sizeof(*env));
-	if (m)
-		memcpy(env + n, extra, m * sizeof(*env));
-	return env;
+	memset(as, 0, sizeof(*as));
+	as->drop = geteuid() == 0;
+	if (!user || !*user)
+		return 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(why, len, "user %s does not exist", user);
+		return -ENOENT;
+	}
+	as->uid = pw->pw_uid;
+	as->gid = pw->pw_gid;
+	as->ngroups = (int)(sizeof(as->groups) / sizeof(as->groups[0]));
+	if (getgrouplist(pw->pw_name, pw->pw_gid, as->groups, &as->ngroups) < 0)
+		as->ngroups = 0; /* more than 64: only the primary group */
+	/* only root can switch; someone else running this asks for themselves */
+	as->switch_user = geteuid() == 0;
+	if (!as->switch_user && as->uid != geteuid()) {
+		snprintf(why, len, "cannot run as %s without root", user);
+		return -EPERM;
+	}
+	return 0;
 }
 
-static int spawn(pid_t *pid, char *const argv[], char **env, int out_w)
+/*
+ * The child between fork and exec: async-signal-safe calls only. Its own session, stdin from
+ * /dev/null, output to the pipe, no other descriptor, no blocked or ignored signal, the action's
+ * user and groups, and no capability (a command run as root gets none on exec either).
+ */
+static void __attribute__((noreturn))
+child_exec(char *const argv[], char *const env[], const struct run_as *as, int out_w, int err_w)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defaults;
-	int rc;
+	sigset_t none;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int rc = 0;
 
+	if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 ||
+	    dup2(out_w, 2) < 0)
+		rc = -errno;
+	/* hostmon blocks its signals for signalfd and ignores SIGPIPE; the command should not */
 	sigemptyset(&none);
-	sigemptyset(&defaults);
-	sigaddset(&defaults, SIGPIPE); /* hostmon ignores it; the command should not */
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-	posix_spawn_file_actions_adddup2(&fa, out_w, 2);
-	/* hostmon blocks its signals for signalfd; the command starts with none blocked */
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defaults);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSID);
-	rc = -posix_spawn(pid, argv[0], &fa, &attr, argv, env);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return rc;
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
+	if (!rc && as->drop)
+		rc = privilege_child_drop_all();
+	if (!rc && as->switch_user &&
+	    (syscall(SYS_setgroups, as->ngroups, as->groups) < 0 ||
+	     syscall(SYS_setresgid, as->gid, as->gid, as->gid) < 0 ||
+	     syscall(SYS_setresuid, as->uid, as->uid, as->uid) < 0))
+		rc = -errno;
+	if (!rc && as->drop)
+		rc = privilege_child_drop_caps();
+	if (!rc) {
+		/* everything but 0-2 and the error pipe (close-on-exec) goes */
+		syscall(SYS_close_range, 3, err_w > 3 ? err_w - 1 : 2, 0);
+		syscall(SYS_close_range, err_w + 1, ~0u, 0);
+		execve(argv[0], argv, env);
+		rc = -errno;
+	}
+	ssize_t w = write(err_w, &rc, sizeof(rc));
+	(void)w;
+	_exit(127);
 }
 
-struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
-					  char *const extra_env[], uint64_t timeout_ms,
+/* Forks and execs; 0 once the program runs, or -errno of the step that failed in the child. */
+static int spawn(pid_t *pid, char *const argv[], char *const env[], const struct run_as *as,
+		 int out_w)
+{
+	int errpipe[2];
+	int child_rc = 0;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t p = fork();
+	if (p < 0) {
+		int rc = -errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return rc;
+	}
+	if (p == 0) {
+		close(errpipe[0]);
+		child_exec(argv, env, as, out_w, errpipe[1]);
+	}
+	close(errpipe[1]);
+	/* end of file: the exec happened (close-on-exec); an int: why it did not */
+	ssize_t n;
+	while ((n = read(errpipe[0], &child_rc, sizeof(child_rc))) < 0 && errno == EINTR)
+		;
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof(child_rc) && child_rc < 0) {
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		return child_rc;
+	}
+	*pid = p;
+	return 0;
+}
+
+struct restart_child *restart_child_spawn(struct loop *l, char *const argv[], char *const env[],
+					  const char *user, uint64_t timeout_ms,
 					  restart_child_done_fn done, void *arg, char *why,
 					  size_t len)
 {
 	struct restart_child *c = calloc(1, sizeof(*c));
-	char **env = merge_env(extra_env);
 	int pipefd[2] = { -1, -1 };
 	int rc = -ENOMEM;
+	struct run_as as;
 
-	if (!c || !env)
+	if (!c)
 		goto fail;
+	rc = resolve_user(user, &as, why, len);
+	if (rc)
+		goto fail_why;
 	/* a clear reason up front: a spawn that cannot exec may only show as exit status 127 */
 	if (access(argv[0], X_OK) < 0) {
 		rc = -errno;
@@ -360,7 +430,7 @@ struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
 		rc = -errno;
 		goto fail;
 	}
-	rc = spawn(&c->pid, argv, env, pipefd[1]);
+	rc = spawn(&c->pid, argv, env, &as, pipefd[1]);
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	if (rc) {
@@ -375,7 +445,6 @@ struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
 		rc = -errno;
 		snprintf(why, len, "pidfd_open: %s", strerror(errno));
 		restart_child_free(c);
-		free(env);
 		errno = -rc;
 		return NULL;
 	}
@@ -387,7 +456,6 @@ struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
 		c->poll_timer = loop_timer_add(l, CHILD_POLL_MS, CHILD_POLL_MS, on_poll, c);
 	c->out_watch = loop_watch_add(l, c->out_fd, EPOLLIN, on_output, c);
 	c->timer = loop_timer_add(l, timeout_ms, 0, on_timeout, c);
-	free(env);
 	if (!(watched ? (void *)c->pid_watch : (void *)c->poll_timer) || !c->out_watch ||
 	    !c->timer) {
 		snprintf(why, len, "cannot watch the command: %s", strerror(ENOMEM));
@@ -396,11 +464,11 @@ struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
 	}
 	return c;
 fail:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
 	if (rc == -ENOMEM)
 		snprintf(why, len, "out of memory");
-	free(env);
+fail_why:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
 	free(c);
 	errno = -rc;
 	return NULL;

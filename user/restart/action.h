@@ -28,8 +28,10 @@
  *   reused in between is never hit.
  *
  *   restart_child_spawn() runs argv (no shell) in its own session with
- *   extra_env added to the environment, stdin from /dev/null and output
- *   kept (the last bytes, for the log). done(arg, result, output) runs from
+ *   exactly env as its environment (nothing of hostmon's), stdin from
+ *   /dev/null, output kept (the last bytes, for the log), no other open
+ *   descriptor, as user (NULL or "": as hostmon; a name: that user and its
+ *   groups, which needs root) and with no capability at all. done(arg, result, output) runs from
  *   the loop when it exits: result 0 (exit 0), a positive exit status, 128 +
  *   signal, or -ETIMEDOUT when it outlived timeout_ms (then its whole
  *   session was killed). restart_child_free() kills a running child's
@@ -50,8 +52,8 @@ int restart_signal(pid_t pid, const char *expect_exe, int sig, struct proc_id *s
 struct restart_child;
 typedef void (*restart_child_done_fn)(void *arg, int result, const char *output);
 
-struct restart_child *restart_child_spawn(struct loop *l, char *const argv[],
-					  char *const extra_env[], uint64_t timeout_ms,
+struct restart_child *restart_child_spawn(struct loop *l, char *const argv[], char *const env[],
+					  const char *user, uint64_t timeout_ms,
 					  restart_child_done_fn done, void *arg, char *why,
 					  size_t len);
 void restart_child_free(struct restart_child *c);

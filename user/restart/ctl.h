@@ -57,6 +57,7 @@ struct restart_ctl {
 	struct loop *loop;
 	struct cgroup_cpu *cpu; /* NULL without a running cgroup_cpu collector */
 	char *config_path;
+	bool check_files; /* on reload, as at start: refuse files others could rewrite */
 	struct rule_rt **rules;
 	size_t n;
 	struct notifier *notifier;

@@ -213,19 +213,22 @@ static void act_command(struct rule_rt *r, char *why, size_t len)
 				 (char *)rule->action.unit, NULL };
 	char *const *argv =
 		rule->action.kind == RESTART_ACTION_SYSTEMD ? systemd_argv : rule->action.argv;
-	char *env[] = { env_rule, env_target, env_ratio, NULL };
+	/* the whole environment: nothing of hostmon's (its secrets) reaches the command */
+	char *env[] = { env_rule, env_target, env_ratio,
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 	snprintf(env_rule, sizeof(env_rule), "HOSTMON_RULE=%s", rule->name);
 	snprintf(env_target, sizeof(env_target), "HOSTMON_TARGET=%s", r->cgroup);
 	snprintf(env_ratio, sizeof(env_ratio), "HOSTMON_CPU_RATIO=%.4f", r->fsm.ratio);
-	r->child = restart_child_spawn(r->ctl->loop, argv, env, rule->action.timeout_ms,
-				       on_child_done, r, why, len);
+	r->child = restart_child_spawn(r->ctl->loop, argv, env, rule->action.user,
+				       rule->action.timeout_ms, on_child_done, r, why, len);
 	if (!r->child) {
 		finish(r, RESULT_FAILED, why);
 		return;
 	}
 	log_info("restart action taken", "rule", rule->name, "action",
-		 restart_action_kind_name(rule->action.kind), "command", argv[0]);
+		 restart_action_kind_name(rule->action.kind), "command", argv[0], "user",
+		 rule->action.user);
 	r->phase = PHASE_RUNNING;
 }
 
@@ -494,13 +497,15 @@ static int install(struct restart_ctl *c, struct restart_rules *rules)
 }
 
 struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules,
-				    struct cgroup_cpu *cpu, const char *config_path)
+				    struct cgroup_cpu *cpu, const char *config_path,
+				    bool check_files)
 {
 	struct restart_ctl *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->loop = loop;
 	c->cpu = cpu;
+	c->check_files = check_files;
 	c->config_path = config_path ? strdup(config_path) : NULL;
 	c->online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (c->online_cpus < 1)
@@ -528,7 +533,7 @@ void restart_ctl_reload(struct restart_ctl *c)
 		log_info("SIGHUP: no --config file to reload");
 		return;
 	}
-	int rc = restart_rules_load_file(c->config_path, &rules, err, sizeof(err));
+	int rc = restart_rules_load_file(c->config_path, c->check_files, &rules, err, sizeof(err));
 	if (!rc)
 		rc = install(c, &rules);
 	restart_rules_free(&rules);

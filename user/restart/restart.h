@@ -25,7 +25,8 @@ struct restart_ctl;
 struct cgroup_cpu;
 
 struct restart_ctl *restart_ctl_new(struct loop *loop, struct restart_rules *rules,
-				    struct cgroup_cpu *cpu, const char *config_path);
+				    struct cgroup_cpu *cpu, const char *config_path,
+				    bool check_files);
 void restart_ctl_reload(struct restart_ctl *c);
 void restart_ctl_collect(struct restart_ctl *c, struct metric_snapshot *s);
 /* The rules for the status page: state, target, last action (status/status.h). */

@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "config/options.h"
+#include "lib/filetrust.h"
 #include "lib/parse.h"
 
 #define MS_PER_S 1000ull
@@ -21,8 +23,8 @@ static const char *const rule_keys[] = { "name",      "cgroup",	  "unit",	 "proc
 					 "interval",  "cooldown", "max_actions", "per",
 					 "verify",    "dry_run",  "action",	 "notify" };
 static const char *const process_keys[] = { "exe", "pidfile" };
-static const char *const action_keys[] = { "type", "signal",	"pidfile", "exe",
-					   "unit", "systemctl", "argv",	   "timeout" };
+static const char *const action_keys[] = { "type",	"signal", "pidfile", "exe", "unit",
+					   "systemctl", "argv",	  "timeout", "user" };
 static const char *const notify_keys[] = { "webhook" };
 
 static const struct {
@@ -257,8 +259,15 @@ static int parse_action(struct ctx *c, const cJSON *a, struct restart_rule *r)
 	if (r->action.kind != RESTART_ACTION_EXEC && cJSON_GetObjectItemCaseSensitive(a, "argv"))
 		return fail(c, "\"argv\" applies to the exec action only");
 	if (r->action.kind == RESTART_ACTION_SIGNAL &&
-	    cJSON_GetObjectItemCaseSensitive(a, "timeout"))
-		return fail(c, "\"timeout\" applies to the systemd and exec actions only");
+	    (cJSON_GetObjectItemCaseSensitive(a, "timeout") ||
+	     cJSON_GetObjectItemCaseSensitive(a, "user")))
+		return fail(c,
+			    "\"timeout\" and \"user\" apply to the systemd and exec actions only");
+	/* exec runs as nobody unless told; systemctl must be root to restart a unit */
+	strcpy(r->action.user, r->action.kind == RESTART_ACTION_EXEC ? "nobody" : "root");
+	rc = get_string(c, a, "user", r->action.user, sizeof(r->action.user));
+	if (rc)
+		return rc;
 
 	switch (r->action.kind) {
 	case RESTART_ACTION_SIGNAL:
@@ -472,16 +481,46 @@ int restart_rules_parse(const cJSON *root, struct restart_rules *out, char *err,
 	return 0;
 }
 
-int restart_rules_load_file(const char *path, struct restart_rules *out, char *err, size_t errlen)
+int restart_rules_load_file(const char *path, bool check_files, struct restart_rules *out,
+			    char *err, size_t errlen)
 {
 	cJSON *root = NULL;
-	int rc = config_read_json_file(path, &root, err, errlen);
+	int rc = check_files ? file_trusted(path, 0, "config file", err, errlen) : 0;
 
+	if (!rc)
+		rc = config_read_json_file(path, &root, err, errlen);
 	if (rc)
 		return rc;
 	rc = restart_rules_parse(root, out, err, errlen);
 	cJSON_Delete(root);
+	if (!rc && check_files && (rc = restart_rules_check_programs(out, err, errlen)))
+		restart_rules_free(out);
 	return rc;
+}
+
+int restart_rules_check_programs(const struct restart_rules *rules, char *err, size_t errlen)
+{
+	char why[1024];
+
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct restart_rule *r = &rules->items[i];
+		struct ctx c = { .rule = r->name, .err = err, .errlen = errlen };
+		const char *prog = r->action.kind == RESTART_ACTION_EXEC      ? r->action.argv[0]
+				   : r->action.kind == RESTART_ACTION_SYSTEMD ? r->action.systemctl
+									      : NULL;
+		if (!prog)
+			continue;
+		int rc = file_trusted(prog, 0, "action program", why, sizeof(why));
+		if (rc) {
+			fail(&c, "%s", why);
+			return rc;
+		}
+		if (!getpwnam(r->action.user)) {
+			fail(&c, "action \"user\" %s does not exist", r->action.user);
+			return -ENOENT;
+		}
+	}
+	return 0;
 }
 
 static const char *const sections[] = { "restart", NULL };

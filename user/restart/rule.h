@@ -18,7 +18,8 @@
  *   err naming the rule and the reason ("restart rule \"laravel\": ...").
  *   restart_rules_free() accepts NULL.
  *
- *   restart_rules_load_file() does the same from a file path (SIGHUP reload).
+ *   restart_rules_load_file() does the same from a file path (SIGHUP reload);
+ *   with check_files, the file and the rules' programs must be trusted.
  */
 
 struct cJSON;
@@ -60,6 +61,7 @@ struct restart_rule {
 		char systemctl[RESTART_PATH_MAX];
 		char *argv[RESTART_ARGV_MAX + 1]; /* exec action, NULL-terminated, owned */
 		uint64_t timeout_ms;		  /* exec and systemd actions */
+		char user[RESTART_NAME_MAX];	  /* exec and systemd: who runs the command */
 	} action;
 	char webhook[RESTART_URL_MAX]; /* "" when none */
 };
@@ -74,7 +76,11 @@ extern const struct option_group restart_option_group;
 
 int restart_rules_parse(const struct cJSON *root, struct restart_rules *out, char *err,
 			size_t errlen);
-int restart_rules_load_file(const char *path, struct restart_rules *out, char *err, size_t errlen);
+int restart_rules_load_file(const char *path, bool check_files, struct restart_rules *out,
+			    char *err, size_t errlen);
+/* Every command a rule runs (exec argv[0], systemctl) must be trusted (lib/filetrust.h) and
+ * every action's user must exist. 0 or -EPERM / -ENOENT with err naming the rule. */
+int restart_rules_check_programs(const struct restart_rules *rules, char *err, size_t errlen);
 void restart_rules_free(struct restart_rules *rules);
 void restart_rule_release(struct restart_rule *r); /* frees what one rule owns (argv) */
 

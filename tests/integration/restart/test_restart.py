@@ -158,14 +158,14 @@ def stop(t, d, what):
 
 
 @contextlib.contextmanager
-def scenario(t, env, tmp, name, make_rules):
+def scenario(t, env, tmp, name, make_rules, daemon_env=None):
     """A pool in cgroup base/name behind nginx, and hostmon running make_rules(cg, pool) from a
     config file; yields (cg, pool, web, daemon, config path) once the rule has sampled its target."""
     cg = env.mkdir(name)
     with FpmPool(listen="unix", cgroup=env.path(cg), process_control_timeout=1) as pool, \
             Nginx(pool) as web:
         cfg = write_config(tmp, make_rules(cg, pool))
-        d = Daemon("--collectors", "cgroup_cpu", "--config", cfg)
+        d = Daemon("--collectors", "cgroup_cpu", "--config", cfg, env=daemon_env)
         try:
             wait_ready(t, d)
             yield cg, pool, web, d, cfg
@@ -278,11 +278,22 @@ def scenario_dry_run(t, env, tmp):
 
 
 def scenario_exec(t, env, tmp):
-    out = os.path.join(tmp, "exec.env")
+    # the command runs as nobody: it writes what it saw into a directory nobody may write to
+    os.chmod(tmp, 0o711)  # nobody passes through to its drop directory, nothing more
+    drop = os.path.join(tmp, "exec-out")
+    os.makedirs(drop, exist_ok=True)
+    os.chmod(drop, 0o1777)
+    out = os.path.join(drop, "exec.env")
+    # its own environment, uid, capabilities and open descriptors, read from /proc by its shell
+    script = (f"tr '\\0' '\\n' < /proc/$$/environ > {out}; echo UID=$(id -u) >> {out}; "
+              f"grep -E '^Cap(Eff|Prm|Bnd|Amb):' /proc/$$/status | tr -d '\\t' | tr ':' '=' >> {out}; "
+              f"echo FDS=$(ls /proc/$$/fd | tr '\\n' ,) >> {out}; sleep 60 & sleep 60")
     rules = lambda cg, pool: [rule("slow-exec", {"cgroup": cg},
-                                   {"type": "exec", "timeout": "1s",
-                                    "argv": ["/bin/sh", "-c", f"env > {out}; sleep 60 & sleep 60"]})]
-    with scenario(t, env, tmp, "exec", rules) as (cg, pool, web, d, _):
+                                   {"type": "exec", "timeout": "1s", "user": "nobody",
+                                    "argv": ["/bin/sh", "-c", script]})]
+    # a secret in hostmon's environment must not reach the command
+    secret = {"HOSTMON_RABBITMQ_PASSWORD": "hunter2-exec", "RABBITMQ_PASSWORD": "hunter2-compat"}
+    with scenario(t, env, tmp, "exec", rules, daemon_env=secret) as (cg, pool, web, d, _):
         info("(c) exec action that outlives its 1 s timeout")
         burn(web, 5)
         m = wait_metrics(d, lambda m: m["actions"].get("timeout"), 20)
@@ -293,7 +304,16 @@ def scenario_exec(t, env, tmp):
         t.check(seen.get("HOSTMON_TARGET") == cg, f"HOSTMON_TARGET {seen.get('HOSTMON_TARGET')}")
         t.check(float(seen.get("HOSTMON_CPU_RATIO", "0")) > 0.5,
                 f"HOSTMON_CPU_RATIO {seen.get('HOSTMON_CPU_RATIO')}")
-        left = subprocess.run(["pgrep", "-f", f"env > {out}"], capture_output=True, text=True).stdout
+        env_names = sorted(k for k in seen if k not in ("UID", "FDS") and not k.startswith("Cap"))
+        t.check(env_names == ["HOSTMON_CPU_RATIO", "HOSTMON_RULE", "HOSTMON_TARGET", "PATH"],
+                f"only the documented variables, no secret: {env_names}")
+        t.check(seen.get("UID") == "65534", f"runs as nobody: uid {seen.get('UID')}")
+        caps = {k: int(seen.get(k, "1"), 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb")}
+        t.check(not any(caps.values()), f"no capability at all: {caps}")
+        # 0-2, and the descriptor ls itself opened to read the directory
+        fds = [x for x in seen.get("FDS", "").split(",") if x]
+        t.check(len(fds) <= 4 and {"0", "1", "2"} <= set(fds), f"no inherited descriptors: {fds}")
+        left = subprocess.run(["pgrep", "-f", f"environ > {out}"], capture_output=True, text=True).stdout
         t.check(left.strip() == "", f"the command's session was killed: {left!r}")
 
 

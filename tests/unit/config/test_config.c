@@ -217,6 +217,26 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "http:// or https://");
 	}
 	{
+		/* credentials in the URL: refused, the message says where they go, never echoes
+		 * them */
+		char *argv[] = { "hostmon", "--rabbitmq-url=http://admin:hunter2@mq:15672/", NULL };
+		expect_invalid(argv, none, "--rabbitmq-password-file");
+		char *ftp[] = { "hostmon", "--rabbitmq-url=ftp://admin:hunter2@mq", NULL };
+		expect_invalid(ftp, none, "must not carry credentials");
+		char *plain[] = { "hostmon", NULL };
+		char *envp[] = { "RABBITMQ_HOST=admin:hunter2@mq", NULL };
+		expect_invalid(plain, envp, "HOSTMON_RABBITMQ_PASSWORD");
+		struct config cfg;
+		char err[512] = "";
+		CHECK(load(&cfg, argv, none, err) == -EINVAL && !strstr(err, "hunter2"),
+		      "the password is not echoed: %s", err);
+		config_free(&cfg);
+		char *at_in_path[] = { "hostmon", "--rabbitmq-url=http://mq:15672/a@b", NULL };
+		CHECK(load(&cfg, at_in_path, none, err) == 0,
+		      "an @ after the host is no userinfo: %s", err);
+		config_free(&cfg);
+	}
+	{
 		char *argv[] = { "hostmon", NULL };
 		char *envp[] = { "HOSTMON_BPF_STATS=maybe", NULL };
 		expect_invalid(argv, envp, "HOSTMON_BPF_STATS");

@@ -1,6 +1,7 @@
 /* test_action.c — child commands (exit, output, timeout, env, signal mask) and pidfd
  * signals. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -32,8 +33,8 @@ static struct outcome run(char *const argv[], char *const env[], uint64_t timeou
 {
 	struct outcome o = { .loop = loop_new() };
 	char why[256] = "";
-	struct restart_child *c =
-		restart_child_spawn(o.loop, argv, env, timeout_ms, on_done, &o, why, sizeof(why));
+	struct restart_child *c = restart_child_spawn(o.loop, argv, env, NULL, timeout_ms, on_done,
+						      &o, why, sizeof(why));
 	if (!c) {
 		o.result = -errno;
 		snprintf(o.output, sizeof(o.output), "%s", why);
@@ -53,11 +54,35 @@ static void test_commands(void)
 	CHECK(strstr(o.output, "to-stdout") && strstr(o.output, "to-stderr"), "output [%s]",
 	      o.output);
 
+	/* exactly the environment given: nothing of the caller's (a secret) reaches the command */
+	setenv("HOSTMON_RABBITMQ_PASSWORD", "hunter2", 1);
 	char *env[] = { "HOSTMON_RULE=laravel", NULL };
-	char *echo_env[] = { "/bin/sh", "-c", "echo rule=$HOSTMON_RULE path=${PATH:+set}", NULL };
+	char *echo_env[] = { "/bin/sh", "-c", "tr '\\0' ' ' < /proc/$$/environ", NULL };
 	o = run(echo_env, env, 5000);
-	CHECK(o.done && o.result == 0 && strstr(o.output, "rule=laravel path=set"),
-	      "the environment is inherited plus the extras: [%s]", o.output);
+	CHECK(o.done && o.result == 0 && strcmp(o.output, "HOSTMON_RULE=laravel ") == 0,
+	      "only the given environment: [%s]", o.output);
+	unsetenv("HOSTMON_RABBITMQ_PASSWORD");
+
+	/* no descriptor of the caller's is inherited, open or not close-on-exec */
+	int leak = open("/dev/null", O_RDONLY);
+	char *fds[] = { "/bin/sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '", NULL };
+	o = run(fds, NULL, 5000);
+	char leaked[16];
+	snprintf(leaked, sizeof(leaked), " %d ", leak);
+	CHECK(o.done && o.result == 0 && strncmp(o.output, "0 1 2 ", 6) == 0 &&
+		      !strstr(o.output, leaked),
+	      "only 0-2 (and what ls opens): [%s], leak %d", o.output, leak);
+	close(leak);
+
+	if (geteuid() == 0) {
+		char *caps[] = { "/bin/sh", "-c", "grep -E '^Cap(Eff|Prm|Bnd)' /proc/$$/status",
+				 NULL };
+		o = run(caps, NULL, 5000);
+		CHECK(o.done && strstr(o.output, "CapEff:\t0000000000000000") &&
+			      strstr(o.output, "CapPrm:\t0000000000000000") &&
+			      strstr(o.output, "CapBnd:\t0000000000000000"),
+		      "a command run by root has no capability: [%s]", o.output);
+	}
 
 	/* hostmon blocks TERM/INT/HUP for its signalfd; the command must not inherit that */
 	sigset_t mask, old;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "restart/rule.h"
 #include "test.h"
@@ -212,8 +214,63 @@ static void test_signal_names(void)
 	CHECK_STR(restart_signal_name(200, name, sizeof(name)), "signal 200");
 }
 
+/* Who runs a command, and which programs root may run at all. */
+static void test_users_and_programs(void)
+{
+	struct restart_rules r = { 0 };
+	CHECK(parse("{\"name\": \"e\", \"cgroup\": \"/a\", \"action\": {\"type\": \"exec\", "
+		    "\"argv\": [\"/bin/true\"]}}, {\"name\": \"s\", \"unit\": \"a.service\", "
+		    "\"action\": {\"type\": \"systemd\", \"systemctl\": \"/bin/true\"}}, "
+		    "{\"name\": \"u\", \"cgroup\": \"/a\", \"action\": {\"type\": \"exec\", "
+		    "\"user\": \"daemon\", \"argv\": [\"/bin/true\"]}}",
+		    &r) == 0,
+	      "%s", err);
+	CHECK(r.n == 3 && strcmp(r.items[0].action.user, "nobody") == 0 &&
+		      strcmp(r.items[1].action.user, "root") == 0 &&
+		      strcmp(r.items[2].action.user, "daemon") == 0,
+	      "exec defaults to nobody, systemd to root, \"user\" names one");
+	CHECK(restart_rules_check_programs(&r, err, sizeof(err)) == 0, "%s", err);
+	restart_rules_free(&r);
+	refused("{\"name\": \"x\", \"cgroup\": \"/a\", \"action\": {\"type\": \"signal\", "
+		"\"user\": \"nobody\"}}",
+		"\"user\" apply to the systemd and exec actions only");
+
+	/* a script anyone may rewrite would be a root command for anyone: refused */
+	char dir[] = "/tmp/hostmon-rule-XXXXXX", script[64], rule[256];
+	if (!mkdtemp(dir))
+		return;
+	snprintf(script, sizeof(script), "%s/restart.sh", dir);
+	FILE *f = fopen(script, "w");
+	if (f) {
+		fputs("#!/bin/sh\n", f);
+		fclose(f);
+	}
+	chmod(script, 0777);
+	snprintf(rule, sizeof(rule),
+		 "{\"name\": \"w\", \"cgroup\": \"/a\", \"action\": {\"type\": \"exec\", "
+		 "\"argv\": [\"%s\"]}}",
+		 script);
+	CHECK(parse(rule, &r) == 0, "%s", err);
+	int rc = restart_rules_check_programs(&r, err, sizeof(err));
+	CHECK(rc == -EPERM && strstr(err, "restart rule \"w\"") && strstr(err, "mode 0777") &&
+		      strstr(err, "--insecure-allow-writable"),
+	      "a 0777 program: %d [%s]", rc, err);
+	restart_rules_free(&r);
+	snprintf(rule, sizeof(rule),
+		 "{\"name\": \"n\", \"cgroup\": \"/a\", \"action\": {\"type\": \"exec\", "
+		 "\"user\": \"no-such-user-here\", \"argv\": [\"/bin/true\"]}}");
+	CHECK(parse(rule, &r) == 0, "%s", err);
+	CHECK(restart_rules_check_programs(&r, err, sizeof(err)) == -ENOENT &&
+		      strstr(err, "no-such-user-here"),
+	      "[%s]", err);
+	restart_rules_free(&r);
+	unlink(script);
+	rmdir(dir);
+}
+
 int main(void)
 {
+	test_users_and_programs();
 	test_example_from_the_docs();
 	test_defaults_and_kinds();
 	test_refusals();
