@@ -120,7 +120,9 @@ def part_filter(t, env, tmp):
     cg = env.mkdir("filter")
     env.spawn(cg, "busy")
     cfg = write_rule(tmp, cg, ["/usr/bin/taskset", "-c", "0", "/bin/true"])
-    for mode, want in (("true", "failed"), ("false", "timeout")):
+    # without the filter the command runs; whether the busy loop's CPU then falls (ok) or not
+    # (timeout) depends on the machine's load, not on the filter
+    for mode, want in (("true", ("failed",)), ("false", ("timeout", "ok"))):
         info(f"(b) taskset from an exec action, --seccomp={mode}")
         d = Daemon("--collectors", "cgroup_cpu", "--config", cfg,
                    env={"HOSTMON_SECCOMP": mode, **NO_LEAK_CHECK})
@@ -128,7 +130,8 @@ def part_filter(t, env, tmp):
             if mode == "true":
                 check_reduced(t, d, True)
             got = wait_action(d)
-            t.check(got.get(want) == 1, f"--seccomp={mode}: result {want}: {got}")
+            t.check(sum(got.get(w, 0) for w in want) == 1 and sum(got.values()) == 1,
+                    f"--seccomp={mode}: result {' or '.join(want)}: {got}")
             result = [l for l in d.logs().splitlines() if "restart action result" in l]
             if mode == "true":
                 t.check(result and "Operation not permitted" in result[0],
