@@ -69,7 +69,9 @@ def one_pool(t, env, listen):
         grown = usage_s(cgdir) - before
         info(f"{what}: /burn?seconds={BURN_S} took {r.seconds:.2f} s, cgroup usage grew {grown:.2f} s")
         t.check(r.status == 200, f"{what}: /burn -> {r}")
-        t.check(grown > BURN_S / 2, f"{what}: cgroup usage grew {grown:.3f} s for a {BURN_S} s burn")
+        # the burn is wall-clock time: on a loaded 2-CPU host it gets a share of a CPU, but the
+        # time lands in the pool's cgroup, which is what this checks
+        t.check(grown > BURN_S / 10, f"{what}: cgroup usage grew {grown:.3f} s for a {BURN_S} s burn")
 
         master, workers = pool.master_pid, pool.worker_pids()
         t.check(len(workers) == 2, f"{what}: static pool has 2 workers: {workers}")
