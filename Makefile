@@ -4,7 +4,8 @@
 #   make run        install what running needs, build, run the daemon on :9567
 #   make test       install what testing needs, build, run unit + bpf + integration tests
 #   make test-kernels  the BPF, CPU and HTTP tests inside Debian's 6.1 and 6.12 kernels (qemu)
-#   make test-all   make test, then make test-kernels
+#   make test-all   make test, then make soak, make test-kernels and make fuzz
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS (60) each, seeded from tests/fuzz/seeds
 #   make asan       unit + integration tests with ASan/UBSan
 #   make valgrind   unit tests, and the daemon in integration tests, under valgrind
 #   make check      clang-format check, cppcheck and shellcheck
@@ -73,7 +74,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
-.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration soak \
+.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration soak fuzz \
 	test-kernels test-all asan valgrind check format bench vmlinux clean image image-laravel \
 	docker-base install uninstall FORCE
 .DELETE_ON_ERROR:
@@ -158,10 +159,37 @@ test-kernels: deps-kernels
 test-all: test
 	$(MAKE) soak
 	$(MAKE) test-kernels
+	$(MAKE) fuzz
 
 # The soak test for 10 minutes (60 s of it run inside make test): memory levels off, fds constant.
 soak: deps-test all
 	HOSTMON_SOAK_SECONDS=600 ./tests/run.sh $(BUILD) integration/web/test_soak.py
+
+# Fuzzing (clang's libFuzzer with ASan/UBSan): each harness links only the parser it drives.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -iquote user -D_GNU_SOURCE
+$(BUILD)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c user/web/request.c user/web/request.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_request.c user/web/request.c
+
+$(BUILD)/fuzz/fuzz_rabbitmq: tests/fuzz/fuzz_rabbitmq.c user/rabbitmq/parse.c user/rabbitmq/list.c \
+			     user/rabbitmq/parse.h user/rabbitmq/list.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rabbitmq.c user/rabbitmq/parse.c \
+		user/rabbitmq/list.c -lm
+
+FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/core/config.c user/config/options.c \
+	$(wildcard user/*/settings.c) user/restart/rule.c user/http_latency/routes.c \
+	user/core/log.c user/lib/parse.c user/lib/buf.c
+$(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_SRCS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -iquote . -iquote $(BUILD) $(PKG_CFLAGS) -DHOSTMON_VERSION='"$(VERSION)"' \
+		-o $@ $(FUZZ_CONFIG_SRCS) $(PKG_LIBS) -lm
+
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,request rabbitmq config)
+fuzz: $(FUZZ_BINS)
+	./tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) request rabbitmq config
 
 # Sanitizer build in its own folder so it never mixes with the normal objects.
 asan: deps-test
