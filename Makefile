@@ -181,7 +181,7 @@ $(BUILD)/fuzz/fuzz_rabbitmq: tests/fuzz/fuzz_rabbitmq.c user/rabbitmq/parse.c us
 
 FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/core/config.c user/config/options.c \
 	$(wildcard user/*/settings.c) user/restart/rule.c user/http_latency/routes.c \
-	user/core/log.c user/lib/parse.c user/lib/buf.c
+	user/core/log.c user/lib/parse.c user/lib/buf.c user/lib/filetrust.c
 $(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_SRCS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -iquote . -iquote $(BUILD) $(PKG_CFLAGS) -DHOSTMON_VERSION='"$(VERSION)"' \
