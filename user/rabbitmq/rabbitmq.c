@@ -503,7 +503,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		.key_file = cfg->rabbitmq.key_file,
 		.insecure = cfg->rabbitmq.insecure_skip_verify,
 		.max_parallel = (unsigned)cfg->rabbitmq.max_parallel_requests,
-		.timeout_ms = cfg->rabbitmq.timeout_ms,
+		.timeout_ms = rabbitmq_settings_timeout_ms(&cfg->rabbitmq),
 		.max_response_bytes = cfg->rabbitmq.max_response_bytes,
 		.stop_fd = st->stop_fd,
 	};
