@@ -429,10 +429,31 @@ def broker_tests(t, b):
         daemons.append(bad)
         closed = rmq_daemon(f"http://127.0.0.1:{free_port()}")
         daemons.append(closed)
+        nopw = rmq_daemon(b.url, password=None)
+        daemons.append(nopw)
+        prefix = rmq_daemon(b.url + "/no-such-prefix")
+        daemons.append(prefix)
         real_broker_checks(t, b, d, expected, holders)
+        s = scrape(d)
+        t.check(s.detail_up() == 1 and not any(v for _, v in s.all("hostmon_rabbitmq_detail_poll_errors_total")),
+                f"real broker: detail_up 1, no detail errors: {s.all('hostmon_rabbitmq_detail_poll_errors_total')}")
         s, ok = wait_for(bad, lambda s: s.errors("auth") >= 2, timeout=8)
         t.check(ok and s.up() == 0 and not s.per_queue_names(),
                 f"wrong password: up 0, auth errors grow ({s.errors('auth')}), no queue series")
+        status, text = readyz_text(bad)
+        t.check(status == 503 and "auth: HTTP status 401: unauthorized: user hm-wrong, password given" in text,
+                f"real broker, wrong password: /readyz {status} {text!r}")
+        s, ok = wait_for(nopw, lambda s: s.errors("auth_no_password") >= 1, timeout=8)
+        status, text = readyz_text(nopw)
+        t.check(ok and s.up() == 0 and "user guest, no password configured" in text,
+                f"real broker, no password: auth_no_password {s.errors('auth_no_password')}, /readyz {text!r}")
+        s, ok = wait_for(prefix, lambda s: s.errors("not_found") >= 1, timeout=8)
+        status, text = readyz_text(prefix)
+        want = f"HTTP status 404 for {b.url}/no-such-prefix/api/vhosts?columns=name"
+        t.check(ok and s.up() == 0 and want in text,
+                f"real broker, wrong path prefix: not_found {s.errors('not_found')}, /readyz {text!r}")
+        stop_daemon(t, nopw, "no-password daemon")
+        stop_daemon(t, prefix, "wrong-prefix daemon")
         s, ok = wait_for(closed, lambda s: s.errors("connect") >= 2, timeout=8)
         t.check(ok and s.up() == 0, f"closed port: up 0, connect errors ({s.errors('connect')})")
         stop_daemon(t, bad, "wrong-password daemon")
