@@ -27,6 +27,8 @@ const char *const rmq_reason_names[RMQ_REASON_MAX] = {
 	[RMQ_REASON_TIMEOUT] = "timeout",
 	[RMQ_REASON_TLS] = "tls",
 	[RMQ_REASON_AUTH] = "auth",
+	[RMQ_REASON_AUTH_NO_PASSWORD] = "auth_no_password",
+	[RMQ_REASON_NOT_FOUND] = "not_found",
 	[RMQ_REASON_HTTP_STATUS] = "http_status",
 	[RMQ_REASON_TRANSFER] = "transfer",
 	[RMQ_REASON_TOO_LARGE] = "too_large",
@@ -56,7 +58,8 @@ struct rmq_fetch {
 	CURLM *multi;
 	struct xfer *xfers;
 	unsigned nxfers;
-	char *base_url, *password, *password_file;
+	char *base_url, *user, *password, *password_file;
+	bool password_given; /* this poll's password is not empty */
 	uint64_t timeout_ms;
 	int stop_fd;
 };
@@ -118,11 +121,58 @@ static enum rmq_reason reason_of(CURLcode rc, bool too_large)
 	}
 }
 
+/* The URL as an operator may read it: without user and password, if it had any. */
+void rmq_url_without_userinfo(const char *url, char *out, size_t len)
+{
+	CURLU *u = curl_url();
+	char *clean = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK)
+		snprintf(out, len, "%s", clean);
+	else
+		snprintf(out, len, "(unparsable URL)");
+	curl_free(clean);
+	curl_url_cleanup(u);
+}
+
+enum rmq_reason rmq_status_reason(long status, const char *url, const char *user,
+				  bool password_given, char *detail, size_t len)
+{
+	char clean[200];
+
+	if (status == 401 && password_given) {
+		snprintf(detail, len, "HTTP status 401: unauthorized: user %s, password given",
+			 user);
+		return RMQ_REASON_AUTH;
+	}
+	if (status == 401) {
+		snprintf(detail, len,
+			 "HTTP status 401: unauthorized: user %s, no password configured "
+			 "(--rabbitmq-password-file, HOSTMON_RABBITMQ_PASSWORD or "
+			 "\"rabbitmq-password\" in the config file)",
+			 user);
+		return RMQ_REASON_AUTH_NO_PASSWORD;
+	}
+	if (status == 403) {
+		snprintf(detail, len, "HTTP status 403: forbidden for user %s", user);
+		return RMQ_REASON_AUTH;
+	}
+	if (status == 404) {
+		rmq_url_without_userinfo(url, clean, sizeof(clean));
+		snprintf(detail, len, "HTTP status 404 for %s", clean);
+		return RMQ_REASON_NOT_FOUND;
+	}
+	snprintf(detail, len, "HTTP status %ld", status);
+	return RMQ_REASON_HTTP_STATUS;
+}
+
 /* What one finished request means; 0 when its records (if any) are in its job's list. */
-static int xfer_result(struct xfer *x, CURLcode cc, struct rmq_fetch_error *fail)
+static int xfer_result(const struct rmq_fetch *f, struct xfer *x, CURLcode cc,
+		       struct rmq_fetch_error *fail)
 {
 	long status = 0;
-	char detail[64];
 	int prc = x->stream_rc;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -134,11 +184,11 @@ static int xfer_result(struct xfer *x, CURLcode cc, struct rmq_fetch_error *fail
 	if (status == 404 && x->job->vhost)
 		return 0;
 	if (status != 200) {
-		snprintf(detail, sizeof(detail), "HTTP status %ld", status);
-		return fail_with(fail,
-				 status == 401 || status == 403 ? RMQ_REASON_AUTH
-								: RMQ_REASON_HTTP_STATUS,
-				 detail);
+		char *url = NULL;
+		curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+		fail->reason = rmq_status_reason(status, url ? url : "", f->user, f->password_given,
+						 fail->detail, sizeof(fail->detail));
+		return -EIO;
 	}
 	if (!prc)
 		prc = rmq_stream_finish(x->stream, NULL);
@@ -226,7 +276,7 @@ static int collect_done(struct rmq_fetch *f, struct rmq_fetch_error *fail)
 		char *priv = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		struct xfer *x = (struct xfer *)priv;
-		int rc = xfer_result(x, msg->data.result, fail);
+		int rc = xfer_result(f, x, msg->data.result, fail);
 		x->job->done = !rc;
 		xfer_end(f, x);
 		if (rc)
@@ -321,6 +371,7 @@ int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_f
 			 "cannot read --rabbitmq-password-file %s", f->password_file);
 		return -EIO;
 	}
+	f->password_given = password[0] != '\0';
 	for (unsigned i = 0; i < f->nxfers; i++)
 		curl_easy_setopt(f->xfers[i].easy, CURLOPT_PASSWORD, password);
 	int rc = run_batch(f, &listing, 1, NULL, deadline_ms, &names, fail);
@@ -387,11 +438,12 @@ struct rmq_fetch *rmq_fetch_new(const struct rmq_fetch_opts *o)
 	f->timeout_ms = o->timeout_ms;
 	f->nxfers = o->max_parallel ? o->max_parallel : 1;
 	f->base_url = strdup(o->base_url);
+	f->user = strdup(o->user ? o->user : "");
 	f->password = dup_or_null(o->password);
 	f->password_file = dup_or_null(o->password_file);
 	f->xfers = calloc(f->nxfers, sizeof(*f->xfers));
 	f->multi = curl_multi_init();
-	if (!f->base_url || (o->password && !f->password) ||
+	if (!f->base_url || !f->user || (o->password && !f->password) ||
 	    (o->password_file && !f->password_file) || !f->xfers || !f->multi)
 		goto fail;
 	/* one connection per request in flight, kept open for the next poll */
@@ -422,6 +474,7 @@ void rmq_fetch_free(struct rmq_fetch *f)
 		curl_multi_cleanup(f->multi);
 	free(f->xfers);
 	free(f->base_url);
+	free(f->user);
 	free(f->password);
 	free(f->password_file);
 	free(f);

@@ -4,6 +4,7 @@
 #define HOSTMON_RABBITMQ_FETCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/namefilter.h"
@@ -28,6 +29,13 @@
  *   *fail set (reason, and a detail for the log), out left empty. -ECANCELED
  *   when stop_fd became readable (shutdown; nothing to report). One thread
  *   at a time per fetcher.
+ *
+ *   rmq_status_reason() names a response status other than 200 for the
+ *   operator: a 401 says the user and whether a password was configured
+ *   (none: reason auth_no_password, and where one can be set), a 404 the
+ *   URL requested (its userinfo, if any, left out). Writes the detail,
+ *   returns the reason. rmq_url_without_userinfo() is that URL, for any
+ *   log line.
  */
 
 enum rmq_reason {
@@ -35,6 +43,8 @@ enum rmq_reason {
 	RMQ_REASON_TIMEOUT,
 	RMQ_REASON_TLS,
 	RMQ_REASON_AUTH,
+	RMQ_REASON_AUTH_NO_PASSWORD,
+	RMQ_REASON_NOT_FOUND,
 	RMQ_REASON_HTTP_STATUS,
 	RMQ_REASON_TRANSFER,
 	RMQ_REASON_TOO_LARGE,
@@ -43,7 +53,8 @@ enum rmq_reason {
 	RMQ_REASON_MAX,
 };
 
-/* The reason label of hostmon_rabbitmq_poll_errors_total, in enum order. */
+/* The reason label of hostmon_rabbitmq_poll_errors_total and
+ * hostmon_rabbitmq_detail_poll_errors_total, in enum order. */
 extern const char *const rmq_reason_names[RMQ_REASON_MAX];
 
 struct rmq_fetch_opts {
@@ -68,6 +79,9 @@ struct rmq_fetch;
 
 struct rmq_fetch *rmq_fetch_new(const struct rmq_fetch_opts *opts);
 void rmq_fetch_free(struct rmq_fetch *f);
+enum rmq_reason rmq_status_reason(long status, const char *url, const char *user,
+				  bool password_given, char *detail, size_t len);
+void rmq_url_without_userinfo(const char *url, char *out, size_t len);
 int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
 		     struct rmq_list *out, struct rmq_fetch_error *fail);
 

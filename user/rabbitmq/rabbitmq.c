@@ -49,7 +49,8 @@ struct rmq_state {
 	struct rmq_fetch *fetch;
 	struct rmq_list details;
 	double details_at;
-	int last_logged_reason; /* -1: last poll succeeded */
+	int last_logged_reason;	       /* -1: last poll succeeded */
+	int detail_last_logged_reason; /* the same for the detail poll */
 
 	pthread_t thread;
 	bool thread_started;
@@ -66,6 +67,8 @@ struct rmq_state {
 	double last_poll_wall; /* when the last poll, well or not, finished */
 	double last_poll_duration;
 	uint64_t errors[RMQ_REASON_MAX];
+	bool detail_up; /* the last detail poll succeeded */
+	uint64_t detail_errors[RMQ_REASON_MAX];
 };
 
 /* Drops one reference; the last frees. Scrapes release theirs from the main thread, the poller
@@ -206,27 +209,38 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
 	st->last_logged_reason = (int)reason;
 }
 
-/* Consumers and bytes: kept for the following polls to join, for two detail intervals at most. */
+/*
+ * Consumers and bytes: kept for the following polls to join, for two detail
+ * intervals at most. Their own health (detail_up, detail errors), so that a
+ * failing statistics database is not mistaken for queues without consumers.
+ */
 static void poll_details(struct rmq_state *st)
 {
 	struct rmq_list det = { 0 };
 	struct rmq_fetch_error fail;
 
 	int rc = rmq_fetch_queues(st->fetch, detail_query, &st->vhosts, &det, &fail);
+	if (rc == -ECANCELED)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->detail_up = rc == 0;
+	if (rc)
+		st->detail_errors[fail.reason]++;
+	pthread_mutex_unlock(&st->lock);
 	if (rc == 0) {
 		rmq_list_free(&st->details);
 		st->details = det;
 		st->details_at = clock_monotonic_seconds();
+		if (st->detail_last_logged_reason >= 0)
+			log_info("rabbitmq detail poll succeeded", "host", st->host);
+		st->detail_last_logged_reason = -1;
 		return;
 	}
-	/* counts stay current and up stays 1: count the error, keep the older details a while */
-	if (rc == -ECANCELED)
-		return;
-	pthread_mutex_lock(&st->lock);
-	st->errors[fail.reason]++;
-	pthread_mutex_unlock(&st->lock);
-	log_warn("rabbitmq detail poll failed", "host", st->host, "reason",
-		 rmq_reason_names[fail.reason], "detail", fail.detail);
+	/* counts stay current and up stays 1; one line per change of reason, as for counts */
+	if (st->detail_last_logged_reason != (int)fail.reason)
+		log_warn("rabbitmq detail poll failed", "host", st->host, "reason",
+			 rmq_reason_names[fail.reason], "detail", fail.detail);
+	st->detail_last_logged_reason = (int)fail.reason;
 }
 
 static void poll_once(struct rmq_state *st, bool details_due)
@@ -381,12 +395,22 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 				     host_label),
 		   hv, st->last_poll_duration);
 	struct metric_family *errs = metric_family_get(s, "hostmon_rabbitmq_poll_errors_total",
-						       "Failed RabbitMQ API requests, by reason.",
+						       "Failed polls of queue counts, by reason.",
 						       METRIC_COUNTER, 2, reason_labels);
+	struct metric_family *derrs = metric_family_get(
+		s, "hostmon_rabbitmq_detail_poll_errors_total",
+		"Failed polls of consumers and message bytes (statistics database), by reason.",
+		METRIC_COUNTER, 2, reason_labels);
 	for (int i = 0; i < RMQ_REASON_MAX; i++) {
 		const char *v[] = { st->host, rmq_reason_names[i] };
 		metric_add(errs, v, (double)st->errors[i]);
+		metric_add(derrs, v, (double)st->detail_errors[i]);
 	}
+	metric_add(
+		metric_family_get(s, "hostmon_rabbitmq_detail_up",
+				  "Whether the last poll of consumers and message bytes succeeded.",
+				  METRIC_GAUGE, 1, host_label),
+		hv, st->detail_up ? 1 : 0);
 	metric_add(metric_family_get(s, "hostmon_rabbitmq_queues",
 				     "Queues in the last successful poll that pass the filters.",
 				     METRIC_GAUGE, 1, host_label),
@@ -483,7 +507,8 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	if (!st)
 		return -ENOMEM;
 	st->stop_fd = -1;
-	st->last_logged_reason = -2; /* log the first outcome either way */
+	st->last_logged_reason = -2;	    /* log the first outcome either way */
+	st->detail_last_logged_reason = -1; /* a first success says nothing new */
 	pthread_mutex_init(&st->lock, NULL);
 	int rc = -ENOMEM;
 
@@ -525,7 +550,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		.key_file = cfg->rabbitmq.key_file,
 		.insecure = cfg->rabbitmq.insecure_skip_verify,
 		.max_parallel = (unsigned)cfg->rabbitmq.max_parallel_requests,
-		.timeout_ms = cfg->rabbitmq.timeout_ms,
+		.timeout_ms = rabbitmq_settings_timeout_ms(&cfg->rabbitmq),
 		.max_response_bytes = cfg->rabbitmq.max_response_bytes,
 		.stop_fd = st->stop_fd,
 	};
@@ -541,7 +566,9 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		goto fail;
 	}
 	st->thread_started = true;
-	log_info("rabbitmq collector polling", "url", base_url, "host", st->host);
+	char shown[512]; /* the URL may carry a user and password: never logged */
+	rmq_url_without_userinfo(base_url, shown, sizeof(shown));
+	log_info("rabbitmq collector polling", "url", shown, "host", st->host);
 	free(base_url);
 	*state = st;
 	return 0;

@@ -22,8 +22,9 @@ static const struct option_def rows[] = {
 	  "file holding the RabbitMQ password (first line)" },
 	{ "rabbitmq-interval", OPT_DURATION, OFF(interval_ms), "15s", 100, 86400000, "DURATION",
 	  "how often queue counts are polled" },
-	{ "rabbitmq-timeout", OPT_DURATION, OFF(timeout_ms), "10s", 50, 3600000, "DURATION",
-	  "limit for one poll; must be below --rabbitmq-interval" },
+	{ "rabbitmq-timeout", OPT_DURATION, OFF(timeout_ms), NULL, 50, 3600000, "DURATION",
+	  "limit for one poll; default 10s or 3/4 of --rabbitmq-interval when that is shorter; "
+	  "when set, must be below --rabbitmq-interval" },
 	{ "rabbitmq-detail-interval", OPT_DURATION, OFF(detail_interval_ms), "60s", 100, 86400000,
 	  "DURATION",
 	  "how often consumers and message bytes (statistics-database fields) are polled" },
@@ -81,7 +82,8 @@ static int check(const void *settings, char *err, size_t errlen)
 			 s->url);
 		return -EINVAL;
 	}
-	if (s->timeout_ms >= s->interval_ms) {
+	/* only a timeout the user chose can be wrong: the default follows the interval */
+	if (s->timeout_ms && s->timeout_ms >= s->interval_ms) {
 		snprintf(err, errlen, "--rabbitmq-timeout must be below --rabbitmq-interval");
 		return -EINVAL;
 	}
@@ -91,6 +93,14 @@ static int check(const void *settings, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+uint64_t rabbitmq_settings_timeout_ms(const struct rabbitmq_settings *s)
+{
+	uint64_t follow = s->interval_ms / 4 * 3;
+	if (s->timeout_ms)
+		return s->timeout_ms;
+	return follow < RABBITMQ_DEFAULT_TIMEOUT_MS ? follow : RABBITMQ_DEFAULT_TIMEOUT_MS;
 }
 
 const struct option_group rabbitmq_option_group = {

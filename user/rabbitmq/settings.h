@@ -14,7 +14,7 @@ struct rabbitmq_settings {
 	char *password; /* from the environment or the file option only, never argv */
 	char *password_file;
 	uint64_t interval_ms;
-	uint64_t timeout_ms;
+	uint64_t timeout_ms; /* 0: not set, see rabbitmq_settings_timeout_ms() */
 	uint64_t detail_interval_ms;
 	char *ca_file;
 	char *cert_file;
@@ -29,6 +29,11 @@ struct rabbitmq_settings {
 	uint64_t max_parallel_requests; /* vhost listings in flight at once */
 };
 
+#define RABBITMQ_DEFAULT_TIMEOUT_MS 10000
+
 extern const struct option_group rabbitmq_option_group;
+
+/* The poll's time limit: --rabbitmq-timeout, or 10 s, or 3/4 of the interval when that is less. */
+uint64_t rabbitmq_settings_timeout_ms(const struct rabbitmq_settings *s);
 
 #endif

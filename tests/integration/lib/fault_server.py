@@ -14,7 +14,9 @@ management API. Standard library only (Debian's /usr/bin/python3).
 
 Modes (set_mode(mode, paths=None, **options); applies to every path, to requests from then on,
 except the paths given in paths={path: mode or (mode, {options})}: path as sent, percent-encoded,
-without the query; every set_mode replaces the earlier paths):
+without the query; a key "path?text" applies to requests of path whose raw query contains text
+(and wins over a plain "path" key), e.g. "/api/queues/%2F?consumers" for hostmon's detail poll only;
+every set_mode replaces the earlier paths):
   good          items=[...] (queue objects), served by path as RabbitMQ does:
                 /api/vhosts lists the vhosts ([{"name": ..., "description": ..., ...}], honouring
                 ?columns=): vhosts=[...] if given, else those of the items in order of first
@@ -152,7 +154,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _do(self):
         fs = self.server.fault
         with fs._lock:
-            mode, opts = fs._paths.get(urllib.parse.urlsplit(self.path).path, (fs._mode, fs._opts))
+            parts = urllib.parse.urlsplit(self.path)
+            by_query = [v for k, v in fs._paths.items() if "?" in k and
+                        k.split("?", 1)[0] == parts.path and k.split("?", 1)[1] in parts.query]
+            mode, opts = by_query[0] if by_query else fs._paths.get(parts.path, (fs._mode, fs._opts))
             opts = dict(opts)
             req = Request(self.command, self.path, dict(self.headers.items()), mode, self.client_address)
             fs.requests.append(req)

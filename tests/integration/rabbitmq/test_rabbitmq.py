@@ -21,9 +21,14 @@ DETAIL = ["consumers", "message_bytes", "message_bytes_ready", "message_bytes_un
 
 
 def rmq_daemon(url, *extra, password="guest"):
+    """password None: none configured (nor inherited from the test's environment)."""
+    env = {"HOSTMON_RABBITMQ_PASSWORD": password} if password is not None else {}
+    for name in ("HOSTMON_RABBITMQ_PASSWORD", "RABBITMQ_PASSWORD", "HOSTMON_RABBITMQ_PASSWORD_FILE"):
+        if password is None and name in os.environ:
+            raise RuntimeError(f"{name} is set in the test's environment")
     return Daemon("--collectors", "rabbitmq", "--rabbitmq-url", url, "--rabbitmq-interval", "1s",
                   "--rabbitmq-timeout", "800ms", "--rabbitmq-detail-interval", "1s", *extra,
-                  env={"HOSTMON_RABBITMQ_PASSWORD": password})
+                  env=env)
 
 
 class Scrape:
@@ -55,6 +60,12 @@ class Scrape:
 
     def up(self):
         return self.get("hostmon_rabbitmq_up")
+
+    def detail_errors(self, reason):
+        return self.get("hostmon_rabbitmq_detail_poll_errors_total", reason=reason) or 0
+
+    def detail_up(self):
+        return self.get("hostmon_rabbitmq_detail_up")
 
 
 def scrape(d):
@@ -104,8 +115,11 @@ def faults(t):
         try:
             fault_checks(t, fs, d)
             one_request_fails(t, fs, d)
+            status_details(t, fs, d)
+            detail_health(t, fs, d)
         finally:
             stop_daemon(t, d, "fault daemon")
+    no_password(t)
     vhost_requests(t)
     parallel_requests(t)
 
@@ -136,7 +150,7 @@ def one_request_fails(t, fs, d):
         ("/api/queues/v%20%22x%22%20%5C%20%C3%BC", "wrong_types", "unexpected_response"),
         ("/api/queues/v%20%22x%22%20%5C%20%C3%BC", "stall", "timeout"),
         ("/api/vhosts", "truncated", "invalid_json"),
-        ("/api/vhosts", "404", "http_status"),   # 404 means "deleted" only for a vhost's listing
+        ("/api/vhosts", "404", "not_found"),   # 404 means "deleted" only for a vhost's listing
     ]
     for path, mode, reason in cases:
         s, ok = wait_for(d, served_ok, timeout=8)
@@ -290,6 +304,92 @@ def fault_checks(t, fs, d):
     t.check(ok, f"promtool (fault server): {out}")
 
 
+def readyz_text(d):
+    status, _, body = request(d, "/readyz")
+    return status, body.decode(errors="replace")
+
+
+def status_details(t, fs, d):
+    """A 401 says the user and that a password was given, a 404 the URL asked for: in the log line,
+    /readyz's reason and the error counter's reason."""
+    want_401 = "unauthorized: user guest, password given"
+    want_404 = f"HTTP status 404 for {fs.url}/api/vhosts?columns=name"
+    for mode, opts, reason, want in (("401", {}, "auth", want_401),
+                                     ("status", {"status": 404}, "not_found", want_404)):
+        before = scrape(d).errors(reason)
+        logged = len(d.logs().splitlines())
+        fs.set_mode(mode, **opts)
+        s, ok = wait_for(d, lambda s: s.errors(reason) > before and s.up() == 0, timeout=6)
+        t.check(ok, f"{mode} {opts}: up 0, errors_total{{reason={reason}}} grows ({before} -> {s.errors(reason)})")
+        status, text = readyz_text(d)
+        t.check(status == 503 and "rabbitmq" in text and f"{reason}: " in text and want in text,
+                f"{mode}: /readyz says {want!r}: {status} {text!r}")
+        lines = [l for l in d.logs().splitlines()[logged:] if "rabbitmq poll failed" in l]
+        t.check(len(lines) == 1 and want in lines[0] and f"reason={reason}" in lines[0].replace('"', ''),
+                f"{mode}: one log line with {want!r}: {lines}")
+    fs.set_mode("good", items=FAULT_QUEUES)
+    s, ok = wait_for(d, served_ok, timeout=8)
+    t.check(ok, "good after 401/404: up 1")
+
+
+def detail_health(t, fs, d):
+    """A failing statistics (detail) poll: counts stay up, hostmon_rabbitmq_detail_up 0 and the
+    detail errors by reason say so, instead of consumers/bytes vanishing without a word."""
+    # columns=True: the count listing has no consumers/bytes of its own (as RabbitMQ's)
+    fs.set_mode("good", items=FAULT_QUEUES, columns=True)
+    s, ok = wait_for(d, lambda s: s.detail_up() == 1 and len(s.queues("consumers")) == 3, timeout=6)
+    t.check(ok, f"detail poll healthy: detail_up {s.detail_up()}, consumers {s.queues('consumers')}")
+    before_counts, before_detail = s.errors("http_status"), s.detail_errors("http_status")
+    logged = len(d.logs().splitlines())
+    fs.set_mode("good", items=FAULT_QUEUES, columns=True,
+                paths={"/api/queues/a%2Fb?consumers": "500"})
+    s, ok = wait_for(d, lambda s: s.detail_up() == 0 and s.detail_errors("http_status") >= before_detail + 2,
+                     timeout=8)
+    t.check(ok, f"detail poll fails: detail_up {s.detail_up()}, detail errors {s.detail_errors('http_status')}")
+    t.check(s.up() == 1 and s.errors("http_status") == before_counts and len(s.queues()) == 3,
+            f"counts unaffected: up {s.up()}, count errors {before_counts} -> {s.errors('http_status')}")
+    status, text = readyz_text(d)
+    t.check(status == 200, f"/readyz stays ready while only details fail: {status} {text!r}")
+    s, ok = wait_for(d, lambda s: not s.queues("consumers"), timeout=6)
+    t.check(ok and s.detail_up() == 0, "consumers series gone after two detail intervals, detail_up still 0")
+    lines = [l for l in d.logs().splitlines()[logged:] if "rabbitmq detail poll failed" in l]
+    t.check(len(lines) == 1 and "http_status" in lines[0], f"one log line for the failing detail poll: {lines}")
+    # a queue first seen by the count poll gets its detail series at the next detail poll
+    more = FAULT_QUEUES + [sample_queue(4)]
+    fs.set_mode("good", items=more, columns=True)
+    s, ok = wait_for(d, lambda s: s.detail_up() == 1 and len(s.queues("consumers")) == 4, timeout=6)
+    t.check(ok, f"details back: detail_up 1, consumers of all 4 queues: {s.queues('consumers')}")
+    fs.set_mode("good", items=FAULT_QUEUES)
+    s, ok = wait_for(d, served_ok, timeout=8)
+    t.check(ok, "good after the detail faults")
+    ok, out = promtool_check(s.text.encode())
+    t.check(ok, f"promtool (detail faults): {out}")
+
+
+def no_password(t):
+    """No password configured: a 401 says so and where to set one; a 404 never shows the URL's
+    userinfo."""
+    with FaultServer("401") as fs:
+        url = fs.url.replace("http://", "http://someone:s3cret@")
+        d = rmq_daemon(url, password=None)
+        try:
+            s, ok = wait_for(d, lambda s: s.errors("auth_no_password") >= 1 and s.up() == 0, timeout=6)
+            t.check(ok and s.errors("auth") == 0,
+                    f"no password: reason auth_no_password {s.errors('auth_no_password')}, auth {s.errors('auth')}")
+            status, text = readyz_text(d)
+            t.check(status == 503 and "no password configured" in text and "HOSTMON_RABBITMQ_PASSWORD" in text
+                    and "--rabbitmq-password-file" in text, f"/readyz says no password was configured: {text!r}")
+            fs.set_mode("status", status=404)
+            s, ok = wait_for(d, lambda s: s.errors("not_found") >= 1, timeout=6)
+            status, text = readyz_text(d)
+            t.check(ok and f"HTTP status 404 for {fs.url}/api/vhosts" in text and "s3cret" not in text
+                    and "someone" not in text, f"404 without userinfo: {text!r}")
+            logs = [l for l in d.logs().splitlines() if "HTTP status 404" in l]
+            t.check(logs and "s3cret" not in d.logs(), f"log lines without the URL's secret: {logs}")
+        finally:
+            stop_daemon(t, d, "no-password daemon")
+
+
 # ---- the real broker --------------------------------------------------------------------------
 
 VHOSTS = ["/", "hm a/b c", 'hm "quoted" \\ back ü日本', "hm ?#%+&=;..."]
@@ -329,10 +429,31 @@ def broker_tests(t, b):
         daemons.append(bad)
         closed = rmq_daemon(f"http://127.0.0.1:{free_port()}")
         daemons.append(closed)
+        nopw = rmq_daemon(b.url, password=None)
+        daemons.append(nopw)
+        prefix = rmq_daemon(b.url + "/no-such-prefix")
+        daemons.append(prefix)
         real_broker_checks(t, b, d, expected, holders)
+        s = scrape(d)
+        t.check(s.detail_up() == 1 and not any(v for _, v in s.all("hostmon_rabbitmq_detail_poll_errors_total")),
+                f"real broker: detail_up 1, no detail errors: {s.all('hostmon_rabbitmq_detail_poll_errors_total')}")
         s, ok = wait_for(bad, lambda s: s.errors("auth") >= 2, timeout=8)
         t.check(ok and s.up() == 0 and not s.per_queue_names(),
                 f"wrong password: up 0, auth errors grow ({s.errors('auth')}), no queue series")
+        status, text = readyz_text(bad)
+        t.check(status == 503 and "auth: HTTP status 401: unauthorized: user hm-wrong, password given" in text,
+                f"real broker, wrong password: /readyz {status} {text!r}")
+        s, ok = wait_for(nopw, lambda s: s.errors("auth_no_password") >= 1, timeout=8)
+        status, text = readyz_text(nopw)
+        t.check(ok and s.up() == 0 and "user guest, no password configured" in text,
+                f"real broker, no password: auth_no_password {s.errors('auth_no_password')}, /readyz {text!r}")
+        s, ok = wait_for(prefix, lambda s: s.errors("not_found") >= 1, timeout=8)
+        status, text = readyz_text(prefix)
+        want = f"HTTP status 404 for {b.url}/no-such-prefix/api/vhosts?columns=name"
+        t.check(ok and s.up() == 0 and want in text,
+                f"real broker, wrong path prefix: not_found {s.errors('not_found')}, /readyz {text!r}")
+        stop_daemon(t, nopw, "no-password daemon")
+        stop_daemon(t, prefix, "wrong-prefix daemon")
         s, ok = wait_for(closed, lambda s: s.errors("connect") >= 2, timeout=8)
         t.check(ok and s.up() == 0, f"closed port: up 0, connect errors ({s.errors('connect')})")
         stop_daemon(t, bad, "wrong-password daemon")

@@ -191,6 +191,32 @@ static void test_invalid(void)
 		expect_invalid(argv, none, "--rabbitmq-timeout must be below --rabbitmq-interval");
 	}
 	{
+		/* a short interval alone starts: the default timeout follows it */
+		char *argv[] = { "hostmon", "--rabbitmq-interval=1s", NULL };
+		struct config cfg;
+		char err[512] = "";
+		CHECK(load(&cfg, argv, none, err) == 0, "--rabbitmq-interval 1s alone loads: %s",
+		      err);
+		CHECK(rabbitmq_settings_timeout_ms(&cfg.rabbitmq) == 750,
+		      "default timeout 3/4 of a 1 s interval: %llu",
+		      (unsigned long long)rabbitmq_settings_timeout_ms(&cfg.rabbitmq));
+		config_free(&cfg);
+		char *argv2[] = { "hostmon", NULL };
+		CHECK(load(&cfg, argv2, none, err) == 0, "defaults load: %s", err);
+		CHECK(rabbitmq_settings_timeout_ms(&cfg.rabbitmq) == 10000,
+		      "default timeout 10 s at the default 15 s interval");
+		config_free(&cfg);
+		char *argv3[] = { "hostmon", "--rabbitmq-interval=1s", "--rabbitmq-timeout=900ms",
+				  NULL };
+		CHECK(load(&cfg, argv3, none, err) == 0,
+		      "an explicit timeout below the interval: %s", err);
+		CHECK(rabbitmq_settings_timeout_ms(&cfg.rabbitmq) == 900, "explicit timeout kept");
+		config_free(&cfg);
+		char *argv4[] = { "hostmon", "--rabbitmq-interval=1s", "--rabbitmq-timeout=1s",
+				  NULL };
+		expect_invalid(argv4, none, "--rabbitmq-timeout must be below --rabbitmq-interval");
+	}
+	{
 		/* each collector's own rows and checks run: http_latency's ranges, buckets, targets
 		 */
 		char *argv[] = { "hostmon", "--http-max-routes=0", NULL };
