@@ -367,11 +367,10 @@ def detail_health(t, fs, d):
 
 
 def no_password(t):
-    """No password configured: a 401 says so and where to set one; a 404 never shows the URL's
-    userinfo."""
+    """No password configured: a 401 says so and where to set one; a 404 shows the URL requested.
+    (A URL carrying user:password is refused at start: core/test_privilege.py.)"""
     with FaultServer("401") as fs:
-        url = fs.url.replace("http://", "http://someone:s3cret@")
-        d = rmq_daemon(url, password=None)
+        d = rmq_daemon(fs.url, password=None)
         try:
             s, ok = wait_for(d, lambda s: s.errors("auth_no_password") >= 1 and s.up() == 0, timeout=6)
             t.check(ok and s.errors("auth") == 0,
@@ -382,10 +381,9 @@ def no_password(t):
             fs.set_mode("status", status=404)
             s, ok = wait_for(d, lambda s: s.errors("not_found") >= 1, timeout=6)
             status, text = readyz_text(d)
-            t.check(ok and f"HTTP status 404 for {fs.url}/api/vhosts" in text and "s3cret" not in text
-                    and "someone" not in text, f"404 without userinfo: {text!r}")
+            t.check(ok and f"HTTP status 404 for {fs.url}/api/vhosts" in text, f"404 shows the URL: {text!r}")
             logs = [l for l in d.logs().splitlines() if "HTTP status 404" in l]
-            t.check(logs and "s3cret" not in d.logs(), f"log lines without the URL's secret: {logs}")
+            t.check(logs, f"and the log line says it: {logs}")
         finally:
             stop_daemon(t, d, "no-password daemon")
 
