@@ -89,7 +89,9 @@ int main(int argc, char **argv)
 				     .max_request_header_bytes = 8192,
 				     .read_header_timeout_ms = 10000,
 				     .idle_timeout_ms = 60000,
-				     .write_timeout_ms = 30000 };
+				     .write_timeout_ms = 30000,
+				     .max_scrapes = 16,
+				     .max_queued_bytes = 1ull << 30 };
 	struct loop *l = loop_new();
 	struct web_server *srv = web_server_new(l, &opts, handle, &b, err, sizeof(err));
 	if (!srv) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -43,13 +44,21 @@ static bool path_is(const struct web_request *req, const char *path)
 	return req->path_len == strlen(path) && memcmp(req->path, path, req->path_len) == 0;
 }
 
-static void serve_metrics(struct daemon *d, const struct web_request *req,
-			  struct web_response *resp)
+/* What one rendering of /metrics needs: the render callback's argument. */
+struct metrics_render {
+	struct daemon *d;
+	enum expo_format fmt;
+	bool gzip;
+};
+
+/* Collects every source into one snapshot and renders it: the page is all of one moment. */
+static int render_metrics(void *arg, struct buf *out)
 {
+	struct metrics_render *mr = arg;
+	struct daemon *d = mr->d;
 	struct metric_snapshot *snap = metric_snapshot_new();
 	struct metric_section sec;
 	struct web_server_stats stats;
-	enum expo_format fmt = req->want_openmetrics ? EXPO_OPENMETRICS : EXPO_TEXT;
 	int rc = snap ? 0 : -ENOMEM;
 
 	/* Each source in its own section: one that fails loses its metrics, not the page. */
@@ -68,13 +77,36 @@ static void serve_metrics(struct daemon *d, const struct web_request *req,
 		rc = metric_snapshot_error(snap);
 	}
 	if (!rc) {
-		struct buf *page = req->want_gzip ? &d->scratch : resp->body;
+		struct buf *page = mr->gzip ? &d->scratch : out;
 		buf_reset(&d->scratch);
-		rc = expo_render(snap, fmt, page);
-		if (!rc && req->want_gzip)
-			rc = expo_gzip(page->data, page->len, resp->body);
+		rc = expo_render(snap, mr->fmt, page);
+		if (!rc && mr->gzip)
+			rc = expo_gzip(page->data, page->len, out);
 	}
 	metric_snapshot_free(snap);
+	/* a page that is big once should not pin its memory between scrapes */
+	if (d->scratch.cap > (1u << 20)) {
+		buf_free(&d->scratch);
+		buf_init(&d->scratch);
+	}
+	return rc;
+}
+
+/*
+ * Concurrent scrapes of one format and encoding share one page (web_server_serve_page), so a
+ * client that never reads holds a reference, not a copy.
+ */
+static void serve_metrics(struct daemon *d, const struct web_request *req,
+			  struct web_response *resp)
+{
+	struct metrics_render mr = { .d = d,
+				     .fmt = req->want_openmetrics ? EXPO_OPENMETRICS : EXPO_TEXT,
+				     .gzip = req->want_gzip };
+	unsigned variant = (unsigned)mr.fmt * 2u + (mr.gzip ? 1u : 0u);
+	int rc = web_server_serve_page(d->http, resp, variant, render_metrics, &mr);
+
+	if (rc == -EBUSY || rc == -ENOBUFS)
+		return; /* refused: resp is the server's 503 */
 	if (rc) {
 		log_error("cannot render metrics", "reason", strerror(-rc));
 		buf_reset(resp->body);
@@ -85,14 +117,9 @@ static void serve_metrics(struct daemon *d, const struct web_request *req,
 	}
 	resp->status = 200;
 	resp->content_type =
-		fmt == EXPO_OPENMETRICS ? EXPO_OPENMETRICS_CONTENT_TYPE : EXPO_TEXT_CONTENT_TYPE;
-	resp->content_encoding = req->want_gzip ? "gzip" : NULL;
+		mr.fmt == EXPO_OPENMETRICS ? EXPO_OPENMETRICS_CONTENT_TYPE : EXPO_TEXT_CONTENT_TYPE;
+	resp->content_encoding = mr.gzip ? "gzip" : NULL;
 	resp->extra_headers = "Vary: Accept, Accept-Encoding\r\n";
-	/* a page that is big once should not pin its memory between scrapes */
-	if (d->scratch.cap > (1u << 20)) {
-		buf_free(&d->scratch);
-		buf_init(&d->scratch);
-	}
 }
 
 static void serve_readyz(struct daemon *d, struct web_response *resp)

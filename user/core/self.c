@@ -293,11 +293,29 @@ static void collect_web(struct metric_snapshot *s, const struct web_server_stats
 		  METRIC_COUNTER, offsetof(struct web_server_stats, bad_requests) },
 		{ "hostmon_web_connections_open", "Open HTTP connections.", METRIC_GAUGE,
 		  offsetof(struct web_server_stats, open_connections) },
+		{ "hostmon_web_queued_bytes",
+		  "Bytes held for HTTP responses not yet sent, each shared page counted once.",
+		  METRIC_GAUGE, offsetof(struct web_server_stats, queued_bytes) },
+		{ "hostmon_web_scrapes_in_flight", "/metrics responses being sent.", METRIC_GAUGE,
+		  offsetof(struct web_server_stats, scrapes_in_flight) },
+		{ "hostmon_web_pages_rendered_total",
+		  "/metrics pages rendered; concurrent scrapes share one.", METRIC_COUNTER,
+		  offsetof(struct web_server_stats, pages_rendered) },
 	};
+	static const char *const reason[] = { "reason" };
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t v = *(const uint64_t *)((const char *)h + rows[i].offset);
 		metric_add(metric_family_get(s, rows[i].name, rows[i].help, rows[i].type, 0, NULL),
 			   NULL, (double)v);
+	}
+	struct metric_family *refused = metric_family_get(
+		s, "hostmon_web_requests_refused_total",
+		"HTTP requests answered 503 with Retry-After: too many scrapes in flight "
+		"(--max-scrapes) or too many bytes queued for slow readers (--max-queued-bytes).",
+		METRIC_COUNTER, 1, reason);
+	for (int r = 0; r < WEB_REFUSED_NREASONS; r++) {
+		const char *v[] = { web_refusal_name((enum web_refusal)r) };
+		metric_add(refused, v, (double)h->refused[r]);
 	}
 }
 

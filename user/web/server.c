@@ -2,10 +2,8 @@
  */
 #include "web/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -16,6 +14,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "core/log.h"
+#include "web/listen.h"
 
 /* A response body buffer larger than this is freed after use instead of kept for the next one. */
 #define KEEP_BODY_BYTES (256u * 1024u)
@@ -40,7 +41,9 @@ struct conn {
 	uint64_t deadline_ms;
 	struct buf head;
 	struct buf body;
-	size_t out_off; /* bytes of head (+ body) already sent */
+	struct web_page *page; /* when set, the body sent instead of body */
+	size_t charged;	       /* private bytes counted in queued_bytes */
+	size_t out_off;	       /* bytes of head (+ body) already sent */
 	bool send_body;
 	size_t in_len;
 	char in[]; /* max_head bytes */
@@ -57,8 +60,17 @@ struct web_server {
 	struct loop_timer *sweep_timer;
 	struct conn *lru_head, *lru_tail;
 	struct web_server_stats stats;
+	struct web_page_set pages;
+	uint64_t private_bytes;	    /* responses of the connections' own buffers */
+	uint64_t refusals_unlogged; /* since the last log line about them */
+	uint64_t refusal_logged_ms; /* 0: never */
 	char address[INET6_ADDRSTRLEN + 16];
 };
+
+const char *web_refusal_name(enum web_refusal r)
+{
+	return r == WEB_REFUSED_SCRAPES ? "scrapes" : "queued_bytes";
+}
 
 const char *web_status_reason(int status)
 {
@@ -131,6 +143,42 @@ static void send_and_close(int fd, int status)
 	close(fd);
 }
 
+static const char *body_data(const struct conn *c)
+{
+	return c->page ? c->page->data : c->body.data;
+}
+
+static size_t body_len(const struct conn *c)
+{
+	return c->page ? c->page->len : c->body.len;
+}
+
+static uint64_t queued_bytes(const struct web_server *s)
+{
+	return s->pages.bytes + s->private_bytes;
+}
+
+/* Counts the response c is about to send: its own buffers, and its page as one more holder. */
+static void conn_charge(struct conn *c)
+{
+	c->charged = c->head.len + (c->page ? 0 : c->body.len);
+	c->srv->private_bytes += c->charged;
+}
+
+/* The response is sent or abandoned: its bytes and its page reference go. */
+static void conn_release(struct conn *c)
+{
+	struct web_server *s = c->srv;
+
+	s->private_bytes -= c->charged;
+	c->charged = 0;
+	if (c->page) {
+		web_page_unref(c->page);
+		c->page = NULL;
+		s->stats.scrapes_in_flight--;
+	}
+}
+
 /* Closes c; with a status, first tries to tell the client why (408 on a head timeout). */
 static void conn_close_status(struct conn *c, int status)
 {
@@ -142,6 +190,7 @@ static void conn_close_status(struct conn *c, int status)
 	else
 		close(c->fd);
 	lru_unlink(s, c);
+	conn_release(c);
 	buf_free(&c->head);
 	buf_free(&c->body);
 	s->stats.open_connections--;
@@ -179,7 +228,7 @@ static void build_head(struct conn *c, const struct web_response *r, bool keep_a
 		buf_puts(h, "\r\n");
 	}
 	buf_puts(h, "Content-Length: ");
-	buf_put_u64(h, c->body.len);
+	buf_put_u64(h, body_len(c));
 	buf_puts(h, "\r\n");
 	if (!keep_alive)
 		buf_puts(h, "Connection: close\r\n");
@@ -206,6 +255,91 @@ static void queue_error(struct conn *c, int status)
 	c->srv->stats.bad_requests++;
 }
 
+static bool over_cap(const struct web_server *s, size_t len)
+{
+	uint64_t queued = queued_bytes(s);
+
+	/* alone, even a response bigger than the cap goes out: the page must stay servable */
+	return len > WEB_SMALL_RESPONSE && queued > 0 && queued + len > s->opts.max_queued_bytes;
+}
+
+/* One log line per WEB_REFUSAL_LOG_MS, however many refusals; the counter has each of them. */
+static void log_refusal(struct web_server *s, enum web_refusal why)
+{
+	uint64_t now = loop_now_ms();
+
+	s->refusals_unlogged++;
+	if (s->refusal_logged_ms && now - s->refusal_logged_ms < WEB_REFUSAL_LOG_MS)
+		return;
+	struct log_num n_refused, n_queued, n_scrapes;
+	log_warn("HTTP requests refused with 503", "reason", web_refusal_name(why), "refused",
+		 log_u64(&n_refused, s->refusals_unlogged), "queued_bytes",
+		 log_u64(&n_queued, queued_bytes(s)), "scrapes_in_flight",
+		 log_u64(&n_scrapes, s->stats.scrapes_in_flight), "hint",
+		 "slow or stuck scrapers; --max-scrapes and --max-queued-bytes set the limits, "
+		 "logged at most once a minute");
+	s->refusals_unlogged = 0;
+	s->refusal_logged_ms = now ? now : 1;
+}
+
+static void refuse(struct web_server *s, struct web_response *r, enum web_refusal why)
+{
+	s->stats.refused[why]++;
+	log_refusal(s, why);
+	buf_reset(r->body);
+	buf_puts(r->body, why == WEB_REFUSED_SCRAPES ? "too many scrapes in flight\n"
+						     : "too many bytes queued for slow readers\n");
+	r->status = 503;
+	r->content_type = "text/plain; charset=utf-8";
+	r->content_encoding = NULL;
+	r->extra_headers = "Retry-After: 1\r\n";
+	r->close = true;
+	if (r->page) {
+		web_page_unref(r->page);
+		r->page = NULL;
+	}
+}
+
+int web_server_serve_page(struct web_server *s, struct web_response *resp, unsigned variant,
+			  web_render_fn render, void *arg)
+{
+	uint64_t now = loop_now_ms();
+	struct buf out = { 0 };
+	int rc;
+
+	if (variant >= WEB_PAGE_VARIANTS)
+		return -EINVAL;
+	if (s->stats.scrapes_in_flight >= s->opts.max_scrapes) {
+		refuse(s, resp, WEB_REFUSED_SCRAPES);
+		return -EBUSY;
+	}
+	resp->page = web_page_set_fresh(&s->pages, variant, now, WEB_PAGE_SHARE_MS);
+	if (resp->page)
+		return 0;
+	/* the last page of this variant is the best guess before paying for a render */
+	if (over_cap(s, s->pages.last_len[variant])) {
+		refuse(s, resp, WEB_REFUSED_QUEUED_BYTES);
+		return -ENOBUFS;
+	}
+	rc = render(arg, &out);
+	if (!rc && out.err)
+		rc = out.err;
+	if (!rc && over_cap(s, out.len)) {
+		s->pages.last_len[variant] = out.len;
+		buf_free(&out);
+		refuse(s, resp, WEB_REFUSED_QUEUED_BYTES);
+		return -ENOBUFS;
+	}
+	if (!rc) {
+		resp->page = web_page_set_add(&s->pages, variant, &out, loop_now_ms());
+		rc = resp->page ? 0 : -ENOMEM;
+	}
+	buf_free(&out);
+	if (!rc)
+		s->stats.pages_rendered++;
+	return rc;
+}
+
 static void queue_response(struct conn *c, const struct web_request *req)
 {
 	struct web_server *s = c->srv;
@@ -214,6 +348,13 @@ static void queue_response(struct conn *c, const struct web_request *req)
 	buf_reset(&c->body);
 	s->stats.requests++;
 	s->handler(s->handler_arg, req, &r);
+	if (r.page) {
+		buf_reset(&c->body);
+		c->page = r.page;
+		s->stats.scrapes_in_flight++;
+	} else if (!c->body.err && over_cap(s, c->body.len)) {
+		refuse(s, &r, WEB_REFUSED_QUEUED_BYTES);
+	}
 	if (c->body.err) {
 		/* The handler ran out of memory: say so rather than send a truncated page. */
 		buf_free(&c->body);
@@ -225,7 +366,7 @@ static void queue_response(struct conn *c, const struct web_request *req)
 		r.extra_headers = NULL;
 	}
 	/* A request body is not read: answer, then close rather than parse it as a request. */
-	c->close_after = !req->keep_alive || req->has_body;
+	c->close_after = !req->keep_alive || req->has_body || r.close;
 	build_head(c, &r, !c->close_after, req->minor_version);
 	c->send_body = req->method != WEB_HEAD;
 }
@@ -244,7 +385,8 @@ static void start_draining(struct conn *c)
 static int conn_flush(struct conn *c)
 {
 	for (;;) {
-		size_t total = c->head.len + (c->send_body ? c->body.len : 0);
+		size_t blen = body_len(c);
+		size_t total = c->head.len + (c->send_body ? blen : 0);
 		if (c->head.err || c->out_off >= total)
 			return c->head.err ? -1 : 1;
 
@@ -253,14 +395,14 @@ static int conn_flush(struct conn *c)
 		if (c->out_off < c->head.len) {
 			iov[n].iov_base = c->head.data + c->out_off;
 			iov[n++].iov_len = c->head.len - c->out_off;
-			if (c->send_body && c->body.len) {
-				iov[n].iov_base = c->body.data;
-				iov[n++].iov_len = c->body.len;
+			if (c->send_body && blen) {
+				iov[n].iov_base = (void *)body_data(c);
+				iov[n++].iov_len = blen;
 			}
 		} else {
 			size_t off = c->out_off - c->head.len;
-			iov[n].iov_base = c->body.data + off;
-			iov[n++].iov_len = c->body.len - off;
+			iov[n].iov_base = (void *)(body_data(c) + off);
+			iov[n++].iov_len = blen - off;
 		}
 		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -279,6 +421,7 @@ static int conn_flush(struct conn *c)
 
 static void response_done(struct conn *c)
 {
+	conn_release(c);
 	buf_reset(&c->head);
 	if (c->body.cap > KEEP_BODY_BYTES) {
 		buf_free(&c->body);
@@ -339,6 +482,7 @@ static bool conn_process(struct conn *c)
 			memmove(c->in, c->in + n, c->in_len - (size_t)n);
 			c->in_len -= (size_t)n;
 		}
+		conn_charge(c);
 		c->state = CONN_WRITING;
 		c->deadline_ms = loop_now_ms() + s->opts.write_timeout_ms;
 
@@ -534,108 +678,12 @@ static void sweep(struct loop *l, void *arg)
 	}
 }
 
-static int split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
-{
-	const char *colon = strrchr(listen, ':');
-	size_t hl;
-
-	if (!colon || strlen(colon + 1) >= portlen)
-		return -EINVAL;
-	hl = (size_t)(colon - listen);
-	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
-		listen++;
-		hl -= 2;
-	}
-	if (hl >= hostlen)
-		return -EINVAL;
-	memcpy(host, listen, hl);
-	host[hl] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
-}
-
-static int bind_listen(const char *host, const char *port, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	int one = 1, zero = 0;
-	int fd = -1;
-	int last_errno = EADDRNOTAVAIL;
-	/* An empty host means every address: one dual-stack IPv6 socket, else IPv4. */
-	const char *const any_hosts[] = { "::", "0.0.0.0" };
-	size_t ntries = *host ? 1 : 2;
-
-	for (size_t t = 0; t < ntries && fd < 0; t++) {
-		const char *h = *host ? host : any_hosts[t];
-		int rc = getaddrinfo(h, port, &hints, &res);
-		if (rc) {
-			snprintf(err, errlen, "cannot resolve listen address %s: %s", h,
-				 gai_strerror(rc));
-			last_errno = EINVAL;
-			continue;
-		}
-		for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				    0);
-			if (fd < 0) {
-				last_errno = errno;
-				continue;
-			}
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (ai->ai_family == AF_INET6 && !*host)
-				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-			if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
-				last_errno = errno;
-				snprintf(err, errlen, "cannot listen on %s:%s: %s", h, port,
-					 strerror(errno));
-				close(fd);
-				fd = -1;
-			}
-		}
-		freeaddrinfo(res);
-		res = NULL;
-	}
-	if (fd < 0)
-		errno = last_errno;
-	return fd;
-}
-
-static void format_address(struct web_server *s)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			port = ntohs(a->sin6_port);
-			snprintf(s->address, sizeof(s->address), "[%s]:%u", host, port);
-			return;
-		}
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		port = ntohs(a->sin_port);
-	}
-	snprintf(s->address, sizeof(s->address), "%s:%u", host, port);
-}
-
 struct web_server *web_server_new(struct loop *l, const struct web_settings *opts,
 				  web_handler_fn handler, void *arg, char *err, size_t errlen)
 {
-	char host[256], port[16];
 	struct web_server *s;
 	int saved;
 
-	if (split_listen(opts->listen, host, sizeof(host), port, sizeof(port))) {
-		snprintf(err, errlen, "invalid listen address %s", opts->listen);
-		errno = EINVAL;
-		return NULL;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -646,10 +694,10 @@ struct web_server *web_server_new(struct loop *l, const struct web_settings *opt
 	s->handler = handler;
 	s->handler_arg = arg;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	s->listen_fd = bind_listen(host, port, err, errlen);
+	s->listen_fd = web_listen(opts->listen, err, errlen);
 	if (s->listen_fd < 0)
 		goto fail;
-	format_address(s);
+	web_listen_address(s->listen_fd, s->address, sizeof(s->address));
 	s->listen_watch = loop_watch_add(l, s->listen_fd, EPOLLIN, listen_event, s);
 	uint64_t min_timeout = opts->read_header_timeout_ms;
 	if (opts->idle_timeout_ms < min_timeout)
@@ -695,4 +743,5 @@ const char *web_server_address(const struct web_server *s)
 void web_server_get_stats(const struct web_server *s, struct web_server_stats *out)
 {
 	*out = s->stats;
+	out->queued_bytes = queued_bytes(s);
 }

@@ -18,6 +18,13 @@ static const struct option_def rows[] = {
 	  "keep-alive connections idle this long are closed" },
 	{ "write-timeout", OPT_DURATION, OFF(write_timeout_ms), "30s", 1, 3600000, "DURATION",
 	  "a response that makes no progress this long is abandoned" },
+	{ "max-scrapes", OPT_U64, OFF(max_scrapes), "16", 1, 4096, "N",
+	  "/metrics responses being sent at once (concurrent ones share one page); beyond it 503 "
+	  "with Retry-After" },
+	{ "max-queued-bytes", OPT_SIZE, OFF(max_queued_bytes), "32MiB", 64 * 1024, 1ull << 40,
+	  "SIZE",
+	  "memory for responses slow clients have not read, a shared page counted once; a "
+	  "response that would pass it gets 503 (one alone is always sent)" },
 };
 
 const struct option_group web_option_group = {

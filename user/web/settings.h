@@ -13,6 +13,8 @@ struct web_settings {
 	uint64_t read_header_timeout_ms;
 	uint64_t idle_timeout_ms;
 	uint64_t write_timeout_ms;
+	uint64_t max_scrapes;	   /* shared pages being sent at once */
+	uint64_t max_queued_bytes; /* unsent response bytes, each shared page once */
 };
 
 extern const struct option_group web_option_group;
