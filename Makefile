@@ -2,7 +2,8 @@
 #
 #   make            build build/hostmon
 #   make run        install what running needs, build, run the daemon on :9567
-#   make test       install what testing needs, build, run unit + bpf + integration tests
+#   make test       install what testing needs, build, run unit + bpf + fuzz seeds + integration tests
+#   make test-fuzz-seeds  each fuzz harness as a plain program, once on every seed (part of make test)
 #   make test-kernels  the BPF, CPU and HTTP tests inside Debian's 6.1 and 6.12 kernels (qemu)
 #   make test-all   make test, then make soak, make test-kernels and make fuzz
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS (60) each, seeded from tests/fuzz/seeds
@@ -69,12 +70,15 @@ UNIT_SRCS := $(call find_src,tests/unit,test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 BPFT_SRCS := $(call find_src,tests/bpf,test_*.c)
 BPFT_BINS := $(BPFT_SRCS:%.c=$(BUILD)/%)
+# Each fuzz harness also as a plain program replaying its seeds once (the fuzz layer of make test).
+REPLAY_SRCS := $(call find_src,tests/fuzz,fuzz_*.c)
+REPLAY_BINS := $(REPLAY_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS := $(wildcard bench/*_bench.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(USER_SRCS) $(USER_HDRS) $(call find_src,bpf,*.[ch]) \
 	     $(call find_src,tests,*.[ch]) $(BENCH_SRCS)
 
-.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-integration soak fuzz \
+.PHONY: all deps-run deps-test deps-kernels run test test-unit test-bpf test-fuzz-seeds test-integration soak fuzz \
 	test-kernels test-all asan valgrind check format bench vmlinux clean image image-laravel \
 	docker-base install uninstall FORCE
 .DELETE_ON_ERROR:
@@ -123,6 +127,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_OBJS) $(LDLIBS)
+
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS) $(BUILD)/skel/skeletons.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
@@ -138,7 +146,7 @@ run: deps-run
 	$(BUILD)/hostmon
 
 test: deps-test
-	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS) $(REPLAY_BINS)
 	./tests/run.sh $(BUILD) all
 
 test-unit: $(UNIT_BINS)
@@ -146,6 +154,10 @@ test-unit: $(UNIT_BINS)
 
 test-bpf: all $(BPFT_BINS)
 	./tests/run.sh $(BUILD) bpf
+
+# The fuzz harnesses' entry points on their seeds, once each (make fuzz is the real fuzzing).
+test-fuzz-seeds: $(REPLAY_BINS)
+	./tests/run.sh $(BUILD) fuzz
 
 test-integration: all
 	./tests/run.sh $(BUILD) integration
@@ -194,13 +206,13 @@ fuzz: $(FUZZ_BINS)
 # Sanitizer build in its own folder so it never mixes with the normal objects.
 asan: deps-test
 	$(MAKE) BUILD=build-asan SANITIZE=1 build-asan/hostmon \
-		$(UNIT_BINS:$(BUILD)/%=build-asan/%)
+		$(UNIT_BINS:$(BUILD)/%=build-asan/%) $(REPLAY_BINS:$(BUILD)/%=build-asan/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		./tests/run.sh build-asan unit integration
+		./tests/run.sh build-asan unit fuzz integration
 
 valgrind: deps-test
-	$(MAKE) all $(UNIT_BINS)
-	HOSTMON_VALGRIND=1 ./tests/run.sh $(BUILD) unit integration
+	$(MAKE) all $(UNIT_BINS) $(REPLAY_BINS)
+	HOSTMON_VALGRIND=1 ./tests/run.sh $(BUILD) unit fuzz integration
 
 check: deps-test
 	@echo "check: clang-format ($(words $(C_FILES)) files)"

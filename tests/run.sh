@@ -1,8 +1,9 @@
 #!/bin/sh
-# Runs the test layers (unit, bpf, integration) and prints one closing "N passed, N failed" line
+# Runs the test layers (unit, bpf, fuzz seed replay, integration) and prints one closing "N passed, N failed" line
 # (", N skipped" added when a test skipped a part whose prerequisite is absent).
-# Usage: tests/run.sh BUILD_DIR LAYER...   (LAYER: unit, bpf, integration, all, or a folder or
-# file below one, e.g. integration/cgroup_cpu or integration/core/test_host_check.py)
+# Usage: tests/run.sh BUILD_DIR LAYER...   (LAYER: unit, bpf, fuzz, integration, all, or a folder or
+# file below one, e.g. integration/cgroup_cpu or integration/core/test_host_check.py, or
+# fuzz/fuzz_request.c for one harness's seed replay)
 set -u
 
 build=${1:?build dir}
@@ -109,6 +110,26 @@ layer_bpf() {
 	done
 }
 
+# Each fuzz harness (tests/fuzz/fuzz_NAME.c) built as a plain program that runs its entry point
+# once on every seed: tests/fuzz/seeds/NAME and tests/fixtures/NAME, as make fuzz seeds them.
+layer_fuzz() {
+	for src in $(find "$root/tests/fuzz" -name "fuzz_${1:-*}.c" -type f | sort); do
+		name=${src#"$root"/tests/}
+		name=${name%.c}
+		harness=${name#fuzz/fuzz_}
+		set --
+		for d in "$root/tests/fuzz/seeds/$harness" "$root/tests/fixtures/$harness"; do
+			[ -d "$d" ] && set -- "$@" "$d"
+		done
+		if [ "${HOSTMON_VALGRIND:-0}" = 1 ]; then
+			# shellcheck disable=SC2086
+			run_one "$name" $valgrind "$root/$build/tests/$name" "$name" "$@"
+		else
+			run_one "$name" "$root/$build/tests/$name" "$name" "$@"
+		fi
+	done
+}
+
 layer_integration() {
 	for t in $(tests_of "integration${1:+/$1}" py); do
 		name=${t#"$root"/tests/}
@@ -130,9 +151,14 @@ for arg in "$@"; do
 	unit) layer_unit "$part" ;;
 	bpf) layer_bpf "$part" ;;
 	integration) layer_integration "$part" ;;
+	fuzz)
+		harness=${part#fuzz_}
+		layer_fuzz "${harness%.c}"
+		;;
 	all)
 		layer_unit
 		layer_bpf
+		layer_fuzz
 		layer_integration
 		;;
 	*)
