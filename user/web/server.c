@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "web/budget.h"
 #include "web/listen.h"
 
 /* A response body buffer larger than this is freed after use instead of kept for the next one. */
@@ -60,17 +60,9 @@ struct web_server {
 	struct loop_timer *sweep_timer;
 	struct conn *lru_head, *lru_tail;
 	struct web_server_stats stats;
-	struct web_page_set pages;
-	uint64_t private_bytes;	    /* responses of the connections' own buffers */
-	uint64_t refusals_unlogged; /* since the last log line about them */
-	uint64_t refusal_logged_ms; /* 0: never */
+	struct web_budget budget;
 	char address[INET6_ADDRSTRLEN + 16];
 };
-
-const char *web_refusal_name(enum web_refusal r)
-{
-	return r == WEB_REFUSED_SCRAPES ? "scrapes" : "queued_bytes";
-}
 
 const char *web_status_reason(int status)
 {
@@ -153,16 +145,11 @@ static size_t body_len(const struct conn *c)
 	return c->page ? c->page->len : c->body.len;
 }
 
-static uint64_t queued_bytes(const struct web_server *s)
-{
-	return s->pages.bytes + s->private_bytes;
-}
-
 /* Counts the response c is about to send: its own buffers, and its page as one more holder. */
 static void conn_charge(struct conn *c)
 {
 	c->charged = c->head.len + (c->page ? 0 : c->body.len);
-	c->srv->private_bytes += c->charged;
+	c->srv->budget.private_bytes += c->charged;
 }
 
 /* The response is sent or abandoned: its bytes and its page reference go. */
@@ -170,12 +157,12 @@ static void conn_release(struct conn *c)
 {
 	struct web_server *s = c->srv;
 
-	s->private_bytes -= c->charged;
+	s->budget.private_bytes -= c->charged;
 	c->charged = 0;
 	if (c->page) {
 		web_page_unref(c->page);
 		c->page = NULL;
-		s->stats.scrapes_in_flight--;
+		s->budget.scrapes_in_flight--;
 	}
 }
 
@@ -255,91 +242,6 @@ static void queue_error(struct conn *c, int status)
 	c->srv->stats.bad_requests++;
 }
 
-static bool over_cap(const struct web_server *s, size_t len)
-{
-	uint64_t queued = queued_bytes(s);
-
-	/* alone, even a response bigger than the cap goes out: the page must stay servable */
-	return len > WEB_SMALL_RESPONSE && queued > 0 && queued + len > s->opts.max_queued_bytes;
-}
-
-/* One log line per WEB_REFUSAL_LOG_MS, however many refusals; the counter has each of them. */
-static void log_refusal(struct web_server *s, enum web_refusal why)
-{
-	uint64_t now = loop_now_ms();
-
-	s->refusals_unlogged++;
-	if (s->refusal_logged_ms && now - s->refusal_logged_ms < WEB_REFUSAL_LOG_MS)
-		return;
-	struct log_num n_refused, n_queued, n_scrapes;
-	log_warn("HTTP requests refused with 503", "reason", web_refusal_name(why), "refused",
-		 log_u64(&n_refused, s->refusals_unlogged), "queued_bytes",
-		 log_u64(&n_queued, queued_bytes(s)), "scrapes_in_flight",
-		 log_u64(&n_scrapes, s->stats.scrapes_in_flight), "hint",
-		 "slow or stuck scrapers; --max-scrapes and --max-queued-bytes set the limits, "
-		 "logged at most once a minute");
-	s->refusals_unlogged = 0;
-	s->refusal_logged_ms = now ? now : 1;
-}
-
-static void refuse(struct web_server *s, struct web_response *r, enum web_refusal why)
-{
-	s->stats.refused[why]++;
-	log_refusal(s, why);
-	buf_reset(r->body);
-	buf_puts(r->body, why == WEB_REFUSED_SCRAPES ? "too many scrapes in flight\n"
-						     : "too many bytes queued for slow readers\n");
-	r->status = 503;
-	r->content_type = "text/plain; charset=utf-8";
-	r->content_encoding = NULL;
-	r->extra_headers = "Retry-After: 1\r\n";
-	r->close = true;
-	if (r->page) {
-		web_page_unref(r->page);
-		r->page = NULL;
-	}
-}
-
-int web_server_serve_page(struct web_server *s, struct web_response *resp, unsigned variant,
-			  web_render_fn render, void *arg)
-{
-	uint64_t now = loop_now_ms();
-	struct buf out = { 0 };
-	int rc;
-
-	if (variant >= WEB_PAGE_VARIANTS)
-		return -EINVAL;
-	if (s->stats.scrapes_in_flight >= s->opts.max_scrapes) {
-		refuse(s, resp, WEB_REFUSED_SCRAPES);
-		return -EBUSY;
-	}
-	resp->page = web_page_set_fresh(&s->pages, variant, now, WEB_PAGE_SHARE_MS);
-	if (resp->page)
-		return 0;
-	/* the last page of this variant is the best guess before paying for a render */
-	if (over_cap(s, s->pages.last_len[variant])) {
-		refuse(s, resp, WEB_REFUSED_QUEUED_BYTES);
-		return -ENOBUFS;
-	}
-	rc = render(arg, &out);
-	if (!rc && out.err)
-		rc = out.err;
-	if (!rc && over_cap(s, out.len)) {
-		s->pages.last_len[variant] = out.len;
-		buf_free(&out);
-		refuse(s, resp, WEB_REFUSED_QUEUED_BYTES);
-		return -ENOBUFS;
-	}
-	if (!rc) {
-		resp->page = web_page_set_add(&s->pages, variant, &out, loop_now_ms());
-		rc = resp->page ? 0 : -ENOMEM;
-	}
-	buf_free(&out);
-	if (!rc)
-		s->stats.pages_rendered++;
-	return rc;
-}
-
 static void queue_response(struct conn *c, const struct web_request *req)
 {
 	struct web_server *s = c->srv;
@@ -351,9 +253,9 @@ static void queue_response(struct conn *c, const struct web_request *req)
 	if (r.page) {
 		buf_reset(&c->body);
 		c->page = r.page;
-		s->stats.scrapes_in_flight++;
-	} else if (!c->body.err && over_cap(s, c->body.len)) {
-		refuse(s, &r, WEB_REFUSED_QUEUED_BYTES);
+		s->budget.scrapes_in_flight++;
+	} else if (!c->body.err && web_budget_over(&s->budget, c->body.len)) {
+		web_budget_refuse(&s->budget, &r, WEB_REFUSED_QUEUED_BYTES);
 	}
 	if (c->body.err) {
 		/* The handler ran out of memory: say so rather than send a truncated page. */
@@ -693,6 +595,8 @@ struct web_server *web_server_new(struct loop *l, const struct web_settings *opt
 	s->opts = *opts;
 	s->handler = handler;
 	s->handler_arg = arg;
+	s->budget.max_scrapes = opts->max_scrapes;
+	s->budget.max_queued_bytes = opts->max_queued_bytes;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->listen_fd = web_listen(opts->listen, err, errlen);
 	if (s->listen_fd < 0)
@@ -742,6 +646,17 @@ const char *web_server_address(const struct web_server *s)
 
 void web_server_get_stats(const struct web_server *s, struct web_server_stats *out)
 {
+	const struct web_budget *b = &s->budget;
+
 	*out = s->stats;
-	out->queued_bytes = queued_bytes(s);
+	memcpy(out->refused, b->refused, sizeof(out->refused));
+	out->queued_bytes = web_budget_queued(b);
+	out->scrapes_in_flight = b->scrapes_in_flight;
+	out->pages_rendered = b->pages_rendered;
+}
+
+int web_server_serve_page(struct web_server *s, struct web_response *resp, unsigned variant,
+			  web_render_fn render, void *arg)
+{
+	return web_budget_serve_page(&s->budget, resp, variant, render, arg);
 }
