@@ -147,14 +147,16 @@ static char *trim(char *s)
 	return s;
 }
 
-/* An ini value: quotes removed, or cut at a ';' comment. */
+/* An ini value: inside its quotes, or cut at a ';' comment. */
 static char *ini_value(char *v)
 {
 	v = trim(v);
-	size_t n = strlen(v);
-	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-		v[n - 1] = '\0';
-		return v + 1;
+	if (v[0] == '"' || v[0] == '\'') {
+		char *close = strchr(v + 1, v[0]);
+		if (close) {
+			*close = '\0';
+			return v + 1;
+		}
 	}
 	char *c = strchr(v, ';');
 	if (c)
