@@ -17,6 +17,7 @@ Checked, in both modes, on the series of the pool's cgroup and pool="hostmon":
     counter grows between two scrapes taken during the load (it counts an interval still open) and
     by at least half the load's duration overall, and never by more than the time between the two
     scrapes around it; in flight is 0 once the clients are done
+The status page (/status.json) lists the workers with pool "hostmon" and the master with none.
 Only in the USDT run: the configuration file moved away, the next rescan says status="unreadable"
 and hostmon_phpfpm_max_children leaves the page while the other pool series stay; moved back, it is
 2 again with status="ok".
@@ -31,7 +32,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
-from hostmon_test import main, parse_samples, promtool_check, running_daemon
+import json
+
+from hostmon_test import main, parse_samples, promtool_check, request, running_daemon
 from php_env import FpmPool
 
 POOL = "hostmon"  # the pool php_env.FpmPool writes
@@ -115,6 +118,11 @@ def one_mode(t, env, mode):
         t.check(found, f"{mode}: pool {POOL} found with 2 workers and max_children 2: "
                        f"{pool_series(text, 'hostmon_phpfpm_workers', cg)} "
                        f"{pool_series(text, 'hostmon_phpfpm_max_children', cg)}")
+        _, _, body = request(d, "/status.json")
+        items = (json.loads(body).get("http_targets") or {}).get("items", [])
+        pools = {i["pid"]: i.get("pool") for i in items}
+        t.check(all(pools.get(w) == POOL for w in pool.worker_pids()) and pools.get(pool.master_pid) == "",
+                f"{mode}: the status page names the workers' pool, none for the master: {pools}")
         conf, status = config_status(text, cg)
         t.check(status == "ok" and conf == pool.config,
                 f"{mode}: config_info names the master's --fpm-config {pool.config} with status ok: "
