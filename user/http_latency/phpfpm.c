@@ -30,6 +30,7 @@
 struct pool_slot {
 	bool used;
 	uint64_t cgroup_id;
+	char *path; /* the cgroup's path: one re-created at the same path keeps the pool's series */
 	char name[POOL_NAME_MAX];
 	pid_t master;
 	enum phpfpm_conf_status status;
@@ -87,6 +88,8 @@ void phpfpm_free(struct http_latency *st)
 	if (!p)
 		return;
 	loop_timer_del(st->loop, p->retry);
+	for (size_t i = 0; i < HTTP_PHP_MAX_POOLS; i++)
+		free(p->slots[i].path);
 	munmap(p->shared, p->shared_len);
 	free(p);
 	st->pools = NULL;
@@ -131,15 +134,20 @@ static enum title read_title(pid_t pid, char name[POOL_NAME_MAX])
 	return TITLE_POOL;
 }
 
-/* The cgroup2 id of pid (its directory's inode), 0 when unknown: pools are told apart by it. */
-static uint64_t pid_cgroup_id(const struct http_latency *st, pid_t pid)
+/* The cgroup2 id of pid (its directory's inode) and its path rel, or 0 and "" when unknown: pools
+ * are told apart by them. */
+static uint64_t pid_cgroup(const struct http_latency *st, pid_t pid, char rel[CGROUP_PATH_MAX])
 {
-	char rel[CGROUP_PATH_MAX], full[CGROUP_PATH_MAX * 2];
+	char full[CGROUP_PATH_MAX * 2];
 	struct stat sb;
-	if (!st->have_tree || cgroup_pid_path((int)pid, rel, sizeof(rel)))
+	rel[0] = '\0';
+	if (!st->have_tree || cgroup_pid_path((int)pid, rel, CGROUP_PATH_MAX))
 		return 0;
 	snprintf(full, sizeof(full), "%s%s", st->tree.root_dir, rel);
-	return stat(full, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
+	if (stat(full, &sb) == 0)
+		return (uint64_t)sb.st_ino;
+	rel[0] = '\0';
+	return 0;
 }
 
 static pid_t parent_of(pid_t pid)
@@ -198,21 +206,32 @@ static void read_config(struct pool_slot *s, pid_t master)
 	s->master = master;
 }
 
-/* The slot of (cgroup, name), taken if new; 0 when every slot is taken. */
-static __u16 pool_slot(struct php_pools *p, uint64_t cgroup_id, const char *name)
+/*
+ * The slot of (cgroup, name), taken if new; 0 when every slot is taken (or no memory). A cgroup
+ * re-created at the same path (systemctl restart, a container restarted under its name) has a
+ * new id but the same labels: it continues the pool's slot, so the page never holds two series
+ * with the same labels, and its counters go on.
+ */
+static __u16 pool_slot(struct php_pools *p, uint64_t cgroup_id, const char *path, const char *name)
 {
 	size_t free_slot = 0;
 	for (size_t i = 1; i < HTTP_PHP_MAX_POOLS; i++) {
 		struct pool_slot *s = &p->slots[i];
-		if (s->used && s->cgroup_id == cgroup_id && strcmp(s->name, name) == 0)
+		if (s->used && strcmp(s->name, name) == 0 &&
+		    (s->cgroup_id == cgroup_id || (path[0] && strcmp(s->path, path) == 0))) {
+			s->cgroup_id = cgroup_id;
 			return (__u16)i;
+		}
 		if (!s->used && !free_slot)
 			free_slot = i;
 	}
-	if (!free_slot)
+	char *copy = free_slot ? strdup(path) : NULL;
+	if (!copy)
 		return 0;
 	struct pool_slot *s = &p->slots[free_slot];
+	free(s->path);
 	memset(s, 0, sizeof(*s));
+	s->path = copy;
 	/* the kernel's counters of a slot used before start again (no request refers to it) */
 	memset(&p->shared[free_slot], 0, sizeof(p->shared[free_slot]));
 	s->used = true;
@@ -246,7 +265,9 @@ int phpfpm_attribute(struct http_latency *st, __u32 tgid, struct http_target *t)
 		pending_add(p, tgid);
 		return 0;
 	}
-	__u16 i = pool_slot(p, pid_cgroup_id(st, (pid_t)tgid), name);
+	char path[CGROUP_PATH_MAX];
+	uint64_t cgroup_id = pid_cgroup(st, (pid_t)tgid, path);
+	__u16 i = pool_slot(p, cgroup_id, path, name);
 	if (!i) {
 		p->full_total++;
 		if (!p->warned_full)

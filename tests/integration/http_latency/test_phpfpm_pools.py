@@ -1,10 +1,9 @@
 """PHP-FPM pool saturation: requests in flight, workers, pm.max_children and saturated seconds per pool.
 
 A real php-fpm (tests/integration/lib/php_env.py: FpmPool, pm=static, max_children=2, pool
-"hostmon", in its own cgroup2 directory) under hostmon --collectors http_latency, started BEFORE
-the pool, once through USDT and once with --http-php-usdt=false (FastCGI records). Requests go
-straight to the pool over FastCGI (pool.request, like nginx or cgi-fcgi would send them) to
-tests/fixtures/php/sleep.php?ms=300.
+"hostmon", in its own cgroup2 directory) behind a real nginx (in another), under hostmon
+--collectors http_latency, started BEFORE them, once through USDT and once with
+--http-php-usdt=false (FastCGI records). Clients ask nginx for /php/sleep.php?ms=300.
 
 Checked, in both modes, on the series of the pool's cgroup and pool="hostmon":
   - the pool is found: hostmon_phpfpm_workers 2 (the worker processes), hostmon_phpfpm_max_children
@@ -16,8 +15,13 @@ Checked, in both modes, on the series of the pool's cgroup and pool="hostmon":
   - four clients: in flight is never above 2 (two workers) and is 2 while they run; the saturated
     counter grows between two scrapes taken during the load (it counts an interval still open) and
     by at least half the load's duration overall, and never by more than the time between the two
-    scrapes around it; in flight is 0 once the clients are done
+    scrapes around it; in flight is 0 once the clients are done. The wait for a worker is in
+    nginx's series: its mean latency over the load is at least 1.5x php's (two requests wait for
+    each one served: about 2x)
 The status page (/status.json) lists the workers with pool "hostmon" and the master with none.
+Only in the FastCGI run: the pool stopped, its cgroup removed and made again at the same path (a
+new cgroup id, as systemctl restart makes), a new pool started there: still one series per family
+for (cgroup, pool), the saturated counter not below its last value, workers 2.
 Only in the USDT run: the configuration file moved away, the next rescan says status="unreadable"
 and hostmon_phpfpm_max_children leaves the page while the other pool series stay; moved back, it is
 2 again with status="ok".
@@ -35,7 +39,8 @@ from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
 import json
 
 from hostmon_test import main, parse_samples, promtool_check, request, running_daemon
-from php_env import FpmPool
+from http_hist import delta, histograms, merged, quiet
+from php_env import FpmPool, Nginx
 
 POOL = "hostmon"  # the pool php_env.FpmPool writes
 SLEEP_MS = 300
@@ -66,17 +71,17 @@ def config_status(text, cg):
 
 
 class Load:
-    """n clients sending sleep.php?ms=SLEEP_MS requests back to back to the pool for seconds."""
+    """n clients sending /php/sleep.php?ms=SLEEP_MS requests back to back to nginx for seconds."""
 
-    def __init__(self, pool, n, seconds):
-        self.pool, self.n, self.seconds = pool, n, seconds
+    def __init__(self, web, n, seconds):
+        self.web, self.n, self.seconds = web, n, seconds
         self.errors, self.done = [], 0
         self.lock = threading.Lock()
 
     def _client(self, until):
         while time.monotonic() < until:
             try:
-                r = self.pool.request("php/sleep.php", f"ms={SLEEP_MS}", timeout=30)
+                r = self.web.get(f"/php/sleep.php?ms={SLEEP_MS}", timeout=30)
                 with self.lock:
                     self.done += 1
                     if r.status != 200:
@@ -104,14 +109,19 @@ class Load:
         return time.monotonic() - start, flights, saturated
 
 
+def mean(h):
+    return h["sum"] / h["count"] if h["count"] else None
+
+
 def one_mode(t, env, mode):
-    cg = env.mkdir(mode)
+    cg, cg_web = env.mkdir(mode), env.mkdir(mode + "-nginx")
     args = ["--collectors", "http_latency", "--cgroup-refresh-interval", "1s",
             "--http-include-cgroup", f"^{env.base}(/|$)"]
     if mode == "fastcgi":
         args.append("--http-php-usdt=false")
     with running_daemon(t, *args) as d, \
-            FpmPool(listen="unix", pm="static", max_children=2, cgroup=env.path(cg)) as pool:
+            FpmPool(listen="unix", pm="static", max_children=2, cgroup=env.path(cg)) as pool, \
+            Nginx(pool, cgroup=env.path(cg_web)) as web:
         found = wait_until(lambda: (lambda s: value(s, "hostmon_phpfpm_workers", cg) == 2
                                     and value(s, "hostmon_phpfpm_max_children", cg) == 2)(scrape(d)), 10)
         text = scrape(d)
@@ -130,7 +140,7 @@ def one_mode(t, env, mode):
 
         # one client: a free worker always remains
         before = value(scrape(d), "hostmon_phpfpm_saturated_seconds_total", cg) or 0.0
-        elapsed, flights, _ = Load(pool, 1, LOAD_S).run(d, cg)
+        elapsed, flights, _ = Load(web, 1, LOAD_S).run(d, cg)
         after = value(scrape(d), "hostmon_phpfpm_saturated_seconds_total", cg)
         info(f"{mode}: 1 client {elapsed:.2f} s: in flight {flights}, saturated +{(after or 0) - before:.3f} s")
         t.check(all(f is not None and f <= 1 for f in flights) and 1 in flights,
@@ -140,10 +150,13 @@ def one_mode(t, env, mode):
                 f"less than a quarter of the load's {elapsed:.2f} s")
 
         # four clients on two workers: two requests always wait
+        h_web, h_pool = quiet(d, cg_web), quiet(d, cg)
         t0, before = time.monotonic(), value(scrape(d), "hostmon_phpfpm_saturated_seconds_total", cg)
-        load = Load(pool, 4, LOAD_S)
+        load = Load(web, 4, LOAD_S)
         elapsed, flights, saturated = load.run(d, cg)
         after, t1 = value(scrape(d), "hostmon_phpfpm_saturated_seconds_total", cg), time.monotonic()
+        wait_web = mean(merged(delta(quiet(d, cg_web), h_web), "nginx"))
+        wait_php = mean(merged(delta(quiet(d, cg), h_pool), "php"))
         t.check(not load.errors and load.done >= 4, f"{mode}: 4 clients: {load.done} requests, errors {load.errors}")
         grew = (after or 0) - (before or 0)
         info(f"{mode}: 4 clients {elapsed:.2f} s ({load.done} requests): in flight {flights}, "
@@ -158,6 +171,10 @@ def one_mode(t, env, mode):
                 f"{elapsed:.2f} s, at most the {t1 - t0:.2f} s between the scrapes around it")
         t.check(wait_until(lambda: value(scrape(d), "hostmon_phpfpm_requests_in_flight", cg) == 0, 5),
                 f"{mode}: in flight back to 0 after the load")
+        info(f"{mode}: 4 clients: mean latency nginx {wait_web} s, php {wait_php} s")
+        t.check(wait_web is not None and wait_php is not None and wait_web >= 1.5 * wait_php,
+                f"{mode}: the wait for a worker is in nginx's series: nginx mean {wait_web} s >= 1.5 x "
+                f"php mean {wait_php} s")
 
         if mode == "usdt":
             moved = pool.config + ".away"
@@ -175,8 +192,30 @@ def one_mode(t, env, mode):
             back = wait_until(lambda: value(scrape(d), "hostmon_phpfpm_max_children", cg) == 2, 10)
             t.check(back and config_status(scrape(d), cg)[1] == "ok",
                     f"{mode}: config back: max_children 2, status ok")
+        if mode == "fastcgi":
+            recreated(t, env, d, cg, pool, web)
         ok, why = promtool_check(scrape(d).encode())
         t.check(ok, f"{mode}: promtool: {why}")
+
+
+def recreated(t, env, d, cg, pool, web):
+    """The pool's cgroup removed and made again at the same path, a new pool started in it."""
+    last = value(scrape(d), "hostmon_phpfpm_saturated_seconds_total", cg)
+    web.stop()
+    pool.stop()
+    os.rmdir(env.path(cg))
+    os.mkdir(env.path(cg))
+    with FpmPool(listen="unix", pm="static", max_children=2, cgroup=env.path(cg)):
+        found = wait_until(lambda: value(scrape(d), "hostmon_phpfpm_workers", cg) == 2, 10)
+        text = scrape(d)
+        families = ("hostmon_phpfpm_workers", "hostmon_phpfpm_saturated_seconds_total",
+                    "hostmon_phpfpm_requests_in_flight", "hostmon_phpfpm_max_children")
+        counts = {f: len(pool_series(text, f, cg)) for f in families}
+        now = value(text, "hostmon_phpfpm_saturated_seconds_total", cg)
+        t.check(found and all(n == 1 for n in counts.values()),
+                f"re-created cgroup: one series per family for the pool, workers 2: {counts}")
+        t.check(now is not None and last is not None and now >= last,
+                f"re-created cgroup: the saturated counter goes on ({last} -> {now})")
 
 
 def run(t):
