@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,7 +385,8 @@ void phpfpm_count_end(struct http_latency *st)
 		s->workers = p->counts[i];
 		/* the kernel compares in flight with it at each start and end */
 		__atomic_store_n(&p->shared[i].workers, s->workers, __ATOMIC_RELAXED);
-		if (s->workers) {
+		/* pm = ondemand keeps no idle worker: a pool whose master lives is still there */
+		if (s->workers || (s->master > 0 && (kill(s->master, 0) == 0 || errno == EPERM))) {
 			s->empty_since_ns = 0;
 			continue;
 		}
