@@ -151,11 +151,15 @@ static uint64_t pid_cgroup(const struct http_latency *st, pid_t pid, char rel[CG
 	return 0;
 }
 
-static pid_t parent_of(pid_t pid)
+/* A worker's master: its parent, when that runs php-fpm too (a worker whose master died was
+ * handed to another process, whose files say nothing of the pool); 0 otherwise. */
+static pid_t master_of(pid_t pid)
 {
 	char stat[512];
 	uint64_t ppid;
-	if (proc_stat_read(pid, stat, sizeof(stat)) || proc_stat_field(stat, 4, &ppid))
+	struct proc_id id;
+	if (proc_stat_read(pid, stat, sizeof(stat)) || proc_stat_field(stat, 4, &ppid) ||
+	    proc_id_read((pid_t)ppid, &id) || strncmp(id.exe, "php-fpm", 7) != 0)
 		return 0;
 	return (pid_t)ppid;
 }
@@ -187,18 +191,22 @@ static void read_config(struct pool_slot *s, pid_t master)
 	}
 	if (root >= 0)
 		close(root);
-	if (!s->conf_read || status != s->status || strcmp(c.file, s->config) != 0) {
+	/* one line per change, not per rescan */
+	if (!s->conf_read || status != s->status || strcmp(c.file, s->config) != 0 ||
+	    (status == PHPFPM_CONF_OK && c.max_children != s->max_children)) {
 		struct log_num num = { { 0 } };
+		const char *file = c.file[0] ? c.file : "?", *why = phpfpm_conf_status_name(status);
 		if (status == PHPFPM_CONF_OK)
 			log_info("php-fpm pool configuration read", "collector", "http_latency",
-				 "pool", s->name, "config", c.file, "max_children",
+				 "pool", s->name, "config", file, "max_children",
 				 log_u64(&num, c.max_children));
+		else if (status == PHPFPM_CONF_UNREADABLE)
+			log_warn("cannot read pm.max_children of a php-fpm pool", "collector",
+				 "http_latency", "pool", s->name, "config", file, "status", why,
+				 "need", "the master's files readable through /proc/PID/root");
 		else
 			log_warn("cannot read pm.max_children of a php-fpm pool", "collector",
-				 "http_latency", "pool", s->name, "config",
-				 c.file[0] ? c.file : "?", "status",
-				 phpfpm_conf_status_name(status), "need",
-				 "its master's configuration readable through /proc/PID/root");
+				 "http_latency", "pool", s->name, "config", file, "status", why);
 	}
 	s->conf_read = true;
 	s->status = status;
@@ -278,7 +286,7 @@ int phpfpm_attribute(struct http_latency *st, __u32 tgid, struct http_target *t)
 		return 0;
 	}
 	struct pool_slot *s = &p->slots[i];
-	pid_t master = parent_of((pid_t)tgid);
+	pid_t master = master_of((pid_t)tgid);
 	if (master > 0 && (!s->conf_read || master != s->master))
 		read_config(s, master);
 	t->pool = i;
