@@ -1,7 +1,7 @@
 /* hook_floor_bench.c — attaches bpf/hook_floor/hook_floor.bpf.c's empty programs, so a benchmark
  * can measure the hooks' own cost beside a collector's on the same events.
  *
- * Usage: hook_floor_bench syscalls | cgroup DIR | sched | walk N | tcp | exit
+ * Usage: hook_floor_bench syscalls | cgroup DIR | sched | walk N | tcp | exit | usdt BINARY
  *   syscalls    empty tp_btf sys_enter/sys_exit programs, attached globally: every syscall of
  *               every process on the host runs them
  *   cgroup DIR  empty cgroup_skb ingress/egress programs attached to the cgroup2 directory DIR:
@@ -11,6 +11,8 @@
  *   tcp         empty tp_btf tcp_retransmit_skb, tcp_send_reset, tcp_receive_reset and
  *               inet_sock_set_state programs (cgroup_tcp's hooks)
  *   exit        empty tp_btf sched_process_exit and mark_victim programs (cgroup_saturation's)
+ *   usdt BINARY empty programs on BINARY's php:request__startup and php:request__shutdown USDT
+ *               probes, in every process running it (http_latency's PHP hooks)
  * Only the programs of the chosen mode are loaded. The attaching modes print "attached MODE" once
  * attached (the caller waits for that line) and hold until SIGTERM/SIGINT. At the end each
  * program's kernel run-time statistics are printed, "floor PROG runs=N ns_per_run=X", measured
@@ -43,7 +45,9 @@ static void on_signal(int sig)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s syscalls | cgroup DIR | sched | walk N | tcp | exit\n", argv0);
+	fprintf(stderr,
+		"usage: %s syscalls | cgroup DIR | sched | walk N | tcp | exit | usdt BINARY\n",
+		argv0);
 	return 2;
 }
 
@@ -86,6 +90,7 @@ int main(int argc, char **argv)
 	struct hook_floor_bpf *skel = NULL;
 	int cgfd = -1, stats_fd = -1, rc = 1, err, nprogs = 2;
 	long walks = 0;
+	const char *usdt_binary = NULL;
 
 	/* the mode's programs and what they attach to */
 	skel = hook_floor_bpf__open();
@@ -119,6 +124,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "exit") && argc == 2) {
 		progs[0] = skel->progs.floor_task_exit;
 		progs[1] = skel->progs.floor_oom_victim;
+	} else if (!strcmp(mode, "usdt") && argc == 3) {
+		progs[0] = skel->progs.floor_php_startup;
+		progs[1] = skel->progs.floor_php_shutdown;
+		usdt_binary = argv[2];
 	} else {
 		hook_floor_bpf__destroy(skel);
 		return usage(argv[0]);
@@ -139,8 +148,13 @@ int main(int argc, char **argv)
 	if (stats_fd < 0)
 		fprintf(stderr, "hook_floor: no run-time statistics: %s\n", strerror(errno));
 	for (int i = 0; i < nprogs; i++) {
-		links[i] = cgfd >= 0 ? bpf_program__attach_cgroup(progs[i], cgfd)
-				     : bpf_program__attach(progs[i]);
+		if (usdt_binary)
+			links[i] = bpf_program__attach_usdt(
+				progs[i], -1, usdt_binary, "php",
+				i ? "request__shutdown" : "request__startup", NULL);
+		else
+			links[i] = cgfd >= 0 ? bpf_program__attach_cgroup(progs[i], cgfd)
+					     : bpf_program__attach(progs[i]);
 		if (!links[i]) {
 			fprintf(stderr, "hook_floor: cannot attach %s: %s\n",
 				bpf_program__name(progs[i]), strerror(errno));

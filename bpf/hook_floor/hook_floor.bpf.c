@@ -5,11 +5,13 @@
  * by every packet of the cgroup they are attached to; sched_switch, paid by every context switch;
  * sched_process_free, paid by every task's release; an iter/task walk, paid per task walked; the
  * TCP tracepoints cgroup_tcp uses (retransmit, resets sent and received, socket state changes),
- * paid per such event; and sched_process_exit and mark_victim, the OOM hooks of cgroup_saturation.
+ * paid per such event; sched_process_exit and mark_victim, the OOM hooks of cgroup_saturation;
+ * and PHP's request__startup/__shutdown USDT probes, paid per PHP request.
  * bench/hook_floor_bench loads only the programs of the mode it runs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -88,6 +90,20 @@ int BPF_PROG(floor_task_exit, struct task_struct *task)
 
 SEC("tp_btf/mark_victim")
 int BPF_PROG(floor_oom_victim, struct task_struct *task)
+{
+	return 0;
+}
+
+/* attached like http_latency's php_request_startup/_shutdown (libbpf's USDT attach needs
+ * usdt.bpf.h's maps), but reading no argument */
+SEC("usdt")
+int floor_php_startup(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+SEC("usdt")
+int floor_php_shutdown(struct pt_regs *ctx)
 {
 	return 0;
 }

@@ -105,7 +105,8 @@ enum http_counter {
 struct http_target {
 	__u8 runtime; /* enum http_runtime */
 	__u8 mode;    /* enum http_mode */
-	__u8 pad[6];
+	__u16 pool;   /* PHP-FPM: the worker's pool (phpfpm.h), set by user space; 0: none */
+	__u8 pad[4];
 };
 _Static_assert(sizeof(struct http_target) == 8, "http_target layout");
 
@@ -143,7 +144,8 @@ struct http_php_req {
 	__u8 params_next; /* FastCGI mode: the next read is a FCGI_PARAMS body */
 	__u32 params_len;
 	__u8 active; /* a request started and has not ended */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 pool; /* the pool it is counted in flight in (phpfpm.bpf.h); 0: none */
 };
 _Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
 

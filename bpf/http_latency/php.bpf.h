@@ -21,6 +21,7 @@
  *   php_task_gone(task): task ends (or execs another program) with its
  *     request unanswered: counted HTTP_UNPAIRED_EXIT.
  *   php_end(t, r): records the worker's request r and ends it.
+ *   Every start and end also counts the worker's pool (phpfpm.bpf.h).
  */
 
 #include "vmlinux.h"
@@ -30,6 +31,7 @@
 #include "lib/counters.bpf.h"
 #include "maps.bpf.h"
 #include "peek.bpf.h"
+#include "phpfpm.bpf.h"
 #include "record.bpf.h"
 #include "request.bpf.h"
 #include "route_cap.bpf.h"
@@ -46,6 +48,7 @@ static __always_inline void php_end(const struct http_target *t, struct http_php
 {
 	record(bpf_get_current_cgroup_id(), t->runtime, r->method, r->status ? r->status : 200,
 	       r->route, bpf_ktime_get_ns() - r->start_ns);
+	phpfpm_end(r);
 	r->active = 0;
 	r->params_next = 0;
 }
@@ -58,10 +61,12 @@ static __always_inline struct http_php_req *php_begin(__u32 fd)
 		counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
 		return NULL;
 	}
+	phpfpm_end(r); /* a request replaced leaves its pool */
 	__builtin_memset(r, 0, sizeof(*r));
 	r->start_ns = bpf_ktime_get_ns();
 	r->fd = fd;
 	r->active = 1;
+	r->pool = phpfpm_start();
 	return r;
 }
 
@@ -256,6 +261,7 @@ static __always_inline void php_task_gone(struct task_struct *task)
 {
 	struct http_php_req *r = bpf_task_storage_get(&php_reqs, task, 0, 0);
 	if (r && r->active) {
+		phpfpm_end(r);
 		r->active = 0;
 		counter_inc(&http_counters, HTTP_UNPAIRED_EXIT);
 	}

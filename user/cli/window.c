@@ -250,7 +250,8 @@ enum cpu_field {
 	FIELD_LIMIT,
 	FIELD_WSS,
 	FIELD_MEM_LIMIT,
-	FIELD_OOM
+	FIELD_OOM,
+	FIELD_PHP_SAT
 };
 
 static int read_cpu_family(struct builder *b, const struct metric_snapshot *before,
@@ -303,6 +304,10 @@ static int read_cpu_family(struct builder *b, const struct metric_snapshot *befo
 		case FIELD_OOM:
 			r->oom_kills = d;
 			r->has_oom = true;
+			break;
+		case FIELD_PHP_SAT:
+			r->php_saturated_seconds = d;
+			r->has_php = true;
 			break;
 		}
 	}
@@ -409,6 +414,7 @@ static void derive(struct window *w, struct cgroup_row *r)
 				     ? r->wss_bytes / r->mem_limit_bytes
 				     : NAN;
 	r->req_per_s = (double)r->http.count / s;
+	r->php_saturated_ratio = r->has_php ? r->php_saturated_seconds / s : NAN;
 	r->error_ratio = r->http.count ? (double)r->http.errors_5xx / (double)r->http.count : NAN;
 	latency_quantiles(w, &r->http, &r->q);
 }
@@ -434,7 +440,8 @@ int window_compute(struct window *w, const struct metric_snapshot *before,
 		    { LIMIT_FAMILY, FIELD_LIMIT },
 		    { WSS_FAMILY, FIELD_WSS },
 		    { MEM_LIMIT_FAMILY, FIELD_MEM_LIMIT },
-		    { OOM_FAMILY, FIELD_OOM } };
+		    { OOM_FAMILY, FIELD_OOM },
+		    { PHP_SAT_FAMILY, FIELD_PHP_SAT } };
 	int rc = 0;
 
 	memset(w, 0, sizeof(*w));

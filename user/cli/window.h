@@ -42,6 +42,7 @@
 #define WSS_FAMILY	 "hostmon_cgroup_memory_working_set_bytes"
 #define MEM_LIMIT_FAMILY "hostmon_cgroup_memory_limit_bytes"
 #define OOM_FAMILY	 "hostmon_cgroup_oom_kills_total"
+#define PHP_SAT_FAMILY	 "hostmon_phpfpm_saturated_seconds_total"
 #define HTTP_FAMILY	 "hostmon_http_server_request_duration_seconds"
 #define TARGETS_GAUGE	 "hostmon_http_latency_target_processes"
 
@@ -65,6 +66,9 @@ struct cgroup_row {
 	/* memory (cgroup_saturation): working set and limit now, OOM kills in the window */
 	bool has_wss, has_mem_limit, has_oom;
 	double wss_bytes, mem_limit_bytes, oom_kills;
+	/* PHP-FPM (http_latency): time every worker of a pool was busy, summed over its pools */
+	bool has_php;
+	double php_saturated_seconds;
 	struct latency http;
 	/* derived by window_compute(); NaN where there is nothing to show */
 	/* wait per task-second of demand: of each second its tasks were runnable (running or
@@ -72,6 +76,7 @@ struct cgroup_row {
 	double wait_ms_per_task_s;
 	double cores, limit_ratio, throttled_ratio, wait_ms_per_s, mem_limit_ratio;
 	double req_per_s, error_ratio;
+	double php_saturated_ratio;
 	struct quantiles q;
 	unsigned unusual; /* enum unusual bits, set by the caller */
 };

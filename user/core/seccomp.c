@@ -73,6 +73,7 @@ static const int allowed[] = {
 	__NR_pidfd_send_signal,
 	/* files: /proc, cgroup files, config, certificates, the rabbitmq password file */
 	__NR_openat,
+	__NR_openat2, /* PHP-FPM configuration inside a container root (RESOLVE_IN_ROOT) */
 	__NR_close,
 	__NR_close_range,
 	__NR_read,

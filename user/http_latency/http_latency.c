@@ -148,6 +148,18 @@ static const char *label_name(const struct cg_label *l, int i)
 	return l && l->names[i] ? l->names[i] : "";
 }
 
+int latency_cgroup_labels(struct http_latency *st, uint64_t id, const char **v)
+{
+	const struct cg_label *l = label_of(st, id);
+	if (!l)
+		return -ENOENT;
+	const char *labels[] = { l->path,	   l->container_id,  l->pod_uid,
+				 label_name(l, 1), label_name(l, 2), label_name(l, 3),
+				 label_name(l, 0) };
+	memcpy(v, labels, sizeof(labels));
+	return 0;
+}
+
 static uint64_t read_counter(const struct http_latency *st, __u32 which)
 {
 	return bpf_util_percpu_sum(bpf_map__fd(st->skel->maps.http_counters), which, st->ncpus);
@@ -273,6 +285,8 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 	static const char *const reason[] = { "reason" };
 
 	int rc = export_histograms(st, s);
+	if (rc == 0)
+		rc = phpfpm_collect(st, s);
 	if (rc)
 		return rc;
 	struct metric_family *unpaired = metric_family_get(
@@ -352,6 +366,7 @@ static void scan_tick(struct loop *l, void *arg)
 			 "reason", strerror(-rc));
 	if (st->have_tree)
 		cg_tree_walk(&st->tree);
+	phpfpm_rescan(st);
 }
 
 static void latency_destroy(void *state)
@@ -362,6 +377,7 @@ static void latency_destroy(void *state)
 	loop_timer_del(st->loop, st->scan_timer);
 	loop_watch_del(st->loop, st->events_watch);
 	ring_buffer__free(st->events);
+	phpfpm_free(st);
 	latency_targets_free(st);
 	if (st->target_bits)
 		munmap(st->target_bits, st->target_bits_len);
@@ -451,6 +467,11 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 		return rc;
 	}
 	st->target_bits = bits;
+	rc = phpfpm_init(st);
+	if (rc) {
+		snprintf(err, errlen, "cannot map the PHP-FPM pool array: %s", strerror(-rc));
+		return rc;
+	}
 	/* process lifetime hooks stay attached: they run on exec, fork and exit only */
 	struct bpf_program *lifetime[] = { s->progs.http_exec, s->progs.http_fork,
 					   s->progs.http_exit };

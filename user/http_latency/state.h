@@ -31,6 +31,8 @@
 struct http_latency_bpf;
 struct bpf_link;
 struct skb_cgroup;
+struct php_pools;
+struct metric_snapshot;
 
 /* A histogram of a cgroup that cannot be named (created and removed between two scans). */
 struct unnamed_hist {
@@ -86,6 +88,7 @@ struct http_latency {
 	uint64_t unnamed_grace_ns; /* an unnamed id may be new: two rescans before it is gone */
 	struct unnamed_hists unnamed_retired; /* final values of deleted unnamed cgroups' entries */
 	uint64_t cgroups_retired_total;
+	struct php_pools *pools; /* PHP-FPM pools (phpfpm.c) */
 };
 
 /* http_latency.c: entries of the kernel's targets map for a host with ncpus possible CPUs */
@@ -99,6 +102,31 @@ void latency_targets_set_bit(struct http_latency *st, __u32 tgid, int on);
 
 /* http_latency.c: forget a cgroup's labels (its series have left the page) */
 void latency_label_forget(struct http_latency *st, uint64_t id);
+/* http_latency.c: the cgroup label set of id into v[0..6] (cgroup, container_id, pod_uid,
+ * container, pod, namespace, unit), valid until the next collect; -ENOENT when it has no name */
+int latency_cgroup_labels(struct http_latency *st, uint64_t id, const char **v);
+
+/*
+ * phpfpm.c: PHP-FPM pools (docs/phpfpm.md). phpfpm_init() maps the kernel's php_pools after
+ * load (phpfpm_free() undoes it; st->pools NULL is fine everywhere). phpfpm_attribute() names a
+ * PHP-FPM target's pool from its process title: 1 when it set t->pool (the caller writes the
+ * entry), 0 for none (the master; a worker whose title is not set yet is retried on a short
+ * timer, armed by phpfpm_arm_retry()). phpfpm_rescan(), on the scan timer, tries again every
+ * target without a pool and re-reads the pools' configurations. phpfpm_count_begin(),
+ * phpfpm_count() per target and phpfpm_count_end() count each pool's workers over one walk of
+ * the targets and hand the counts to the kernel. phpfpm_collect() adds the pool families;
+ * phpfpm_pool_name() is a pool's name ("" for none).
+ */
+int phpfpm_init(struct http_latency *st);
+void phpfpm_free(struct http_latency *st);
+int phpfpm_attribute(struct http_latency *st, __u32 tgid, struct http_target *t);
+void phpfpm_arm_retry(struct http_latency *st);
+void phpfpm_rescan(struct http_latency *st);
+void phpfpm_count_begin(struct http_latency *st);
+void phpfpm_count(struct http_latency *st, const struct http_target *t);
+void phpfpm_count_end(struct http_latency *st);
+int phpfpm_collect(struct http_latency *st, struct metric_snapshot *snap);
+const char *phpfpm_pool_name(const struct http_latency *st, __u16 pool);
 
 /*
  * retire.c: latency_retire_mark() notes a cgroup removed (or, unnamed, never named);

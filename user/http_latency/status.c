@@ -65,6 +65,7 @@ int latency_status(void *state, struct status_model *m)
 		status_copy(s->exe, sizeof(s->exe), id.exe);
 		status_copy(s->runtime, sizeof(s->runtime), latency_runtime_name(t.runtime));
 		status_copy(s->mode, sizeof(s->mode), mode_name(t.mode));
+		status_copy(s->pool, sizeof(s->pool), phpfpm_pool_name(st, t.pool));
 		status_copy(s->cgroup, sizeof(s->cgroup), cg);
 	}
 	free(pids);

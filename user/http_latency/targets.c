@@ -134,10 +134,13 @@ static void check_target(struct http_latency *st, __u32 tgid)
 		drop(st, tgid);
 		return;
 	}
+	bool changed = phpfpm_attribute(st, tgid, &t);
 	if (t.mode == HTTP_MODE_PHP_FCGI && st->php_usdt && usdt_ready(st, (int)tgid)) {
 		t.mode = HTTP_MODE_PHP_USDT;
-		bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_EXIST);
+		changed = true;
 	}
+	if (changed)
+		bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_EXIST);
 }
 
 int latency_targets_event(void *ctx, void *data, size_t size)
@@ -151,6 +154,7 @@ int latency_targets_event(void *ctx, void *data, size_t size)
 	 * ended (its task storage), and HTTP-mode requests end with their sockets */
 	if (e->kind == HTTP_EVENT_NEW)
 		check_target(st, e->tgid);
+	phpfpm_arm_retry(st);
 	return 0;
 }
 
@@ -175,13 +179,18 @@ void latency_targets_update_hooks(struct http_latency *st)
 	struct http_target t;
 	size_t n = 0, php = 0;
 
+	phpfpm_count_begin(st);
 	while (bpf_map_get_next_key(targets_fd(st), prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		n++;
-		if (bpf_map_lookup_elem(targets_fd(st), &key, &t) == 0 && t.mode != HTTP_MODE_HTTP)
+		if (bpf_map_lookup_elem(targets_fd(st), &key, &t) == 0 &&
+		    t.mode != HTTP_MODE_HTTP) {
 			php++;
+			phpfpm_count(st, &t);
+		}
 	}
+	phpfpm_count_end(st);
 	st->ntargets = n;
 	if (php && !st->enter_link) {
 		attach_hooks(st);

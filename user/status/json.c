@@ -46,6 +46,7 @@ static cJSON *targets_json(const struct status_model *m)
 		cJSON_AddStringToObject(x, "exe", t->exe);
 		cJSON_AddStringToObject(x, "runtime", t->runtime);
 		cJSON_AddStringToObject(x, "mode", t->mode);
+		cJSON_AddStringToObject(x, "pool", t->pool);
 		cJSON_AddStringToObject(x, "cgroup", t->cgroup);
 		cJSON_AddItemToArray(a, x);
 	}
@@ -192,6 +193,7 @@ static void read_targets(const cJSON *o, struct status_model *m)
 		get_str(x, "exe", t->exe, sizeof(t->exe));
 		get_str(x, "runtime", t->runtime, sizeof(t->runtime));
 		get_str(x, "mode", t->mode, sizeof(t->mode));
+		get_str(x, "pool", t->pool, sizeof(t->pool));
 		get_str(x, "cgroup", t->cgroup, sizeof(t->cgroup));
 	}
 	uint64_t total = get_count(o, "total");

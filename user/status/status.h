@@ -52,6 +52,7 @@ struct status_target {
 	char exe[STATUS_NAME];
 	char runtime[16]; /* node, php, nginx, http */
 	char mode[16];	  /* http (its sockets), usdt (PHP probes), fastcgi (PHP-FPM's sockets) */
+	char pool[STATUS_NAME]; /* a PHP-FPM worker's pool; empty for others (and the master) */
 	char cgroup[STATUS_TEXT];
 };
 

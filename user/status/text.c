@@ -22,12 +22,12 @@ static void print_targets(const struct status_model *m, struct buf *out)
 		return;
 	buf_printf(out, "\nHTTP targets (%zu)\n", m->targets_total);
 	if (m->ntargets)
-		buf_printf(out, "  %-8s %-16s %-8s %-8s %s\n", "PID", "EXE", "RUNTIME", "MODE",
-			   "CGROUP");
+		buf_printf(out, "  %-8s %-16s %-8s %-8s %-12s %s\n", "PID", "EXE", "RUNTIME",
+			   "MODE", "POOL", "CGROUP");
 	for (size_t i = 0; i < m->ntargets; i++) {
 		const struct status_target *t = &m->targets[i];
-		buf_printf(out, "  %-8u %-16s %-8s %-8s %s\n", t->pid, t->exe, t->runtime, t->mode,
-			   t->cgroup);
+		buf_printf(out, "  %-8u %-16s %-8s %-8s %-12s %s\n", t->pid, t->exe, t->runtime,
+			   t->mode, t->pool[0] ? t->pool : "-", t->cgroup);
 	}
 	if (m->targets_total > m->ntargets)
 		buf_printf(out, "  ... and %zu more\n", m->targets_total - m->ntargets);

@@ -74,7 +74,9 @@ static void collectors(const struct status_model *m, struct buf *out)
 
 static void targets(const struct status_model *m, struct buf *out)
 {
-	static const char *const cols[] = { "pid", "executable", "runtime", "mode", "cgroup" };
+	static const char *const cols[] = {
+		"pid", "executable", "runtime", "mode", "pool", "cgroup"
+	};
 	char pid[16];
 
 	if (!m->have_http)
@@ -84,7 +86,7 @@ static void targets(const struct status_model *m, struct buf *out)
 		buf_puts(out, "<p>No process is measured now.</p>\n");
 		return;
 	}
-	head(out, cols, 5);
+	head(out, cols, 6);
 	for (size_t i = 0; i < m->ntargets; i++) {
 		const struct status_target *t = &m->targets[i];
 		snprintf(pid, sizeof(pid), "%u", t->pid);
@@ -93,6 +95,7 @@ static void targets(const struct status_model *m, struct buf *out)
 		cell(out, NULL, t->exe);
 		cell(out, NULL, t->runtime);
 		cell(out, NULL, t->mode);
+		cell(out, NULL, t->pool);
 		cell(out, "path", t->cgroup);
 		buf_puts(out, "</tr>\n");
 	}

@@ -138,9 +138,9 @@ class Tmux:
         self.run("kill-server")
 
 
-# name, CORES, %LIM, THR%, WAITms/s, ms/TASK-s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, marks
+# name, CORES, %LIM, THR%, WAITms/s, ms/TASK-s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, PHP%, marks
 ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
-                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEP]+))?\s*$")
+                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEP]+))?\s*$")
 
 
 def number(text):
@@ -157,7 +157,7 @@ def table_rows(screen):
         m = ROW_RE.match(line) if in_table else None
         if m:
             more = {"marked": m.group(1) == "!", "lim": number(m.group(4)), "thr": number(m.group(5)),
-                    "marks": m.group(15) or "", "mem": m.group(8), "oom": m.group(10)}
+                    "marks": m.group(16) or "", "mem": m.group(8), "oom": m.group(10)}
             rows.append((m.group(2).strip(), number(m.group(3)), m.group(13), more))
     return rows
 

@@ -12,7 +12,8 @@ Checked: the image (--help, OCI labels, no compiler); the manifest (no privilege
 read-only root and /sys, probes, memory arithmetic); with the backends started BEFORE hostmon
 (processes found under the manifest's capabilities, and a warning naming CAP_SYS_PTRACE
 without it): CPU series of each container, HTTP
-histograms for requests into php-fpm (USDT inside the container), nginx and node, /readyz and
+histograms for requests into php-fpm (USDT inside the container), nginx and node, the php-fpm
+pool (4 workers, pm.max_children 4 read inside the container through /proc/PID/root), /readyz and
 /healthz; promtool on the scrape; peak memory within the manifest's formula and limit; a restart
 rule on the Laravel container's cgroup doing one graceful reload inside it on sustained burn;
 and docker stop: exit 0, every BPF program hostmon held gone.
@@ -276,6 +277,7 @@ def with_manifest(t, tmp, text, flags, image, args, spec):
         ok, out = promtool_check(text.encode())
         t.check(ok, f"promtool check metrics: {out[:2000]}")
         check_names(t, hm, text, [fpm, web, node])
+        check_pool(t, hm, fpm)
 
         # sustained burn on the pool: one graceful reload, the master kept, its workers replaced
         workers_before = set(docker("top", fpm.id, "-eo", "pid,args").stdout.split("\n")[1:])
@@ -347,6 +349,25 @@ def check_dashboard(t, prom):
         t.check(r.get("health") == "ok", f"rule {r['name']} evaluates: {r.get('lastError')}")
         for sel in selectors(r["query"]):
             t.check(bool(prom.query(f"count({sel})")), f"rule {r['name']}: {sel} has data")
+
+
+def check_pool(t, hm, fpm):
+    """The example image's pool (examples/laravel/php-fpm.conf: [laravel], pm static, max_children 4),
+    its pm.max_children read inside the container (/proc/PID/root): the master names Debian's
+    /etc/php/8.2/fpm/php-fpm.conf, whose include= reaches pool.d/laravel.conf, a file the host
+    does not have."""
+    def pool_of(text):
+        return {n: (labels, v) for n, labels, v in samples(text) if n.startswith("hostmon_phpfpm_")
+                and labels.get("container_id") == fpm.id and labels.get("pool") == "laravel"}
+    got = wait_for(lambda: (lambda p: p.get("hostmon_phpfpm_workers", ({}, 0))[1] == 4 and p)(
+        pool_of(get(hm.ip, 9567, "/metrics")[1].decode())), 20) or {}
+    info_labels = got.get("hostmon_phpfpm_config_info", ({}, 0))[0]
+    t.check(got.get("hostmon_phpfpm_workers", ({}, 0))[1] == 4
+            and got.get("hostmon_phpfpm_max_children", ({}, 0))[1] == 4,
+            f"php-fpm pool laravel of {fpm.name}: 4 workers, max_children 4: {got}")
+    t.check(info_labels.get("status") == "ok"
+            and info_labels.get("config") == "/etc/php/8.2/fpm/pool.d/laravel.conf",
+            f"max_children read inside the container, from its pool.d/laravel.conf: {info_labels}")
 
 
 def names_of(text, container_id, family=CPU):
