@@ -12,6 +12,7 @@
 #include "core/loop.h"
 #include "lib/curlutil.h"
 #include "lib/fileutil.h"
+#include "rabbitmq/prom_parse.h"
 
 /*
  * Why per vhost: the broker builds a whole response before its first byte,
@@ -34,7 +35,83 @@ const char *const rmq_reason_names[RMQ_REASON_MAX] = {
 	[RMQ_REASON_TOO_LARGE] = "too_large",
 	[RMQ_REASON_INVALID_JSON] = "invalid_json",
 	[RMQ_REASON_UNEXPECTED_RESPONSE] = "unexpected_response",
+	[RMQ_REASON_INVALID_TEXT] = "invalid_text",
 };
+
+/* How one response body is parsed as it streams: JSON of the management API, or the Prometheus
+ * plugin's text. why() names a failed stream's error for the operator. */
+struct body_parser {
+	void *(*open)(struct rmq_list *out, const char *vhost);
+	int (*feed)(void *stream, const char *data, size_t len);
+	int (*finish)(void *stream);
+	void (*close)(void *stream);
+	enum rmq_reason (*why)(void *stream, int rc, const char *vhost, char *detail, size_t len);
+};
+
+static void *json_open(struct rmq_list *out, const char *vhost)
+{
+	return vhost ? rmq_stream_new(out) : rmq_stream_new_vhosts(out);
+}
+
+static int json_feed(void *s, const char *data, size_t len)
+{
+	return rmq_stream_feed(s, data, len);
+}
+
+static int json_finish(void *s)
+{
+	return rmq_stream_finish(s, NULL);
+}
+
+static void json_close(void *s)
+{
+	rmq_stream_free(s);
+}
+
+static enum rmq_reason json_why(void *s, int rc, const char *vhost, char *detail, size_t len)
+{
+	(void)s;
+	if (rc == -EBADMSG) {
+		snprintf(detail, len, "response is not valid JSON (or was cut short)");
+		return RMQ_REASON_INVALID_JSON;
+	}
+	snprintf(detail, len, "%s",
+		 vhost ? "JSON is not a queue listing" : "JSON is not a vhost listing");
+	return RMQ_REASON_UNEXPECTED_RESPONSE;
+}
+
+static const struct body_parser json_parser = { json_open, json_feed, json_finish, json_close,
+						json_why };
+
+static void *prom_open(struct rmq_list *out, const char *vhost)
+{
+	return rmq_prom_stream_new(out, vhost);
+}
+
+static int prom_feed(void *s, const char *data, size_t len)
+{
+	return rmq_prom_stream_feed(s, data, len);
+}
+
+static int prom_finish(void *s)
+{
+	return rmq_prom_stream_finish(s);
+}
+
+static void prom_close(void *s)
+{
+	rmq_prom_stream_free(s);
+}
+
+static enum rmq_reason prom_why(void *s, int rc, const char *vhost, char *detail, size_t len)
+{
+	(void)vhost;
+	snprintf(detail, len, "%s", rmq_prom_stream_error(s));
+	return rc == -EBADMSG ? RMQ_REASON_INVALID_TEXT : RMQ_REASON_UNEXPECTED_RESPONSE;
+}
+
+static const struct body_parser prom_parser = { prom_open, prom_feed, prom_finish, prom_close,
+						prom_why };
 
 /* One request of a poll: the vhost listing (vhost NULL) or one vhost's queues. */
 struct job {
@@ -48,7 +125,8 @@ struct xfer {
 	CURL *easy;
 	uint64_t max_bytes;
 	struct job *job; /* NULL: idle */
-	struct rmq_stream *stream;
+	void *stream;
+	const struct body_parser *parser; /* of the job it carries */
 	uint64_t received;
 	int stream_rc;
 	bool too_large;
@@ -59,6 +137,7 @@ struct rmq_fetch {
 	struct xfer *xfers;
 	unsigned nxfers;
 	char *base_url, *user, *password, *password_file;
+	const struct body_parser *parser;
 	bool password_given; /* this poll's password is not empty */
 	uint64_t timeout_ms;
 	int stop_fd;
@@ -89,7 +168,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200)
 		return n; /* an error page: its status is what counts */
-	int rc = rmq_stream_feed(x->stream, data, n);
+	int rc = x->parser->feed(x->stream, data, n);
 	if (rc) {
 		x->stream_rc = rc;
 		return 0;
@@ -191,23 +270,22 @@ static int xfer_result(const struct rmq_fetch *f, struct xfer *x, CURLcode cc,
 		return -EIO;
 	}
 	if (!prc)
-		prc = rmq_stream_finish(x->stream, NULL);
-	if (prc == -EBADMSG)
-		return fail_with(fail, RMQ_REASON_INVALID_JSON,
-				 "response is not valid JSON (or was cut short)");
+		prc = x->parser->finish(x->stream);
 	if (prc == -ENOMEM)
 		return fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
-	if (prc)
-		return fail_with(fail, RMQ_REASON_UNEXPECTED_RESPONSE,
-				 x->job->vhost ? "JSON is not a queue listing"
-					       : "JSON is not a vhost listing");
+	if (prc) {
+		fail->reason = x->parser->why(x->stream, prc, x->job->vhost, fail->detail,
+					      sizeof(fail->detail));
+		return -EIO;
+	}
 	return 0;
 }
 
 static void xfer_end(struct rmq_fetch *f, struct xfer *x)
 {
 	curl_multi_remove_handle(f->multi, x->easy);
-	rmq_stream_free(x->stream);
+	if (x->stream)
+		x->parser->close(x->stream);
 	x->stream = NULL;
 	x->job = NULL;
 }
@@ -217,7 +295,9 @@ static void xfer_end(struct rmq_fetch *f, struct xfer *x)
 static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *vhost, const char *query)
 {
 	char *esc = curl_easy_escape(easy, vhost, 0), *url = NULL;
-	if (esc && asprintf(&url, "%s/api/queues/%s?%s", f->base_url, esc, query) < 0)
+	const char *fmt = f->parser == &prom_parser ? "%s/metrics/detailed?vhost=%s&%s"
+						    : "%s/api/queues/%s?%s";
+	if (esc && asprintf(&url, fmt, f->base_url, esc, query) < 0)
 		url = NULL;
 	curl_free(esc);
 	return url;
@@ -228,14 +308,17 @@ static int xfer_start(struct rmq_fetch *f, struct xfer *x, struct job *job, cons
 {
 	char *url = NULL;
 
-	x->stream = job->vhost ? rmq_stream_new(&job->list) : rmq_stream_new_vhosts(&job->list);
+	/* the vhost listing is the management API's, whatever the fetcher's format */
+	x->parser = job->vhost ? f->parser : &json_parser;
+	x->stream = x->parser->open(&job->list, job->vhost);
 	if (job->vhost)
 		url = vhost_url(f, x->easy, job->vhost, query);
 	else if (asprintf(&url, "%s/api/vhosts?columns=name", f->base_url) < 0)
 		url = NULL;
 	if (!x->stream || !url) {
 		free(url);
-		rmq_stream_free(x->stream);
+		if (x->stream)
+			x->parser->close(x->stream);
 		x->stream = NULL;
 		return -ENOMEM;
 	}
@@ -356,14 +439,10 @@ static int password_now(struct rmq_fetch *f, char *out, size_t len)
 	return 0;
 }
 
-int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
-		     struct rmq_list *out, struct rmq_fetch_error *fail)
+/* This poll's credentials on every handle: the password file is read again each time. */
+static int set_password(struct rmq_fetch *f, struct rmq_fetch_error *fail)
 {
-	uint64_t deadline_ms = loop_now_ms() + f->timeout_ms;
-	struct rmq_list names = { 0 };
-	struct job listing = { 0 }, *jobs = NULL;
 	char password[1024];
-	size_t njobs = 0;
 
 	if (password_now(f, password, sizeof(password))) {
 		fail->reason = RMQ_REASON_AUTH;
@@ -374,24 +453,66 @@ int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_f
 	f->password_given = password[0] != '\0';
 	for (unsigned i = 0; i < f->nxfers; i++)
 		curl_easy_setopt(f->xfers[i].easy, CURLOPT_PASSWORD, password);
-	int rc = run_batch(f, &listing, 1, NULL, deadline_ms, &names, fail);
-	if (!rc && !(jobs = calloc(names.len ? names.len : 1, sizeof(*jobs))))
-		rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
-	for (size_t i = 0; !rc && i < names.len; i++) {
-		const char *name = names.items[i].name;
+	return 0;
+}
+
+uint64_t rmq_fetch_deadline(const struct rmq_fetch *f)
+{
+	return loop_now_ms() + f->timeout_ms;
+}
+
+int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint64_t deadline_ms,
+		     struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	struct job listing = { 0 };
+	size_t kept = 0;
+
+	int rc = set_password(f, fail);
+	if (!rc)
+		rc = run_batch(f, &listing, 1, NULL, deadline_ms, out, fail);
+	for (size_t i = 0; !rc && i < out->len; i++) {
+		const char *name = out->items[i].name;
 		/*
 		 * "", "." and ".." would ask for every vhost's queues (dot segments
 		 * are removed from paths); RabbitMQ refuses these names anyway.
 		 */
 		bool dots = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 		if (*name && !dots && (!vhosts || name_filter_pass(vhosts, name)))
-			jobs[njobs++].vhost = name;
+			out->items[kept++] = out->items[i]; /* the strings stay in the arena */
 	}
+	if (rc)
+		rmq_list_free(out);
+	else
+		out->len = kept;
+	return rc;
+}
+
+int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			   uint64_t deadline_ms, struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	struct job *jobs = calloc(names->len ? names->len : 1, sizeof(*jobs));
+	int rc = jobs ? set_password(f, fail)
+		      : fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
+
+	for (size_t i = 0; jobs && i < names->len; i++)
+		jobs[i].vhost = names->items[i].name;
 	if (!rc)
-		rc = run_batch(f, jobs, njobs, query, deadline_ms, out, fail);
+		rc = run_batch(f, jobs, names->len, query, deadline_ms, out, fail);
 	if (rc)
 		rmq_list_free(out);
 	free(jobs);
+	return rc;
+}
+
+int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
+		     struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	uint64_t deadline_ms = rmq_fetch_deadline(f);
+	struct rmq_list names = { 0 };
+
+	int rc = rmq_fetch_vhosts(f, vhosts, deadline_ms, &names, fail);
+	if (!rc)
+		rc = rmq_fetch_vhost_queues(f, query, &names, deadline_ms, out, fail);
 	rmq_list_free(&names);
 	return rc;
 }
@@ -436,6 +557,7 @@ struct rmq_fetch *rmq_fetch_new(const struct rmq_fetch_opts *o)
 	int rc = -ENOMEM;
 	f->stop_fd = o->stop_fd;
 	f->timeout_ms = o->timeout_ms;
+	f->parser = o->format == RMQ_FORMAT_PROMETHEUS ? &prom_parser : &json_parser;
 	f->nxfers = o->max_parallel ? o->max_parallel : 1;
 	f->base_url = strdup(o->base_url);
 	f->user = strdup(o->user ? o->user : "");

@@ -9,6 +9,8 @@
 
 #define OFF(field) offsetof(struct rabbitmq_settings, field)
 
+static const char *const sources[] = { "auto", "management", "prometheus", NULL };
+
 static const struct option_def rows[] = {
 	{ "rabbitmq-url", OPT_STRING, OFF(url), NULL, 0, 0, "URL",
 	  "RabbitMQ management API, e.g. http://127.0.0.1:15672; enables the rabbitmq collector",
@@ -50,6 +52,14 @@ static const struct option_def rows[] = {
 	  1ull << 34, "SIZE", "largest RabbitMQ API response accepted (each one)" },
 	{ "rabbitmq-max-parallel-requests", OPT_U64, OFF(max_parallel_requests), "4", 1, 32, "N",
 	  "RabbitMQ requests in flight at once (one per vhost), each on its own connection" },
+	{ "rabbitmq-source", OPT_CHOICE, OFF(source), "auto", 0, 0, "SOURCE",
+	  "where queue numbers come from: prometheus (the rabbitmq_prometheus plugin's "
+	  "/metrics/detailed, per vhost), management (the management API), or auto (the plugin "
+	  "where it answers)",
+	  .choices = sources },
+	{ "rabbitmq-prometheus-url", OPT_STRING, OFF(prometheus_url), NULL, 0, 0, "URL",
+	  "the rabbitmq_prometheus plugin's listener; default: --rabbitmq-url's scheme and host, "
+	  "port 15692" },
 };
 
 /* user:password@ in the authority: shown by ps and logs, and libcurl would use it over the
@@ -80,6 +90,20 @@ static int check(const void *settings, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "invalid value \"%s\" for --rabbitmq-url: expected http:// or https://",
 			 s->url);
+		return -EINVAL;
+	}
+	if (s->prometheus_url && url_has_userinfo(s->prometheus_url)) {
+		snprintf(err, errlen,
+			 "--rabbitmq-prometheus-url must not carry credentials "
+			 "(user:password@host)");
+		return -EINVAL;
+	}
+	if (s->prometheus_url && strncmp(s->prometheus_url, "http://", 7) != 0 &&
+	    strncmp(s->prometheus_url, "https://", 8) != 0) {
+		snprintf(err, errlen,
+			 "invalid value \"%s\" for --rabbitmq-prometheus-url: expected http:// or "
+			 "https://",
+			 s->prometheus_url);
 		return -EINVAL;
 	}
 	/* only a timeout the user chose can be wrong: the default follows the interval */
