@@ -12,7 +12,7 @@
 #include "core/loop.h"
 #include "lib/curlutil.h"
 #include "lib/fileutil.h"
-#include "rabbitmq/prom_parse.h"
+#include "rabbitmq/bodies.h"
 
 /*
  * Why per vhost: the broker builds a whole response before its first byte,
@@ -38,85 +38,13 @@ const char *const rmq_reason_names[RMQ_REASON_MAX] = {
 	[RMQ_REASON_INVALID_TEXT] = "invalid_text",
 };
 
-/* How one response body is parsed as it streams: JSON of the management API, or the Prometheus
- * plugin's text. why() names a failed stream's error for the operator. */
-struct body_parser {
-	void *(*open)(struct rmq_list *out, const char *vhost);
-	int (*feed)(void *stream, const char *data, size_t len);
-	int (*finish)(void *stream);
-	void (*close)(void *stream);
-	enum rmq_reason (*why)(void *stream, int rc, const char *vhost, char *detail, size_t len);
-};
-
-static void *json_open(struct rmq_list *out, const char *vhost)
-{
-	return vhost ? rmq_stream_new(out) : rmq_stream_new_vhosts(out);
-}
-
-static int json_feed(void *s, const char *data, size_t len)
-{
-	return rmq_stream_feed(s, data, len);
-}
-
-static int json_finish(void *s)
-{
-	return rmq_stream_finish(s, NULL);
-}
-
-static void json_close(void *s)
-{
-	rmq_stream_free(s);
-}
-
-static enum rmq_reason json_why(void *s, int rc, const char *vhost, char *detail, size_t len)
-{
-	(void)s;
-	if (rc == -EBADMSG) {
-		snprintf(detail, len, "response is not valid JSON (or was cut short)");
-		return RMQ_REASON_INVALID_JSON;
-	}
-	snprintf(detail, len, "%s",
-		 vhost ? "JSON is not a queue listing" : "JSON is not a vhost listing");
-	return RMQ_REASON_UNEXPECTED_RESPONSE;
-}
-
-static const struct body_parser json_parser = { json_open, json_feed, json_finish, json_close,
-						json_why };
-
-static void *prom_open(struct rmq_list *out, const char *vhost)
-{
-	return rmq_prom_stream_new(out, vhost);
-}
-
-static int prom_feed(void *s, const char *data, size_t len)
-{
-	return rmq_prom_stream_feed(s, data, len);
-}
-
-static int prom_finish(void *s)
-{
-	return rmq_prom_stream_finish(s);
-}
-
-static void prom_close(void *s)
-{
-	rmq_prom_stream_free(s);
-}
-
-static enum rmq_reason prom_why(void *s, int rc, const char *vhost, char *detail, size_t len)
-{
-	(void)vhost;
-	snprintf(detail, len, "%s", rmq_prom_stream_error(s));
-	return rc == -EBADMSG ? RMQ_REASON_INVALID_TEXT : RMQ_REASON_UNEXPECTED_RESPONSE;
-}
-
-static const struct body_parser prom_parser = { prom_open, prom_feed, prom_finish, prom_close,
-						prom_why };
-
 /* One request of a poll: the vhost listing (vhost NULL) or one vhost's queues. */
 struct job {
 	const char *vhost;
+	const char *base; /* NULL: the fetcher's base URL */
+	const char *path; /* a raw GET of base + path into raw (vhost NULL) */
 	struct rmq_list list;
+	struct buf raw;
 	bool done;
 };
 
@@ -126,7 +54,7 @@ struct xfer {
 	uint64_t max_bytes;
 	struct job *job; /* NULL: idle */
 	void *stream;
-	const struct body_parser *parser; /* of the job it carries */
+	const struct rmq_body_parser *parser; /* of the job it carries */
 	uint64_t received;
 	int stream_rc;
 	bool too_large;
@@ -137,7 +65,7 @@ struct rmq_fetch {
 	struct xfer *xfers;
 	unsigned nxfers;
 	char *base_url, *user, *password, *password_file;
-	const struct body_parser *parser;
+	const struct rmq_body_parser *parser;
 	bool password_given; /* this poll's password is not empty */
 	uint64_t timeout_ms;
 	int stop_fd;
@@ -259,8 +187,9 @@ static int xfer_result(const struct rmq_fetch *f, struct xfer *x, CURLcode cc,
 		return fail_with(fail, reason_of(cc, x->too_large),
 				 x->too_large ? "response over --rabbitmq-max-response-bytes"
 					      : curl_easy_strerror(cc));
-	/* the vhost was deleted between the listing and this request: it has no queues now */
-	if (status == 404 && x->job->vhost)
+	/* the vhost was deleted between the listing and this request: it has no queues now (the
+	 * plugin answers an unknown vhost with an empty page; a 404 there is a wrong URL) */
+	if (status == 404 && x->job->vhost && f->parser == &rmq_json_parser)
 		return 0;
 	if (status != 200) {
 		char *url = NULL;
@@ -281,6 +210,19 @@ static int xfer_result(const struct rmq_fetch *f, struct xfer *x, CURLcode cc,
 	return 0;
 }
 
+/* Which node failed, when a poll asks several. */
+static int at_node(const struct xfer *x, int rc, struct rmq_fetch_error *fail)
+{
+	char clean[160];
+	size_t n = strlen(fail->detail);
+
+	if (rc && x->job->base && n < sizeof(fail->detail)) {
+		rmq_url_without_userinfo(x->job->base, clean, sizeof(clean));
+		snprintf(fail->detail + n, sizeof(fail->detail) - n, " (node at %s)", clean);
+	}
+	return rc;
+}
+
 static void xfer_end(struct rmq_fetch *f, struct xfer *x)
 {
 	curl_multi_remove_handle(f->multi, x->easy);
@@ -292,12 +234,13 @@ static void xfer_end(struct rmq_fetch *f, struct xfer *x)
 
 /* The path segment of a vhost: curl_easy_escape leaves only unreserved bytes as they are ("/" is
  * %2F). */
-static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *vhost, const char *query)
+static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *base, const char *vhost,
+		       const char *query)
 {
 	char *esc = curl_easy_escape(easy, vhost, 0), *url = NULL;
-	const char *fmt = f->parser == &prom_parser ? "%s/metrics/detailed?vhost=%s&%s"
-						    : "%s/api/queues/%s?%s";
-	if (esc && asprintf(&url, fmt, f->base_url, esc, query) < 0)
+	const char *fmt = f->parser == &rmq_prom_parser ? "%s/metrics/detailed?vhost=%s&%s"
+							: "%s/api/queues/%s?%s";
+	if (esc && asprintf(&url, fmt, base, esc, query) < 0)
 		url = NULL;
 	curl_free(esc);
 	return url;
@@ -309,11 +252,13 @@ static int xfer_start(struct rmq_fetch *f, struct xfer *x, struct job *job, cons
 	char *url = NULL;
 
 	/* the vhost listing is the management API's, whatever the fetcher's format */
-	x->parser = job->vhost ? f->parser : &json_parser;
-	x->stream = x->parser->open(&job->list, job->vhost);
+	const char *base = job->base ? job->base : f->base_url;
+	x->parser = job->vhost ? f->parser : job->path ? &rmq_raw_parser : &rmq_json_parser;
+	x->stream = x->parser->open(&job->list, &job->raw, job->vhost);
 	if (job->vhost)
-		url = vhost_url(f, x->easy, job->vhost, query);
-	else if (asprintf(&url, "%s/api/vhosts?columns=name", f->base_url) < 0)
+		url = vhost_url(f, x->easy, base, job->vhost, query);
+	else if (asprintf(&url, "%s%s", base, job->path ? job->path : "/api/vhosts?columns=name") <
+		 0)
 		url = NULL;
 	if (!x->stream || !url) {
 		free(url);
@@ -359,7 +304,7 @@ static int collect_done(struct rmq_fetch *f, struct rmq_fetch_error *fail)
 		char *priv = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		struct xfer *x = (struct xfer *)priv;
-		int rc = xfer_result(f, x, msg->data.result, fail);
+		int rc = at_node(x, xfer_result(f, x, msg->data.result, fail), fail);
 		x->job->done = !rc;
 		xfer_end(f, x);
 		if (rc)
@@ -490,17 +435,44 @@ int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint
 int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
 			   uint64_t deadline_ms, struct rmq_list *out, struct rmq_fetch_error *fail)
 {
-	struct job *jobs = calloc(names->len ? names->len : 1, sizeof(*jobs));
+	return rmq_fetch_vhost_queues_at(f, query, names, NULL, 0, deadline_ms, out, fail);
+}
+
+int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			      const char *const *bases, size_t nbases, uint64_t deadline_ms,
+			      struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	size_t nodes = nbases ? nbases : 1, njobs = nodes * names->len;
+	struct job *jobs = calloc(njobs ? njobs : 1, sizeof(*jobs));
 	int rc = jobs ? set_password(f, fail)
 		      : fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
 
-	for (size_t i = 0; jobs && i < names->len; i++)
-		jobs[i].vhost = names->items[i].name;
+	/* vhost by vhost, every node's share of it side by side */
+	for (size_t i = 0; jobs && i < njobs; i++) {
+		jobs[i].vhost = names->items[i / nodes].name;
+		jobs[i].base = nbases ? bases[i % nodes] : NULL;
+	}
 	if (!rc)
-		rc = run_batch(f, jobs, names->len, query, deadline_ms, out, fail);
+		rc = run_batch(f, jobs, njobs, query, deadline_ms, out, fail);
 	if (rc)
 		rmq_list_free(out);
 	free(jobs);
+	return rc;
+}
+
+int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, struct buf *body,
+		  struct rmq_fetch_error *fail)
+{
+	struct job get = { .path = path };
+	struct rmq_list none = { 0 };
+
+	int rc = set_password(f, fail);
+	if (!rc)
+		rc = run_batch(f, &get, 1, NULL, deadline_ms, &none, fail);
+	if (!rc)
+		*body = get.raw;
+	else
+		buf_free(&get.raw);
 	return rc;
 }
 
@@ -557,7 +529,7 @@ struct rmq_fetch *rmq_fetch_new(const struct rmq_fetch_opts *o)
 	int rc = -ENOMEM;
 	f->stop_fd = o->stop_fd;
 	f->timeout_ms = o->timeout_ms;
-	f->parser = o->format == RMQ_FORMAT_PROMETHEUS ? &prom_parser : &json_parser;
+	f->parser = o->format == RMQ_FORMAT_PROMETHEUS ? &rmq_prom_parser : &rmq_json_parser;
 	f->nxfers = o->max_parallel ? o->max_parallel : 1;
 	f->base_url = strdup(o->base_url);
 	f->user = strdup(o->user ? o->user : "");

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
 #include "lib/namefilter.h"
 #include "rabbitmq/parse.h"
 
@@ -37,6 +38,15 @@
  *   asks for each vhost of names, in the fetcher's format. Both take an
  *   absolute deadline (loop_now_ms() milliseconds; rmq_fetch_deadline() is
  *   now + the fetcher's timeout) and leave out empty on failure.
+ *
+ *   rmq_fetch_vhost_queues_at() is the same on several nodes: every vhost
+ *   of names asked of each of the nbases base URLs (the plugin on each
+ *   cluster node serves the queues that node hosts), all of them in one
+ *   batch of at most max_parallel at once; any failing request fails the
+ *   whole poll, its detail naming the node. rmq_fetch_get() is one GET of
+ *   base_url + path, its body whole in *body (NUL-terminated, len without
+ *   the NUL; the caller frees it with buf_free), bounded by
+ *   max_response_bytes.
  *
  *   rmq_status_reason() names a response status other than 200 for the
  *   operator: a 401 says the user and whether a password was configured
@@ -102,6 +112,11 @@ void rmq_url_without_userinfo(const char *url, char *out, size_t len);
 int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
 		     struct rmq_list *out, struct rmq_fetch_error *fail);
 uint64_t rmq_fetch_deadline(const struct rmq_fetch *f);
+int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			      const char *const *bases, size_t nbases, uint64_t deadline_ms,
+			      struct rmq_list *out, struct rmq_fetch_error *fail);
+int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, struct buf *body,
+		  struct rmq_fetch_error *fail);
 int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint64_t deadline_ms,
 		     struct rmq_list *out, struct rmq_fetch_error *fail);
 int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,

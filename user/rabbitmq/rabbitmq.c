@@ -482,17 +482,9 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	};
 	st->fetch = rmq_fetch_new(&fo);
 	int mode = rmq_source_mode_parse(cfg->rabbitmq.source ? cfg->rabbitmq.source : "auto");
-	char prom_url[512];
-	if (cfg->rabbitmq.prometheus_url)
-		snprintf(prom_url, sizeof(prom_url), "%s", cfg->rabbitmq.prometheus_url);
-	else if (rmq_source_default_prom_url(base_url, prom_url, sizeof(prom_url)))
-		prom_url[0] = '\0';
-	n = strlen(prom_url);
-	while (n && prom_url[n - 1] == '/')
-		prom_url[--n] = '\0';
-	fo.base_url = prom_url;
 	if (st->fetch && mode >= 0)
-		st->source = rmq_source_new(mode, st->fetch, &fo, st->host);
+		st->source = rmq_source_new(mode, st->fetch, &fo, cfg->rabbitmq.prometheus_url,
+					    st->host);
 	if (!st->source) {
 		rc = mode < 0 ? -EINVAL : -errno;
 		snprintf(err, errlen, "cannot set up the HTTP client: %s", strerror(-rc));

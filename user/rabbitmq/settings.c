@@ -57,9 +57,9 @@ static const struct option_def rows[] = {
 	  "/metrics/detailed, per vhost), management (the management API), or auto (the plugin "
 	  "where it answers)",
 	  .choices = sources },
-	{ "rabbitmq-prometheus-url", OPT_STRING, OFF(prometheus_url), NULL, 0, 0, "URL",
-	  "the rabbitmq_prometheus plugin's listener; default: --rabbitmq-url's scheme and host, "
-	  "port 15692" },
+	{ "rabbitmq-prometheus-url", OPT_STRING, OFF(prometheus_url), NULL, 0, 0, "URL[,URL...]",
+	  "the rabbitmq_prometheus plugin's listener on every cluster node; default: the "
+	  "http/prometheus listeners that /api/overview names" },
 };
 
 /* user:password@ in the authority: shown by ps and logs, and libcurl would use it over the
@@ -92,19 +92,26 @@ static int check(const void *settings, char *err, size_t errlen)
 			 s->url);
 		return -EINVAL;
 	}
-	if (s->prometheus_url && url_has_userinfo(s->prometheus_url)) {
-		snprintf(err, errlen,
-			 "--rabbitmq-prometheus-url must not carry credentials "
-			 "(user:password@host)");
-		return -EINVAL;
-	}
-	if (s->prometheus_url && strncmp(s->prometheus_url, "http://", 7) != 0 &&
-	    strncmp(s->prometheus_url, "https://", 8) != 0) {
-		snprintf(err, errlen,
-			 "invalid value \"%s\" for --rabbitmq-prometheus-url: expected http:// or "
-			 "https://",
-			 s->prometheus_url);
-		return -EINVAL;
+	for (const char *u = s->prometheus_url ? s->prometheus_url : ""; *u;) {
+		size_t n = strcspn(u, ",");
+		char one[512];
+		snprintf(one, sizeof(one), "%.*s", (int)n, u);
+		u += n + (u[n] == ',');
+		while (*u == ' ')
+			u++;
+		if (url_has_userinfo(one)) {
+			snprintf(err, errlen,
+				 "--rabbitmq-prometheus-url must not carry credentials "
+				 "(user:password@host)");
+			return -EINVAL;
+		}
+		if (strncmp(one, "http://", 7) != 0 && strncmp(one, "https://", 8) != 0) {
+			snprintf(err, errlen,
+				 "invalid value \"%s\" in --rabbitmq-prometheus-url: expected "
+				 "http:// or https://",
+				 one);
+			return -EINVAL;
+		}
 	}
 	/* only a timeout the user chose can be wrong: the default follows the interval */
 	if (s->timeout_ms && s->timeout_ms >= s->interval_ms) {

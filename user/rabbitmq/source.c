@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "rabbitmq/nodes.h"
 #include "rabbitmq/prom_parse.h"
 
 /* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
@@ -32,10 +33,12 @@ struct rmq_source {
 	struct rmq_fetch *mgmt; /* borrowed */
 	struct rmq_fetch *prom; /* NULL with mode management */
 	char host[256];
-	char prom_url[256]; /* for log lines, without userinfo */
-	bool using_prom;    /* what the last count poll used */
-	unsigned retry_in;  /* auto: management polls left before the plugin is tried again */
-	char logged[660];   /* source and why of the last log line */
+	struct rmq_nodes nodes; /* every node's plugin listener */
+	bool discover;		/* nodes come from /api/overview, not from the configuration */
+	bool rediscover;	/* ask /api/overview again before the next poll of the plugin */
+	bool using_prom;	/* what the last count poll used */
+	unsigned retry_in;	/* auto: management polls left before the plugin is tried again */
+	char logged[660];	/* source and why of the last log line */
 };
 
 int rmq_source_mode_parse(const char *name)
@@ -49,31 +52,9 @@ int rmq_source_mode_parse(const char *name)
 	return -1;
 }
 
-int rmq_source_default_prom_url(const char *management_url, char *out, size_t len)
-{
-	CURLU *u = curl_url();
-	char *url = NULL;
-	int rc = -EINVAL;
-	if (u && curl_url_set(u, CURLUPART_URL, management_url, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_PORT, "15692", 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_PATH, "", 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
-		size_t n = strlen(url);
-		while (n && url[n - 1] == '/')
-			url[--n] = '\0';
-		if (n < len) {
-			memcpy(out, url, n + 1);
-			rc = 0;
-		}
-	}
-	curl_free(url);
-	curl_url_cleanup(u);
-	return rc;
-}
-
 struct rmq_source *rmq_source_new(enum rmq_source_mode mode, struct rmq_fetch *management,
-				  const struct rmq_fetch_opts *prom_opts, const char *host)
+				  const struct rmq_fetch_opts *prom_opts, const char *prom_urls,
+				  const char *host)
 {
 	struct rmq_source *src = calloc(1, sizeof(*src));
 	if (!src)
@@ -82,14 +63,19 @@ struct rmq_source *rmq_source_new(enum rmq_source_mode mode, struct rmq_fetch *m
 	src->mgmt = management;
 	src->using_prom = mode != RMQ_SOURCE_MANAGEMENT;
 	snprintf(src->host, sizeof(src->host), "%s", host);
+	src->discover = !prom_urls || !*prom_urls;
 	if (mode != RMQ_SOURCE_MANAGEMENT) {
-		struct rmq_fetch_opts o = *prom_opts;
+		struct rmq_fetch_opts o = *prom_opts; /* every request names its node's URL */
 		o.format = RMQ_FORMAT_PROMETHEUS;
-		rmq_url_without_userinfo(o.base_url, src->prom_url, sizeof(src->prom_url));
+		if (!src->discover && rmq_nodes_from_list(prom_urls, &src->nodes)) {
+			free(src);
+			errno = ENOMEM;
+			return NULL;
+		}
 		src->prom = rmq_fetch_new(&o);
 		if (!src->prom) {
 			int e = errno;
-			free(src);
+			rmq_source_free(src);
 			errno = e;
 			return NULL;
 		}
@@ -102,6 +88,7 @@ void rmq_source_free(struct rmq_source *src)
 	if (!src)
 		return;
 	rmq_fetch_free(src->prom);
+	rmq_nodes_free(&src->nodes);
 	free(src);
 }
 
@@ -120,6 +107,60 @@ static void say_source(struct rmq_source *src, const char *why)
 	snprintf(src->logged, sizeof(src->logged), "%s", now);
 	log_info("rabbitmq source", "host", src->host, "source", rmq_source_current(src), "why",
 		 why);
+}
+
+/* "http://a:15692, http://b:15692" for a log line, cut to fit. */
+static void nodes_text(const struct rmq_source *src, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < src->nodes.n && n < len; i++) {
+		int w = snprintf(out + n, len - n, "%s%s", i ? ", " : "", src->nodes.bases[i]);
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* The nodes to scrape: asked of /api/overview when they are not configured, at the first poll,
+ * after a failed one, and at every detail poll (nodes join and leave). */
+static int prom_nodes(struct rmq_source *src, uint64_t deadline, struct rmq_fetch_error *fail)
+{
+	struct rmq_nodes fresh = { 0 };
+	struct buf body = { 0 };
+	char err[200];
+
+	if (!src->discover || (src->nodes.n && !src->rediscover))
+		return 0;
+	int rc = rmq_fetch_get(src->mgmt, "/api/overview?columns=node,listeners", deadline, &body,
+			       fail);
+	if (rc)
+		return rc;
+	rc = rmq_nodes_from_overview(body.len ? body.data : "", body.len, src->host, &fresh, err,
+				     sizeof(err));
+	buf_free(&body);
+	if (rc) {
+		fail->reason = rc == -ENOENT   ? RMQ_REASON_NOT_FOUND
+			       : rc == -ENOMEM ? RMQ_REASON_TRANSFER
+					       : RMQ_REASON_UNEXPECTED_RESPONSE;
+		snprintf(fail->detail, sizeof(fail->detail), "%s", err);
+		return -EIO;
+	}
+	rmq_nodes_free(&src->nodes);
+	src->nodes = fresh;
+	src->rediscover = false;
+	return 0;
+}
+
+static int prom_queues(struct rmq_source *src, const char *query, const struct rmq_list *names,
+		       uint64_t deadline, struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	int rc = prom_nodes(src, deadline, fail);
+	if (!rc)
+		rc = rmq_fetch_vhost_queues_at(src->prom, query, names,
+					       (const char *const *)src->nodes.bases, src->nodes.n,
+					       deadline, out, fail);
+	if (rc)
+		src->rediscover = true;
+	return rc;
 }
 
 /* The plugin is not there (or not this plugin): auto may use the management API instead. */
@@ -144,7 +185,7 @@ static int prom_counts(struct rmq_source *src, const struct name_filter *vhosts,
 {
 	uint64_t deadline = rmq_fetch_deadline(src->mgmt);
 	struct rmq_list names = { 0 };
-	char why[640];
+	char why[640], where[400];
 
 	int rc = rmq_fetch_vhosts(src->mgmt, vhosts, deadline, &names, fail);
 	if (rc)
@@ -166,20 +207,21 @@ static int prom_counts(struct rmq_source *src, const struct name_filter *vhosts,
 		say_source(src, why);
 		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, out, fail);
 	} else {
-		rc = rmq_fetch_vhost_queues(src->prom, prom_count_query, &names, deadline, out,
-					    fail);
+		rc = prom_queues(src, prom_count_query, &names, deadline, out, fail);
 		if (rc == -EIO && src->mode == RMQ_SOURCE_AUTO && plugin_absent(fail->reason)) {
 			src->using_prom = false;
 			src->retry_in = RMQ_SOURCE_RETRY_POLLS;
-			snprintf(why, sizeof(why), "the rabbitmq_prometheus plugin at %s: %s: %s",
-				 src->prom_url, rmq_reason_names[fail->reason], fail->detail);
+			snprintf(why, sizeof(why), "the rabbitmq_prometheus plugin: %s: %s",
+				 rmq_reason_names[fail->reason], fail->detail);
 			say_source(src, why);
 			rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, out,
 						    fail);
 		} else if (rc == 0) {
 			src->using_prom = true;
-			snprintf(why, sizeof(why), "the rabbitmq_prometheus plugin answers at %s",
-				 src->prom_url);
+			nodes_text(src, where, sizeof(where));
+			snprintf(why, sizeof(why),
+				 "the rabbitmq_prometheus plugin answers on %zu node%s: %s",
+				 src->nodes.n, src->nodes.n == 1 ? "" : "s", where);
 			say_source(src, why);
 		}
 	}
@@ -211,9 +253,9 @@ int rmq_source_details(struct rmq_source *src, const struct name_filter *vhosts,
 		rmq_list_free(&names);
 		return rmq_fetch_queues(src->mgmt, detail_query, vhosts, values, fail);
 	}
+	src->rediscover = true;
 	if (!rc)
-		rc = rmq_fetch_vhost_queues(src->prom, prom_detail_query, &names, deadline, values,
-					    fail);
+		rc = prom_queues(src, prom_detail_query, &names, deadline, values, fail);
 	if (!rc)
 		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, facts, fail);
 	if (rc)

@@ -11,8 +11,12 @@
  * API:
  *   rmq_source_new() takes the management fetcher (borrowed: the caller
  *   frees it after the source) and, unless mode is management, sets up a
- *   second fetcher for the plugin at prom_opts->base_url. NULL and errno on
- *   failure. rmq_source_free() accepts NULL.
+ *   second fetcher for the plugin (prom_opts, its base_url unused). The
+ *   plugin is asked on every cluster node: prom_urls, comma-separated, or
+ *   when NULL or empty the http/prometheus listeners /api/overview names
+ *   (nodes.h), asked again at every detail poll and after a failed poll.
+ *   A node that fails fails the poll. NULL and errno on failure.
+ *   rmq_source_free() accepts NULL.
  *
  *   rmq_source_counts() is one count poll: the vhost listing from the
  *   management API (filtered), then per vhost either the management API's
@@ -45,7 +49,8 @@ struct rmq_source;
 /* -1 when name is none of auto, management, prometheus */
 int rmq_source_mode_parse(const char *name);
 struct rmq_source *rmq_source_new(enum rmq_source_mode mode, struct rmq_fetch *management,
-				  const struct rmq_fetch_opts *prom_opts, const char *host);
+				  const struct rmq_fetch_opts *prom_opts, const char *prom_urls,
+				  const char *host);
 void rmq_source_free(struct rmq_source *src);
 int rmq_source_counts(struct rmq_source *src, const struct name_filter *vhosts,
 		      struct rmq_list *out, struct rmq_fetch_error *fail);
@@ -53,8 +58,5 @@ int rmq_source_details(struct rmq_source *src, const struct name_filter *vhosts,
 		       struct rmq_list *values, struct rmq_list *facts,
 		       struct rmq_fetch_error *fail);
 const char *rmq_source_current(const struct rmq_source *src);
-
-/* scheme://host:15692 of a management URL, where the plugin listens by default; 0 or -EINVAL */
-int rmq_source_default_prom_url(const char *management_url, char *out, size_t len);
 
 #endif

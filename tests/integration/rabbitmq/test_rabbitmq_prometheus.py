@@ -6,6 +6,7 @@ Run: /usr/bin/python3 tests/integration/rabbitmq/test_rabbitmq_prometheus.py
 """
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -86,8 +87,9 @@ def broker_part(t, b):
     daemons = []
     try:
         mgmt = rmq_daemon(b.url, "--rabbitmq-source", "management")
-        prom = rmq_daemon(b.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url", b.prom_url)
-        auto = rmq_daemon(b.url, "--rabbitmq-source", "auto", "--rabbitmq-prometheus-url", b.prom_url)
+        prom = rmq_daemon(b.url, "--rabbitmq-source", "prometheus")   # the listener from /api/overview
+        auto = rmq_daemon(b.url, "--rabbitmq-source", "auto", "--rabbitmq-prometheus-url",
+                          f"{b.prom_url}/")
         absent = rmq_daemon(b.url, "--rabbitmq-source", "auto", "--rabbitmq-prometheus-url",
                             f"http://127.0.0.1:{free_port()}")
         wrong = rmq_daemon(b.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url",
@@ -212,6 +214,103 @@ def fault_part(t):
             stop_daemon(t, d, "fault daemon")
 
 
+class Peer(Broker):
+    """A second node that joins first's cluster: the same Erlang cookie and first's epmd (the
+    nodes find each other through it), its own ports and directory."""
+
+    def __init__(self, first, **kw):
+        super().__init__(**kw)
+        self.first = first
+        self.base = tempfile.mkdtemp(prefix="hostmon-rabbitmq-")
+        with open(os.path.join(first.base, ".erlang.cookie")) as f:
+            cookie = f.read()
+        fd = os.open(os.path.join(self.base, ".erlang.cookie"), os.O_WRONLY | os.O_CREAT, 0o400)
+        with os.fdopen(fd, "w") as f:
+            f.write(cookie)
+
+    def _epmd_alive(self):
+        return self.first._epmd_alive()
+
+    def _start_epmd(self):
+        self.epmd_port = self.first.epmd_port
+
+    def _stop_epmd(self):
+        pass   # first's, ended with first
+
+    def env(self):
+        self.epmd_port = self.first.epmd_port
+        return super().env()
+
+
+def cluster_part(t, b):
+    """Two nodes in one cluster on this machine: every node's plugin is scraped (nodes from
+    /api/overview), the series equal the management path's, a node that fails fails the poll."""
+    peer = Peer(b, nodename=f"hostmon-rmqpeer-{os.getpid()}@localhost", amqp_port=0, mgmt_port=0,
+                dist_port=free_port(), stats_interval_ms=1000)
+    daemons = []
+    try:
+        peer.start()
+        peer.ctl("stop_app")
+        peer.ctl("join_cluster", b.nodename)
+        peer.ctl("start_app")
+        deadline = time.monotonic() + 60
+        while not peer.api_ready() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        nodes = {n["name"] for n in b.api("GET", "/api/nodes?columns=name")}
+        if not t.check(nodes == {b.nodename, peer.nodename}, f"one cluster of two nodes: {nodes}"):
+            return
+        for i in range(3):   # declared through the peer's API: they live on the peer
+            peer.declare_queue("/", f"on-peer-{i}")
+            peer.publish("/", f"on-peer-{i}", "m", count=i + 1, persistent=True)
+        b.declare_queue("/", "on-first")
+        mgmt = rmq_daemon(b.url, "--rabbitmq-source", "management")
+        prom = rmq_daemon(b.url, "--rabbitmq-source", "prometheus")   # nodes from /api/overview
+        listed = rmq_daemon(b.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url",
+                            f"{b.prom_url},{peer.prom_url}")
+        daemons += [mgmt, prom, listed]
+
+        def same(_):
+            m, p = scrape(mgmt), scrape(prom)
+            same.last = (m, p)
+            return m.up() == 1 and p.up() == 1 and series(m) == series(p) and \
+                p.get("rabbitmq_individual_queue_messages", vhost="/", name="on-peer-2") == 3
+        _, ok = wait_for(prom, same, timeout=30, step=0.5)
+        m, p = same.last
+        diff = sorted(set(series(m).items()) ^ set(series(p).items()), key=str)[:6]
+        t.check(ok, f"cluster: the plugin of both nodes gives the management path's series: {diff}")
+        info = {l["name"]: l["node"] for l, _ in p.all("rabbitmq_individual_queue_info")}
+        t.check(info.get("on-peer-0") == peer.nodename and info.get("on-first") == b.nodename,
+                f"cluster: each queue on its node: {info}")
+        lines = source_lines(prom)
+        t.check(lines and "2 nodes" in lines[-1] and str(peer.prom_port) in lines[-1]
+                and str(b.prom_port) in lines[-1], f"cluster: the log names both nodes: {lines}")
+        s, ok = wait_for(listed, lambda s: s.up() == 1 and series(s) == series(scrape(prom)), timeout=10)
+        t.check(ok, "cluster, both nodes configured: the same series")
+        before = s.errors("connect")
+        good = series(s)
+        good_at = s.get("hostmon_rabbitmq_last_success_timestamp_seconds")
+        peer.kill()
+        seen = []
+        s, ok = wait_for(listed, lambda s: seen.append(s) or (s.errors("connect") > before and s.up() == 0),
+                         timeout=10, step=0.05)
+        t.check(ok, f"cluster: a configured node gone fails the poll: up 0, connect {before} -> "
+                    f"{s.errors('connect')}")
+        t.check(f"(node at http://127.0.0.1:{peer.prom_port}/)" in listed.logs(),
+                "the log says which node failed")
+        half = [x for x in seen if series(x) and series(x) != good]
+        t.check(not half and s.get("hostmon_rabbitmq_last_success_timestamp_seconds") == good_at,
+                f"cluster: the last good snapshot whole, not advanced ({len(half)} changed)")
+        # asked again, /api/overview names the live node only: the poll follows the cluster
+        s, ok = wait_for(prom, lambda s: s.up() == 1 and ("/", "on-first") in s.queues() and
+                         ("/", "on-peer-0") not in s.queues(), timeout=20)
+        t.check(ok, f"cluster, nodes from /api/overview: the live node's queues: {sorted(s.queues())}")
+    finally:
+        for x in daemons:
+            if x.proc.returncode is None:
+                stop_daemon(t, x, "cluster daemon")
+        peer.cleanup()
+
+
 def run(t):
     b = Broker(nodename=f"hostmon-rmqprom-{os.getpid()}@localhost", amqp_port=0, mgmt_port=0,
                dist_port=free_port(), stats_interval_ms=1000)
@@ -221,6 +320,7 @@ def run(t):
         th.join(90)
         if t.check(started.get("ok"), f"broker started: {started.get('err')!r}"):
             broker_part(t, b)
+            cluster_part(t, b)
     finally:
         th.join(90)
         b.cleanup()
