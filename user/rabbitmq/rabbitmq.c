@@ -18,6 +18,7 @@
 #include "lib/clock.h"
 #include "lib/namefilter.h"
 #include "rabbitmq/fetch.h"
+#include "rabbitmq/health.h"
 #include "rabbitmq/join.h"
 #include "rabbitmq/parse.h"
 #include "rabbitmq/source.h"
@@ -47,6 +48,7 @@ struct rmq_state {
 	double details_at;
 	int last_logged_reason;	       /* -1: last poll succeeded */
 	int detail_last_logged_reason; /* the same for the detail poll */
+	int health_logged;	       /* and for the health poll */
 
 	pthread_t thread;
 	bool thread_started;
@@ -63,8 +65,11 @@ struct rmq_state {
 	double last_poll_wall; /* when the last poll, well or not, finished */
 	double last_poll_duration;
 	uint64_t errors[RMQ_REASON_MAX];
-	bool detail_up;		 /* the last detail poll succeeded */
-	const char *source_name; /* what the last count poll used; static */
+	bool detail_up;		  /* the last detail poll succeeded */
+	const char *source_name;  /* what the last count poll used; static */
+	struct rmq_health health; /* nodes, alarms, limits, totals */
+	double health_at;	  /* CLOCK_MONOTONIC of its poll; 0: none good */
+	bool health_up;
 	uint64_t detail_errors[RMQ_REASON_MAX];
 };
 
@@ -106,6 +111,7 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
 {
 	pthread_mutex_lock(&st->lock);
 	st->up = false;
+	st->health_up = false; /* not asked: a broker that fails the counts */
 	st->polled = true;
 	st->last_poll_wall = clock_wall_seconds();
 	st->errors[reason]++;
@@ -155,6 +161,33 @@ static void poll_details(struct rmq_state *st)
 	st->detail_last_logged_reason = (int)fail.reason;
 }
 
+/* Broker health after each good count poll (a broker that does not answer those has no health to
+ * read either); its own up, so that a refused /api/nodes does not hide the queues. */
+static void poll_health(struct rmq_state *st)
+{
+	struct rmq_health fresh = { 0 }, old;
+	struct rmq_fetch_error fail;
+
+	int rc = rmq_health_poll(st->fetch, &fresh, &fail);
+	if (rc == -ECANCELED)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->health_up = rc == 0;
+	old = st->health;
+	if (rc == 0) {
+		st->health = fresh;
+		st->health_at = clock_monotonic_seconds();
+	} else {
+		memset(&old, 0, sizeof(old)); /* the last good figures stay, for two intervals */
+	}
+	pthread_mutex_unlock(&st->lock);
+	rmq_health_free(&old);
+	if (rc && st->health_logged != (int)fail.reason)
+		log_warn("rabbitmq health poll failed", "host", st->host, "reason",
+			 rmq_reason_names[fail.reason], "detail", fail.detail);
+	st->health_logged = rc ? (int)fail.reason : -1;
+}
+
 static void poll_once(struct rmq_state *st, bool details_due)
 {
 	double start;
@@ -193,6 +226,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	st->last_poll_duration = snap->taken_at - start;
 	pthread_mutex_unlock(&st->lock);
 	snap_unref(old);
+	poll_health(st);
 	if (st->last_logged_reason != -1) {
 		struct log_num n;
 		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
@@ -295,6 +329,13 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 		st->snap && clock_monotonic_seconds() - st->snap->taken_at <= 2 * st->interval_s;
 	if (fresh)
 		add_queue_series(s, st->host, st->snap);
+	if (st->health_at && clock_monotonic_seconds() - st->health_at <= 2 * st->interval_s)
+		rmq_health_add_series(s, st->host, &st->health);
+	metric_add(metric_family_get(s, "hostmon_rabbitmq_health_up",
+				     "Whether the last poll of the broker's health (/api/nodes, "
+				     "/api/overview) succeeded.",
+				     METRIC_GAUGE, 1, host_label),
+		   hv, st->health_up ? 1 : 0);
 	metric_add(
 		metric_family_get(s, "hostmon_rabbitmq_up",
 				  "Whether the last poll of the RabbitMQ management API succeeded.",
@@ -399,6 +440,7 @@ static void rmq_destroy(void *state)
 	rmq_fetch_free(st->fetch);
 	rmq_list_free(&st->details);
 	rmq_list_free(&st->facts);
+	rmq_health_free(&st->health);
 	snap_unref(st->snap);
 	name_filter_free(&st->vhosts);
 	name_filter_free(&st->queues);
@@ -435,6 +477,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->stop_fd = -1;
 	st->last_logged_reason = -2;	    /* log the first outcome either way */
 	st->detail_last_logged_reason = -1; /* a first success says nothing new */
+	st->health_logged = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	int rc = -ENOMEM;
 

@@ -21,6 +21,7 @@ every set_mode replaces the earlier paths):
                 /api/vhosts lists the vhosts ([{"name": ..., "description": ..., ...}], honouring
                 ?columns=): vhosts=[...] if given, else those of the items in order of first
                 appearance, then deleted=[...]; /api/queues lists every item;
+                /api/nodes one running node, /api/overview its object_totals and no listeners;
                 /api/queues/{vhost} (percent-decoded) the items of that vhost, 404
                 {"error":"Object Not Found","reason":"Not Found"} for a vhost not listed or in
                 deleted (a vhost deleted between a client's listing and its request).
@@ -246,6 +247,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = [{"name": v, "description": "", "tags": [], "tracing": False} for v in listed]
             keep = req.param("columns")
             return 200, [{k: x[k] for k in keep.split(",") if k in x} for x in body] if keep else body
+        if req.path == "/api/nodes":    # one node, as a healthy 3.10 node reports itself
+            return 200, [{"name": "rabbit@localhost", "running": True, "mem_used": 150000000,
+                          "mem_limit": 1000000000, "mem_alarm": False, "disk_free": 9000000000,
+                          "disk_free_limit": 50000000, "disk_free_alarm": False, "fd_used": 40,
+                          "fd_total": 1024, "sockets_used": 2, "sockets_total": 829}]
+        if req.path == "/api/overview":  # no plugin listener: auto stays with the management API
+            return 200, {"node": "rabbit@localhost", "listeners": [],
+                         "object_totals": {"connections": 2, "channels": 3, "consumers": 4,
+                                           "queues": len(items)}}
         if req.path.startswith("/api/queues/"):
             vhost = urllib.parse.unquote(req.path[len("/api/queues/"):])
             if vhost not in listed or vhost in deleted:

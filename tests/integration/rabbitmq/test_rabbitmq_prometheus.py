@@ -75,6 +75,36 @@ def compare(t, b, mgmt, prom):
     t.check(ok, f"promtool (prometheus source): {out}")
 
 
+def health(t, b, d, holders):
+    """Broker health beside the queues: the node, its limits, a real memory alarm, the totals."""
+    ov = b.overview()["object_totals"]
+    s, ok = wait_for(d, lambda s: s.get("rabbitmq_connections") == ov["connections"] and
+                     s.get("rabbitmq_node_running", node=b.nodename) == 1, timeout=10)
+    t.check(ok and ov["connections"] == len(holders) and s.get("rabbitmq_consumers") == ov["consumers"]
+            and s.get("rabbitmq_channels") == ov["channels"],
+            f"health: connections, channels, consumers as /api/overview says: {ov}, "
+            f"{[s.get(m) for m in ('rabbitmq_connections', 'rabbitmq_channels', 'rabbitmq_consumers')]}")
+    g = {m: s.get("rabbitmq_node_" + m, node=b.nodename) for m in (
+        "memory_used_bytes", "memory_limit_bytes", "memory_alarm", "disk_free_bytes",
+        "disk_free_limit_bytes", "disk_free_alarm", "fds_used", "fds_limit", "sockets_used",
+        "sockets_limit")}
+    t.check(s.get("hostmon_rabbitmq_health_up") == 1 and None not in g.values() and
+            0 < g["memory_used_bytes"] < g["memory_limit_bytes"] and g["memory_alarm"] == 0 and
+            g["disk_free_limit_bytes"] == 50e6 and 0 < g["fds_used"] <= g["fds_limit"] and
+            g["sockets_used"] <= g["sockets_limit"], f"health: the node's figures: {g}")
+    b.ctl("set_vm_memory_high_watermark", "absolute", "1MB")
+    try:
+        s, ok = wait_for(d, lambda s: s.get("rabbitmq_node_memory_alarm", node=b.nodename) == 1, timeout=20)
+        t.check(ok and s.get("rabbitmq_node_memory_limit_bytes", node=b.nodename) < 2e6,
+                f"health: a real memory alarm (watermark 1 MB) shows: alarm "
+                f"{s.get('rabbitmq_node_memory_alarm', node=b.nodename)}, limit "
+                f"{s.get('rabbitmq_node_memory_limit_bytes', node=b.nodename)}")
+    finally:
+        b.ctl("set_vm_memory_high_watermark", "0.4")
+    s, ok = wait_for(d, lambda s: s.get("rabbitmq_node_memory_alarm", node=b.nodename) == 0, timeout=20)
+    t.check(ok, "health: the alarm clears")
+
+
 def broker_part(t, b):
     for vh in VHOSTS[1:]:
         b.put_vhost(vh)
@@ -97,6 +127,7 @@ def broker_part(t, b):
         daemons += [mgmt, prom, auto, absent, wrong]
         compare(t, b, mgmt, prom)
 
+        health(t, b, prom, holders)
         s, ok = wait_for(auto, lambda s: s.up() == 1 and source_of(s) == "prometheus", timeout=10)
         lines = source_lines(auto)
         if not t.check(ok and len(lines) == 1 and "source=prometheus" in lines[0] and "plugin answers" in lines[0],
@@ -304,6 +335,9 @@ def cluster_part(t, b):
         s, ok = wait_for(prom, lambda s: s.up() == 1 and ("/", "on-first") in s.queues() and
                          ("/", "on-peer-0") not in s.queues(), timeout=20)
         t.check(ok, f"cluster, nodes from /api/overview: the live node's queues: {sorted(s.queues())}")
+        s, ok = wait_for(prom, lambda s: s.get("rabbitmq_node_running", node=peer.nodename) == 0, timeout=20)
+        t.check(ok and s.get("rabbitmq_node_running", node=b.nodename) == 1,
+                "health: the killed node is in the cluster, not running; the other runs")
     finally:
         for x in daemons:
             if x.proc.returncode is None:
