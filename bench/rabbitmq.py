@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 from rabbitmq_env import Broker, free_port  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
-SIZES = [int(x) for x in (sys.argv[2:] or ["10000", "50000"])]
 FAST = ("disable_stats=true&enable_queue_totals=true&columns=name,vhost,node,type,state,durable,"
         "messages,messages_ready,messages_unacknowledged")
 VHOSTS = ["/", "bench1", "bench2", "bench3", "bench4"]
@@ -127,7 +126,7 @@ def run_size(b, n):
 
 
 def main():
-    for n in SIZES:
+    for n in [int(x) for x in (sys.argv[2:] or ["10000", "50000"])]:
         # a fresh broker per size, on its own ports, so sizes do not add up
         with Broker(nodename="hostmon-bench@localhost", amqp_port=free_port(), mgmt_port=free_port(),
                     dist_port=free_port()) as b:

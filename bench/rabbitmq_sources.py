@@ -4,7 +4,8 @@ plain exporter (bench/rmq_plain_exporter.py: one full /api/queues with requests 
 prometheus_client), and the broker's own time for hostmon's requests (curl: the floor no client
 can beat).
 
-Usage: rabbitmq_sources.py BUILD [N ...]   (default 5000 10000)
+Usage: rabbitmq_sources.py BUILD [N[xV] ...]   (default 5000 10000; 50000x5: 50,000 queues over
+5 vhosts, /, bench1 .. bench4)
 """
 import os
 import re
@@ -18,20 +19,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
-from rabbitmq import FAST, curl_time, metric, next_poll_duration, scrape_text, start_hostmon  # noqa: E402
+from rabbitmq import (FAST, VHOSTS, curl_parallel_time, curl_time, metric, next_poll_duration,
+                      scrape_text, start_hostmon)  # noqa: E402
 from rabbitmq_env import Broker, free_port  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
-SIZES = [int(x) for x in (sys.argv[2:] or ["5000", "10000"])]
+SIZES = [tuple(int(v) for v in (x + "x1").split("x")[:2]) for x in (sys.argv[2:] or ["5000", "10000"])]
 POLLS = 3
-INTERVAL_S = 8
 PROM = "family=queue_coarse_metrics&family=queue_consumer_count"
+
+
+def interval_s(n):
+    return max(8, n // 2500)   # above the management API's time for a poll here
 
 
 def hostmon_polls(b, n, source):
     d, addr = start_hostmon(BUILD, f"/tmp/hostmon-bench-rmq-{source}-{n}.log", "--rabbitmq-url", b.url,
                             "--rabbitmq-source", source, "--rabbitmq-prometheus-url", b.prom_url,
-                            "--rabbitmq-interval", f"{INTERVAL_S}s", "--rabbitmq-timeout", f"{INTERVAL_S - 1}s",
+                            "--rabbitmq-interval", f"{interval_s(n)}s", "--rabbitmq-timeout",
+                            f"{interval_s(n) - 1}s",
                             "--rabbitmq-detail-interval", "600s")
     try:
         # the first poll also ran the detail poll before it; the next ones are count polls alone
@@ -48,14 +54,21 @@ def hostmon_polls(b, n, source):
         d.wait()
 
 
-def run_size(b, n):
-    vhost = "bench"
-    b.import_definitions(Broker.queue_definitions(vhost, [f"bench-{n}-{i:06d}" for i in range(n)]))
+def run_size(b, n, nvhosts):
+    vhosts = ["bench"] if nvhosts == 1 else VHOSTS[:nvhosts]
+    b.import_definitions({
+        "vhosts": [{"name": v} for v in vhosts],
+        "permissions": [{"user": "guest", "vhost": v, "configure": ".*", "write": ".*", "read": ".*"}
+                        for v in vhosts],
+        "queues": [{"name": f"bench-{n}-{i:06d}", "vhost": vhosts[i % len(vhosts)], "durable": True,
+                    "auto_delete": False, "arguments": {}} for i in range(n)]})
     time.sleep(2)
-    ev = urllib.parse.quote(vhost, safe="")
-    floor_mgmt = statistics.median(curl_time(f"{b.url}/api/queues/{ev}?{FAST}") for _ in range(3))
-    floor_prom = statistics.median(curl_time(f"{b.prom_url}/metrics/detailed?vhost={ev}&{PROM}")
+    ev = [urllib.parse.quote(v, safe="") for v in vhosts]
+    # the same requests as hostmon's, 4 at once as its default
+    floor_mgmt = statistics.median(curl_parallel_time([f"{b.url}/api/queues/{v}?{FAST}" for v in ev])
                                    for _ in range(3))
+    floor_prom = statistics.median(curl_parallel_time(
+        [f"{b.prom_url}/metrics/detailed?vhost={v}&{PROM}" for v in ev]) for _ in range(3))
     mgmt = hostmon_polls(b, n, "management")
     prom = hostmon_polls(b, n, "prometheus")
     plain = subprocess.run([sys.executable, os.path.join(HERE, "rmq_plain_exporter.py"), b.url, str(POLLS)],
@@ -63,7 +76,7 @@ def run_size(b, n):
     m = re.search(r"poll_s=(\S+)", plain.stdout)
     plain_s = float(m.group(1)) if m else float("nan")
     for name, r in (("management", mgmt), ("prometheus", prom)):
-        print(f"hostmon source={name} (used {r['source']}) queues={n} exported={r['queues']:.0f} "
+        print(f"hostmon source={name} (used {r['source']}) queues={n} vhosts={nvhosts} exported={r['queues']:.0f} "
               f"poll_s={r['poll_s']:.3f} polls_s={','.join(f'{p:.3f}' for p in r['polls'])} "
               f"scrape_ms={r['scrape_ms']:.1f} rss_mb={r['rss_mb']:.1f}", flush=True)
     print(plain.stdout.strip() or plain.stderr.strip()[-500:], flush=True)
@@ -75,10 +88,10 @@ def run_size(b, n):
 
 
 def main():
-    for n in SIZES:
+    for n, nvhosts in SIZES:
         with Broker(nodename="hostmon-bench-src@localhost", amqp_port=free_port(), mgmt_port=free_port(),
                     dist_port=free_port()) as b:
-            run_size(b, n)
+            run_size(b, n, nvhosts)
 
 
 if __name__ == "__main__":
