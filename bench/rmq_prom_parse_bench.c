@@ -28,8 +28,8 @@ int main(int argc, char **argv)
 	if (!page || queues < 1 || rounds < 1)
 		return 1;
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		n += (size_t)snprintf(page + n, cap - n, "# TYPE rabbitmq_detailed_queue_%s gauge\n",
-				      fams[f]);
+		n += (size_t)snprintf(page + n, cap - n,
+				      "# TYPE rabbitmq_detailed_queue_%s gauge\n", fams[f]);
 		for (long i = 0; i < queues; i++)
 			n += (size_t)snprintf(page + n, cap - n,
 					      "rabbitmq_detailed_queue_%s{vhost=\"bench\","
@@ -57,8 +57,8 @@ int main(int argc, char **argv)
 		rmq_prom_stream_free(s);
 		rmq_list_free(&l);
 	}
-	printf("rmq_prom_parse queues=%ld page_mb=%.1f best_ms=%.2f mb_per_s=%.0f\n", queues, n / 1e6,
-	       best, n / 1e3 / best);
+	printf("rmq_prom_parse queues=%ld page_mb=%.1f best_ms=%.2f mb_per_s=%.0f\n", queues,
+	       n / 1e6, best, n / 1e3 / best);
 	free(page);
 	return 0;
 }
