@@ -171,6 +171,17 @@ static bool plugin_absent(enum rmq_reason r)
 	       r == RMQ_REASON_UNEXPECTED_RESPONSE || r == RMQ_REASON_TLS;
 }
 
+/* auto, the plugin not answering: the management API for RMQ_SOURCE_RETRY_POLLS polls. */
+static void give_up_plugin(struct rmq_source *src, const struct rmq_fetch_error *fail)
+{
+	char why[640];
+	src->using_prom = false;
+	src->retry_in = RMQ_SOURCE_RETRY_POLLS;
+	snprintf(why, sizeof(why), "the rabbitmq_prometheus plugin: %s: %s",
+		 rmq_reason_names[fail->reason], fail->detail);
+	say_source(src, why);
+}
+
 /* The first vhost the plugin cannot write unambiguously, or NULL. */
 static const char *unreadable_vhost(const struct rmq_list *names)
 {
@@ -209,11 +220,7 @@ static int prom_counts(struct rmq_source *src, const struct name_filter *vhosts,
 	} else {
 		rc = prom_queues(src, prom_count_query, &names, deadline, out, fail);
 		if (rc == -EIO && src->mode == RMQ_SOURCE_AUTO && plugin_absent(fail->reason)) {
-			src->using_prom = false;
-			src->retry_in = RMQ_SOURCE_RETRY_POLLS;
-			snprintf(why, sizeof(why), "the rabbitmq_prometheus plugin: %s: %s",
-				 rmq_reason_names[fail->reason], fail->detail);
-			say_source(src, why);
+			give_up_plugin(src, fail);
 			rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, out,
 						    fail);
 		} else if (rc == 0) {
@@ -256,8 +263,14 @@ int rmq_source_details(struct rmq_source *src, const struct name_filter *vhosts,
 	src->rediscover = true;
 	if (!rc)
 		rc = prom_queues(src, prom_detail_query, &names, deadline, values, fail);
-	if (!rc)
+	if (rc == -EIO && src->mode == RMQ_SOURCE_AUTO && plugin_absent(fail->reason)) {
+		/* the first poll of all starts with details: auto decides here as for counts */
+		give_up_plugin(src, fail);
+		rc = rmq_fetch_vhost_queues(src->mgmt, detail_query, &names, deadline, values,
+					    fail);
+	} else if (!rc) {
 		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, facts, fail);
+	}
 	if (rc)
 		rmq_list_free(values);
 	rmq_list_free(&names);

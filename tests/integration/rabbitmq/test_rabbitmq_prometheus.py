@@ -138,6 +138,9 @@ def broker_part(t, b):
         lines = source_lines(absent)
         t.check(ok and len(lines) == 1 and "source=management" in lines[0] and "connect" in lines[0],
                 f"auto without a plugin listener: management, one log line saying why: {lines}")
+        derr = [(l, v) for l, v in s.all("hostmon_rabbitmq_detail_poll_errors_total") if v]
+        t.check(s.detail_up() == 1 and not derr and "detail poll failed" not in absent.logs(),
+                f"auto without a plugin: the first (detail) poll falls back too, no detail error: {derr}")
         s, ok = wait_for(wrong, lambda s: s.errors("auth") >= 2, timeout=8)
         t.check(ok and s.up() == 0 and not s.per_queue_names(),
                 f"prometheus source, wrong password (the vhost listing is refused): up 0, auth "
