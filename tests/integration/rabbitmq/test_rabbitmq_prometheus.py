@@ -25,7 +25,9 @@ QUEUES = [
     ('v "x" \\ ü', "tab\tand space", 1, 0),
     ('v "x" \\ ü', 'q "1" \\ ü ✓', 0, 1),
     ("a/b,c}d=\"e\"", "x", 4, 0),
+    ("/", "quorum ü", 2, 0),
 ]
+QUORUM = {"quorum ü"}
 PER_QUEUE = ["messages", "messages_ready", "messages_unacknowledged", "consumers", "message_bytes",
              "message_bytes_ready", "message_bytes_unacknowledged", "info"]
 
@@ -69,7 +71,8 @@ def compare(t, b, mgmt, prom):
     t.check(source_of(p) == "prometheus" and source_of(m) == "management",
             f"hostmon_rabbitmq_source: {source_of(p)}, {source_of(m)}")
     info = p.all("rabbitmq_individual_queue_info")
-    t.check(info and all(l["node"] == b.nodename and l["type"] == "classic" and l["durable"] == "true"
+    t.check(info and all(l["node"] == b.nodename and l["durable"] == "true" and
+                         l["type"] == ("quorum" if l["name"] in QUORUM else "classic")
                          for l, _ in info), f"info from the plugin and the live listing: {info[:2]}")
     ok, out = promtool_check(p.text.encode())
     t.check(ok, f"promtool (prometheus source): {out}")
@@ -109,7 +112,7 @@ def broker_part(t, b):
     for vh in VHOSTS[1:]:
         b.put_vhost(vh)
     for vh, name, ready, unacked in QUEUES:
-        b.declare_queue(vh, name)
+        b.declare_queue(vh, name, args={"x-queue-type": "quorum"} if name in QUORUM else None)
         if ready + unacked:
             b.publish(vh, name, f"payload of {name}", count=ready + unacked, persistent=True)
     holders = [b.hold_unacked(vh, name, unacked) for vh, name, _, unacked in QUEUES if unacked]
@@ -133,7 +136,7 @@ def broker_part(t, b):
         if not t.check(ok and len(lines) == 1 and "source=prometheus" in lines[0] and "plugin answers" in lines[0],
                        f"auto with the plugin: prometheus, one log line saying why: {lines}"):
             print(auto.logs()[-3000:])
-        s, ok = wait_for(absent, lambda s: s.up() == 1 and source_of(s) == "management" and len(s.queues()) == 6,
+        s, ok = wait_for(absent, lambda s: s.up() == 1 and source_of(s) == "management" and len(s.queues()) == len(QUEUES),
                          timeout=10)
         lines = source_lines(absent)
         t.check(ok and len(lines) == 1 and "source=management" in lines[0] and "connect" in lines[0],
@@ -173,8 +176,8 @@ def broker_part(t, b):
         t.check(ok, f"broker stopped: prometheus source up 0, connect {s.errors('connect')}")
         t.check(prom.alive() and auto.alive(), "daemons survive the broker going away")
         b.start()
-        s, ok = wait_for(prom, lambda s: s.up() == 1 and len(s.queues()) == 6, timeout=20)
-        t.check(ok, f"restarted: up 1, the 6 queues back ({len(s.queues())})")
+        s, ok = wait_for(prom, lambda s: s.up() == 1 and len(s.queues()) == len(QUEUES), timeout=20)
+        t.check(ok, f"restarted: up 1, the {len(QUEUES)} queues back ({len(s.queues())})")
         for vh, n, ready, unacked in QUEUES:
             want = ready + unacked   # unacked messages went back to ready
             got = s.get("rabbitmq_individual_queue_messages_ready", vhost=vh, name=n)
