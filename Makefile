@@ -191,6 +191,13 @@ $(BUILD)/fuzz/fuzz_rabbitmq: tests/fuzz/fuzz_rabbitmq.c user/rabbitmq/parse.c us
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rabbitmq.c user/rabbitmq/parse.c \
 		user/rabbitmq/list.c -lm
 
+FUZZ_PROM_SRCS := tests/fuzz/fuzz_rabbitmq_prom.c user/rabbitmq/prom_parse.c user/rabbitmq/list.c \
+	user/exposition/expo_parse.c user/exposition/metrics.c user/exposition/family_table.c \
+	user/lib/buf.c
+$(BUILD)/fuzz/fuzz_rabbitmq_prom: $(FUZZ_PROM_SRCS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_PROM_SRCS) -lm
+
 FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/core/config.c user/config/options.c \
 	$(wildcard user/*/settings.c) user/restart/rule.c user/http_latency/routes.c \
 	user/core/log.c user/lib/parse.c user/lib/buf.c user/lib/filetrust.c
@@ -199,9 +206,9 @@ $(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_SRCS) $(USER_HDRS)
 	$(CLANG) $(FUZZ_CFLAGS) -iquote . -iquote $(BUILD) $(PKG_CFLAGS) -DHOSTMON_VERSION='"$(VERSION)"' \
 		-o $@ $(FUZZ_CONFIG_SRCS) $(PKG_LIBS) -lm
 
-FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,request rabbitmq config)
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,request rabbitmq rabbitmq_prom config)
 fuzz: $(FUZZ_BINS)
-	./tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) request rabbitmq config
+	./tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) request rabbitmq rabbitmq_prom config
 
 # Sanitizer build in its own folder so it never mixes with the normal objects.
 asan: deps-test

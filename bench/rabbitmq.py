@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 from rabbitmq_env import Broker, free_port  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
-SIZES = [int(x) for x in (sys.argv[2:] or ["10000", "50000"])]
 FAST = ("disable_stats=true&enable_queue_totals=true&columns=name,vhost,node,type,state,durable,"
         "messages,messages_ready,messages_unacknowledged")
 VHOSTS = ["/", "bench1", "bench2", "bench3", "bench4"]
@@ -67,6 +66,25 @@ def next_poll_duration(addr, polls_done):
     raise RuntimeError(f"no successful poll after poll {polls_done}")
 
 
+def start_hostmon(build, log, *args):
+    """hostmon with the rabbitmq collector alone; returns (process, address) after its first
+    successful poll (or after 60 s)."""
+    env = dict(os.environ, HOSTMON_RABBITMQ_PASSWORD="guest")
+    with open(log, "w") as lf:
+        d = subprocess.Popen([os.path.join(ROOT, build, "hostmon"), "--listen", "127.0.0.1:0",
+                              "--collectors", "rabbitmq", *args],
+                             stdout=lf, stderr=subprocess.STDOUT, env=env)
+    addr = None
+    for _ in range(600):
+        text = open(log).read()
+        m = re.search(r"msg=listening address=(\S+)", text)
+        addr = m.group(1) if m else addr
+        if "rabbitmq poll succeeded" in text:
+            break
+        time.sleep(0.1)
+    return d, addr
+
+
 def run_size(b, n):
     defs = {"vhosts": [{"name": v} for v in VHOSTS[1:]],
             "permissions": [{"user": "guest", "vhost": v, "configure": ".*", "write": ".*", "read": ".*"}
@@ -79,23 +97,10 @@ def run_size(b, n):
     one_s = statistics.median(curl_time(f"{b.url}/api/queues?{FAST}") for _ in range(3))
     per_vhost = [f"{b.url}/api/queues/{urllib.parse.quote(v, safe='')}?{FAST}" for v in VHOSTS]
     broker_s = statistics.median(curl_parallel_time(per_vhost) for _ in range(3))
-    log = f"/tmp/hostmon-bench-rmq-{n}.log"
-    env = dict(os.environ, HOSTMON_RABBITMQ_PASSWORD="guest")
-    with open(log, "w") as lf:
-        d = subprocess.Popen([os.path.join(ROOT, BUILD, "hostmon"), "--listen", "127.0.0.1:0", "--collectors",
-                              "rabbitmq", "--rabbitmq-url", b.url, "--rabbitmq-interval", f"{POLL_INTERVAL_S}s",
-                              "--rabbitmq-timeout", f"{POLL_INTERVAL_S - 1}s", "--rabbitmq-detail-interval", "600s"],
-                             stdout=lf, stderr=subprocess.STDOUT, env=env)
+    d, addr = start_hostmon(BUILD, f"/tmp/hostmon-bench-rmq-{n}.log", "--rabbitmq-url", b.url,
+                            "--rabbitmq-source", "management", "--rabbitmq-interval", f"{POLL_INTERVAL_S}s",
+                            "--rabbitmq-timeout", f"{POLL_INTERVAL_S - 1}s", "--rabbitmq-detail-interval", "600s")
     try:
-        addr = None
-        for _ in range(600):
-            text = open(log).read()
-            m = re.search(r"msg=listening address=(\S+)", text)
-            if m:
-                addr = m.group(1)
-            if "rabbitmq poll succeeded" in text:
-                break
-            time.sleep(0.1)
         polls = [poll_duration(addr)]
         for _ in range(POLLS - 1):
             polls.append(next_poll_duration(addr, polls_done=len(polls)))
@@ -121,7 +126,7 @@ def run_size(b, n):
 
 
 def main():
-    for n in SIZES:
+    for n in [int(x) for x in (sys.argv[2:] or ["10000", "50000"])]:
         # a fresh broker per size, on its own ports, so sizes do not add up
         with Broker(nodename="hostmon-bench@localhost", amqp_port=free_port(), mgmt_port=free_port(),
                     dist_port=free_port()) as b:

@@ -57,3 +57,10 @@ wait $dpid 2>/dev/null || true
 
 echo "== RabbitMQ: 10,000 and 50,000 queues on a real broker (bench/rabbitmq.py)"
 /usr/bin/python3 bench/rabbitmq.py "$build" 10000 50000
+
+echo "== RabbitMQ plugin page parse, 10,000 and 50,000 queues' page (bench/rmq_prom_parse_bench.c)"
+"$build/bench/rmq_prom_parse_bench" 10000 10
+"$build/bench/rmq_prom_parse_bench" 50000 5
+
+echo "== RabbitMQ sources: 5,000 and 10,000 queues in one vhost, 50,000 over 5 vhosts; management vs plugin vs a plain exporter (bench/rabbitmq_sources.py)"
+/usr/bin/python3 bench/rabbitmq_sources.py "$build" 5000 10000 50000x5

@@ -10,6 +10,8 @@ RUN_PACKAGES="
  zlib1g-dev libisal-dev libcurl4-openssl-dev libcjson-dev linux-libc-dev
 "
 # Testing and checking: the peers the integration tests run for real, the checkers, sanitizers.
+# rabbitmq-server ships the rabbitmq_management and rabbitmq_prometheus plugins; the tests'
+# brokers enable both in their own directories (tests/integration/lib/rabbitmq_env.py).
 TEST_PACKAGES="
  clang-format cppcheck clang-tools valgrind libclang-rt-14-dev shellcheck
  curl prometheus nginx php8.2-fpm php8.2-cli php-laravel-framework libfcgi-bin

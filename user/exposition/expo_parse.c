@@ -110,6 +110,104 @@ static int parse_value(const char *s, double *out)
 	return (*s && *end == '\0' && errno != ERANGE) ? 0 : -EINVAL;
 }
 
+int expo_sample_tail(const char *l, size_t len, size_t i, double *out)
+{
+	char value[64];
+	size_t n = 0;
+
+	if (i >= len || !blank(l[i]))
+		return -EINVAL;
+	while (i < len && blank(l[i]))
+		i++;
+	while (i < len && !blank(l[i])) {
+		if (n + 1 >= sizeof(value))
+			return -EINVAL;
+		value[n++] = l[i++];
+	}
+	value[n] = '\0';
+	if (parse_value(value, out))
+		return -EINVAL;
+	while (i < len && blank(l[i]))
+		i++;
+	/* an optional timestamp (milliseconds); hostmon writes none and needs none */
+	while (i < len && (l[i] == '-' || (l[i] >= '0' && l[i] <= '9')))
+		i++;
+	while (i < len && blank(l[i]))
+		i++;
+	return i == len ? 0 : -EINVAL;
+}
+
+size_t expo_metric_name_len(const char *l, size_t len)
+{
+	size_t i = 0;
+	if (!len || !name_start(l[0]))
+		return 0;
+	while (i < len && name_char(l[i]))
+		i++;
+	return i;
+}
+
+int expo_lines_init(struct expo_lines *r, size_t max_line)
+{
+	*r = (struct expo_lines){ .max_line = max_line };
+	return 0;
+}
+
+/* Hands fn one line, the newline left out; a line longer than the limit fails. */
+static int emit_line(struct expo_lines *r, const char *l, size_t n, expo_line_fn fn, void *arg)
+{
+	r->line++;
+	if (n > r->max_line)
+		return -E2BIG;
+	if (memchr(l, '\0', n))
+		return -EBADMSG;
+	return fn(arg, l, n);
+}
+
+int expo_lines_feed(struct expo_lines *r, const char *data, size_t len, expo_line_fn fn, void *arg)
+{
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) : len;
+		int rc;
+
+		if (r->partial.len + n > r->max_line) {
+			r->line++;
+			return -E2BIG; /* caught before it is buffered: memory stays bounded */
+		}
+		if (!nl) {
+			buf_append(&r->partial, data, n);
+			return r->partial.err;
+		}
+		if (r->partial.len) {
+			/* the line began in an earlier piece: only then is it copied */
+			buf_append(&r->partial, data, n);
+			if (r->partial.err)
+				return r->partial.err;
+			rc = emit_line(r, r->partial.data, r->partial.len, fn, arg);
+			buf_reset(&r->partial);
+		} else {
+			rc = emit_line(r, data, n, fn, arg);
+		}
+		if (rc)
+			return rc;
+		data += n + 1;
+		len -= n + 1;
+	}
+	return 0;
+}
+
+int expo_lines_finish(const struct expo_lines *r)
+{
+	/* a page ends with a newline: anything after the last one was cut short */
+	return r->partial.len ? -EBADMSG : 0;
+}
+
+void expo_lines_free(struct expo_lines *r)
+{
+	buf_free(&r->partial);
+}
+
 /* Splits one sample line into p->scratch: name, labels (unescaped), value. */
 static int parse_sample(struct parser *p, const char *l, size_t len, struct sample *out)
 {
@@ -175,23 +273,9 @@ static int parse_sample(struct parser *p, const char *l, size_t len, struct samp
 	}
 	if (i >= len || !blank(l[i]))
 		return fail(p, "expected a space and a value after %s", out->name);
-	while (i < len && blank(l[i]))
-		i++;
-	const char *value = w;
-	while (i < len && !blank(l[i]))
-		*w++ = l[i++];
-	*w = '\0';
-	if (parse_value(value, &out->value))
-		return fail(p, "bad sample value \"%s\"", value);
-	while (i < len && blank(l[i]))
-		i++;
-	/* an optional timestamp (milliseconds); hostmon writes none and the CLI needs none */
-	while (i < len && (l[i] == '-' || (l[i] >= '0' && l[i] <= '9')))
-		i++;
-	while (i < len && blank(l[i]))
-		i++;
-	if (i != len)
-		return fail(p, "unexpected text after the value of %s", out->name);
+	if (expo_sample_tail(l, len, i, &out->value))
+		return fail(p, "bad sample value or unexpected text after the value of %s",
+			    out->name);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "core/loop.h"
 #include "lib/curlutil.h"
 #include "lib/fileutil.h"
+#include "rabbitmq/bodies.h"
 
 /*
  * Why per vhost: the broker builds a whole response before its first byte,
@@ -34,12 +35,16 @@ const char *const rmq_reason_names[RMQ_REASON_MAX] = {
 	[RMQ_REASON_TOO_LARGE] = "too_large",
 	[RMQ_REASON_INVALID_JSON] = "invalid_json",
 	[RMQ_REASON_UNEXPECTED_RESPONSE] = "unexpected_response",
+	[RMQ_REASON_INVALID_TEXT] = "invalid_text",
 };
 
 /* One request of a poll: the vhost listing (vhost NULL) or one vhost's queues. */
 struct job {
 	const char *vhost;
+	const char *base; /* NULL: the fetcher's base URL */
+	const char *path; /* a raw GET of base + path into raw (vhost NULL) */
 	struct rmq_list list;
+	struct buf raw;
 	bool done;
 };
 
@@ -48,7 +53,8 @@ struct xfer {
 	CURL *easy;
 	uint64_t max_bytes;
 	struct job *job; /* NULL: idle */
-	struct rmq_stream *stream;
+	void *stream;
+	const struct rmq_body_parser *parser; /* of the job it carries */
 	uint64_t received;
 	int stream_rc;
 	bool too_large;
@@ -59,6 +65,7 @@ struct rmq_fetch {
 	struct xfer *xfers;
 	unsigned nxfers;
 	char *base_url, *user, *password, *password_file;
+	const struct rmq_body_parser *parser;
 	bool password_given; /* this poll's password is not empty */
 	uint64_t timeout_ms;
 	int stop_fd;
@@ -89,7 +96,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200)
 		return n; /* an error page: its status is what counts */
-	int rc = rmq_stream_feed(x->stream, data, n);
+	int rc = x->parser->feed(x->stream, data, n);
 	if (rc) {
 		x->stream_rc = rc;
 		return 0;
@@ -180,8 +187,9 @@ static int xfer_result(const struct rmq_fetch *f, struct xfer *x, CURLcode cc,
 		return fail_with(fail, reason_of(cc, x->too_large),
 				 x->too_large ? "response over --rabbitmq-max-response-bytes"
 					      : curl_easy_strerror(cc));
-	/* the vhost was deleted between the listing and this request: it has no queues now */
-	if (status == 404 && x->job->vhost)
+	/* the vhost was deleted between the listing and this request: it has no queues now (the
+	 * plugin answers an unknown vhost with an empty page; a 404 there is a wrong URL) */
+	if (status == 404 && x->job->vhost && f->parser == &rmq_json_parser)
 		return 0;
 	if (status != 200) {
 		char *url = NULL;
@@ -191,33 +199,48 @@ static int xfer_result(const struct rmq_fetch *f, struct xfer *x, CURLcode cc,
 		return -EIO;
 	}
 	if (!prc)
-		prc = rmq_stream_finish(x->stream, NULL);
-	if (prc == -EBADMSG)
-		return fail_with(fail, RMQ_REASON_INVALID_JSON,
-				 "response is not valid JSON (or was cut short)");
+		prc = x->parser->finish(x->stream);
 	if (prc == -ENOMEM)
 		return fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
-	if (prc)
-		return fail_with(fail, RMQ_REASON_UNEXPECTED_RESPONSE,
-				 x->job->vhost ? "JSON is not a queue listing"
-					       : "JSON is not a vhost listing");
+	if (prc) {
+		fail->reason = x->parser->why(x->stream, prc, x->job->vhost, fail->detail,
+					      sizeof(fail->detail));
+		return -EIO;
+	}
 	return 0;
+}
+
+/* Which node failed, when a poll asks several. */
+static int at_node(const struct xfer *x, int rc, struct rmq_fetch_error *fail)
+{
+	char clean[160];
+	size_t n = strlen(fail->detail);
+
+	if (rc && x->job->base && n < sizeof(fail->detail)) {
+		rmq_url_without_userinfo(x->job->base, clean, sizeof(clean));
+		snprintf(fail->detail + n, sizeof(fail->detail) - n, " (node at %s)", clean);
+	}
+	return rc;
 }
 
 static void xfer_end(struct rmq_fetch *f, struct xfer *x)
 {
 	curl_multi_remove_handle(f->multi, x->easy);
-	rmq_stream_free(x->stream);
+	if (x->stream)
+		x->parser->close(x->stream);
 	x->stream = NULL;
 	x->job = NULL;
 }
 
 /* The path segment of a vhost: curl_easy_escape leaves only unreserved bytes as they are ("/" is
  * %2F). */
-static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *vhost, const char *query)
+static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *base, const char *vhost,
+		       const char *query)
 {
 	char *esc = curl_easy_escape(easy, vhost, 0), *url = NULL;
-	if (esc && asprintf(&url, "%s/api/queues/%s?%s", f->base_url, esc, query) < 0)
+	const char *fmt = f->parser == &rmq_prom_parser ? "%s/metrics/detailed?vhost=%s&%s"
+							: "%s/api/queues/%s?%s";
+	if (esc && asprintf(&url, fmt, base, esc, query) < 0)
 		url = NULL;
 	curl_free(esc);
 	return url;
@@ -228,14 +251,19 @@ static int xfer_start(struct rmq_fetch *f, struct xfer *x, struct job *job, cons
 {
 	char *url = NULL;
 
-	x->stream = job->vhost ? rmq_stream_new(&job->list) : rmq_stream_new_vhosts(&job->list);
+	/* the vhost listing is the management API's, whatever the fetcher's format */
+	const char *base = job->base ? job->base : f->base_url;
+	x->parser = job->vhost ? f->parser : job->path ? &rmq_raw_parser : &rmq_json_parser;
+	x->stream = x->parser->open(&job->list, &job->raw, job->vhost);
 	if (job->vhost)
-		url = vhost_url(f, x->easy, job->vhost, query);
-	else if (asprintf(&url, "%s/api/vhosts?columns=name", f->base_url) < 0)
+		url = vhost_url(f, x->easy, base, job->vhost, query);
+	else if (asprintf(&url, "%s%s", base, job->path ? job->path : "/api/vhosts?columns=name") <
+		 0)
 		url = NULL;
 	if (!x->stream || !url) {
 		free(url);
-		rmq_stream_free(x->stream);
+		if (x->stream)
+			x->parser->close(x->stream);
 		x->stream = NULL;
 		return -ENOMEM;
 	}
@@ -276,7 +304,7 @@ static int collect_done(struct rmq_fetch *f, struct rmq_fetch_error *fail)
 		char *priv = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		struct xfer *x = (struct xfer *)priv;
-		int rc = xfer_result(f, x, msg->data.result, fail);
+		int rc = at_node(x, xfer_result(f, x, msg->data.result, fail), fail);
 		x->job->done = !rc;
 		xfer_end(f, x);
 		if (rc)
@@ -356,14 +384,10 @@ static int password_now(struct rmq_fetch *f, char *out, size_t len)
 	return 0;
 }
 
-int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
-		     struct rmq_list *out, struct rmq_fetch_error *fail)
+/* This poll's credentials on every handle: the password file is read again each time. */
+static int set_password(struct rmq_fetch *f, struct rmq_fetch_error *fail)
 {
-	uint64_t deadline_ms = loop_now_ms() + f->timeout_ms;
-	struct rmq_list names = { 0 };
-	struct job listing = { 0 }, *jobs = NULL;
 	char password[1024];
-	size_t njobs = 0;
 
 	if (password_now(f, password, sizeof(password))) {
 		fail->reason = RMQ_REASON_AUTH;
@@ -374,24 +398,93 @@ int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_f
 	f->password_given = password[0] != '\0';
 	for (unsigned i = 0; i < f->nxfers; i++)
 		curl_easy_setopt(f->xfers[i].easy, CURLOPT_PASSWORD, password);
-	int rc = run_batch(f, &listing, 1, NULL, deadline_ms, &names, fail);
-	if (!rc && !(jobs = calloc(names.len ? names.len : 1, sizeof(*jobs))))
-		rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
-	for (size_t i = 0; !rc && i < names.len; i++) {
-		const char *name = names.items[i].name;
+	return 0;
+}
+
+uint64_t rmq_fetch_deadline(const struct rmq_fetch *f)
+{
+	return loop_now_ms() + f->timeout_ms;
+}
+
+int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint64_t deadline_ms,
+		     struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	struct job listing = { 0 };
+	size_t kept = 0;
+
+	int rc = set_password(f, fail);
+	if (!rc)
+		rc = run_batch(f, &listing, 1, NULL, deadline_ms, out, fail);
+	for (size_t i = 0; !rc && i < out->len; i++) {
+		const char *name = out->items[i].name;
 		/*
 		 * "", "." and ".." would ask for every vhost's queues (dot segments
 		 * are removed from paths); RabbitMQ refuses these names anyway.
 		 */
 		bool dots = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 		if (*name && !dots && (!vhosts || name_filter_pass(vhosts, name)))
-			jobs[njobs++].vhost = name;
+			out->items[kept++] = out->items[i]; /* the strings stay in the arena */
+	}
+	if (rc)
+		rmq_list_free(out);
+	else
+		out->len = kept;
+	return rc;
+}
+
+int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			   uint64_t deadline_ms, struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	return rmq_fetch_vhost_queues_at(f, query, names, NULL, 0, deadline_ms, out, fail);
+}
+
+int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			      const char *const *bases, size_t nbases, uint64_t deadline_ms,
+			      struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	size_t nodes = nbases ? nbases : 1, njobs = nodes * names->len;
+	struct job *jobs = calloc(njobs ? njobs : 1, sizeof(*jobs));
+	int rc = jobs ? set_password(f, fail)
+		      : fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
+
+	/* vhost by vhost, every node's share of it side by side */
+	for (size_t i = 0; jobs && i < njobs; i++) {
+		jobs[i].vhost = names->items[i / nodes].name;
+		jobs[i].base = nbases ? bases[i % nodes] : NULL;
 	}
 	if (!rc)
 		rc = run_batch(f, jobs, njobs, query, deadline_ms, out, fail);
 	if (rc)
 		rmq_list_free(out);
 	free(jobs);
+	return rc;
+}
+
+int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, struct buf *body,
+		  struct rmq_fetch_error *fail)
+{
+	struct job get = { .path = path };
+	struct rmq_list none = { 0 };
+
+	int rc = set_password(f, fail);
+	if (!rc)
+		rc = run_batch(f, &get, 1, NULL, deadline_ms, &none, fail);
+	if (!rc)
+		*body = get.raw;
+	else
+		buf_free(&get.raw);
+	return rc;
+}
+
+int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
+		     struct rmq_list *out, struct rmq_fetch_error *fail)
+{
+	uint64_t deadline_ms = rmq_fetch_deadline(f);
+	struct rmq_list names = { 0 };
+
+	int rc = rmq_fetch_vhosts(f, vhosts, deadline_ms, &names, fail);
+	if (!rc)
+		rc = rmq_fetch_vhost_queues(f, query, &names, deadline_ms, out, fail);
 	rmq_list_free(&names);
 	return rc;
 }
@@ -436,6 +529,7 @@ struct rmq_fetch *rmq_fetch_new(const struct rmq_fetch_opts *o)
 	int rc = -ENOMEM;
 	f->stop_fd = o->stop_fd;
 	f->timeout_ms = o->timeout_ms;
+	f->parser = o->format == RMQ_FORMAT_PROMETHEUS ? &rmq_prom_parser : &rmq_json_parser;
 	f->nxfers = o->max_parallel ? o->max_parallel : 1;
 	f->base_url = strdup(o->base_url);
 	f->user = strdup(o->user ? o->user : "");

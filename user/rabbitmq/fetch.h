@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
 #include "lib/namefilter.h"
 #include "rabbitmq/parse.h"
 
@@ -30,6 +31,23 @@
  *   when stop_fd became readable (shutdown; nothing to report). One thread
  *   at a time per fetcher.
  *
+ *   The same in two steps, so the listing can come from one fetcher and
+ *   the queues from another (the Prometheus plugin's): rmq_fetch_vhosts()
+ *   lists the vhosts that pass the filter into out (names in .name; the
+ *   listing is always the management API's JSON), rmq_fetch_vhost_queues()
+ *   asks for each vhost of names, in the fetcher's format. Both take an
+ *   absolute deadline (loop_now_ms() milliseconds; rmq_fetch_deadline() is
+ *   now + the fetcher's timeout) and leave out empty on failure.
+ *
+ *   rmq_fetch_vhost_queues_at() is the same on several nodes: every vhost
+ *   of names asked of each of the nbases base URLs (the plugin on each
+ *   cluster node serves the queues that node hosts), all of them in one
+ *   batch of at most max_parallel at once; any failing request fails the
+ *   whole poll, its detail naming the node. rmq_fetch_get() is one GET of
+ *   base_url + path, its body whole in *body (NUL-terminated, len without
+ *   the NUL; the caller frees it with buf_free), bounded by
+ *   max_response_bytes.
+ *
  *   rmq_status_reason() names a response status other than 200 for the
  *   operator: a 401 says the user and whether a password was configured
  *   (none: reason auth_no_password, and where one can be set), a 404 the
@@ -50,6 +68,7 @@ enum rmq_reason {
 	RMQ_REASON_TOO_LARGE,
 	RMQ_REASON_INVALID_JSON,
 	RMQ_REASON_UNEXPECTED_RESPONSE,
+	RMQ_REASON_INVALID_TEXT, /* not the Prometheus text format, or cut short */
 	RMQ_REASON_MAX,
 };
 
@@ -57,8 +76,16 @@ enum rmq_reason {
  * hostmon_rabbitmq_detail_poll_errors_total, in enum order. */
 extern const char *const rmq_reason_names[RMQ_REASON_MAX];
 
+/* What the per-vhost requests ask for and how their bodies are read. */
+enum rmq_format {
+	RMQ_FORMAT_MANAGEMENT, /* GET {base}/api/queues/{vhost}?query, JSON */
+	RMQ_FORMAT_PROMETHEUS, /* GET {base}/metrics/detailed?vhost={vhost}&query, text
+				  (prom_parse.h) */
+};
+
 struct rmq_fetch_opts {
 	const char *base_url; /* http(s)://host:port[/prefix], no trailing slash */
+	enum rmq_format format;
 	const char *user;
 	const char *password;	   /* or NULL */
 	const char *password_file; /* or NULL; re-read for every poll, so a rotated secret works */
@@ -84,5 +111,16 @@ enum rmq_reason rmq_status_reason(long status, const char *url, const char *user
 void rmq_url_without_userinfo(const char *url, char *out, size_t len);
 int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
 		     struct rmq_list *out, struct rmq_fetch_error *fail);
+uint64_t rmq_fetch_deadline(const struct rmq_fetch *f);
+int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			      const char *const *bases, size_t nbases, uint64_t deadline_ms,
+			      struct rmq_list *out, struct rmq_fetch_error *fail);
+int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, struct buf *body,
+		  struct rmq_fetch_error *fail);
+int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint64_t deadline_ms,
+		     struct rmq_list *out, struct rmq_fetch_error *fail);
+int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
+			   uint64_t deadline_ms, struct rmq_list *out,
+			   struct rmq_fetch_error *fail);
 
 #endif

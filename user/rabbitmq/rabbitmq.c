@@ -18,16 +18,11 @@
 #include "lib/clock.h"
 #include "lib/namefilter.h"
 #include "rabbitmq/fetch.h"
+#include "rabbitmq/health.h"
+#include "rabbitmq/join.h"
 #include "rabbitmq/parse.h"
+#include "rabbitmq/source.h"
 #include "status/status.h"
-
-/* Counts come from the queue processes themselves (no statistics-database lag): cheap. */
-static const char fast_query[] = "disable_stats=true&enable_queue_totals=true&columns=name,vhost,"
-				 "node,leader,type,state,durable,messages,messages_ready,"
-				 "messages_unacknowledged";
-/* Consumers and bytes exist only in the statistics database: a slower cadence. */
-static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"
-				   "message_bytes_ready,message_bytes_unacknowledged";
 
 /* One complete poll's result: queues after filters and the cap, with details joined. */
 struct rmq_snap {
@@ -47,10 +42,13 @@ struct rmq_state {
 
 	/* poller thread only */
 	struct rmq_fetch *fetch;
+	struct rmq_source *source;
 	struct rmq_list details;
+	struct rmq_list facts; /* type, state, durable where the count source lacks them */
 	double details_at;
 	int last_logged_reason;	       /* -1: last poll succeeded */
 	int detail_last_logged_reason; /* the same for the detail poll */
+	int health_logged;	       /* and for the health poll */
 
 	pthread_t thread;
 	bool thread_started;
@@ -67,7 +65,11 @@ struct rmq_state {
 	double last_poll_wall; /* when the last poll, well or not, finished */
 	double last_poll_duration;
 	uint64_t errors[RMQ_REASON_MAX];
-	bool detail_up; /* the last detail poll succeeded */
+	bool detail_up;		  /* the last detail poll succeeded */
+	const char *source_name;  /* what the last count poll used; static */
+	struct rmq_health health; /* nodes, alarms, limits, totals */
+	double health_at;	  /* CLOCK_MONOTONIC of its poll; 0: none good */
+	bool health_up;
 	uint64_t detail_errors[RMQ_REASON_MAX];
 };
 
@@ -86,116 +88,30 @@ static void snap_release(void *arg)
 	snap_unref(arg);
 }
 
-static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
-{
-	return name_filter_pass(&st->vhosts, q->vhost) && name_filter_pass(&st->queues, q->name);
-}
-
-/* FNV-1a over vhost, a separator that cannot occur in either string, and name. */
-static uint64_t key_hash(const char *vhost, const char *name)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = vhost; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
-}
-
-/* An index over a list by (vhost, name): open addressing on item indexes + 1. */
-struct key_index {
-	size_t *slots;
-	size_t cap;
-};
-
-static int index_build(struct key_index *ix, const struct rmq_list *l)
-{
-	ix->cap = 16;
-	while (ix->cap < l->len * 2)
-		ix->cap *= 2;
-	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
-	if (!ix->slots)
-		return -ENOMEM;
-	return 0;
-}
-
-/* Finds (vhost, name); with insert_as > 0 adds it when absent. Returns the item index + 1, or 0. */
-static size_t index_find(struct key_index *ix, const struct rmq_list *l, const char *vhost,
-			 const char *name, size_t insert_as)
-{
-	size_t i = key_hash(vhost, name) & (ix->cap - 1);
-	while (ix->slots[i]) {
-		const struct rmq_queue *q = &l->items[ix->slots[i] - 1];
-		if (strcmp(q->name, name) == 0 && strcmp(q->vhost, vhost) == 0)
-			return ix->slots[i];
-		i = (i + 1) & (ix->cap - 1);
-	}
-	if (insert_as)
-		ix->slots[i] = insert_as;
-	return 0;
-}
-
-/*
- * Keeps the queues that pass the filters, once each (a listing that names a
- * vhost twice repeats its queues), up to the cap; joins the detail fields
- * when the details are fresh enough.
- */
+/* The details, and facts, are used for two detail intervals at most. */
 static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_snap *snap)
 {
-	struct key_index seen = { 0 }, details = { 0 };
-	bool use_details = st->details.len &&
-			   clock_monotonic_seconds() - st->details_at <= 2 * st->detail_interval_s;
-	size_t kept = 0;
-	int rc = index_build(&seen, fast);
-	if (!rc && use_details) {
-		rc = index_build(&details, &st->details);
-		for (size_t i = 0; !rc && i < st->details.len; i++)
-			index_find(&details, &st->details, st->details.items[i].vhost,
-				   st->details.items[i].name, i + 1);
-	}
+	bool fresh = clock_monotonic_seconds() - st->details_at <= 2 * st->detail_interval_s;
+	struct rmq_join j = {
+		.vhosts = &st->vhosts,
+		.queues = &st->queues,
+		.max_queues = st->max_queues,
+		.details = fresh ? &st->details : NULL,
+		.facts = fresh ? &st->facts : NULL,
+	};
+	int rc = rmq_join_build(&j, fast, &snap->matching, &snap->dropped);
 	if (rc)
-		goto out;
-	for (size_t i = 0; i < fast->len; i++) {
-		struct rmq_queue *q = &fast->items[i];
-		if (!passes_filters(st, q))
-			continue;
-		/* compacting in place: slot kept is free, and the index points at kept slots */
-		if (index_find(&seen, fast, q->vhost, q->name, 0))
-			continue;
-		snap->matching++;
-		if (kept >= st->max_queues) {
-			snap->dropped++;
-			continue;
-		}
-		fast->items[kept] = *q;
-		index_find(&seen, fast, q->vhost, q->name, kept + 1);
-		struct rmq_queue *k = &fast->items[kept++];
-		size_t d =
-			use_details ? index_find(&details, &st->details, k->vhost, k->name, 0) : 0;
-		if (d) {
-			const struct rmq_queue *dq = &st->details.items[d - 1];
-			for (int f = RMQ_CONSUMERS; f < RMQ_NVALUES; f++) {
-				if (dq->present & (1u << f)) {
-					k->v[f] = dq->v[f];
-					k->present |= (uint16_t)(1u << f);
-				}
-			}
-		}
-	}
-	fast->len = kept;
+		return rc;
 	snap->queues = *fast;
 	memset(fast, 0, sizeof(*fast));
-out:
-	free(seen.slots);
-	free(details.slots);
-	return rc;
+	return 0;
 }
 
 static void record_failure(struct rmq_state *st, enum rmq_reason reason, const char *detail)
 {
 	pthread_mutex_lock(&st->lock);
 	st->up = false;
+	st->health_up = false; /* not asked: a broker that fails the counts */
 	st->polled = true;
 	st->last_poll_wall = clock_wall_seconds();
 	st->errors[reason]++;
@@ -216,10 +132,10 @@ static void record_failure(struct rmq_state *st, enum rmq_reason reason, const c
  */
 static void poll_details(struct rmq_state *st)
 {
-	struct rmq_list det = { 0 };
+	struct rmq_list det = { 0 }, facts = { 0 };
 	struct rmq_fetch_error fail;
 
-	int rc = rmq_fetch_queues(st->fetch, detail_query, &st->vhosts, &det, &fail);
+	int rc = rmq_source_details(st->source, &st->vhosts, &det, &facts, &fail);
 	if (rc == -ECANCELED)
 		return;
 	pthread_mutex_lock(&st->lock);
@@ -229,7 +145,9 @@ static void poll_details(struct rmq_state *st)
 	pthread_mutex_unlock(&st->lock);
 	if (rc == 0) {
 		rmq_list_free(&st->details);
+		rmq_list_free(&st->facts);
 		st->details = det;
+		st->facts = facts;
 		st->details_at = clock_monotonic_seconds();
 		if (st->detail_last_logged_reason >= 0)
 			log_info("rabbitmq detail poll succeeded", "host", st->host);
@@ -243,6 +161,33 @@ static void poll_details(struct rmq_state *st)
 	st->detail_last_logged_reason = (int)fail.reason;
 }
 
+/* Broker health after each good count poll (a broker that does not answer those has no health to
+ * read either); its own up, so that a refused /api/nodes does not hide the queues. */
+static void poll_health(struct rmq_state *st)
+{
+	struct rmq_health fresh = { 0 }, old;
+	struct rmq_fetch_error fail;
+
+	int rc = rmq_health_poll(st->fetch, &fresh, &fail);
+	if (rc == -ECANCELED)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->health_up = rc == 0;
+	old = st->health;
+	if (rc == 0) {
+		st->health = fresh;
+		st->health_at = clock_monotonic_seconds();
+	} else {
+		memset(&old, 0, sizeof(old)); /* the last good figures stay, for two intervals */
+	}
+	pthread_mutex_unlock(&st->lock);
+	rmq_health_free(&old);
+	if (rc && st->health_logged != (int)fail.reason)
+		log_warn("rabbitmq health poll failed", "host", st->host, "reason",
+			 rmq_reason_names[fail.reason], "detail", fail.detail);
+	st->health_logged = rc ? (int)fail.reason : -1;
+}
+
 static void poll_once(struct rmq_state *st, bool details_due)
 {
 	double start;
@@ -253,7 +198,10 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	if (details_due)
 		poll_details(st);
 	start = clock_monotonic_seconds();
-	int rc = rmq_fetch_queues(st->fetch, fast_query, &st->vhosts, &fast, &fail);
+	int rc = rmq_source_counts(st->source, &st->vhosts, &fast, &fail);
+	pthread_mutex_lock(&st->lock);
+	st->source_name = rmq_source_current(st->source);
+	pthread_mutex_unlock(&st->lock);
 	if (rc) {
 		if (rc != -ECANCELED)
 			record_failure(st, fail.reason, fail.detail);
@@ -278,6 +226,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	st->last_poll_duration = snap->taken_at - start;
 	pthread_mutex_unlock(&st->lock);
 	snap_unref(old);
+	poll_health(st);
 	if (st->last_logged_reason != -1) {
 		struct log_num n;
 		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
@@ -380,6 +329,13 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 		st->snap && clock_monotonic_seconds() - st->snap->taken_at <= 2 * st->interval_s;
 	if (fresh)
 		add_queue_series(s, st->host, st->snap);
+	if (st->health_at && clock_monotonic_seconds() - st->health_at <= 2 * st->interval_s)
+		rmq_health_add_series(s, st->host, &st->health);
+	metric_add(metric_family_get(s, "hostmon_rabbitmq_health_up",
+				     "Whether the last poll of the broker's health (/api/nodes, "
+				     "/api/overview) succeeded.",
+				     METRIC_GAUGE, 1, host_label),
+		   hv, st->health_up ? 1 : 0);
 	metric_add(
 		metric_family_get(s, "hostmon_rabbitmq_up",
 				  "Whether the last poll of the RabbitMQ management API succeeded.",
@@ -411,6 +367,15 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 				  "Whether the last poll of consumers and message bytes succeeded.",
 				  METRIC_GAUGE, 1, host_label),
 		hv, st->detail_up ? 1 : 0);
+	if (st->source_name) {
+		static const char *const source_labels[] = { "host", "source" };
+		const char *sv[] = { st->host, st->source_name };
+		metric_add(metric_family_get(s, "hostmon_rabbitmq_source",
+					     "Where the last count poll read the queues from "
+					     "(management or prometheus); the value is always 1.",
+					     METRIC_GAUGE, 2, source_labels),
+			   sv, 1);
+	}
 	metric_add(metric_family_get(s, "hostmon_rabbitmq_queues",
 				     "Queues in the last successful poll that pass the filters.",
 				     METRIC_GAUGE, 1, host_label),
@@ -471,8 +436,11 @@ static void rmq_destroy(void *state)
 	}
 	if (st->stop_fd >= 0)
 		close(st->stop_fd);
+	rmq_source_free(st->source);
 	rmq_fetch_free(st->fetch);
 	rmq_list_free(&st->details);
+	rmq_list_free(&st->facts);
+	rmq_health_free(&st->health);
 	snap_unref(st->snap);
 	name_filter_free(&st->vhosts);
 	name_filter_free(&st->queues);
@@ -509,6 +477,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->stop_fd = -1;
 	st->last_logged_reason = -2;	    /* log the first outcome either way */
 	st->detail_last_logged_reason = -1; /* a first success says nothing new */
+	st->health_logged = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	int rc = -ENOMEM;
 
@@ -555,9 +524,13 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		.stop_fd = st->stop_fd,
 	};
 	st->fetch = rmq_fetch_new(&fo);
-	if (!st->fetch) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot set up the HTTP client: %s", strerror(errno));
+	int mode = rmq_source_mode_parse(cfg->rabbitmq.source ? cfg->rabbitmq.source : "auto");
+	if (st->fetch && mode >= 0)
+		st->source = rmq_source_new(mode, st->fetch, &fo, cfg->rabbitmq.prometheus_url,
+					    st->host);
+	if (!st->source) {
+		rc = mode < 0 ? -EINVAL : -errno;
+		snprintf(err, errlen, "cannot set up the HTTP client: %s", strerror(-rc));
 		goto fail;
 	}
 	rc = -pthread_create(&st->thread, NULL, poller, st);
@@ -568,7 +541,8 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->thread_started = true;
 	char shown[512]; /* the URL may carry a user and password: never logged */
 	rmq_url_without_userinfo(base_url, shown, sizeof(shown));
-	log_info("rabbitmq collector polling", "url", shown, "host", st->host);
+	log_info("rabbitmq collector polling", "url", shown, "host", st->host, "source",
+		 cfg->rabbitmq.source ? cfg->rabbitmq.source : "auto");
 	free(base_url);
 	*state = st;
 	return 0;
@@ -585,7 +559,8 @@ static bool rmq_enabled(const struct config *cfg)
 
 const struct collector_ops rabbitmq_collector_ops = {
 	.name = "rabbitmq",
-	.description = "every queue in every vhost, from the RabbitMQ management API",
+	.description = "every queue in every vhost, from the rabbitmq_prometheus plugin or the "
+		       "management API",
 	.enabled_by_default = rmq_enabled,
 	.init = rmq_init,
 	.collect = rmq_collect,

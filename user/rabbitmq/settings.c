@@ -9,6 +9,8 @@
 
 #define OFF(field) offsetof(struct rabbitmq_settings, field)
 
+static const char *const sources[] = { "auto", "management", "prometheus", NULL };
+
 static const struct option_def rows[] = {
 	{ "rabbitmq-url", OPT_STRING, OFF(url), NULL, 0, 0, "URL",
 	  "RabbitMQ management API, e.g. http://127.0.0.1:15672; enables the rabbitmq collector",
@@ -50,6 +52,14 @@ static const struct option_def rows[] = {
 	  1ull << 34, "SIZE", "largest RabbitMQ API response accepted (each one)" },
 	{ "rabbitmq-max-parallel-requests", OPT_U64, OFF(max_parallel_requests), "4", 1, 32, "N",
 	  "RabbitMQ requests in flight at once (one per vhost), each on its own connection" },
+	{ "rabbitmq-source", OPT_CHOICE, OFF(source), "auto", 0, 0, "SOURCE",
+	  "where queue numbers come from: prometheus (the rabbitmq_prometheus plugin's "
+	  "/metrics/detailed, per vhost), management (the management API), or auto (the plugin "
+	  "where it answers)",
+	  .choices = sources },
+	{ "rabbitmq-prometheus-url", OPT_STRING, OFF(prometheus_url), NULL, 0, 0, "URL[,URL...]",
+	  "the rabbitmq_prometheus plugin's listener on every cluster node; default: the "
+	  "http/prometheus listeners that /api/overview names" },
 };
 
 /* user:password@ in the authority: shown by ps and logs, and libcurl would use it over the
@@ -81,6 +91,27 @@ static int check(const void *settings, char *err, size_t errlen)
 			 "invalid value \"%s\" for --rabbitmq-url: expected http:// or https://",
 			 s->url);
 		return -EINVAL;
+	}
+	for (const char *u = s->prometheus_url ? s->prometheus_url : ""; *u;) {
+		size_t n = strcspn(u, ",");
+		char one[512];
+		snprintf(one, sizeof(one), "%.*s", (int)n, u);
+		u += n + (u[n] == ',');
+		while (*u == ' ')
+			u++;
+		if (url_has_userinfo(one)) {
+			snprintf(err, errlen,
+				 "--rabbitmq-prometheus-url must not carry credentials "
+				 "(user:password@host)");
+			return -EINVAL;
+		}
+		if (strncmp(one, "http://", 7) != 0 && strncmp(one, "https://", 8) != 0) {
+			snprintf(err, errlen,
+				 "invalid value \"%s\" in --rabbitmq-prometheus-url: expected "
+				 "http:// or https://",
+				 one);
+			return -EINVAL;
+		}
 	}
 	/* only a timeout the user chose can be wrong: the default follows the interval */
 	if (s->timeout_ms && s->timeout_ms >= s->interval_ms) {

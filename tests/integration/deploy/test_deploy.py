@@ -2,15 +2,21 @@
 unit tests (`promtool test rules`), which cover every alert firing and not firing, hostmon down and
 absent included; the systemd unit passes `systemd-analyze verify` (offline: no systemd runs here);
 docs/prometheus.md's scrape config passes `promtool check config` and its Service and
-ServiceMonitor fit the DaemonSet (no Kubernetes API: checked against the manifest)."""
+ServiceMonitor fit the DaemonSet (no Kubernetes API: checked against the manifest); the RabbitMQ
+Deployment is one replica of the same image with --collectors rabbitmq and no grant, the DaemonSet's
+RabbitMQ collector is off, and hostmon runs with the Deployment's arguments, environment and user
+against a stand-in broker."""
 import os
 import sys
 import re
 import subprocess
 import tempfile
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from hostmon_test import BIN, ROOT, main
+from fault_server import FaultServer, sample_queue
+from hostmon_test import BIN, ROOT, Daemon, main
 
 
 def check_unit(t):
@@ -96,8 +102,74 @@ def check_scrape_docs(t, rules):
             "it scrapes the Service's port; the job (the Service's name) is hostmon")
 
 
+def manifest(name):
+    import yaml  # Debian's python3-yaml
+    with open(os.path.join(ROOT, "deploy", "kubernetes", name)) as f:
+        return yaml.safe_load(f)
+
+
+def flag(args, name):
+    return args[args.index(name) + 1] if name in args else None
+
+
+def check_rabbitmq_exporter(t):
+    ds, dep = manifest("daemonset.yaml"), manifest("rabbitmq-exporter.yaml")
+    dsc = ds["spec"]["template"]["spec"]["containers"][0]
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    t.check(dep["kind"] == "Deployment" and dep["spec"]["replicas"] == 1
+            and dep["spec"]["strategy"]["type"] == "Recreate",
+            "rabbitmq-exporter.yaml: a Deployment of one replica, never two at once (Recreate)")
+    t.check(c["image"] == dsc["image"] and flag(c["args"], "--collectors") == "rabbitmq",
+            f"the same image ({c['image']}), --collectors rabbitmq ({c['args']})")
+    t.check("rabbitmq" not in flag(dsc["args"], "--collectors").split(",")
+            and not any("RABBITMQ" in e["name"] for e in dsc.get("env", [])),
+            "the DaemonSet's RabbitMQ collector is off (not in --collectors, no RABBITMQ settings)")
+    sc = c["securityContext"]
+    t.check(not pod.get("hostPID") and sc["runAsNonRoot"] and sc["runAsUser"] != 0
+            and sc["capabilities"] == {"drop": ["ALL"]} and sc["readOnlyRootFilesystem"]
+            and not sc["allowPrivilegeEscalation"]
+            and not any("hostPath" in v for v in pod.get("volumes", [])),
+            "the Deployment has no grant: not root, no capability, no host PID or path")
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    secret_dirs = {m["mountPath"] for m in c["volumeMounts"]
+                   for v in pod["volumes"] if v["name"] == m["name"] and "secret" in v}
+    pw = env.get("HOSTMON_RABBITMQ_PASSWORD_FILE") or ""
+    t.check("HOSTMON_RABBITMQ_PASSWORD" not in env and os.path.dirname(pw) in secret_dirs,
+            f"the password from a Secret's file ({pw} in {secret_dirs}), never in the manifest")
+
+    # the manifest's own arguments, environment and user, against a stand-in broker
+    with FaultServer("good", items=[sample_queue(1), sample_queue(2, vhost="a/b")]) as fs, \
+            tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        pwfile = os.path.join(tmp, "password")
+        with open(pwfile, "w") as f:
+            f.write("guest\n")
+        os.chmod(pwfile, 0o444)
+        env.update(HOSTMON_RABBITMQ_URL=fs.url, HOSTMON_RABBITMQ_PASSWORD_FILE=pwfile)
+        args = list(c["args"])
+        del args[args.index("--listen"):args.index("--listen") + 2]   # the test's own port
+        user = str(sc["runAsUser"])
+        d = Daemon(*args, env=env, wrapper=("setpriv", "--reuid", user, "--regid",
+                                            str(sc["runAsGroup"]), "--clear-groups"))
+        try:
+            page, deadline = "", time.monotonic() + 10
+            while time.monotonic() < deadline and 'hostmon_rabbitmq_up{host="127.0.0.1"} 1' not in page:
+                time.sleep(0.2)
+                page = urllib.request.urlopen(f"http://{d.host}:{d.port}/metrics").read().decode()
+            ups = re.findall(r'^hostmon_collector_up\{collector="(\w+)"\} (\S+)', page, re.M)
+            t.check(ups == [("rabbitmq", "1")] and 'rabbitmq_individual_queue_messages{host="127.0.0.1",'
+                    'vhost="a/b",name="q2"} 2' in page,
+                    f"hostmon as the Deployment runs it (user {user}): the rabbitmq collector alone, "
+                    f"up, its queues: {ups}")
+        finally:
+            d.stop()
+            d.close()
+
+
 def run(t):
     check_unit(t)
+    check_rabbitmq_exporter(t)
     check_scrape_docs(t, os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.yml"))
     rules = os.path.join(ROOT, "deploy", "prometheus", "hostmon-rules.yml")
     p = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)

@@ -21,6 +21,7 @@ every set_mode replaces the earlier paths):
                 /api/vhosts lists the vhosts ([{"name": ..., "description": ..., ...}], honouring
                 ?columns=): vhosts=[...] if given, else those of the items in order of first
                 appearance, then deleted=[...]; /api/queues lists every item;
+                /api/nodes one running node, /api/overview its object_totals and no listeners;
                 /api/queues/{vhost} (percent-decoded) the items of that vhost, 404
                 {"error":"Object Not Found","reason":"Not Found"} for a vhost not listed or in
                 deleted (a vhost deleted between a client's listing and its request).
@@ -36,10 +37,19 @@ every set_mode replaces the earlier paths):
                 does not page). Optional
                 columns=True applies ?columns= like RabbitMQ (top-level keys only);
                 gzip=True compresses when the request accepts gzip.
+                /metrics/detailed?vhost=V&family=F... (the rabbitmq_prometheus plugin) answers in
+                the plugin's text format, label values unescaped as the 3.10 plugin writes them:
+                queue_coarse_metrics (messages, messages_ready, messages_unacked),
+                queue_consumer_count (consumers), queue_metrics (consumers, messages_bytes,
+                messages_ready_bytes, messages_unacked_bytes), the items of vhost V (an unknown
+                vhost: no queues, as the plugin does), then rabbitmq_identity_info with the
+                node= of the first item (rabbit@localhost without items).
   json          body=<any JSON-able object or raw bytes/str>, status=200: served verbatim.
   garbage       200, Content-Type application/json, a body that is not JSON (binary + text).
   truncated     200, valid paged JSON cut in the middle; Content-Length matches what is sent,
-                so only the JSON parser can notice. cut=<bytes> (default: half).
+                so only the JSON parser can notice. cut=<bytes> (default: half). For
+                /metrics/detailed: the good page of 20 queues cut the same way (mid-line by default;
+                cut_at_line=True cuts after the last whole line before the middle).
   short_body    200, Content-Length promises the whole body, half is sent, then the connection
                 closes (a transfer error, curl's CURLE_PARTIAL_FILE).
   wrong_types   variant= "strings" (counts as strings: "messages": "12"), "nulls" (counts null,
@@ -49,7 +59,8 @@ every set_mode replaces the earlier paths):
                 paged_form=False.
   huge          a 100 MB body (size=<bytes>) streamed in 64 KiB chunks, never held in memory:
                 kind="json" (a valid paged document with ~0.5 M queue objects), "garbage" (spaces
-                then junk); chunked=True uses chunked transfer instead of Content-Length.
+                then junk), "prom" (valid plugin lines for one queue, repeated; the default for
+                /metrics/detailed); chunked=True uses chunked transfer instead of Content-Length.
   gzip_bomb     Content-Encoding: gzip, ~100 KB on the wire that inflates to size (default
                 100 MB) of valid-looking JSON (whitespace padding inside an array).
   stall         accepts the connection, reads the request and never answers (until close()).
@@ -104,6 +115,35 @@ def sample_queue(i, vhost="/"):
             "messages_unacknowledged": 0, "consumers": 0, "message_bytes": 10 * i,
             "message_bytes_ready": 10 * i, "message_bytes_unacknowledged": 0,
             "node": "rabbit@localhost", "type": "classic", "state": "running", "durable": True}
+
+
+_PROM_FAMILIES = {   # family= -> (metric suffix, queue field), as the 3.10 plugin groups them
+    "queue_coarse_metrics": [("messages_ready", "messages_ready"),
+                             ("messages_unacked", "messages_unacknowledged"),
+                             ("messages", "messages")],
+    "queue_consumer_count": [("consumers", "consumers")],
+    "queue_metrics": [("consumers", "consumers"), ("messages_bytes", "message_bytes"),
+                      ("messages_ready_bytes", "message_bytes_ready"),
+                      ("messages_unacked_bytes", "message_bytes_unacknowledged")],
+}
+
+
+def prom_page(items, vhost, families):
+    """/metrics/detailed?vhost=vhost&family=... as the 3.10 plugin writes it (values unescaped)."""
+    mine = [i for i in items if i.get("vhost") == vhost]
+    out = []
+    for fam in families:
+        for suffix, field in _PROM_FAMILIES.get(fam, []):
+            name = "rabbitmq_detailed_queue_" + suffix
+            out.append(f"# TYPE {name} gauge\n# HELP {name} fault_server\n")
+            for i in mine:
+                if field in i and isinstance(i[field], (int, float)):
+                    out.append(f'{name}{{vhost="{vhost}",queue="{i["name"]}"}} {i[field]}\n')
+    node = mine[0].get("node", "rabbit@localhost") if mine else "rabbit@localhost"
+    out.append("# TYPE rabbitmq_identity_info untyped\n"
+               f'rabbitmq_identity_info{{rabbitmq_node="{node}",rabbitmq_cluster="fault",'
+               'rabbitmq_cluster_permanent_id="x"} 1\n\n')
+    return "".join(out).encode()
 
 
 def paged(items, page=1, page_size=500, total=None, page_count=None):
@@ -207,6 +247,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = [{"name": v, "description": "", "tags": [], "tracing": False} for v in listed]
             keep = req.param("columns")
             return 200, [{k: x[k] for k in keep.split(",") if k in x} for x in body] if keep else body
+        if req.path == "/api/nodes":    # one node, as a healthy 3.10 node reports itself
+            return 200, [{"name": "rabbit@localhost", "running": True, "mem_used": 150000000,
+                          "mem_limit": 1000000000, "mem_alarm": False, "disk_free": 9000000000,
+                          "disk_free_limit": 50000000, "disk_free_alarm": False, "fd_used": 40,
+                          "fd_total": 1024, "sockets_used": 2, "sockets_total": 829}]
+        if req.path == "/api/overview":  # no plugin listener: auto stays with the management API
+            return 200, {"node": "rabbit@localhost", "listeners": [],
+                         "object_totals": {"connections": 2, "channels": 3, "consumers": 4,
+                                           "queues": len(items)}}
         if req.path.startswith("/api/queues/"):
             vhost = urllib.parse.unquote(req.path[len("/api/queues/"):])
             if vhost not in listed or vhost in deleted:
@@ -235,9 +284,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                    delay=0):
         if delay and self.server.fault._closing.wait(delay):
             return
+        hdrs = {"Vary": "accept-encoding"}
+        if req.path == "/metrics/detailed":
+            data = prom_page(items, req.param("vhost", ""), req.query.get("family", []))
+            if gzip and "gzip" in req.headers.get("Accept-Encoding", ""):
+                data = _gzip(data)
+                hdrs["Content-Encoding"] = "gzip"
+            self._send(status, data, ctype="text/plain; version=0.0.4", headers=hdrs)
+            return
         code, body = self._good_body(req, items, columns, vhosts, deleted)
         data = json.dumps(body).encode()
-        hdrs = {"Vary": "accept-encoding"}
         if gzip and "gzip" in req.headers.get("Accept-Encoding", ""):
             data = _gzip(data)
             hdrs["Content-Encoding"] = "gzip"
@@ -249,7 +305,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _mode_garbage(self, req):
         self._send(200, b"\x00\xffnot json at all <html>\x89PNG\r\n{{{[[[\"unterminated")
 
-    def _mode_truncated(self, req, cut=None):
+    def _mode_truncated(self, req, cut=None, cut_at_line=False):
+        if req.path == "/metrics/detailed":
+            vhost = req.param("vhost", "")
+            data = prom_page([sample_queue(i, vhost) for i in range(1, 21)], vhost,
+                             req.query.get("family", ["queue_coarse_metrics"]))
+            end = cut if cut is not None else len(data) // 2
+            if cut_at_line:
+                end = data.rindex(b"\n", 0, end) + 1
+            self._send(200, data[:end], ctype="text/plain; version=0.0.4")
+            return
         data = json.dumps(paged([sample_queue(i) for i in range(1, 21)])).encode()
         self._send(200, data[:cut if cut is not None else len(data) // 2])
 
@@ -270,7 +335,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = body["items"]
         self._send(200, body)
 
-    def _mode_huge(self, req, size=100 * 1024 * 1024, kind="json", chunked=False):
+    def _mode_huge(self, req, size=100 * 1024 * 1024, kind=None, chunked=False):
+        kind = kind or ("prom" if req.path == "/metrics/detailed" else "json")
         head, item, tail = _huge_parts(kind)
         n = max(0, (size - len(head) - len(tail)) // len(item))
         total = len(head) + n * len(item) + len(tail)
@@ -361,6 +427,9 @@ _HUGE = {
              b'"messages_ready":1,"messages_unacknowledged":0,"node":"rabbit@x","state":"running"},',
              b'{"name":"last","vhost":"/","messages":0}]}'),
     "garbage": (b"", b" " * 63 + b"\n", b"junk"),
+    "prom": (b"# TYPE rabbitmq_detailed_queue_messages gauge\n",
+             b'rabbitmq_detailed_queue_messages{vhost="/",queue="huge-queue-xxxxxxxxxxxxxxxxxxxx"} 1\n',
+             b'rabbitmq_identity_info{rabbitmq_node="rabbit@x"} 1\n'),
 }
 
 
@@ -499,6 +568,15 @@ if __name__ == "__main__":  # self-check: python3 tests/integration/lib/fault_se
         assert st == 200 and [q["name"] for q in json.loads(body)] == ["q2"], body
         assert get(fs, "/api/queues/gone")[0] == 404 and get(fs, "/api/queues/nope")[0] == 404
         assert get(fs, "/api/queues/x")[0] == 500 and fs.requests[-1].mode == "status"
+        st, _, body = get(fs, "/metrics/detailed?vhost=a%2Fb%20%C3%A9&family=queue_coarse_metrics")
+        assert st == 200 and b'queue_messages{vhost="a/b \xc3\xa9",queue="q2"} 2\n' in body, body
+        assert body.endswith(b'rabbitmq_cluster_permanent_id="x"} 1\n\n'), body
+        fs.set_mode("truncated")
+        st, _, body = get(fs, "/metrics/detailed?vhost=%2F&family=queue_coarse_metrics")
+        assert st == 200 and b"rabbitmq_identity_info" not in body and not body.endswith(b"\n")
+        fs.set_mode("huge", size=1024 * 1024)
+        st, _, body = get(fs, "/metrics/detailed?vhost=%2F")
+        assert len(body) > 1000000 and body.endswith(b'"rabbit@x"} 1\n'), body[-100:]
         fs.set_mode("good", items=[])
         d = json.loads(get(fs, "/api/queues?page=1&page_size=500")[2])
         assert d["page_count"] == 0 and d["items"] == [], d

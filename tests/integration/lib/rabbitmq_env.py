@@ -16,9 +16,9 @@ amqp-tools.
 API (all names are plain str; vhost and queue names are URL-encoded with q(), '/' -> %2F)
     Broker(nodename="hostmon-test@localhost", amqp_port=5672, mgmt_port=15672, dist_port=None,
            user="guest", password="guest", start_timeout=60, stats_interval_ms=None,
-           extra_config="", base_dir=None, keep=False)         # port 0 = pick a free port
-    .start() .stop(graceful_ctl=False) .kill() .cleanup()/.close() .is_running() .pid()
-    .url .amqp_url .base .log_file .started_in .env() .ctl(*args, tool="rabbitmqctl")
+           extra_config="", base_dir=None, keep=False, prom_port=0)   # port 0 = pick a free port
+    .start() .start_in_background() -> (thread, result) .stop(graceful_ctl=False) .kill() .cleanup()/.close() .is_running() .pid()
+    .url .prom_url (rabbitmq_prometheus, always enabled) .amqp_url .base .log_file .started_in .env() .ctl(*args, tool="rabbitmqctl")
     .request(method, path, body=None, user=, password=, headers=, timeout=) -> HttpResult
     .api(method, path, body=None, expect=(200, 201, 204)) -> parsed JSON
     .put_vhost(name) .delete_vhost(name) .declare_queue(vhost, name, durable=True, args=None)
@@ -56,9 +56,11 @@ system broker's data is never touched. :meth:`Broker.cleanup` removes the direct
   ``RABBITMQ_ADVANCED_CONFIG_FILE=<base>/advanced.config`` (absent) so
   /etc/rabbitmq/advanced.config is not picked up.
 * ``RABBITMQ_ENABLED_PLUGINS_FILE=<base>/enabled_plugins``, written directly
-  as ``[rabbitmq_management].`` -- byte for byte what ``rabbitmq-plugins
-  enable --offline rabbitmq_management`` writes with the same environment,
-  but without its ~1.2 s CLI start-up.
+  as ``[rabbitmq_management,rabbitmq_prometheus].`` -- byte for byte what
+  ``rabbitmq-plugins enable --offline rabbitmq_management rabbitmq_prometheus``
+  writes with the same environment, but without its ~1.2 s CLI start-up.
+  Debian's rabbitmq-server package ships both plugins; the Prometheus listener
+  is on 127.0.0.1 at ``prom_port`` (a free port unless given).
 * ``RABBITMQ_MNESIA_BASE=<base>/mnesia`` (database, quorum/stream data,
   feature-flags file, plugins-expand dir and the pid file
   ``<mnesia>/<nodename>.pid`` all default to below it) and
@@ -118,6 +120,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -236,10 +239,12 @@ class Broker:
 
     def __init__(self, nodename="hostmon-test@localhost", amqp_port=5672, mgmt_port=15672,
                  dist_port=None, user="guest", password="guest", start_timeout=60.0,
-                 stats_interval_ms=None, extra_config="", base_dir=None, keep=False):
+                 stats_interval_ms=None, extra_config="", base_dir=None, keep=False,
+                 prom_port=0):
         self.nodename = nodename
         self.amqp_port = amqp_port or free_port()
         self.mgmt_port = mgmt_port or free_port()
+        self.prom_port = prom_port or free_port()
         self.dist_port = dist_port or (self.amqp_port + 20000 if self.amqp_port + 20000 < 65536
                                        else free_port())
         self.user = user
@@ -262,6 +267,11 @@ class Broker:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.mgmt_port}"
+
+    @property
+    def prom_url(self):
+        """The rabbitmq_prometheus plugin's listener (/metrics, /metrics/detailed)."""
+        return f"http://127.0.0.1:{self.prom_port}"
 
     @property
     def amqp_url(self):
@@ -289,11 +299,13 @@ class Broker:
                 f.write(secrets.token_hex(16).upper())
         open(os.path.join(self.base, "rabbitmq-env.conf"), "a").close()
         with open(os.path.join(self.base, "enabled_plugins"), "w") as f:
-            f.write("[rabbitmq_management].")
+            f.write("[rabbitmq_management,rabbitmq_prometheus].")
         conf = [
             f"listeners.tcp.1 = 127.0.0.1:{self.amqp_port}",
             "management.tcp.ip = 127.0.0.1",
             f"management.tcp.port = {self.mgmt_port}",
+            "prometheus.tcp.ip = 127.0.0.1",
+            f"prometheus.tcp.port = {self.prom_port}",
             "disk_free_limit.absolute = 50MB",
             "log.console = false",
             "log.file.level = info",
@@ -438,6 +450,7 @@ class Broker:
             raise BrokerError(f"RabbitMQ node {self.nodename} runs (pid {self.pid()}) but its API at "
                               f"{self.url} does not answer.\nlog tail:\n{self._log_tail()}")
         for what, port in (("AMQP", self.amqp_port), ("management", self.mgmt_port),
+                           ("prometheus", self.prom_port),
                            ("distribution", self.dist_port)):
             if not port_bindable(port):
                 raise BrokerError(
@@ -464,6 +477,21 @@ class Broker:
                               f"{self.start_timeout:.0f} s.\nlog tail ({self.log_file}):\n{self._log_tail()}")
         self.started_in = time.monotonic() - t0
         return self
+
+    def start_in_background(self):
+        """Starts the node in a thread (a test does other work meanwhile); returns (thread,
+        result): after thread.join(), result["ok"] is True or result["err"] the exception."""
+        result = {}
+
+        def start():
+            try:
+                self.start()
+                result["ok"] = True
+            except Exception as e:   # the caller reports it
+                result["err"] = e
+        th = threading.Thread(target=start, daemon=True)
+        th.start()
+        return th, result
 
     def _wait_api(self, timeout, started=None):
         deadline = time.monotonic() + max(timeout, 1)
@@ -494,7 +522,8 @@ class Broker:
     def _wait_gone(self, pid, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.pid() != pid and not port_open(self.mgmt_port) and not port_open(self.amqp_port):
+            if (self.pid() != pid and not port_open(self.mgmt_port) and not port_open(self.amqp_port)
+                    and not port_open(self.prom_port)):
                 return True
             time.sleep(0.05)
         return False
