@@ -51,12 +51,12 @@ static int load_collectors(struct source *s, char *err, size_t errlen)
 	/* only errors: the live view owns the terminal */
 	log_setup(LOG_ERROR, s->cfg.core.log_format);
 	bpf_util_route_libbpf_log();
-	host_check(&host);
 	if (collector_set_select(&s->collectors, collector_table, collector_table_len, &s->cfg, why,
 				 sizeof(why))) {
 		snprintf(err, errlen, "%s", why);
 		return -EINVAL;
 	}
+	host_check(&host, collector_set_uses_bpf(&s->collectors));
 	s->loop = loop_new();
 	if (!s->loop)
 		return -errno;

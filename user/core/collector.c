@@ -101,6 +101,14 @@ int collector_set_select(struct collector_set *set, const struct collector_ops *
 	return rc;
 }
 
+bool collector_set_uses_bpf(const struct collector_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!set->items[i].ops->no_bpf)
+			return true;
+	return false;
+}
+
 size_t collector_set_start(struct collector_set *set, const struct config *cfg, struct loop *loop)
 {
 	size_t up = 0;

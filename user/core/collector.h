@@ -58,6 +58,8 @@ struct collector_ops {
 	 * view of its state; 0 or -errno, and on an error the set takes back what it added */
 	int (*status)(void *state, struct status_model *m);
 	void (*destroy)(void *state);
+	/* runs no BPF program: the startup checks of BPF's prerequisites are not for it */
+	bool no_bpf;
 };
 
 struct collector {
@@ -73,6 +75,9 @@ struct collector_set {
 	struct collector *items;
 	size_t n;
 };
+
+/* Whether any collector of the set runs BPF programs. */
+bool collector_set_uses_bpf(const struct collector_set *set);
 
 /* The collectors compiled in, in a fixed order. */
 extern const struct collector_ops *const collector_table[];

@@ -263,7 +263,7 @@ int daemon_run(const struct config *cfg, struct collector_set *collectors,
 		goto out;
 	}
 
-	host_check(&d.host);
+	host_check(&d.host, collector_set_uses_bpf(&d.collectors));
 	if (cfg->core.bpf_stats) {
 		stats_fd = bpf_util_stats_enable();
 		if (stats_fd < 0) {

@@ -47,7 +47,7 @@ static bool ensure_mounted(const char *path, const char *fstype, long magic, boo
 	return false;
 }
 
-void host_check(struct host_status *st)
+void host_check(struct host_status *st, bool bpf_needed)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
@@ -59,12 +59,14 @@ void host_check(struct host_status *st)
 		st->bpf_privileged =
 			sys_admin || (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
 	}
+	st->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	if (!bpf_needed)
+		return;
 	if (!st->bpf_privileged)
 		log_error("insufficient privileges for BPF", "need",
 			  "root, or CAP_BPF and CAP_PERFMON", "effect",
 			  "BPF collectors will not start");
 
-	st->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 	if (!st->btf)
 		log_error("kernel BTF not found", "path", "/sys/kernel/btf/vmlinux", "effect",
 			  "CO-RE BPF collectors cannot load (needs CONFIG_DEBUG_INFO_BTF)");

@@ -8,12 +8,14 @@
 
 /*
  * API:
- *   host_check() inspects the host once at startup and logs one clear line
- *   per missing prerequisite; it mounts tracefs and bpffs when they are
- *   absent and the process may mount. Nothing here is fatal, because
- *   collectors that need no BPF (RabbitMQ) still work without it; the
- *   daemon keeps the result and /readyz names what is missing when a
- *   collector is down (host_status_explain(): "" when nothing is).
+ *   host_check() inspects the host once at startup and, when a selected
+ *   collector runs BPF programs (bpf_needed), logs one clear line per
+ *   missing prerequisite and mounts tracefs and bpffs when they are absent
+ *   and the process may mount; without one it only fills st, silently (a
+ *   RabbitMQ-only exporter runs unprivileged and touches no filesystem). Nothing here is fatal,
+ * because collectors that need no BPF (RabbitMQ) still work without it; the daemon keeps the result
+ * and /readyz names what is missing when a collector is down (host_status_explain(): "" when
+ * nothing is).
  */
 struct host_status {
 	bool bpf_privileged; /* root-equivalent, or CAP_BPF + CAP_PERFMON */
@@ -22,7 +24,7 @@ struct host_status {
 	bool bpffs;
 };
 
-void host_check(struct host_status *st);
+void host_check(struct host_status *st, bool bpf_needed);
 void host_status_explain(const struct host_status *st, char *buf, size_t len);
 /* The capabilities BPF collectors need that this process lacks, e.g. "CAP_BPF, CAP_PERFMON";
  * "" when it has them (or CAP_SYS_ADMIN, which covers them). */

@@ -567,4 +567,5 @@ const struct collector_ops rabbitmq_collector_ops = {
 	.healthy = rmq_healthy,
 	.status = rmq_status,
 	.destroy = rmq_destroy,
+	.no_bpf = true,
 };

@@ -13,7 +13,9 @@ propagation) where one prerequisite is hidden, so nothing outside the daemon see
   4. root without CAP_SYS_ADMIN (CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN kept), tracefs and bpffs
      unmounted: each logged once as not available; both BPF collectors up anyway (tp_btf, iter/task,
      cgroup_skb and uprobes attach without tracefs; nothing is pinned);
-  5. the same with CAP_SYS_ADMIN: the daemon mounts both itself and says so.
+  5. the same with CAP_SYS_ADMIN: the daemon mounts both itself and says so;
+  6. a RabbitMQ-only exporter as an unprivileged user (the Deployment's way): no line about BPF's
+     prerequisites (privileges, BTF, tracefs, bpffs), since none of its collectors needs them.
 Every page passes promtool; every daemon exits 0. Runs on the host and in make test-kernels' guests.
 """
 import os
@@ -156,7 +158,30 @@ def no_tracefs_bpffs(t, may_mount):
         check_page(t, f"tracefs and bpffs {what}", text)
 
 
+def rabbitmq_only_unprivileged(t):
+    with FaultServer() as fs, running_daemon(t, "--collectors", "rabbitmq", "--rabbitmq-url", fs.url,
+                                             "--rabbitmq-interval", "1s", "--rabbitmq-timeout", "500ms",
+                                             wrapper=["setpriv", "--reuid=65534", "--regid=65534",
+                                                      "--clear-groups", "--inh-caps=-all",
+                                                      "--bounding-set=-all"]) as d:
+        fs.set_mode("good", items=[{"name": "q", "vhost": "/", "messages": 1, "messages_ready": 1,
+                                    "messages_unacknowledged": 0}])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            samples = parse_samples(scrape(d))
+            if samples.get('hostmon_collector_up{collector="rabbitmq"}') == 1:
+                break
+            time.sleep(0.2)
+        logs = d.logs()
+        t.check(samples.get('hostmon_collector_up{collector="rabbitmq"}') == 1,
+                f"rabbitmq only, unprivileged: the collector is up:\n{logs}")
+        for text in ("insufficient privileges", "kernel BTF", "filesystem not available",
+                     "mounted filesystem"):
+            t.check(not lines_with(logs, text), f"rabbitmq only, unprivileged: no {text!r} line:\n{logs}")
+
+
 def run(t):
+    rabbitmq_only_unprivileged(t)
     no_btf(t)
     no_cgroups(t)
     v1_only(t)
