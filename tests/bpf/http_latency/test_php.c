@@ -1,7 +1,9 @@
 /* test_php.c — what the tp_btf sys_enter/sys_exit, USDT and sched_process_exit programs do for a
  * PHP-FPM worker, run in the kernel on this test's own thread (the syscall wrappers in
- * bpf/http_latency/http_latency_test.bpf.c around php.bpf.h and php_syscalls.bpf.h): a FastCGI
- * request from its records, USDT requests, and the request state that lives in task storage. */
+ * bpf/http_latency/http_latency_test.bpf.c around php.bpf.h and php_syscalls.bpf.h, whose
+ * read and write logic the socket-path tier shares through php_io.bpf.h): a FastCGI request from
+ * its records, USDT requests (their route from the params read), and the request state that
+ * lives in task storage. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -209,6 +211,66 @@ static void test_usdt_requests(void)
 	      "a request of another thread is not this thread's");
 }
 
+/* The first path kept for a route key, NUL-terminated into buf. */
+static const char *route_path(__u64 key, char *buf, size_t len)
+{
+	struct http_route r;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.routes), &key, &r) || r.len >= len)
+		return "";
+	memcpy(buf, r.path, r.len);
+	buf[r.len] = '\0';
+	return buf;
+}
+
+/* The records a worker reads for one request: BEGIN_REQUEST, then FCGI_PARAMS (header, body)
+ * with REQUEST_URI uri, as php-fpm reads them. */
+static void fcgi_arrives(const char *uri)
+{
+	__u8 begin[16], params_head[8], params[96];
+	const __u8 role[8] = { 0, 1 };
+	size_t nb = fcgi_record(begin, 1 /* BEGIN_REQUEST */, role, sizeof(role));
+	size_t np = fcgi_pair(params, "SCRIPT_NAME", "/index.php");
+	np += fcgi_pair(params + np, "REQUEST_URI", uri);
+	__u8 h[8] = { 1, 4 /* PARAMS */, 0, 1, 0, (__u8)np, 0, 0 };
+	memcpy(params_head, h, 8);
+	syscall_seen(NR_READ, FCGI_FD, begin, sizeof(begin), (long)nb);
+	syscall_seen(NR_READ, FCGI_FD, params_head, sizeof(params_head), 8);
+	syscall_seen(NR_READ, FCGI_FD, params, sizeof(params), (long)np);
+}
+
+/* One USDT-mode request of the script /index.php answered 201: the first path of its route. */
+static const char *index_php_request(const char *name, __u8 method, char *path, size_t len)
+{
+	__u8 out[64];
+	const char *body = "Status: 201 Created\r\n\r\n";
+	size_t no = fcgi_record(out, 6 /* STDOUT */, body, strlen(body));
+	struct http_hist_key k = { 0 };
+	usdt(name, "/index.php");
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+	shutdown_probe();
+	CHECK(recorded(201, method, &k) == 1, "%s recorded once", name);
+	return route_path(k.route, path, len);
+}
+
+/*
+ * USDT mode behind a front controller: the probe's request_uri is the script (/index.php) for
+ * every request; the route is REQUEST_URI's from the params the worker read, and the probe's
+ * value only when no params were seen for the request (not a stale one of the last request).
+ */
+static void test_usdt_route_from_params(void)
+{
+	char path[HTTP_ROUTE_LEN + 1];
+	become_target(HTTP_MODE_PHP_USDT);
+
+	fcgi_arrives("/orders/7/items?tab=1");
+	CHECK(strcmp(index_php_request("PATCH", HTTP_METHOD_PATCH, path, sizeof(path)),
+		     "/orders/7/items?tab=1") == 0,
+	      "the route is REQUEST_URI's, not the probe's script: %s", path);
+	CHECK(strcmp(index_php_request("OPTIONS", HTTP_METHOD_OPTIONS, path, sizeof(path)),
+		     "/index.php") == 0,
+	      "no params seen: the probe's request_uri, not the last request's: %s", path);
+}
+
 int main(void)
 {
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
@@ -223,6 +285,7 @@ int main(void)
 	if (!err) {
 		test_fastcgi_request();
 		test_usdt_requests();
+		test_usdt_route_from_params();
 	}
 	http_latency_test_bpf__destroy(skel);
 	return test_summary("http_latency/test_php");
