@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bpf/http_latency/http_latency_test.h"
+#include "php_test.h"
 #include "skel/http_latency_test.skel.h"
 #include "test.h"
 
@@ -42,14 +43,8 @@ static void syscall_seen(long id, __u64 fd, const void *buf, size_t len, long re
 
 static void become_target(__u8 mode)
 {
-	__u32 tgid = (__u32)getpid(), word = tgid / 64;
-	struct http_target t = { .runtime = HTTP_RUNTIME_PHP, .mode = mode };
-	__u64 bits = 0;
-	CHECK(bpf_map_update_elem(bpf_map__fd(skel->maps.targets), &tgid, &t, BPF_ANY) == 0,
-	      "this process is a target");
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.target_bits), &word, &bits);
-	bits |= 1ull << (tgid & 63);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.target_bits), &word, &bits, BPF_ANY);
+	php_test_become_target(bpf_map__fd(skel->maps.targets), bpf_map__fd(skel->maps.target_bits),
+			       mode);
 }
 
 static __u64 counter(__u32 slot)
@@ -66,40 +61,7 @@ static __u64 counter(__u32 slot)
 /* Requests recorded with this status (every histogram of the test object: only ours). */
 static __u64 recorded(__u16 status, __u8 method, struct http_hist_key *found)
 {
-	int fd = bpf_map__fd(skel->maps.hists);
-	struct http_hist_key k, next, *prev = NULL;
-	__u64 n = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct http_hist h;
-		k = next;
-		prev = &k;
-		if (k.status != status || k.method != method || bpf_map_lookup_elem(fd, &k, &h))
-			continue;
-		for (int b = 0; b <= HTTP_MAX_BUCKETS; b++)
-			n += h.buckets[b];
-		if (found)
-			*found = k;
-	}
-	return n;
-}
-
-/* A FastCGI record header: version 1, type, request id 1, content length, padding 0. */
-static size_t fcgi_record(__u8 *at, __u8 type, const void *content, size_t len)
-{
-	__u8 h[8] = { 1, type, 0, 1, (__u8)(len >> 8), (__u8)len, 0, 0 };
-	memcpy(at, h, 8);
-	memcpy(at + 8, content, len);
-	return 8 + len;
-}
-
-static size_t fcgi_pair(__u8 *at, const char *name, const char *value)
-{
-	size_t nl = strlen(name), vl = strlen(value);
-	at[0] = (__u8)nl;
-	at[1] = (__u8)vl;
-	memcpy(at + 2, name, nl);
-	memcpy(at + 2 + nl, value, vl);
-	return 2 + nl + vl;
+	return php_test_recorded(bpf_map__fd(skel->maps.hists), status, method, found);
 }
 
 /* The records php-fpm reads and writes for POST /users/42 answered 404, as the worker's
@@ -211,15 +173,9 @@ static void test_usdt_requests(void)
 	      "a request of another thread is not this thread's");
 }
 
-/* The first path kept for a route key, NUL-terminated into buf. */
 static const char *route_path(__u64 key, char *buf, size_t len)
 {
-	struct http_route r;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.routes), &key, &r) || r.len >= len)
-		return "";
-	memcpy(buf, r.path, r.len);
-	buf[r.len] = '\0';
-	return buf;
+	return php_test_route_path(bpf_map__fd(skel->maps.routes), key, buf, len);
 }
 
 /* The records a worker reads for one request: BEGIN_REQUEST, then FCGI_PARAMS (header, body)
