@@ -448,11 +448,11 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 {
 	int rc = open_load(st, cfg, true);
 	if (rc && st->php_sock_iter) {
-		/* the socket-path programs did not load on this kernel: the syscall tier always
-		 * does */
-		log_warn(
-			"cannot load the php-fpm hooks on the socket path; using the syscall hooks",
-			"collector", "http_latency", "reason", strerror(-rc));
+		/* likely the socket-path programs (this kernel's iov_iter): the syscall tier loads
+		 * wherever the rest does, and a failure of the rest fails again below */
+		log_warn("cannot load the BPF programs with the php-fpm hooks on the socket path; "
+			 "trying the syscall hooks",
+			 "collector", "http_latency", "reason", strerror(-rc));
 		http_latency_bpf__destroy(st->skel);
 		rc = open_load(st, cfg, false);
 	}
