@@ -457,7 +457,8 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 		rc = open_load(st, cfg, false);
 	}
 	if (rc) {
-		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-rc));
+		snprintf(err, errlen, "cannot %s the BPF programs: %s", st->skel ? "load" : "open",
+			 strerror(-rc));
 		return rc;
 	}
 	php_hooks_log(st);
