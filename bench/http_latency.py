@@ -24,8 +24,11 @@ Parts:
               (hook_floor_bench syscalls: the floor of the old per-syscall mechanism, for reference),
               (g) empty cgroup_skb programs on the cgroup of an idle node server (hook_floor_bench cgroup
               DIR: the floor of the cgroup mechanism for a process outside it), (b) hostmon and no
-              node/php process, (c) hostmon and an idle node server in its cgroup, (b2) hostmon after
-              that node server has exited. Reported: median over rounds of each run's best-of-5 ns, and
+              node/php process, (c) hostmon and an idle node server in its cgroup, (p) hostmon and an
+              idle php-fpm pool (2 workers, unix socket) in that cgroup: its PHP-FPM hooks attached, of
+              the tier this kernel got (sock_iter: fentry/fexit on the socket path, where (r) is no
+              floor of it; syscalls: raw sys_enter/sys_exit, whose floor is (r)), (b2) hostmon after
+              both have exited. Reported: median over rounds of each run's best-of-5 ns, and
               the added ns. `bpftool perf list` shows whether hostmon holds sys_enter/sys_exit hooks.
   programs    hostmon with --bpf-stats during one wrk run: ns per run of each BPF program (the
               kernel's run_time_ns / run_cnt; about 37 ns is the floor of that measurement here).
@@ -63,6 +66,7 @@ import hostmon_test  # noqa: E402
 from cgroup_test import Env, cgroup2_mount, scrape  # noqa: E402
 from hostmon_test import Daemon, parse_samples  # noqa: E402
 from node_env import NodeServer, node_binary, wrk, wrk_binary  # noqa: E402
+from php_env import FpmPool  # noqa: E402
 
 HOSTMON_ARGS = ["--collectors", "http_latency"]   # besides --listen; --hostmon-args replaces them
 
@@ -232,7 +236,15 @@ def measure_condition(build, name, results, notes, own_pid=None):
 
 
 SYSCALL_CONDITIONS = ("a: no hostmon", "r: empty raw sys_enter/sys_exit", "g: empty cgroup_skb on node's cgroup",
-                      "b: hostmon, no target", "c: hostmon + node", "b2: hostmon, node gone")
+                      "b: hostmon, no target", "c: hostmon + node", "p: hostmon + php-fpm",
+                      "b2: hostmon, node and php-fpm gone")
+PHP_HOOKS_RE = re.compile(r'hostmon_http_latency_php_hooks_attached\{tier="([^"]*)"\}')
+
+
+def php_tier(d):
+    """The tier of hostmon's PHP-FPM hooks if they are attached now, else None."""
+    return next((m.group(1) for k, v in parse_samples(scrape(d)).items()
+                 if v == 1 and (m := PHP_HOOKS_RE.fullmatch(k))), None)
 
 
 def bench_syscalls(opt, cgdir):
@@ -258,8 +270,15 @@ def bench_syscalls(opt, cgdir):
                 srv.fresh("GET", "/fast")
                 time.sleep(opt.settle)
                 measure_condition(opt.build, SYSCALL_CONDITIONS[4], results, notes, d.proc.pid)
+            with FpmPool(listen="unix", cgroup=cgdir):
+                time.sleep(opt.settle)
+                tier = php_tier(d)
+                if tier is None:
+                    raise BenchError(f"hostmon did not attach its PHP-FPM hooks for the pool:\n{d.logs()}")
+                opt.php_tiers.add(tier)
+                measure_condition(opt.build, SYSCALL_CONDITIONS[5], results, notes, d.proc.pid)
             time.sleep(opt.settle)
-            measure_condition(opt.build, SYSCALL_CONDITIONS[5], results, notes, d.proc.pid)
+            measure_condition(opt.build, SYSCALL_CONDITIONS[6], results, notes, d.proc.pid)
         finally:
             stop_hostmon(d)
     return results, notes
@@ -586,15 +605,18 @@ def syscalls_report(opt, syscalls):
             hook = ("sys_enter/exit hooks held" if held == {True} else "no sys_enter/exit hooks" if held == {False}
                     else "hooks unknown" if held == {None} else "hooks varied")
             extra = []
-            if notes[cond]["targets"] and not cond.startswith(("c:", "g:")):
+            if notes[cond]["targets"] and not cond.startswith(("c:", "g:", "p:")):
                 extra.append(f"node/php running: {sorted(notes[cond]['targets'])[:5]}")
             foreign = notes[cond]["foreign"] | notes[SYSCALL_CONDITIONS[0]]["foreign"]
             if foreign:
                 extra.append(f"other sys_enter/exit hooks present: {sorted(foreign)[:5]}")
             goal_txt = ("floor, old mechanism" if cond.startswith("r:") else "floor, cgroup mechanism" if
                         cond.startswith("g:") else f"<= {GOAL_ADDED_NS:g} ns (must <= {MUST_ADDED_NS:g})"
-                        if cond.startswith("c:") else "about 0")
-            v = verdict(added[kind][cond], GOAL_ADDED_NS, MUST_ADDED_NS) if cond.startswith("c:") else "-"
+                        if cond.startswith(("c:", "p:")) else "about 0")
+            v = (verdict(added[kind][cond], GOAL_ADDED_NS, MUST_ADDED_NS) if cond.startswith(("c:", "p:"))
+                 else "-")
+            if cond.startswith("p:"):
+                extra.append(f"PHP-FPM hooks tier {'/'.join(sorted(opt.php_tiers))}")
             say(f"| {kind}: added by {cond[cond.index(':') + 2:]} ({hook}) | {goal_txt} | "
                 f"{added[kind][cond]:+.1f} ns" + (f" ({'; '.join(extra)})" if extra else "") + f" | {v} |")
     return added
@@ -642,6 +664,15 @@ def report(opt, syscalls, throughput, programs, profile=None):
                 f"({verdict(a[SYSCALL_CONDITIONS[4]], GOAL_ADDED_NS, MUST_ADDED_NS)}) | "
                 f"{a[SYSCALL_CONDITIONS[2]]:+.1f} (empty cgroup_skb on node's cgroup); "
                 f"{a[SYSCALL_CONDITIONS[1]]:+.1f} (empty raw sys_enter/sys_exit, the old mechanism) |")
+        tier = "/".join(sorted(opt.php_tiers))
+        floor = ("empty raw sys_enter/sys_exit, the same hooks" if opt.php_tiers == {"syscalls"} else
+                 "no floor measured for the socket path; empty raw sys_enter/sys_exit")
+        for kind in SYSCALL_KINDS:
+            a = added[kind]
+            say(f"| untargeted {kind} added ns, a php-fpm target running (PHP-FPM hooks tier {tier}) | "
+                f"<= {GOAL_ADDED_NS:g} | <= {MUST_ADDED_NS:g} | {a[SYSCALL_CONDITIONS[5]]:+.1f} "
+                f"({verdict(a[SYSCALL_CONDITIONS[5]], GOAL_ADDED_NS, MUST_ADDED_NS)}) | "
+                f"{a[SYSCALL_CONDITIONS[1]]:+.1f} ({floor}) |")
 
 
 def parse_args(argv):
@@ -663,6 +694,7 @@ def parse_args(argv):
     opt = ap.parse_args(argv)
     opt.argv = argv
     opt.cgroup_filter = []
+    opt.php_tiers = set()
     opt.build = os.path.join(ROOT, opt.build) if not os.path.isabs(opt.build) else opt.build
     opt.only = set(opt.only.split(","))
     parts = {"syscalls", "throughput", "programs", "profile"}

@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "peek.bpf.h"
 #include "php.bpf.h"
+#include "php_sock.bpf.h"
 #include "php_syscalls.bpf.h"
 #include "skb.bpf.h"
 #include "syscalls.bpf.h"
@@ -27,21 +28,50 @@ char LICENSE[] SEC("license") = "GPL";
  * request is timed from its first byte reaching the socket to the
  * response's first byte leaving it (skb.bpf.h). PHP-FPM workers are timed
  * per worker: USDT probes (status from the FastCGI output) or FastCGI
- * records, both on the raw sys_enter/sys_exit hooks, which user space
- * attaches only while a PHP target exists; they look the current tgid up
- * first and leave at once for every other process (php_syscalls.bpf.h). A
+ * records, both seen on the hooks of one tier (fentry/fexit on the socket
+ * read/write path where the kernel has them, else raw sys_enter/sys_exit),
+ * which user space attaches only while a PHP target exists; they look the
+ * current tgid up first and leave at once for every other process
+ * (php_io.bpf.h, php_sock.bpf.h, php_syscalls.bpf.h). A
  * worker's request is its thread's task storage. Each request adds to a
  * histogram, shared by all CPUs, keyed by cgroup, route, runtime, method and
  * status.
  * Nothing per request goes to userspace.
  */
 
-/* ---- syscall hooks (PHP-FPM targets) ---- */
+/* ---- PHP-FPM hooks: one tier of two, chosen by user space at load ---- */
 
 /*
- * tp_btf only: the object needs kernel BTF and bpf_loop() (5.17) anyway, and every kernel with
- * both has tp_btf; a raw_tp twin would need the same kernel, so it would be no fallback.
- * regs is a BTF pointer, read directly.
+ * Tier "sock_iter", where the kernel has fentry/fexit: the socket read/write path that php-fpm's
+ * FastCGI reads and writes take, so no other syscall of any process runs anything. Not loaded
+ * unless user space asks ("?": autoload off), so kernels without fentry load the object too.
+ */
+SEC("?fentry/sock_read_iter")
+int BPF_PROG(php_sock_read, struct kiocb *iocb, struct iov_iter *to)
+{
+	php_sock_read_start(iocb, to);
+	return 0;
+}
+
+SEC("?fexit/sock_read_iter")
+int BPF_PROG(php_sock_read_exit, struct kiocb *iocb, struct iov_iter *to, long ret)
+{
+	php_sock_read_end(ret);
+	return 0;
+}
+
+SEC("?fentry/sock_write_iter")
+int BPF_PROG(php_sock_write, struct kiocb *iocb, struct iov_iter *from)
+{
+	php_sock_write_start(iocb, from);
+	return 0;
+}
+
+/*
+ * Tier "syscalls", every kernel the object loads on: raw sys_enter/sys_exit, which every process
+ * pays the tracepoint's plumbing for while they are attached. tp_btf only: the object needs
+ * kernel BTF and bpf_loop() (5.17) anyway, and every kernel with both has tp_btf; a raw_tp twin
+ * would need the same kernel, so it would be no fallback. regs is a BTF pointer, read directly.
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(http_sys_enter, struct pt_regs *regs, long id)

@@ -17,8 +17,8 @@
  *     per-cgroup cap, and how many each cgroup has.
  *   php_reqs: task storage, struct http_php_req: the PHP request of a
  *     worker thread.
- *   reads: per-thread struct read_args, a read's arguments from sys_enter to
- *     sys_exit (kind: READ_BUF, READ_IOV, READ_MSG).
+ *   reads: per-thread struct read_args, a PHP worker's read from its start
+ *     to its end (kind: READ_BUF, READ_IOV, READ_MSG).
  *   hists: struct http_hist_key -> struct http_hist (one for all CPUs).
  *   http_counters: enum http_counter slots (per-CPU, lib/counters.bpf.h).
  *   http_events: ring buffer of struct http_event, targets appearing/ending.
@@ -101,14 +101,15 @@ struct {
 	__type(value, struct http_php_req);
 } php_reqs SEC(".maps");
 
-/* arguments of a read-like syscall in flight, from sys_enter to sys_exit of the same thread */
+/* a PHP worker's read in flight, from its start (sys_enter, fentry) to its end (sys_exit, fexit) */
 struct read_args {
 	__u64 ptr;
-	__u32 fd;
+	__u32 fd;  /* the connection: fd (syscalls) or socket inode number (socket path) */
+	__u32 seg; /* READ_BUF: the buffer's length when known, else 0 (the read's return) */
 	__u8 kind;
-	__u8 mode; /* the target's, so sys_exit needs no second lookup */
+	__u8 mode; /* the target's, so the end needs no second lookup */
 	__u8 pending;
-	__u8 pad;
+	__u8 pad[5];
 };
 
 enum { READ_BUF = 1, READ_IOV = 2, READ_MSG = 3 };

@@ -8,16 +8,20 @@
  *   A worker thread's request is its task storage in php_reqs (struct
  *   http_php_req, active while one is in flight), so it goes with the
  *   thread: nothing to sweep, no pid reuse to mistake, nothing to size.
- *   php_on_read(fd, b, n, p, got): the current worker thread read got bytes
- *     at user address p on fd, the first n of them in b:
- *     FCGI_BEGIN_REQUEST starts a request, the FCGI_PARAMS body that follows
- *     gives its method and route (FastCGI mode).
+ *   php_on_read(mode, fd, b, n, p, got): the current worker thread (its
+ *     target in mode) read got bytes at user address p on fd, the first n
+ *     of them in b: FCGI_BEGIN_REQUEST starts a request (FastCGI mode), the
+ *     FCGI_PARAMS body that follows gives its route from REQUEST_URI (both
+ *     modes: in USDT mode it is kept for the startup probe, whose own
+ *     request_uri is the script, /index.php, behind a front controller) and
+ *     its method (FastCGI mode).
  *   php_on_write(t, fd, p, len): the worker wrote FastCGI records: the
  *     first FCGI_STDOUT gives the status, FCGI_END_REQUEST ends the request
  *     (FastCGI mode; in USDT mode the shutdown probe ends it).
  *   php_usdt_start(method, uri), php_usdt_end(): php:request__startup and
  *     __shutdown in the current thread (user strings method and uri); they
- *     do nothing unless its process is a target in USDT mode.
+ *     do nothing unless its process is a target in USDT mode. The route is
+ *     REQUEST_URI's when the request's FCGI_PARAMS were read, else uri's.
  *   php_task_gone(task): task ends (or execs another program) with its
  *     request unanswered: counted HTTP_UNPAIRED_EXIT.
  *   php_end(t, r): records the worker's request r and ends it.
@@ -51,6 +55,7 @@ static __always_inline void php_end(const struct http_target *t, struct http_php
 	phpfpm_end(r);
 	r->active = 0;
 	r->params_next = 0;
+	r->route = HTTP_ROUTE_NONE; /* USDT mode: the next request's params give its own */
 }
 
 /* A new request of the current thread: its state, reset, or NULL (counted) without room. */
@@ -179,27 +184,47 @@ static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 le
 	}
 }
 
-static __always_inline void php_on_read(__u32 fd, const __u8 *b, __u32 n, __u64 p, __u64 got)
+/* USDT mode: a FastCGI request arrives before its startup probe; its params are read for the
+ * route only, into the thread's state while no request is in flight there. */
+static __always_inline void php_usdt_arrived(struct http_php_req *r, __u32 fd)
+{
+	if (!r)
+		r = php_req(1);
+	if (!r || r->active)
+		return; /* no room (the startup probe counts it), or a request that never ended */
+	r->fd = fd;
+	r->route = HTTP_ROUTE_NONE;
+	r->params_next = 0;
+}
+
+static __always_inline void php_on_read(__u8 mode, __u32 fd, const __u8 *b, __u32 n, __u64 p,
+					__u64 got)
 {
 	struct http_php_req *r = php_req(0);
 	__u32 clen, pad;
 
-	if (r && !r->active)
-		r = NULL;
-	if (r && r->params_next && r->fd == fd) {
-		r->params_next = 0;
-		php_params(r, p, got < r->params_len ? got : r->params_len);
+	/* the request whose params are read: in flight (FastCGI mode), or arrived and not yet
+	 * started by the probe (USDT mode) */
+	int usdt = mode == HTTP_MODE_PHP_USDT;
+	struct http_php_req *q = r && r->active != usdt ? r : NULL;
+	if (q && q->params_next && q->fd == fd) {
+		q->params_next = 0;
+		php_params(q, p, got < q->params_len ? got : q->params_len);
 		return;
 	}
 	int type = fcgi_parse_header(b, n, &clen, &pad);
 	if (type == FCGI_BEGIN_REQUEST) {
+		if (usdt) {
+			php_usdt_arrived(r, fd);
+			return;
+		}
 		/* a request still here never ended */
-		if (r)
+		if (q)
 			counter_inc(&http_counters, HTTP_UNPAIRED_NO_START);
 		php_begin(fd);
-	} else if (type == FCGI_PARAMS && r && r->fd == fd && clen && n == FCGI_HEADER_LEN) {
-		r->params_next = 1;
-		r->params_len = clen;
+	} else if (type == FCGI_PARAMS && q && q->fd == fd && clen && n == FCGI_HEADER_LEN) {
+		q->params_next = 1;
+		q->params_len = clen;
 	}
 }
 
@@ -233,12 +258,15 @@ static __always_inline void php_usdt_start(__u64 method, __u64 uri)
 {
 	if (!php_usdt_target())
 		return;
+	/* REQUEST_URI of the params read since the last request ended (php_on_read) */
+	struct http_php_req *r = php_req(0);
+	__u64 route = r && !r->active ? r->route : HTTP_ROUTE_NONE;
 	/* a request still in flight is replaced: php-fpm starts one only after the last ended */
-	struct http_php_req *r = php_begin(0);
+	r = php_begin(0);
 	if (!r)
 		return;
 	r->method = (__u8)php_method(method);
-	r->route = php_route(uri);
+	r->route = route != HTTP_ROUTE_NONE ? route : php_route(uri);
 }
 
 static __always_inline void php_usdt_end(void)

@@ -301,13 +301,14 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 	static const char *const hooks[] = { "hooks" };
 	struct metric_family *failed =
 		metric_family_get(s, "hostmon_http_latency_attach_failures_total",
-				  "Attachments that failed, by hooks: syscalls (the PHP-FPM "
-				  "targets' sys_enter/sys_exit) "
-				  "or cgroup_skb (a cgroup holding an HTTP server target).",
+				  "Attachments that failed, by hooks: the PHP-FPM hooks of the "
+				  "tier in use (sock_iter or syscalls) or cgroup_skb (a cgroup "
+				  "holding an HTTP server target).",
 				  METRIC_COUNTER, 1, hooks);
-	const char *syscalls = "syscalls", *cgroup_skb = "cgroup_skb";
-	metric_add(failed, &syscalls, (double)st->hook_attach_failures);
+	const char *tier = php_hooks_tier(st), *cgroup_skb = "cgroup_skb";
+	metric_add(failed, &tier, (double)st->hook_attach_failures);
 	metric_add(failed, &cgroup_skb, (double)st->skb_attach_failures);
+	php_hooks_metrics(st, s);
 
 	static const struct metric_def health[] = {
 		{ "hostmon_http_latency_histograms_full_total",
@@ -320,7 +321,8 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		{ "hostmon_http_latency_target_processes",
 		  "Processes whose requests are measured now.", METRIC_GAUGE },
 		{ "hostmon_http_latency_syscall_hooks_attached",
-		  "1 while the syscall hooks are attached (only while a PHP-FPM target exists).",
+		  "1 while the sys_enter/sys_exit hooks are attached (only while a PHP-FPM target "
+		  "exists, on kernels without fentry).",
 		  METRIC_GAUGE },
 		{ "hostmon_http_latency_cgroups_attached",
 		  "Cgroups whose sockets the HTTP programs watch now (those holding HTTP server "
@@ -338,7 +340,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 	double values[] = { (double)read_counter(st, HTTP_COUNTER_HIST_FULL),
 			    (double)read_counter(st, HTTP_COUNTER_TARGETS_FULL),
 			    (double)st->ntargets,
-			    st->enter_link ? 1 : 0,
+			    st->php_hooks_on && !st->php_sock_iter ? 1 : 0,
 			    (double)st->nskb_cgroups,
 			    (double)st->cgroups_retired_total,
 			    (double)read_counter(st, HTTP_COUNTER_ROUTES_FOLDED) };
@@ -437,11 +439,12 @@ uint32_t latency_targets_room(int ncpus)
 	return n < 4096 ? 4096 : n > (1u << 20) ? 1u << 20 : (uint32_t)n;
 }
 
-/* Loads the object and attaches the process lifetime hooks (the others follow the targets). */
-static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
+/* Opens and loads the object, its PHP-FPM hooks of one tier (php_hooks.c). */
+static int open_load(struct http_latency *st, const struct config *cfg, bool allow_sock_iter)
 {
-	struct http_latency_bpf *s = st->skel;
-
+	struct http_latency_bpf *s = st->skel = http_latency_bpf__open();
+	if (!s)
+		return -errno;
 	set_rodata(st);
 	/* a (cgroup, route) pair admitted beyond the histograms' room could never be counted: the
 	 * route maps hold as many as the histogram map */
@@ -452,11 +455,30 @@ static int load(struct http_latency *st, const struct config *cfg, char *err, si
 	bpf_map__set_max_entries(s->maps.targets, latency_targets_room(st->ncpus));
 	st->target_words = (pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
-	int rc = http_latency_bpf__load(s);
+	php_hooks_choose(st, allow_sock_iter);
+	return http_latency_bpf__load(s);
+}
+
+/* Loads the object and attaches the process lifetime hooks (the others follow the targets). */
+static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
+{
+	int rc = open_load(st, cfg, true);
+	if (rc && st->php_sock_iter) {
+		/* likely the socket-path programs (this kernel's iov_iter): the syscall tier loads
+		 * wherever the rest does, and a failure of the rest fails again below */
+		log_warn("cannot load the BPF programs with the php-fpm hooks on the socket path; "
+			 "trying the syscall hooks",
+			 "collector", "http_latency", "reason", strerror(-rc));
+		http_latency_bpf__destroy(st->skel);
+		rc = open_load(st, cfg, false);
+	}
 	if (rc) {
-		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-rc));
+		snprintf(err, errlen, "cannot %s the BPF programs: %s", st->skel ? "load" : "open",
+			 strerror(-rc));
 		return rc;
 	}
+	php_hooks_log(st);
+	struct http_latency_bpf *s = st->skel;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	st->target_bits_len = (st->target_words * sizeof(__u64) + page - 1) / page * page;
 	void *bits = mmap(NULL, st->target_bits_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -534,12 +556,6 @@ static int latency_init(const struct config *cfg, struct loop *loop, void **stat
 			 "to cgroup2 directories) and PHP histograms carry no cgroup names",
 			 "collector", "http_latency");
 
-	st->skel = http_latency_bpf__open();
-	if (!st->skel) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		goto fail;
-	}
 	rc = load(st, cfg, err, errlen);
 	if (rc)
 		goto fail;

@@ -23,9 +23,9 @@
  * Targets live in the kernel's `targets` map. The kernel adds them on exec
  * and fork and removes them on exit, announcing each through a ring buffer;
  * latency_targets_event() then checks the process (cgroup filter, `php -S`
- * for PHP's CLI, USDT for php-fpm), keeps the syscall hooks attached exactly
- * while a PHP target exists, and the cgroup_skb programs attached to the cgroups of HTTP-mode
- * targets (sockets.c). latency_targets_scan() seeds the map from /proc at start and
+ * for PHP's CLI, USDT for php-fpm), keeps the PHP-FPM hooks attached exactly
+ * while a PHP target exists (php_hooks.c), and the cgroup_skb programs attached to the cgroups
+ * of HTTP-mode targets (sockets.c). latency_targets_scan() seeds the map from /proc at start and
  * again on a timer, in case ring buffer events were lost.
  */
 struct http_latency_bpf;
@@ -33,6 +33,8 @@ struct bpf_link;
 struct skb_cgroup;
 struct php_pools;
 struct metric_snapshot;
+
+#define PHP_HOOKS_MAX 3 /* programs of the PHP-FPM hooks' larger tier */
 
 /* A histogram of a cgroup that cannot be named (created and removed between two scans). */
 struct unnamed_hist {
@@ -54,8 +56,10 @@ struct usdt_binary {
 
 struct http_latency {
 	struct http_latency_bpf *skel;
-	struct bpf_link *enter_link, *exit_link; /* NULL while no PHP target exists */
-	struct skb_cgroup *skb_cgroups;		 /* the cgroups of HTTP-mode targets (sockets.c) */
+	bool php_sock_iter; /* the PHP-FPM hooks' tier: socket path (fentry), else syscalls */
+	bool php_hooks_on;  /* attached: while a PHP target exists */
+	struct bpf_link *php_links[PHP_HOOKS_MAX];
+	struct skb_cgroup *skb_cgroups; /* the cgroups of HTTP-mode targets (sockets.c) */
 	size_t nskb_cgroups;
 	struct loop_timer *skb_detach_timer; /* pending: a cgroup waits out its grace period */
 	uint64_t skb_attach_failures;
@@ -148,6 +152,20 @@ const char *latency_runtime_name(__u8 runtime);
 /* status.c: the targets for the status page (collector_ops.status) */
 struct status_model;
 int latency_status(void *state, struct status_model *m);
+
+/*
+ * php_hooks.c: php_hooks_choose() picks the tier before the object is loaded (sock_iter when
+ * allowed and an fentry program attaches to sock_read_iter and sock_write_iter here, else
+ * syscalls) and loads only its programs; php_hooks_log() says once which; php_hooks_update()
+ * attaches or detaches them (want: a PHP target exists), a failure counted and logged;
+ * php_hooks_metrics() exports hostmon_http_latency_php_hooks_attached{tier}.
+ */
+void php_hooks_choose(struct http_latency *st, bool allow_sock_iter);
+const char *php_hooks_tier(const struct http_latency *st);
+void php_hooks_log(const struct http_latency *st);
+void php_hooks_update(struct http_latency *st, bool want);
+void php_hooks_free(struct http_latency *st);
+void php_hooks_metrics(const struct http_latency *st, struct metric_snapshot *s);
 
 /* sockets.c: attach the cgroup_skb programs to the cgroups holding HTTP-mode targets (and
  * detach them from cgroups that hold none any more); free detaches all. */

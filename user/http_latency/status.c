@@ -1,5 +1,5 @@
 /* http_latency/status.c — the http_latency collector's part of the status page: its target
- * processes, with executable, cgroup and how each is measured. */
+ * processes, with executable, cgroup and how each is measured, and the PHP-FPM hooks' tier. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -48,6 +48,8 @@ int latency_status(void *state, struct status_model *m)
 	}
 	qsort(pids, n, sizeof(*pids), by_pid);
 	m->have_http = true;
+	status_copy(m->php_hooks, sizeof(m->php_hooks), php_hooks_tier(st));
+	m->php_hooks_attached = st->php_hooks_on;
 	for (size_t i = 0; i < n; i++) {
 		struct http_target t;
 		struct proc_id id;

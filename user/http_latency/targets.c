@@ -1,5 +1,5 @@
 /* http_latency/targets.c — which processes the http_latency collector measures, PHP USDT, and
- * the lifetime of the hooks that measure them. */
+ * when the hooks that measure them are needed. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
@@ -158,21 +158,7 @@ int latency_targets_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void attach_hooks(struct http_latency *st)
-{
-	struct http_latency_bpf *s = st->skel;
-	st->enter_link = bpf_program__attach(s->progs.http_sys_enter);
-	st->exit_link = st->enter_link ? bpf_program__attach(s->progs.http_sys_exit) : NULL;
-	if (!st->exit_link) {
-		st->hook_attach_failures++;
-		log_warn("cannot attach the syscall hooks", "collector", "http_latency", "reason",
-			 strerror(errno));
-		bpf_link__destroy(st->enter_link);
-		st->enter_link = NULL;
-	}
-}
-
-/* The syscall hooks serve PHP-FPM targets only; HTTP-mode targets are watched on their sockets. */
+/* The PHP-FPM hooks serve PHP-FPM targets only; HTTP-mode targets are watched on their sockets. */
 void latency_targets_update_hooks(struct http_latency *st)
 {
 	__u32 key, next, *prev = NULL;
@@ -192,16 +178,7 @@ void latency_targets_update_hooks(struct http_latency *st)
 	}
 	phpfpm_count_end(st);
 	st->ntargets = n;
-	if (php && !st->enter_link) {
-		attach_hooks(st);
-		if (st->enter_link)
-			log_debug("syscall hooks attached", "collector", "http_latency");
-	} else if (!php && st->enter_link) {
-		bpf_link__destroy(st->enter_link);
-		bpf_link__destroy(st->exit_link);
-		st->enter_link = st->exit_link = NULL;
-		log_debug("syscall hooks detached: no PHP target", "collector", "http_latency");
-	}
+	php_hooks_update(st, php > 0);
 	http_sockets_update(st);
 }
 
@@ -281,9 +258,7 @@ int latency_targets_scan(struct http_latency *st)
 void latency_targets_free(struct http_latency *st)
 {
 	http_sockets_free(st);
-	bpf_link__destroy(st->enter_link);
-	bpf_link__destroy(st->exit_link);
-	st->enter_link = st->exit_link = NULL;
+	php_hooks_free(st);
 	for (size_t i = 0; i < st->nbinaries; i++) {
 		bpf_link__destroy(st->binaries[i].startup);
 		bpf_link__destroy(st->binaries[i].shutdown);

@@ -38,6 +38,8 @@ static cJSON *targets_json(const struct status_model *m)
 		return cJSON_CreateNull();
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "total", (double)m->targets_total);
+	cJSON_AddStringToObject(o, "php_hooks", m->php_hooks);
+	cJSON_AddBoolToObject(o, "php_hooks_attached", m->php_hooks_attached);
 	cJSON *a = cJSON_AddArrayToObject(o, "items");
 	for (size_t i = 0; a && i < m->ntargets; i++) {
 		const struct status_target *t = &m->targets[i];
@@ -184,6 +186,8 @@ static void read_targets(const cJSON *o, struct status_model *m)
 {
 	const cJSON *x;
 	m->have_http = cJSON_IsObject(o);
+	get_str(o, "php_hooks", m->php_hooks, sizeof(m->php_hooks));
+	m->php_hooks_attached = get_bool(o, "php_hooks_attached");
 	cJSON_ArrayForEach (x, cJSON_GetObjectItemCaseSensitive(o, "items")) {
 		struct status_target *t = status_target_add(m);
 		if (!t)

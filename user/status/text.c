@@ -21,6 +21,9 @@ static void print_targets(const struct status_model *m, struct buf *out)
 	if (!m->have_http)
 		return;
 	buf_printf(out, "\nHTTP targets (%zu)\n", m->targets_total);
+	if (m->php_hooks[0])
+		buf_printf(out, "  PHP-FPM hooks: %s, %s\n", m->php_hooks,
+			   m->php_hooks_attached ? "attached" : "not attached (no PHP-FPM target)");
 	if (m->ntargets)
 		buf_printf(out, "  %-8s %-16s %-8s %-8s %-12s %s\n", "PID", "EXE", "RUNTIME",
 			   "MODE", "POOL", "CGROUP");

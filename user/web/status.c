@@ -82,6 +82,12 @@ static void targets(const struct status_model *m, struct buf *out)
 	if (!m->have_http)
 		return;
 	buf_printf(out, "<h2 id=\"http-targets\">HTTP targets (%zu)</h2>\n", m->targets_total);
+	if (m->php_hooks[0]) {
+		buf_puts(out, "<p>PHP-FPM hooks: ");
+		web_html_escape(out, m->php_hooks);
+		buf_puts(out, m->php_hooks_attached ? ", attached</p>\n"
+						    : ", not attached (no PHP-FPM target)</p>\n");
+	}
 	if (!m->ntargets) {
 		buf_puts(out, "<p>No process is measured now.</p>\n");
 		return;

@@ -1,7 +1,9 @@
 /* test_php.c — what the tp_btf sys_enter/sys_exit, USDT and sched_process_exit programs do for a
  * PHP-FPM worker, run in the kernel on this test's own thread (the syscall wrappers in
- * bpf/http_latency/http_latency_test.bpf.c around php.bpf.h and php_syscalls.bpf.h): a FastCGI
- * request from its records, USDT requests, and the request state that lives in task storage. */
+ * bpf/http_latency/http_latency_test.bpf.c around php.bpf.h and php_syscalls.bpf.h, whose
+ * read and write logic the socket-path tier shares through php_io.bpf.h): a FastCGI request from
+ * its records, USDT requests (their route from the params read), and the request state that
+ * lives in task storage. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "bpf/http_latency/http_latency_test.h"
+#include "php_test.h"
 #include "skel/http_latency_test.skel.h"
 #include "test.h"
 
@@ -40,14 +43,8 @@ static void syscall_seen(long id, __u64 fd, const void *buf, size_t len, long re
 
 static void become_target(__u8 mode)
 {
-	__u32 tgid = (__u32)getpid(), word = tgid / 64;
-	struct http_target t = { .runtime = HTTP_RUNTIME_PHP, .mode = mode };
-	__u64 bits = 0;
-	CHECK(bpf_map_update_elem(bpf_map__fd(skel->maps.targets), &tgid, &t, BPF_ANY) == 0,
-	      "this process is a target");
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.target_bits), &word, &bits);
-	bits |= 1ull << (tgid & 63);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.target_bits), &word, &bits, BPF_ANY);
+	php_test_become_target(bpf_map__fd(skel->maps.targets), bpf_map__fd(skel->maps.target_bits),
+			       mode);
 }
 
 static __u64 counter(__u32 slot)
@@ -64,40 +61,7 @@ static __u64 counter(__u32 slot)
 /* Requests recorded with this status (every histogram of the test object: only ours). */
 static __u64 recorded(__u16 status, __u8 method, struct http_hist_key *found)
 {
-	int fd = bpf_map__fd(skel->maps.hists);
-	struct http_hist_key k, next, *prev = NULL;
-	__u64 n = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct http_hist h;
-		k = next;
-		prev = &k;
-		if (k.status != status || k.method != method || bpf_map_lookup_elem(fd, &k, &h))
-			continue;
-		for (int b = 0; b <= HTTP_MAX_BUCKETS; b++)
-			n += h.buckets[b];
-		if (found)
-			*found = k;
-	}
-	return n;
-}
-
-/* A FastCGI record header: version 1, type, request id 1, content length, padding 0. */
-static size_t fcgi_record(__u8 *at, __u8 type, const void *content, size_t len)
-{
-	__u8 h[8] = { 1, type, 0, 1, (__u8)(len >> 8), (__u8)len, 0, 0 };
-	memcpy(at, h, 8);
-	memcpy(at + 8, content, len);
-	return 8 + len;
-}
-
-static size_t fcgi_pair(__u8 *at, const char *name, const char *value)
-{
-	size_t nl = strlen(name), vl = strlen(value);
-	at[0] = (__u8)nl;
-	at[1] = (__u8)vl;
-	memcpy(at + 2, name, nl);
-	memcpy(at + 2 + nl, value, vl);
-	return 2 + nl + vl;
+	return php_test_recorded(bpf_map__fd(skel->maps.hists), status, method, found);
 }
 
 /* The records php-fpm reads and writes for POST /users/42 answered 404, as the worker's
@@ -209,6 +173,60 @@ static void test_usdt_requests(void)
 	      "a request of another thread is not this thread's");
 }
 
+static const char *route_path(__u64 key, char *buf, size_t len)
+{
+	return php_test_route_path(bpf_map__fd(skel->maps.routes), key, buf, len);
+}
+
+/* The records a worker reads for one request: BEGIN_REQUEST, then FCGI_PARAMS (header, body)
+ * with REQUEST_URI uri, as php-fpm reads them. */
+static void fcgi_arrives(const char *uri)
+{
+	__u8 begin[16], params_head[8], params[96];
+	const __u8 role[8] = { 0, 1 };
+	size_t nb = fcgi_record(begin, 1 /* BEGIN_REQUEST */, role, sizeof(role));
+	size_t np = fcgi_pair(params, "SCRIPT_NAME", "/index.php");
+	np += fcgi_pair(params + np, "REQUEST_URI", uri);
+	__u8 h[8] = { 1, 4 /* PARAMS */, 0, 1, 0, (__u8)np, 0, 0 };
+	memcpy(params_head, h, 8);
+	syscall_seen(NR_READ, FCGI_FD, begin, sizeof(begin), (long)nb);
+	syscall_seen(NR_READ, FCGI_FD, params_head, sizeof(params_head), 8);
+	syscall_seen(NR_READ, FCGI_FD, params, sizeof(params), (long)np);
+}
+
+/* One USDT-mode request of the script /index.php answered 201: the first path of its route. */
+static const char *index_php_request(const char *name, __u8 method, char *path, size_t len)
+{
+	__u8 out[64];
+	const char *body = "Status: 201 Created\r\n\r\n";
+	size_t no = fcgi_record(out, 6 /* STDOUT */, body, strlen(body));
+	struct http_hist_key k = { 0 };
+	usdt(name, "/index.php");
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+	shutdown_probe();
+	CHECK(recorded(201, method, &k) == 1, "%s recorded once", name);
+	return route_path(k.route, path, len);
+}
+
+/*
+ * USDT mode behind a front controller: the probe's request_uri is the script (/index.php) for
+ * every request; the route is REQUEST_URI's from the params the worker read, and the probe's
+ * value only when no params were seen for the request (not a stale one of the last request).
+ */
+static void test_usdt_route_from_params(void)
+{
+	char path[HTTP_ROUTE_LEN + 1];
+	become_target(HTTP_MODE_PHP_USDT);
+
+	fcgi_arrives("/orders/7/items?tab=1");
+	CHECK(strcmp(index_php_request("PATCH", HTTP_METHOD_PATCH, path, sizeof(path)),
+		     "/orders/7/items?tab=1") == 0,
+	      "the route is REQUEST_URI's, not the probe's script: %s", path);
+	CHECK(strcmp(index_php_request("OPTIONS", HTTP_METHOD_OPTIONS, path, sizeof(path)),
+		     "/index.php") == 0,
+	      "no params seen: the probe's request_uri, not the last request's: %s", path);
+}
+
 int main(void)
 {
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
@@ -223,6 +241,7 @@ int main(void)
 	if (!err) {
 		test_fastcgi_request();
 		test_usdt_requests();
+		test_usdt_route_from_params();
 	}
 	http_latency_test_bpf__destroy(skel);
 	return test_summary("http_latency/test_php");

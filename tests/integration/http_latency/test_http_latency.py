@@ -5,7 +5,7 @@ exec). Counts are compared as deltas of hostmon_http_server_request_duration_sec
 scrapes around each batch of requests, per (runtime, method, status_code), in the server's cgroup.
 
   node (tests/fixtures/node/server.js in its own cgroup):
-    - picked up after hostmon started; the syscall hooks attach (and detach when it is gone)
+    - picked up after hostmon started; its cgroup's sockets are watched, no PHP-FPM hook attaches
     - keep-alive and fresh connections: GET /fast, /status/404 and /503, chunked, 100 KB POST echo,
       HEAD: counts equal what the clients received, split by method and status
     - a 60 ms route lands above le="0.05" and within the first bucket that holds the longest wait its
@@ -22,6 +22,9 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - through USDT, and with --http-php-usdt=false through the FastCGI fallback: sleep.php?ms=30
       (never in le="0.025"), notfound.php (404), Laravel / (200) and /status/503: counts exact;
       the workers SIGKILLed while one sleeps in a request: one "process_exit"
+    - the PHP-FPM hooks attach while the pool runs (one tier, logged once: sock_iter where the
+      kernel has fentry, else syscalls; HOSTMON_EXPECT_PHP_HOOKS names the one this kernel must
+      get) and detach when it is gone
     - which of the two measured them, since both give the same counts: in the USDT run the log
       says "php USDT probes attached" (collector=http_latency) once, for the pool's php-fpm
       binary, and the daemon's `targets` map has every pool process in USDT mode (the FastCGI
@@ -55,6 +58,10 @@ MODE_NAMES = {1: "http", MODE_PHP_USDT: "usdt", MODE_PHP_FCGI: "fastcgi"}
 USDT_ATTACHED = "php USDT probes attached"
 USDT_UNUSABLE = "php binary without usable USDT probes; measuring FastCGI on its sockets"
 LOGFMT_RE = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+PHP_HOOKS_RE = re.compile(r'hostmon_http_latency_php_hooks_attached\{tier="([^"]*)"\}')
+PHP_TIERS = ("sock_iter", "syscalls")
+# the tier this kernel must get (tests/kernels sets it: Debian's kernels have fentry); unset, either
+EXPECT_TIER = os.environ.get("HOSTMON_EXPECT_PHP_HOOKS")
 
 
 def scalar(d, name):
@@ -62,14 +69,20 @@ def scalar(d, name):
     return parse_samples(scrape(d)).get(name)
 
 
+def php_hooks(samples):
+    """{tier: value} of hostmon_http_latency_php_hooks_attached (one series, the tier in use)."""
+    return {m.group(1): v for k, v in samples.items()
+            if (m := PHP_HOOKS_RE.fullmatch(k))}
+
+
 def gauges(d, want_targets_at_least, want_hooks, want_cgroups=None):
-    """Whether target_processes >= want_targets_at_least, syscall_hooks_attached == want_hooks
-    (the syscall hooks serve PHP-FPM targets only) and, when given, cgroups_attached ==
-    want_cgroups (the cgroups whose sockets are watched for HTTP servers); False if any is
-    missing from the page."""
+    """Whether target_processes >= want_targets_at_least, the PHP-FPM hooks' gauge == want_hooks
+    (they serve PHP-FPM targets only) and, when given, cgroups_attached == want_cgroups (the
+    cgroups whose sockets are watched for HTTP servers); False if any is missing from the page."""
     samples = parse_samples(scrape(d))
     targets = samples.get("hostmon_http_latency_target_processes")
-    hooks = samples.get("hostmon_http_latency_syscall_hooks_attached")
+    tiers = php_hooks(samples)
+    hooks = next(iter(tiers.values())) if len(tiers) == 1 else None
     cgroups = samples.get("hostmon_http_latency_cgroups_attached")
     return (targets is not None and hooks is not None and cgroups is not None
             and targets >= want_targets_at_least and hooks == want_hooks
@@ -251,6 +264,14 @@ def php_tests(t, env, d, mode):
                 return modes if all(modes.get(p) == want_mode for p in pids) else None
 
             modes = wait_until(modes_settled, 5) or target_modes(d)
+            tiers = wait_until(lambda: (lambda h: h if list(h.values()) == [1] else None)(
+                php_hooks(parse_samples(scrape(d)))), 5) or php_hooks(parse_samples(scrape(d)))
+            tier = next(iter(tiers), None)
+            t.check(list(tiers.values()) == [1] and tier in PHP_TIERS
+                    and (EXPECT_TIER is None or tier == EXPECT_TIER),
+                    f"php {mode} {listen}: the PHP-FPM hooks attached, one tier"
+                    f"{'' if EXPECT_TIER is None else ' (' + EXPECT_TIER + ')'}: {tiers}")
+            info(f"php ({mode}, {listen}): PHP-FPM hooks tier {tier}")
             got_modes = {p: MODE_NAMES.get(modes.get(p), modes.get(p)) for p in pids}
             t.check(pids and all(modes.get(p) == want_mode for p in pids),
                     f"php {mode} {listen}: every pool process ({binary}) is a target in {mode} mode: {got_modes}")
@@ -296,6 +317,12 @@ def php_tests(t, env, d, mode):
             t.check(exited is not None and wait_until(lambda: unpaired(d, "process_exit") == exited + 1, 5),
                     f"php {mode} {listen}: the request in flight is counted as process_exit: "
                     f"{exited} -> {unpaired(d, 'process_exit')}")
+    t.check(wait_until(lambda: gauges(d, 0, 0), 5),
+            f"php {mode}: no PHP-FPM target left, its hooks detached: "
+            f"{php_hooks(parse_samples(scrape(d)))}")
+    chosen = log_records(d, "php-fpm hooks chosen")
+    t.check(len(chosen) == 1 and chosen[0].get("tier") in PHP_TIERS,
+            f"php {mode}: the tier is logged once, at start: {chosen}")
     attached = log_records(d, USDT_ATTACHED)
     unusable = log_records(d, USDT_UNUSABLE)
     if mode == "usdt":

@@ -7,7 +7,10 @@
      server in its own cgroup gets at most the cap's routes plus "other", and every request past
      the cap is counted in hostmon_http_latency_routes_folded_total; the first server's routes
      are untouched by the second's flood (the cap is per cgroup);
-  3. PHP gets its route from the request URI (USDT probe, and REQUEST_URI in FastCGI mode);
+  3. PHP gets its route from the request URI: REQUEST_URI of the FastCGI params the worker reads
+     (both modes), so behind nginx's `try_files $uri /index.php?$query_string` (Laravel's setup,
+     where the USDT probe's request_uri is /index.php for every request) /users/42 and /users/7
+     are route /users/:id, not /index.php;
   4. promtool accepts the page.
 """
 import os
@@ -20,7 +23,7 @@ from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
 from hostmon_test import main, parse_samples, promtool_check, running_daemon
 from http_hist import NAMES
 from node_env import KeepAlive, NodeServer, wrk
-from php_env import FpmPool, Nginx
+from php_env import PING_PATH, FpmPool, Nginx
 
 FAMILY = "hostmon_http_server_request_duration_seconds"
 COUNT_RE = re.compile(FAMILY + r'_count\{cgroup="([^"]*)",container_id="[^"]*",pod_uid="[^"]*",'
@@ -122,6 +125,21 @@ def php_routes(t, env, d, mode):
         t.check(got.get("/php/sleep.php") == 3, f"php {mode}: the route comes from the request URI: {got}")
         got = routes(d, ncg)
         t.check(got.get("/php/sleep.php") == 3, f"php {mode}: nginx in front, same route: {got}")
+    pcg, ncg = env.mkdir(f"laravel-{mode}"), env.mkdir(f"laravel-nginx-{mode}")
+    with FpmPool(listen="unix", cgroup=env.path(pcg)) as pool, \
+            Nginx(pool, cgroup=env.path(ncg), try_files=True) as web:
+        time.sleep(0.5)
+
+
+        def ours():
+            # without the pool's readiness ping (FastCGI straight to the pool, no REQUEST_URI:
+            # route "" or the probe's /fpm-ping), which may be recorded after start() returned
+            return {r: v for r, v in routes(d, pcg).items() if r not in ("", PING_PATH)}
+        statuses = [web.get(p).status for p in ("/users/42", "/users/7")]
+        got = wait_until(lambda: (lambda r: r if sum(r.values()) >= 2 else None)(ours()), 5) or ours()
+        t.check(got == {"/users/:id": 2},
+                f"php {mode} behind try_files to /index.php (answered {statuses}): the client's path "
+                f"folded, not the script: {got}")
 
 
 def run(t):

@@ -24,7 +24,8 @@ API
     .request(script, query="", method="GET", uri=None, params=None, body=b"") -> Response
     .running() .leftover_workers (killed by stop() after the master exited) .log_tail(n=30)
     Nginx(upstream=pool | "127.0.0.1:9000" | "unix:/path", port=0, cgroup=None, laravel=LARAVEL,
-          php_dir=PHP_SCRIPTS, workers=1, extra_http_config="", start_timeout=10, keep=False)
+          php_dir=PHP_SCRIPTS, workers=1, extra_http_config="", try_files=False, start_timeout=10,
+          keep=False)
     .start() .stop(graceful=False, timeout=15) -> exit code   (also context manager, close())
     .master_pid .worker_pids() .pids() .running() .port .url(path) .base .access_log .error_log
     .get(path, timeout=60, headers=None, method="GET") -> Response  (one request, new connection)
@@ -34,7 +35,10 @@ A pool or nginx left running by a crashed test is stopped (and its directory rem
 
 Routes behind Nginx: /php/NAME.php runs tests/fixtures/php/NAME.php (sleep.php?ms=N,
 notfound.php, burn.php?seconds=N); every other path goes to the Laravel app in
-tests/fixtures/laravel (/, /burn?seconds=N, /sleep?ms=N, /status/CODE).
+tests/fixtures/laravel (/, /burn?seconds=N, /sleep?ms=N, /status/CODE). With try_files=True it
+gets there as Laravel's documented nginx setup does: `try_files $uri /index.php?$query_string`
+under its public/ root, an internal redirect to a `\.php$` location (REQUEST_URI stays the
+client's path, SCRIPT_NAME is /index.php); else one location sends it to index.php directly.
 
 How they are isolated
 ---------------------
@@ -509,9 +513,10 @@ class Nginx(_Server):
     prefix = "hostmon-nginx-"
 
     def __init__(self, upstream, port=0, cgroup=None, laravel=LARAVEL, php_dir=PHP_SCRIPTS, workers=1,
-                 extra_http_config="", start_timeout=10, keep=False):
+                 extra_http_config="", try_files=False, start_timeout=10, keep=False):
         super().__init__(cgroup, start_timeout, keep)
         self.upstream = upstream
+        self.try_files = try_files
         self.port = port
         self.laravel = laravel
         self.php_dir = php_dir
@@ -535,6 +540,16 @@ class Nginx(_Server):
             fastcgi_pass {upstream};
 {body}
         }}"""
+
+    def _laravel(self, upstream):
+        public = self.laravel + "/public"
+        if not self.try_files:
+            return self._location("/", public + "/index.php", "/index.php", public, upstream)
+        return f"""        location / {{
+            root {public};
+            try_files $uri /index.php?$query_string;
+        }}
+{self._location("~ [.]php$", public + "$fastcgi_script_name", "$fastcgi_script_name", public, upstream)}"""
 
     def _write_config(self):
         upstream = self.upstream.fastcgi_pass if isinstance(self.upstream, FpmPool) else self.upstream
@@ -569,7 +584,7 @@ http {{
         location /php/ {{
             return 404;
         }}
-{self._location("/", self.laravel + "/public/index.php", "/index.php", self.laravel + "/public", upstream)}
+{self._laravel(upstream)}
     }}
 }}
 """

@@ -55,6 +55,8 @@ static void fill(struct status_model *m)
 	status_copy(m->collectors[1].reason, STATUS_TEXT,
 		    "last poll failed: http_401: <script>alert(1)</script>");
 	m->have_http = true;
+	status_copy(m->php_hooks, sizeof(m->php_hooks), "sock_iter");
+	m->php_hooks_attached = true;
 	struct status_target *t = status_target_add(m);
 	t->pid = 4242;
 	status_copy(t->exe, sizeof(t->exe), "node");
@@ -135,6 +137,8 @@ static void test_json_round_trip(void)
 		  "last poll failed: http_401: <script>alert(1)</script>");
 	CHECK(back->have_http && back->ntargets == 1 && back->targets[0].pid == 4242, "target");
 	CHECK_STR(text_of(back->targets[0].cgroup), "/a&b/<i>\"x'");
+	CHECK(strcmp(back->php_hooks, "sock_iter") == 0 && back->php_hooks_attached,
+	      "the PHP-FPM hooks' tier: [%s]", back->php_hooks);
 	CHECK(back->have_restart && back->nrules == 1 && back->rules[0].have_last, "rule");
 	CHECK(back->rules[0].have_ratio && back->rules[0].cpu_ratio == 0.25, "ratio");
 	CHECK_STR(text_of(back->rules[0].last_result), "dry_run");
@@ -186,6 +190,7 @@ static void test_html(void)
 	CHECK(strstr(out.data, "would send SIGUSR2 to pid 7 (php-fpm8.2 master)") != NULL,
 	      "last action");
 	CHECK(strstr(out.data, "4242") && strstr(out.data, "BPF map memory"), "target and self");
+	CHECK(strstr(out.data, "<p>PHP-FPM hooks: sock_iter, attached</p>") != NULL, "PHP tier");
 	buf_free(&out);
 	status_model_free(m);
 }
@@ -202,6 +207,7 @@ static void test_text(void)
 	      out.data);
 	CHECK(strstr(out.data, "rabbitmq       down last poll failed") != NULL, "%s", out.data);
 	CHECK(strstr(out.data, "4242") && strstr(out.data, "/a&b/<i>\"x'"), "target as is");
+	CHECK(strstr(out.data, "  PHP-FPM hooks: sock_iter, attached\n") != NULL, "%s", out.data);
 	CHECK(strstr(out.data, "laravel: cooldown (dry run), signal action") != NULL, "%s",
 	      out.data);
 	CHECK(strstr(out.data, "resident memory 20.0 MiB; BPF maps 3.0 MiB (14 maps)") != NULL,
