@@ -101,6 +101,17 @@ int latency_parse_targets(const char *s, struct latency_targets *out, char *err,
 	return 0;
 }
 
+int latency_targets_match(const struct latency_targets *names, const char *exe)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		const struct latency_target_name *n = &names->items[i];
+		size_t len = strlen(n->name);
+		if (n->prefix ? strncmp(exe, n->name, len) == 0 : strcmp(exe, n->name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 #define OFF(field) offsetof(struct http_latency_settings, field)
 
 static const struct option_def rows[] = {
