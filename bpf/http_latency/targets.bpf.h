@@ -22,16 +22,13 @@
 
 #include "http_latency.h"
 #include "lib/counters.bpf.h"
+#include "lib/pid_bits.bpf.h"
 #include "maps.bpf.h"
 #include "settings.bpf.h"
 
 static __always_inline int maybe_target(__u32 tgid)
 {
-	__u32 word = tgid / 64;
-	__u64 *w = bpf_map_lookup_elem(&target_bits, &word);
-	if (!w)
-		return 1; /* beyond the bitmap (pid_max raised after start): the hash decides */
-	return (*w >> (tgid & 63)) & 1;
+	return pid_bit_maybe(&target_bits, tgid);
 }
 
 static __always_inline void set_target_bit(__u32 tgid, int on)

@@ -2,12 +2,13 @@
 /* nodejs_eventloop/nodejs_eventloop.bpf.c — node's event loop seen from the scheduler: its thread
  * asleep inside an epoll wait is idle, running between two such sleeps is one busy turn. One
  * sched_switch program, no probe in node and no syscall hook: a thread that is not a marked loop
- * costs two task-storage lookups that find nothing. */
+ * costs two bitmap tests. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "lib/pid_bits.bpf.h"
 #include "turns.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -63,11 +64,14 @@ int BPF_PROG(eventloop_switch, bool preempt, struct task_struct *prev, struct ta
 	/* hosts with no node process: every switch leaves here */
 	if (!loops_marked)
 		return 0;
-	struct el_loop *l = bpf_task_storage_get(&el_loops, prev, 0, 0);
+	struct el_loop *l = pid_bit_maybe(&el_pid_bits, prev->pid)
+				    ? bpf_task_storage_get(&el_loops, prev, 0, 0)
+				    : NULL;
 	/* preempted (or yielding) is still running; only a real sleep in the poll is idle */
 	if (l && !preempt && task_sleeps(prev) && in_poll(prev))
 		el_poll_sleep(l, bpf_ktime_get_ns(), bpf_get_current_cgroup_id());
-	l = bpf_task_storage_get(&el_loops, next, 0, 0);
+	l = pid_bit_maybe(&el_pid_bits, next->pid) ? bpf_task_storage_get(&el_loops, next, 0, 0)
+						   : NULL;
 	if (l)
 		el_wake(l, bpf_ktime_get_ns());
 	return 0;

@@ -24,6 +24,8 @@
  *     turns' busy time in buckets with Prometheus `le` bounds (the rodata
  *     array turn_bounds_ns, turn_nbounds long; bucket turn_nbounds is +Inf)
  *     and their sum.
+ *   el_pid_bits (array of __u64, bit pid % 64 of word pid / 64): set for the
+ *     pids of marked loops, the test before the task-storage lookup.
  *   el_counters (per-CPU array): health counters.
  *   loops_marked (.bss): how many entries user space made; 0 lets every
  *     switch leave at the first instruction.

@@ -5,16 +5,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+#include "nodejs_eventloop_test.h"
 #include "turns.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct el_test_step {
-	__u64 now_ns;
-	__u64 cgroup_id;
-	__u32 sleep_in_poll; /* 1: el_poll_sleep, 0: el_wake */
-	__u32 pad;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

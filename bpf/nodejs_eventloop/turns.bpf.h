@@ -35,6 +35,16 @@ struct {
 	__type(value, struct el_loop);
 } el_loops SEC(".maps");
 
+/* One bit per pid, set by user space for the loops it marked: the first test of every switch is
+ * an inlined array access, so tasks that are no loop never reach a task-storage lookup. Sized from
+ * pid_max by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u64);
+} el_pid_bits SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EL_MAX_CGROUPS);

@@ -124,3 +124,13 @@ int proc_scan(void (*found)(void *arg, const struct proc_id *id), void *arg, uns
 	closedir(d);
 	return 0;
 }
+
+size_t proc_pid_max(void)
+{
+	char buf[32];
+	unsigned long v;
+	if (file_read_text("/proc/sys/kernel/pid_max", buf, sizeof(buf)) ||
+	    sscanf(buf, "%lu", &v) != 1 || v == 0 || v > (1ul << 22))
+		return 1ul << 22;
+	return v;
+}

@@ -53,13 +53,29 @@ static int read_loop(struct el_loop_set *s, int pidfd, struct el_loop *out)
 	return -EAGAIN;
 }
 
+/* Writes the word of el_pid_bits that holds pid's bit, from the loops tracked now. */
+static void update_bits(const struct el_loop_set *s, pid_t pid)
+{
+	__u32 word = (__u32)pid / 64;
+	__u64 v = 0;
+
+	if (word >= s->bits_words)
+		return; /* beyond the bitmap the kernel looks in the task storage anyway */
+	for (size_t i = 0; i < s->n; i++)
+		if ((__u32)s->items[i].pid / 64 == word)
+			v |= 1ull << ((__u32)s->items[i].pid & 63);
+	bpf_map_update_elem(s->bits_fd, &word, &v, BPF_ANY);
+}
+
 static void forget(struct el_loop_set *s, size_t i, uint32_t *marked_count)
 {
 	struct el_tracked *t = &s->items[i];
+	pid_t pid = t->pid;
 	/* a process that ran another program keeps its task storage: take the mark back */
 	bpf_map_delete_elem(s->map_fd, &t->pidfd);
 	close(t->pidfd);
 	s->items[i] = s->items[--s->n];
+	update_bits(s, pid);
 	*marked_count = (uint32_t)s->n;
 }
 

@@ -46,6 +46,8 @@ struct el_tracked {
 struct el_loop_set {
 	int map_fd;		 /* el_loops (task storage) */
 	const char *cgroup_root; /* the cgroup2 mount: a loop's initial cgroup */
+	int bits_fd;		 /* el_pid_bits */
+	size_t bits_words;
 	struct el_tracked *items;
 	size_t n;
 	uint64_t untracked_total; /* node processes left out: EL_LOOPS_MAX reached or no pidfd */

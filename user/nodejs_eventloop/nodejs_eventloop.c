@@ -20,6 +20,7 @@
 #include "lib/bpf_util.h"
 #include "lib/clock.h"
 #include "lib/idmap.h"
+#include "lib/proc.h"
 #include "nodejs_eventloop/loops.h"
 #include "skel/nodejs_eventloop.skel.h"
 
@@ -298,6 +299,8 @@ static int load(struct nodejs_eventloop *st, char *err, size_t errlen)
 	for (size_t i = 0; i < NBOUNDS; i++)
 		st->skel->rodata->turn_bounds_ns[i] = (__u64)(turn_bounds[i] * 1e9 + 0.5);
 	st->skel->rodata->turn_nbounds = NBOUNDS;
+	st->loops.bits_words = (proc_pid_max() + 63) / 64;
+	bpf_map__set_max_entries(st->skel->maps.el_pid_bits, (__u32)st->loops.bits_words);
 	rc = nodejs_eventloop_bpf__load(st->skel);
 	if (rc) {
 		snprintf(err, errlen, "cannot load the BPF program: %s", strerror(-rc));
@@ -309,6 +312,7 @@ static int load(struct nodejs_eventloop *st, char *err, size_t errlen)
 		return rc;
 	}
 	st->loops.map_fd = bpf_map__fd(st->skel->maps.el_loops);
+	st->loops.bits_fd = bpf_map__fd(st->skel->maps.el_pid_bits);
 	return 0;
 }
 
@@ -375,6 +379,15 @@ fail:
 	return rc;
 }
 
+/* On wherever --http-targets names a node executable (the default does). */
+static bool el_enabled_by_default(const struct config *cfg)
+{
+	struct latency_targets all, node;
+	char err[256];
+	return latency_parse_targets(cfg->http_latency.targets, &all, err, sizeof(err)) == 0 &&
+	       el_loops_node_names(&all, &node) > 0;
+}
+
 static struct bpf_object *el_bpf_object(void *state)
 {
 	struct nodejs_eventloop *st = state;
@@ -384,7 +397,7 @@ static struct bpf_object *el_bpf_object(void *state)
 const struct collector_ops nodejs_eventloop_collector_ops = {
 	.name = "nodejs_eventloop",
 	.description = "Node.js event-loop turns and utilisation per cgroup",
-	.enabled_by_default = NULL,
+	.enabled_by_default = el_enabled_by_default,
 	.init = el_init,
 	.collect = el_collect,
 	.bpf_object = el_bpf_object,

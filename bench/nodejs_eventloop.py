@@ -1,0 +1,99 @@
+"""Per-event cost of the nodejs_eventloop collector's sched_switch program beside an empty
+tp_btf sched_switch program attached at the same time (so both run on the very same context
+switches), in two cases:
+
+    /usr/bin/python3 bench/nodejs_eventloop.py [BUILD_DIR] [SECONDS]
+
+  marked    a node server (tests/fixtures/node/server.js) in a throw-away cgroup2 directory is a
+            measured loop; wrk drives /fast for SECONDS with 8 keep-alive connections, so the
+            switches are the loop's own, wrk's and everything else on the host
+  unmarked  the same load with hostmon told a node name no process has (--http-targets nodex):
+            no loop is marked and every switch leaves at the program's first check
+
+hostmon runs with --collectors nodejs_eventloop --bpf-stats (its hostmon_bpf_program_* series give
+the window's delta), build/bench/hook_floor_bench sched is the floor (its exit line). The ratio to
+the empty program on the same events is the cost over the hook's own; timings only mean something
+beside that floor in the same run (the floor moves from day to day on this VM).
+"""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
+from cgroup_test import Env, cgroup2_mount, scrape  # noqa: E402
+import hostmon_test  # noqa: E402
+from hostmon_test import Daemon, parse_samples  # noqa: E402
+from node_env import NodeServer, wrk  # noqa: E402
+
+PROGRAM = "eventloop_switch"
+FLOOR = "floor_sched_switch"
+
+
+def program_stats(d):
+    """(run seconds, runs) of hostmon's sched_switch program from its page."""
+    s = parse_samples(scrape(d))
+    return (s.get(f'hostmon_bpf_program_run_seconds_total{{program="{PROGRAM}"}}', 0.0),
+            s.get(f'hostmon_bpf_program_runs_total{{program="{PROGRAM}"}}', 0.0))
+
+
+def floor_start(build):
+    p = subprocess.Popen([os.path.join(ROOT, build, "bench", "hook_floor_bench"), "sched"],
+                         stdout=subprocess.PIPE, text=True)
+    if p.stdout.readline().strip() != "attached sched":
+        raise RuntimeError("hook_floor_bench sched did not attach")
+    return p
+
+
+def floor_stop(p):
+    p.terminate()
+    out, _ = p.communicate(timeout=30)
+    m = re.search(rf"floor {FLOOR} runs=(\d+) ns_per_run=([\d.]+)", out)
+    return (float(m.group(1)), float(m.group(2))) if m else (0.0, float("nan"))
+
+
+def one_case(build, srv, seconds, targets):
+    d = Daemon("--collectors", "nodejs_eventloop", "--bpf-stats", "--http-targets", targets)
+    floor = None
+    try:
+        floor = floor_start(build)
+        before = program_stats(d)
+        r = wrk(srv.url("/fast"), seconds, 8)
+        after = program_stats(d)
+        loops = sum(v for k, v in parse_samples(scrape(d)).items()
+                    if k.startswith("hostmon_nodejs_eventloop_loops{"))
+        fruns, fns = floor_stop(floor)
+        floor = None
+    finally:
+        if floor:
+            floor_stop(floor)
+        d.stop()
+        d.close()
+    runs = after[1] - before[1]
+    ns = (after[0] - before[0]) * 1e9 / runs if runs else float("nan")
+    return r["requests"], loops, runs, ns, fruns, fns
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    hostmon_test.BIN = os.environ.get("HOSTMON_BIN") or os.path.join(ROOT, build, "hostmon")
+    env = Env("hostmon-bench-eventloop", cgroup2_mount())
+    env.mkdir("")
+    cg = env.mkdir("node")
+    try:
+        with NodeServer(cgroup=env.path(cg)) as srv:
+            print(f"== {PROGRAM} beside {FLOOR}, wrk on node /fast {seconds} s, kernel {os.uname().release}")
+            print("| case | loops marked | requests | runs | ns per run | floor runs | floor ns per run | ratio |")
+            print("|---|---|---|---|---|---|---|---|")
+            for case, targets in (("marked", "node,nodejs"), ("unmarked", "nodex")):
+                reqs, loops, runs, ns, fruns, fns = one_case(build, srv, seconds, targets)
+                print(f"| {case} | {loops:.0f} | {reqs} | {runs:.0f} | {ns:.1f} | {fruns:.0f} | {fns:.1f} "
+                      f"| {ns / fns if fns else float('nan'):.2f} |")
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    main()
