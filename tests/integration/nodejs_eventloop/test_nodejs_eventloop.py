@@ -1,0 +1,143 @@
+"""The nodejs_eventloop collector against real node servers (tests/fixtures/node/server.js), each
+in a cgroup2 directory made for the test.
+
+Checked, each against a provoked cause or node's own numbers:
+  found: a server started before the daemon is measured at start (1 loop in its cgroup), one
+    started after it within a few rescans (--cgroup-refresh-interval 500ms).
+  idle: with no requests, the utilisation over a 2 s window is below 0.05.
+  turn: one /burn?ms=200 (the loop busy-waits 200 ms) adds exactly one turn in (0.1, 0.25] and
+    none above.
+  blocked: during a /burn?ms=4000, a scrape 2.5 s in shows utilisation above 0.9 although the turn
+    has not ended (the open turn counts) and no new turn above 0.1 s yet; once it ends, one turn
+    lands in (2.5, 5].
+  load: under wrk, the utilisation over the window between two scrapes agrees within 0.05 with
+    performance.eventLoopUtilization() the server reports (/elu) over the same window.
+  exit: a server killed with SIGKILL and one stopped with SIGTERM leave no loop counted in their
+    cgroups (0, or no series where no turn was ever counted), and the daemon holds no pidfd any
+    more. The page passes promtool.
+Everything made here (servers, cgroups) is removed in finally blocks.
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from cgroup_test import Env, cgroup2_mount, info, scrape, stop_daemon, wait_until
+from hostmon_test import Daemon, main, promtool_check
+from node_env import NodeServer, request, wrk
+from saturation_env import labelled, value
+
+UTIL = "hostmon_nodejs_eventloop_utilization"
+LOOPS = "hostmon_nodejs_eventloop_loops"
+HIST = "hostmon_nodejs_eventloop_turn_duration_seconds"
+
+
+def buckets(page, cg):
+    """{le: cumulative count} of cg's turn histogram."""
+    return {lab["le"]: v for lab, v in labelled(page, HIST + "_bucket") if lab.get("cgroup") == cg}
+
+
+def delta(after, before, le):
+    return after.get(le, 0) - before.get(le, 0)
+
+
+def elu(srv):
+    status, _, body = request(srv, "GET", "/elu")
+    e = json.loads(body)
+    return e["idle"], e["active"]
+
+
+def pidfds(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]"
+        except OSError:
+            pass
+    return n
+
+
+def window(d):
+    """A scrape that starts a fresh utilisation window (the previous one is over 1 s old)."""
+    time.sleep(1.1)
+    return scrape(d)
+
+
+def run(t):
+    env = Env("hostmon-test-eventloop", cgroup2_mount())
+    env.mkdir("")
+    cg, cg_late = env.mkdir("early"), env.mkdir("late")
+    d = None
+    try:
+        with NodeServer(cgroup=env.path(cg)) as srv:
+            d = Daemon("--collectors", "nodejs_eventloop", "--cgroup-refresh-interval", "500ms")
+            t.check(wait_until(lambda: value(scrape(d), LOOPS, cg) == 1, 5),
+                    "the server started before the daemon is measured")
+            with NodeServer(cgroup=env.path(cg_late)) as late:
+                t.check(wait_until(lambda: value(scrape(d), LOOPS, cg_late) == 1, 10),
+                        "a server started after the daemon is found by the rescan")
+                late.kill()
+                t.check(wait_until(lambda: not value(scrape(d), LOOPS, cg_late), 5),
+                        "the killed server's cgroup counts no loop")
+
+            window(d)
+            time.sleep(2)
+            idle = value(scrape(d), UTIL, cg)
+            info(f"idle utilisation {idle}")
+            t.check(idle is not None and idle < 0.05, f"an idle loop is near 0 ({idle})")
+
+            before = buckets(scrape(d), cg)
+            srv.fresh("GET", "/burn?ms=200")
+            wait_until(lambda: delta(buckets(scrape(d), cg), before, "0.25"), 3)
+            after = buckets(scrape(d), cg)
+            info(f"200 ms burn: le=0.1 +{delta(after, before, '0.1')}, le=0.25 +{delta(after, before, '0.25')}, "
+                 f"+Inf +{delta(after, before, '+Inf')}")
+            t.check(delta(after, before, "0.25") - delta(after, before, "0.1") == 1,
+                    "one turn of the 200 ms burn in (0.1, 0.25]")
+            t.check(delta(after, before, "+Inf") == delta(after, before, "0.25"), "no turn above 0.25 s")
+
+            before = buckets(window(d), cg)
+            blocker = threading.Thread(target=srv.fresh, args=("GET", "/burn?ms=4000"))
+            blocker.start()
+            time.sleep(2.5)
+            page = scrape(d)
+            during = value(page, UTIL, cg)
+            info(f"utilisation 2.5 s into a 4 s block {during}")
+            t.check(during is not None and during > 0.9, f"a blocked loop is busy while it is blocked ({during})")
+            t.check(delta(buckets(page, cg), before, "+Inf") == delta(buckets(page, cg), before, "0.1"),
+                    "the open turn is in no bucket yet")
+            blocker.join()
+            wait_until(lambda: delta(buckets(scrape(d), cg), before, "5"), 3)
+            after = buckets(scrape(d), cg)
+            t.check(delta(after, before, "5") - delta(after, before, "2.5") == 1, "the 4 s turn lands in (2.5, 5]")
+
+            window(d)
+            idle0, active0 = elu(srv)
+            r = wrk(srv.url("/fast"), 4, 8)
+            page = scrape(d)
+            idle1, active1 = elu(srv)
+            node = (active1 - active0) / ((active1 - active0) + (idle1 - idle0))
+            ours = value(page, UTIL, cg)
+            info(f"under wrk ({r['requests']} requests): hostmon {ours}, node {node}")
+            t.check(ours is not None and abs(ours - node) <= 0.05,
+                    f"utilisation under load agrees with node's within 5 points ({ours} vs {node})")
+            ok, out = promtool_check(page.encode())
+            t.check(ok, f"promtool check metrics: {out}")
+
+            srv.stop()
+            t.check(wait_until(lambda: not value(scrape(d), LOOPS, cg), 5),
+                    "the stopped server's cgroup counts no loop")
+            t.check(pidfds(d.proc.pid) == 0, f"no pidfd held after the servers exited ({pidfds(d.proc.pid)})")
+        stop_daemon(t, d)
+        d = None
+    finally:
+        if d:
+            d.stop()
+            d.close()
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    main(run, "test_nodejs_eventloop")
