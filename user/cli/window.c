@@ -250,7 +250,8 @@ enum cpu_field {
 	FIELD_LIMIT,
 	FIELD_WSS,
 	FIELD_MEM_LIMIT,
-	FIELD_OOM
+	FIELD_OOM,
+	FIELD_ELU
 };
 
 static int read_cpu_family(struct builder *b, const struct metric_snapshot *before,
@@ -303,6 +304,10 @@ static int read_cpu_family(struct builder *b, const struct metric_snapshot *befo
 		case FIELD_OOM:
 			r->oom_kills = d;
 			r->has_oom = true;
+			break;
+		case FIELD_ELU:
+			r->eventloop_utilization = e->value;
+			r->has_elu = true;
 			break;
 		}
 	}
@@ -434,7 +439,8 @@ int window_compute(struct window *w, const struct metric_snapshot *before,
 		    { LIMIT_FAMILY, FIELD_LIMIT },
 		    { WSS_FAMILY, FIELD_WSS },
 		    { MEM_LIMIT_FAMILY, FIELD_MEM_LIMIT },
-		    { OOM_FAMILY, FIELD_OOM } };
+		    { OOM_FAMILY, FIELD_OOM },
+		    { ELU_FAMILY, FIELD_ELU } };
 	int rc = 0;
 
 	memset(w, 0, sizeof(*w));
