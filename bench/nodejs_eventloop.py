@@ -1,14 +1,17 @@
 """Per-event cost of the nodejs_eventloop collector's sched_switch program beside an empty
 tp_btf sched_switch program attached at the same time (so both run on the very same context
-switches), in two cases:
+switches), in three cases:
 
     /usr/bin/python3 bench/nodejs_eventloop.py [BUILD_DIR] [SECONDS]
 
-  marked    a node server (tests/fixtures/node/server.js) in a throw-away cgroup2 directory is a
-            measured loop; wrk drives /fast for SECONDS with 8 keep-alive connections, so the
-            switches are the loop's own, wrk's and everything else on the host
-  unmarked  the same load with hostmon told a node name no process has (--http-targets nodex):
-            no loop is marked and every switch leaves at the program's first check
+  loop busy   a node server (tests/fixtures/node/server.js) in a throw-away cgroup2 directory is a
+              measured loop; wrk drives /fast for SECONDS with 8 keep-alive connections: most
+              switches are the loop thread's own (task storage read, a turn recorded at each sleep)
+  others      the same server marked but idle; `perf bench sched pipe` (two processes passing a
+              byte back and forth, 100,000 round trips): the switches of tasks that are no loop,
+              what every other task pays on a host where node runs (two pid-bitmap tests)
+  none marked the pipe load with hostmon told a node name no process has (--http-targets nodex):
+              every switch leaves at the program's first check
 
 hostmon runs with --collectors nodejs_eventloop --bpf-stats (its hostmon_bpf_program_* series give
 the window's delta), build/bench/hook_floor_bench sched is the floor (its exit line). The ratio to
@@ -53,16 +56,22 @@ def floor_stop(p):
     return (float(m.group(1)), float(m.group(2))) if m else (0.0, float("nan"))
 
 
-def one_case(build, srv, seconds, targets):
+def pipe_load():
+    subprocess.run(["perf", "bench", "sched", "pipe", "-l", "100000"], check=True, capture_output=True)
+    return "perf bench sched pipe, 100000 round trips"
+
+
+def one_case(build, srv, seconds, targets, load):
     d = Daemon("--collectors", "nodejs_eventloop", "--bpf-stats", "--http-targets", targets)
     floor = None
     try:
         floor = floor_start(build)
         before = program_stats(d)
-        r = wrk(srv.url("/fast"), seconds, 8)
+        what = load()
         after = program_stats(d)
-        loops = sum(v for k, v in parse_samples(scrape(d)).items()
-                    if k.startswith("hostmon_nodejs_eventloop_loops{"))
+        page = parse_samples(scrape(d))
+        loops = sum(v for k, v in page.items() if k.startswith("hostmon_nodejs_eventloop_loops{"))
+        turns = sum(v for k, v in page.items() if k.startswith("hostmon_nodejs_eventloop_turn_duration_seconds_count{"))
         fruns, fns = floor_stop(floor)
         floor = None
     finally:
@@ -72,7 +81,7 @@ def one_case(build, srv, seconds, targets):
         d.close()
     runs = after[1] - before[1]
     ns = (after[0] - before[0]) * 1e9 / runs if runs else float("nan")
-    return r["requests"], loops, runs, ns, fruns, fns
+    return what, loops, turns, runs, ns, fruns, fns
 
 
 def main():
@@ -84,12 +93,16 @@ def main():
     cg = env.mkdir("node")
     try:
         with NodeServer(cgroup=env.path(cg)) as srv:
-            print(f"== {PROGRAM} beside {FLOOR}, wrk on node /fast {seconds} s, kernel {os.uname().release}")
-            print("| case | loops marked | requests | runs | ns per run | floor runs | floor ns per run | ratio |")
-            print("|---|---|---|---|---|---|---|---|")
-            for case, targets in (("marked", "node,nodejs"), ("unmarked", "nodex")):
-                reqs, loops, runs, ns, fruns, fns = one_case(build, srv, seconds, targets)
-                print(f"| {case} | {loops:.0f} | {reqs} | {runs:.0f} | {ns:.1f} | {fruns:.0f} | {fns:.1f} "
+            def wrk_load():
+                r = wrk(srv.url("/fast"), seconds, 8)
+                return f"wrk on node /fast {seconds} s, {r['requests']} requests"
+            print(f"== {PROGRAM} beside {FLOOR}, kernel {os.uname().release}")
+            print("| case | load | loops marked | turns | runs | ns per run | floor runs | floor ns per run | ratio |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            for case, targets, load in (("loop busy", "node,nodejs", wrk_load), ("others", "node,nodejs", pipe_load),
+                                        ("none marked", "nodex", pipe_load)):
+                what, loops, turns, runs, ns, fruns, fns = one_case(build, srv, seconds, targets, load)
+                print(f"| {case} | {what} | {loops:.0f} | {turns:.0f} | {runs:.0f} | {ns:.1f} | {fruns:.0f} | {fns:.1f} "
                       f"| {ns / fns if fns else float('nan'):.2f} |")
     finally:
         env.cleanup()

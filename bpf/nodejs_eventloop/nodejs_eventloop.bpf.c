@@ -2,12 +2,13 @@
 /* nodejs_eventloop/nodejs_eventloop.bpf.c — node's event loop seen from the scheduler: its thread
  * asleep inside an epoll wait is idle, running between two such sleeps is one busy turn. One
  * sched_switch program, no probe in node and no syscall hook: a thread that is not a marked loop
- * costs two bitmap tests. */
+ * costs two bitmap tests. A sched_process_exec program tells user space of new node processes. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "lib/exec_name.bpf.h"
 #include "lib/pid_bits.bpf.h"
 #include "turns.bpf.h"
 
@@ -26,6 +27,20 @@ char LICENSE[] SEC("license") = "GPL";
 #else
 #error "nodejs_eventloop: the syscall number of the epoll waits is not known for this architecture"
 #endif
+
+_Static_assert(EL_MAX_NAMES == EXEC_MAX_NAMES && EL_NAME_LEN == EXEC_NAME_LEN,
+	       "el_names is what exec_name_match() reads");
+
+/* Set before load: the node executable names (the node ones of --http-targets). */
+const volatile char el_names[EL_MAX_NAMES][EL_NAME_LEN] = {};
+const volatile __u8 el_name_prefix[EL_MAX_NAMES] = {};
+const volatile __u8 el_name_len[EL_MAX_NAMES] = {};
+const volatile __u32 el_nnames = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} el_execs SEC(".maps");
 
 /* Kernels before 5.14 name the task's state `state`. */
 struct task_struct___pre514 {
@@ -64,15 +79,32 @@ int BPF_PROG(eventloop_switch, bool preempt, struct task_struct *prev, struct ta
 	/* hosts with no node process: every switch leaves here */
 	if (!loops_marked)
 		return 0;
-	struct el_loop *l = pid_bit_maybe(&el_pid_bits, prev->pid)
-				    ? bpf_task_storage_get(&el_loops, prev, 0, 0)
-				    : NULL;
-	/* preempted (or yielding) is still running; only a real sleep in the poll is idle */
-	if (l && !preempt && task_sleeps(prev) && in_poll(prev))
+	/* the task's own fields first: a loop thread preempted, or asleep outside its poll, never
+	 * reaches the task-storage lookup; only a real sleep in the poll is idle */
+	struct el_loop *l = NULL;
+	if (pid_bit_maybe(&el_pid_bits, prev->pid) && !preempt && task_sleeps(prev) &&
+	    in_poll(prev))
+		l = bpf_task_storage_get(&el_loops, prev, 0, 0);
+	if (l)
 		el_poll_sleep(l, bpf_ktime_get_ns(), bpf_get_current_cgroup_id());
 	l = pid_bit_maybe(&el_pid_bits, next->pid) ? bpf_task_storage_get(&el_loops, next, 0, 0)
 						   : NULL;
 	if (l)
 		el_wake(l, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* A new node process: user space marks its loop now (its /proc scan would find it later). Every
+ * exec on the host runs this: a comm compare per node name. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(eventloop_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (exec_name_match(el_names, el_name_prefix, el_name_len, el_nnames) < 0)
+		return 0;
+	struct el_exec *e = bpf_ringbuf_reserve(&el_execs, sizeof(*e), 0);
+	if (!e)
+		return 0; /* the periodic /proc scan finds it */
+	e->tgid = p->tgid;
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -29,10 +29,15 @@
  *   el_counters (per-CPU array): health counters.
  *   loops_marked (.bss): how many entries user space made; 0 lets every
  *     switch leave at the first instruction.
+ *   el_execs (ring buffer of struct el_exec): a process exec'd a program
+ *     with one of the node names (rodata el_names), for user space to mark
+ *     it at once rather than at its next /proc scan.
  */
 
 #define EL_MAX_BOUNDS  24
 #define EL_MAX_CGROUPS 4096
+#define EL_MAX_NAMES   8 /* node executable names (the node ones of --http-targets) */
+#define EL_NAME_LEN    16
 
 enum el_state {
 	EL_STATE_UNKNOWN = 0, /* marked, not yet seen polling */
@@ -58,6 +63,10 @@ struct el_hist {
 enum el_counter {
 	EL_COUNTER_HISTS_FULL = 0, /* turns not counted: el_cgroups was full */
 	EL_COUNTER_MAX = 1,
+};
+
+struct el_exec {
+	__u32 tgid;
 };
 
 _Static_assert(sizeof(struct el_loop) == 48, "el_loop layout is shared");

@@ -34,6 +34,26 @@ uint64_t el_busy_until(const struct el_loop *l, uint64_t now_ns)
 	return l->busy_ns + open;
 }
 
+void el_window(struct el_tracked *t, uint64_t now_ns, uint64_t busy_ns, uint64_t min_window_ns)
+{
+	t->in_window = false;
+	if (!t->have_prev || now_ns <= t->prev_ns) {
+		t->have_prev = true;
+		t->prev_ns = now_ns;
+		t->prev_busy = busy_ns;
+		return;
+	}
+	t->win_wall_ns = now_ns - t->prev_ns;
+	t->win_busy_ns = busy_ns > t->prev_busy ? busy_ns - t->prev_busy : 0;
+	if (t->win_busy_ns > t->win_wall_ns)
+		t->win_busy_ns = t->win_wall_ns; /* the kernel's clock read after ours */
+	t->in_window = true;
+	if (t->win_wall_ns >= min_window_ns) {
+		t->prev_ns = now_ns;
+		t->prev_busy = busy_ns;
+	}
+}
+
 /* The loop's state as one consistent copy: the kernel writes it while we read, so a copy counts
  * only when its seq is even and a second read gives the same bytes. */
 static int read_loop(struct el_loop_set *s, int pidfd, struct el_loop *out)
@@ -184,6 +204,7 @@ static void mark(struct scan_ctx *c, const struct proc_id *id)
 	s->items[s->n++] = (struct el_tracked){
 		.pid = id->pid, .start_ticks = id->start_ticks, .pidfd = fd, .seen = true
 	};
+	update_bits(s, id->pid);
 	*c->marked_count = (uint32_t)s->n;
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)id->pid);
@@ -201,6 +222,18 @@ static void scanned(void *arg, const struct proc_id *id)
 		t->seen = true;
 	else
 		mark(c, id);
+}
+
+void el_loops_found(struct el_loop_set *s, const struct latency_targets *node_names, pid_t pid,
+		    uint32_t *marked_count)
+{
+	struct scan_ctx c = { .s = s, .names = node_names, .marked_count = marked_count };
+	struct proc_id id;
+
+	if (proc_id_read(pid, &id) || !id.exe[0])
+		return;	  /* gone already, or hidden: the scan counts those */
+	scanned(&c, &id); /* a loop already marked stays as it is */
+	s->untracked_total += c.untracked;
 }
 
 int el_loops_scan(struct el_loop_set *s, const struct latency_targets *node_names,
@@ -248,22 +281,7 @@ void el_loops_sample(struct el_loop_set *s, uint64_t now_ns, uint64_t min_window
 			continue;
 		t->known = true;
 		t->cgroup_id = l.cgroup_id;
-		uint64_t busy = el_busy_until(&l, now_ns);
-		if (!t->have_prev || now_ns <= t->prev_ns) {
-			t->have_prev = true;
-			t->prev_ns = now_ns;
-			t->prev_busy = busy;
-			continue;
-		}
-		t->win_wall_ns = now_ns - t->prev_ns;
-		t->win_busy_ns = busy > t->prev_busy ? busy - t->prev_busy : 0;
-		if (t->win_busy_ns > t->win_wall_ns)
-			t->win_busy_ns = t->win_wall_ns;
-		t->in_window = true;
-		if (t->win_wall_ns >= min_window_ns) {
-			t->prev_ns = now_ns;
-			t->prev_busy = busy;
-		}
+		el_window(t, now_ns, el_busy_until(&l, now_ns), min_window_ns);
 	}
 }
 

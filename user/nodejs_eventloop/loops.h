@@ -23,7 +23,10 @@
  *   and fills its window: busy and wall ns since its previous sample, which
  *   moves on only once it is at least min_window_ns old (several scrapers
  *   never make the window tiny); a loop whose process is gone is forgotten.
- *   busy_in_window() is the pure arithmetic, for the unit tests.
+ *   el_busy_until() and el_window() are its arithmetic, pure for the unit
+ *   tests: a loop's busy ns up to now (finished turns plus the open one),
+ *   and one sample's window (busy clamped to wall, a clock that did not
+ *   move gives none) and whether the sample moves on.
  *   el_loops_free() closes every pidfd.
  */
 
@@ -61,10 +64,14 @@ struct el_loop;
 size_t el_loops_node_names(const struct latency_targets *names, struct latency_targets *out);
 int el_loops_scan(struct el_loop_set *s, const struct latency_targets *node_names,
 		  uint32_t *marked_count);
+/* One process the kernel saw exec a node name: marked as the scan would (its executable checked).
+ */
+void el_loops_found(struct el_loop_set *s, const struct latency_targets *node_names, pid_t pid,
+		    uint32_t *marked_count);
 void el_loops_sample(struct el_loop_set *s, uint64_t now_ns, uint64_t min_window_ns,
 		     uint32_t *marked_count);
-/* The loop's busy ns up to now_ns: finished turns plus the open one. */
 uint64_t el_busy_until(const struct el_loop *l, uint64_t now_ns);
+void el_window(struct el_tracked *t, uint64_t now_ns, uint64_t busy_ns, uint64_t min_window_ns);
 void el_loops_free(struct el_loop_set *s);
 
 #endif

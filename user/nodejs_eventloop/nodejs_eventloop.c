@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "bpf/nodejs_eventloop/nodejs_eventloop.h" /* shared with the BPF program */
 #include "cgroup/view.h"
@@ -30,6 +31,8 @@ static const double turn_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.
 				      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,	   10 };
 #define NBOUNDS (sizeof(turn_bounds) / sizeof(turn_bounds[0]))
 _Static_assert(NBOUNDS <= EL_MAX_BOUNDS, "the kernel histogram holds them");
+_Static_assert(EL_NAME_LEN == HTTP_NAME_LEN && EL_MAX_NAMES == HTTP_MAX_NAMES,
+	       "the node names of --http-targets fit the kernel's el_names");
 
 /* The utilisation window moves on only once it is this old, whoever scrapes how often. */
 #define MIN_WINDOW_NS 1000000000ull
@@ -55,6 +58,8 @@ struct nodejs_eventloop {
 	struct el_loop_set loops;
 	struct loop *loop;
 	struct loop_timer *scan_timer;
+	struct ring_buffer *execs; /* el_execs: new node processes */
+	struct loop_watch *execs_watch;
 	struct cgroup_hist *hists; /* the last complete read of el_cgroups */
 	size_t nhists;
 };
@@ -266,6 +271,26 @@ static void scan(struct nodejs_eventloop *st)
 			 "reason", strerror(-rc));
 }
 
+static int on_exec(void *ctx, void *data, size_t size)
+{
+	struct nodejs_eventloop *st = ctx;
+	const struct el_exec *e = data;
+
+	if (size >= sizeof(*e))
+		el_loops_found(&st->loops, &st->names, (pid_t)e->tgid,
+			       &st->skel->bss->loops_marked);
+	return 0;
+}
+
+static void on_execs(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct nodejs_eventloop *st = arg;
+	(void)l;
+	(void)fd;
+	(void)events;
+	ring_buffer__consume(st->execs);
+}
+
 static void scan_tick(struct loop *l, void *arg)
 {
 	(void)l;
@@ -277,8 +302,11 @@ static void el_destroy(void *state)
 	struct nodejs_eventloop *st = state;
 	if (!st)
 		return;
-	if (st->loop)
+	if (st->loop) {
 		loop_timer_del(st->loop, st->scan_timer);
+		loop_watch_del(st->loop, st->execs_watch);
+	}
+	ring_buffer__free(st->execs);
 	cg_view_free(&st->view);
 	el_loops_free(&st->loops);
 	nodejs_eventloop_bpf__destroy(st->skel);
@@ -299,6 +327,13 @@ static int load(struct nodejs_eventloop *st, char *err, size_t errlen)
 	for (size_t i = 0; i < NBOUNDS; i++)
 		st->skel->rodata->turn_bounds_ns[i] = (__u64)(turn_bounds[i] * 1e9 + 0.5);
 	st->skel->rodata->turn_nbounds = NBOUNDS;
+	for (size_t i = 0; i < st->names.n && i < EL_MAX_NAMES; i++) {
+		memcpy((char *)st->skel->rodata->el_names[i], st->names.items[i].name, EL_NAME_LEN);
+		st->skel->rodata->el_name_prefix[i] = st->names.items[i].prefix;
+		st->skel->rodata->el_name_len[i] = (__u8)strlen(st->names.items[i].name);
+	}
+	st->skel->rodata->el_nnames =
+		(__u32)(st->names.n < EL_MAX_NAMES ? st->names.n : EL_MAX_NAMES);
 	st->loops.bits_words = (proc_pid_max() + 63) / 64;
 	bpf_map__set_max_entries(st->skel->maps.el_pid_bits, (__u32)st->loops.bits_words);
 	rc = nodejs_eventloop_bpf__load(st->skel);
@@ -364,7 +399,11 @@ static int el_init(const struct config *cfg, struct loop *loop, void **state, ch
 	st->loop = loop;
 	st->scan_timer = loop_timer_add(loop, cfg->cgroup.refresh_interval_ms,
 					cfg->cgroup.refresh_interval_ms, scan_tick, st);
-	if (!st->scan_timer) {
+	st->execs = ring_buffer__new(bpf_map__fd(st->skel->maps.el_execs), on_exec, st, NULL);
+	st->execs_watch = st->execs ? loop_watch_add(loop, ring_buffer__epoll_fd(st->execs),
+						     EPOLLIN, on_execs, st)
+				    : NULL;
+	if (!st->scan_timer || !st->execs_watch) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
