@@ -94,13 +94,17 @@ int BPF_PROG(eventloop_switch, bool preempt, struct task_struct *prev, struct ta
 	return 0;
 }
 
-/* A new node process: user space marks its loop now (its /proc scan would find it later). Every
- * exec on the host runs this: a comm compare per node name. */
+/* A new node process: user space marks its loop now (its /proc scan would find it later). A loop
+ * that became another program is no loop any more: its mark goes (user space forgets it when it
+ * next reads it). Every exec on the host runs this: a comm compare per node name. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(eventloop_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (exec_name_match(el_names, el_name_prefix, el_name_len, el_nnames) < 0)
+	if (exec_name_match(el_names, el_name_prefix, el_name_len, el_nnames) < 0) {
+		if (pid_bit_maybe(&el_pid_bits, p->pid))
+			bpf_task_storage_delete(&el_loops, p);
 		return 0;
+	}
 	struct el_exec *e = bpf_ringbuf_reserve(&el_execs, sizeof(*e), 0);
 	if (!e)
 		return 0; /* the periodic /proc scan finds it */

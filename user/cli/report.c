@@ -184,6 +184,8 @@ void report_mark_unusual(struct window *w, struct p99_history *h)
 			r->unusual |= UNUSUAL_WAIT_BIT;
 		if (r->error_ratio > UNUSUAL_ERRORS)
 			r->unusual |= UNUSUAL_ERRORS_BIT;
+		if (r->has_elu && r->eventloop_utilization > UNUSUAL_ELU)
+			r->unusual |= UNUSUAL_ELU_BIT;
 		if (!h || isnan(r->q.p99))
 			continue;
 		struct p99_ring *ring = ring_of(h, r->path);
@@ -274,10 +276,10 @@ static const struct cgroup_row *worst_p99(const struct cgroup_row **rows, size_t
 
 static void unusual_letters(unsigned bits, char *out)
 {
-	static const char letters[] = "TWEP";
+	static const char letters[] = "TWEPL";
 	size_t n = 0;
 
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(letters) - 1; i++)
 		if (bits & (1u << i))
 			out[n++] = letters[i];
 	out[n] = '\0';
@@ -385,7 +387,8 @@ static void put_number(cJSON *o, const char *key, double v)
 
 static cJSON *row_json(const struct cgroup_row *r)
 {
-	static const char *const why[] = { "throttled", "runqueue_wait", "http_5xx", "p99" };
+	static const char *const why[] = { "throttled", "runqueue_wait", "http_5xx", "p99",
+					   "eventloop_busy" };
 	cJSON *o = cJSON_CreateObject(), *marks = cJSON_CreateArray();
 
 	cJSON_AddStringToObject(o, "cgroup", r->path);
@@ -413,7 +416,7 @@ static cJSON *row_json(const struct cgroup_row *r)
 	put_number(o, "p90_seconds", r->q.p90);
 	put_number(o, "p99_seconds", r->q.p99);
 	cJSON_AddBoolToObject(o, "p99_beyond_last_bucket", r->q.beyond99);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
 		if (r->unusual & (1u << i))
 			cJSON_AddItemToArray(marks, cJSON_CreateString(why[i]));
 	cJSON_AddItemToObject(o, "unusual", marks);

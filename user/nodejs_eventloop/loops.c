@@ -4,10 +4,10 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -68,7 +68,6 @@ static int read_loop(struct el_loop_set *s, int pidfd, struct el_loop *out)
 			*out = a;
 			return 0;
 		}
-		s->read_retries_total++;
 	}
 	return -EAGAIN;
 }
@@ -274,7 +273,9 @@ void el_loops_sample(struct el_loop_set *s, uint64_t now_ns, uint64_t min_window
 
 		t->in_window = false;
 		if (rc == -ENOENT || rc == -ESRCH || rc == -EBADF) {
-			forget(s, i, marked_count); /* the process exited */
+			/* the process exited, or exec'd another program (the kernel took the mark)
+			 */
+			forget(s, i, marked_count);
 			continue;
 		}
 		if (rc || l.state == EL_STATE_UNKNOWN)

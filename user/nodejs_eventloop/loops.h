@@ -54,7 +54,6 @@ struct el_loop_set {
 	struct el_tracked *items;
 	size_t n;
 	uint64_t untracked_total; /* node processes left out: EL_LOOPS_MAX reached or no pidfd */
-	uint64_t read_retries_total;
 	bool warned_exe_denied;
 };
 

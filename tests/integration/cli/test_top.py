@@ -140,7 +140,7 @@ class Tmux:
 
 # name, CORES, %LIM, THR%, WAITms/s, ms/TASK-s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, ELU%, marks
 ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
-                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEP]+))?\s*$")
+                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEPL]+))?\s*$")
 
 
 def number(text):

@@ -13,20 +13,24 @@ Checked, each against a provoked cause or node's own numbers:
     lands in (2.5, 5].
   load: under wrk, the utilisation over the window between two scrapes agrees within 0.05 with
     performance.eventLoopUtilization() the server reports (/elu) over the same window.
+  renamed: a copy of sh named node is marked at its exec and forgotten once it execs sleep.
   exit: a server killed with SIGKILL and one stopped with SIGTERM leave no loop counted in their
-    cgroups (0, or no series where no turn was ever counted), and the daemon holds no pidfd any
-    more. The page passes promtool.
+    cgroups (0, or no series where no turn was ever counted), the daemon holds no pidfd any more
+    and its pid bitmap is empty (while the first server ran, it held that server's bit only). The page passes promtool.
 Everything made here (servers, cgroups) is removed in finally blocks.
 """
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from cgroup_test import Env, cgroup2_mount, info, scrape, stop_daemon, wait_until
-from hostmon_test import Daemon, main, promtool_check
+from cgroup_test import Env, cgroup2_mount, enter_cgroup, info, scrape, stop_daemon, wait_until
+from hostmon_test import Daemon, daemon_map_ids, main, map_dump, promtool_check
 from node_env import NodeServer, request, wrk
 from saturation_env import labelled, value
 
@@ -60,10 +64,47 @@ def pidfds(pid):
     return n
 
 
+def pid_bits(d):
+    """{word: value} of the nonzero words of the daemon's el_pid_bits."""
+    out = {}
+    for map_id in daemon_map_ids(d.proc.pid, "el_pid_bits"):
+        for e in map_dump(map_id):
+            f = e.get("formatted", e)
+            key, value = f["key"], f["value"]
+            if isinstance(key, list):
+                key = int.from_bytes(bytes(int(b, 16) for b in key), "little")
+                value = int.from_bytes(bytes(int(b, 16) for b in value), "little")
+            if value:
+                out[key] = value
+    return out
+
+
 def window(d):
     """A scrape that starts a fresh utilisation window (the previous one is over 1 s old)."""
     time.sleep(1.1)
     return scrape(d)
+
+
+def renamed(t, d, env, cg):
+    """A program called node (a copy of sh) is marked at its exec; once it execs sleep it is no
+    loop: the kernel drops the mark at that exec and the daemon forgets it at its next read."""
+    tmp = tempfile.mkdtemp(prefix="hostmon-test-eventloop-")
+    p = None
+    try:
+        fake = os.path.join(tmp, "node")
+        shutil.copy("/bin/sh", fake)
+        p = subprocess.Popen([fake, "-c", "read line; exec sleep 60"], stdin=subprocess.PIPE,
+                             preexec_fn=enter_cgroup(env.path(cg)))
+        bit = lambda: pid_bits(d).get(p.pid // 64, 0) >> (p.pid % 64) & 1  # noqa: E731
+        t.check(wait_until(lambda: scrape(d) and bit(), 3), "a program named node is marked at its exec")
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        t.check(wait_until(lambda: scrape(d) and not bit(), 5), "once it runs another program it is forgotten")
+    finally:
+        if p:
+            p.kill()
+            p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(t):
@@ -76,6 +117,9 @@ def run(t):
             d = Daemon("--collectors", "nodejs_eventloop", "--cgroup-refresh-interval", "10s")
             t.check(wait_until(lambda: value(scrape(d), LOOPS, cg) == 1, 5),
                     "the server started before the daemon is measured")
+            bits = pid_bits(d)
+            t.check(bits == {srv.pid // 64: 1 << (srv.pid % 64)},
+                    f"the pid bitmap has the server's bit and no other ({bits}, pid {srv.pid})")
 
             window(d)
             time.sleep(2)
@@ -135,10 +179,13 @@ def run(t):
                 late.kill()
                 t.check(wait_until(lambda: not value(scrape(d), LOOPS, cg_late), 5),
                         "the killed server's cgroup counts no loop")
+            renamed(t, d, env, cg_late)
+
             srv.stop()
             t.check(wait_until(lambda: not value(scrape(d), LOOPS, cg), 5),
                     "the stopped server's cgroup counts no loop")
             t.check(pidfds(d.proc.pid) == 0, f"no pidfd held after the servers exited ({pidfds(d.proc.pid)})")
+            t.check(pid_bits(d) == {}, f"no pid bit left after the servers exited ({pid_bits(d)})")
         stop_daemon(t, d)
         d = None
     finally:
