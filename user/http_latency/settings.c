@@ -116,7 +116,8 @@ int latency_targets_match(const struct latency_targets *names, const char *exe)
 
 static const struct option_def rows[] = {
 	{ "http-targets", OPT_STRING, OFF(targets), "node,nodejs,php-fpm*,php,nginx", 0, 0, "NAMES",
-	  "executables whose processes are measured (comma list, * = prefix)" },
+	  "executables whose processes are measured (comma list, * = prefix); node* names are "
+	  "also the event loops nodejs_eventloop measures" },
 	{ "http-include-cgroup", OPT_REGEX, OFF(include_cgroup), NULL, 0, 0, "REGEX",
 	  "measure only target processes whose cgroup path matches" },
 	{ "http-exclude-cgroup", OPT_REGEX, OFF(exclude_cgroup), NULL, 0, 0, "REGEX",
