@@ -7,7 +7,7 @@ Checked, each against a provoked cause or node's own numbers:
     200 ms burn lands in its own cgroup.
   idle: with no requests, the utilisation over a 2 s window is below 0.05.
   turn: one /burn?ms=200 (the loop busy-waits 200 ms) adds exactly one turn in (0.1, 0.25] and
-    none above.
+    none above (after one /burn?ms=0: a fresh node's first request also loads and compiles code).
   blocked: during a /burn?ms=4000, a scrape 2.5 s in shows utilisation above 0.9 although the turn
     has not ended (the open turn counts) and no new turn above 0.1 s yet; once it ends, one turn
     lands in (2.5, 5].
@@ -15,8 +15,9 @@ Checked, each against a provoked cause or node's own numbers:
     performance.eventLoopUtilization() the server reports (/elu) over the same window.
   renamed: a copy of sh named node is marked at its exec and forgotten once it execs sleep.
   exit: a server killed with SIGKILL and one stopped with SIGTERM leave no loop counted in their
-    cgroups (0, or no series where no turn was ever counted), the daemon holds no pidfd any more
-    and its pid bitmap is empty (while the first server ran, it held that server's bit only). The page passes promtool.
+    cgroups (0, or no series where no turn was ever counted), the daemon holds no pidfd of them
+    (nor of any exited process) and their pid bits are clear (while the first server ran, its bit
+    was set). Other node processes of the host are measured as well and left out of the checks. The page passes promtool.
 Everything made here (servers, cgroups) is removed in finally blocks.
 """
 import json
@@ -54,14 +55,22 @@ def elu(srv):
     return e["idle"], e["active"]
 
 
-def pidfds(pid):
-    n = 0
+def pidfd_pids(pid):
+    """The pids the pidfds of process pid refer to (-1: an exited process)."""
+    out = []
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]"
+            if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:[pidfd]":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                out += [int(line.split()[1]) for line in f if line.startswith("Pid:")]
         except OSError:
             pass
-    return n
+    return out
+
+
+def has_bit(bits, pid):
+    return bits.get(pid // 64, 0) >> (pid % 64) & 1
 
 
 def pid_bits(d):
@@ -95,7 +104,7 @@ def renamed(t, d, env, cg):
         shutil.copy("/bin/sh", fake)
         p = subprocess.Popen([fake, "-c", "read line; exec sleep 60"], stdin=subprocess.PIPE,
                              preexec_fn=enter_cgroup(env.path(cg)))
-        bit = lambda: pid_bits(d).get(p.pid // 64, 0) >> (p.pid % 64) & 1  # noqa: E731
+        bit = lambda: has_bit(pid_bits(d), p.pid)  # noqa: E731
         t.check(wait_until(lambda: scrape(d) and bit(), 3), "a program named node is marked at its exec")
         p.stdin.write(b"go\n")
         p.stdin.flush()
@@ -117,9 +126,8 @@ def run(t):
             d = Daemon("--collectors", "nodejs_eventloop", "--cgroup-refresh-interval", "10s")
             t.check(wait_until(lambda: value(scrape(d), LOOPS, cg) == 1, 5),
                     "the server started before the daemon is measured")
-            bits = pid_bits(d)
-            t.check(bits == {srv.pid // 64: 1 << (srv.pid % 64)},
-                    f"the pid bitmap has the server's bit and no other ({bits}, pid {srv.pid})")
+            # other node processes of the host are measured too: only this test's are checked
+            t.check(has_bit(pid_bits(d), srv.pid), f"the pid bitmap has the server's bit ({pid_bits(d)}, pid {srv.pid})")
 
             window(d)
             time.sleep(2)
@@ -127,6 +135,9 @@ def run(t):
             info(f"idle utilisation {idle}")
             t.check(idle is not None and idle < 0.05, f"an idle loop is near 0 ({idle})")
 
+            # a fresh node's first requests load and compile code (tens of ms more on this VM):
+            # warm the route first, so the turn measured is the 200 ms of the busy-wait
+            srv.fresh("GET", "/burn?ms=0")
             before = buckets(scrape(d), cg)
             srv.fresh("GET", "/burn?ms=200")
             wait_until(lambda: delta(buckets(scrape(d), cg), before, "0.25"), 3)
@@ -167,9 +178,12 @@ def run(t):
 
             # last: forgetting a loop rewrites its word of the pid bitmap, which would hide a
             # missing bit of the early server's pid in the checks above
+            pids = [srv.pid]
             with NodeServer(cgroup=env.path(cg_late)) as late:
+                pids.append(late.pid)
                 t.check(wait_until(lambda: value(scrape(d), LOOPS, cg_late) == 1, 3),
                         "a server started after the daemon is found at its exec")
+                late.fresh("GET", "/burn?ms=0")
                 before = buckets(scrape(d), cg_late)
                 late.fresh("GET", "/burn?ms=200")
                 wait_until(lambda: delta(buckets(scrape(d), cg_late), before, "0.25"), 3)
@@ -184,8 +198,9 @@ def run(t):
             srv.stop()
             t.check(wait_until(lambda: not value(scrape(d), LOOPS, cg), 5),
                     "the stopped server's cgroup counts no loop")
-            t.check(pidfds(d.proc.pid) == 0, f"no pidfd held after the servers exited ({pidfds(d.proc.pid)})")
-            t.check(pid_bits(d) == {}, f"no pid bit left after the servers exited ({pid_bits(d)})")
+            held = pidfd_pids(d.proc.pid)
+            t.check(not set(held) & {*pids, -1}, f"no pidfd of an exited server held ({held}, servers {pids})")
+            t.check(not any(has_bit(pid_bits(d), p) for p in pids), f"no pid bit of the servers left ({pid_bits(d)})")
         stop_daemon(t, d)
         d = None
     finally:
