@@ -12,6 +12,8 @@ switches), in three cases:
               what every other task pays on a host where node runs (two pid-bitmap tests)
   none marked the pipe load with hostmon told a node name no process has (--http-targets nodex):
               every switch leaves at the program's first check
+  exec        2,000 runs of /bin/true from a shell: eventloop_exec (the name compare at every exec
+              of the host) beside an empty tp_btf sched_process_exec program
 
 hostmon runs with --collectors nodejs_eventloop --bpf-stats (its hostmon_bpf_program_* series give
 the window's delta), build/bench/hook_floor_bench sched is the floor (its exit line). The ratio to
@@ -32,13 +34,15 @@ from node_env import NodeServer, wrk  # noqa: E402
 
 PROGRAM = "eventloop_switch"
 FLOOR = "floor_sched_switch"
+EXEC_PROGRAM = "eventloop_exec"
+EXEC_FLOOR = "floor_exec"
 
 
-def program_stats(d):
-    """(run seconds, runs) of hostmon's sched_switch program from its page."""
+def program_stats(d, program=PROGRAM):
+    """(run seconds, runs) of one of hostmon's programs from its page."""
     s = parse_samples(scrape(d))
-    return (s.get(f'hostmon_bpf_program_run_seconds_total{{program="{PROGRAM}"}}', 0.0),
-            s.get(f'hostmon_bpf_program_runs_total{{program="{PROGRAM}"}}', 0.0))
+    return (s.get(f'hostmon_bpf_program_run_seconds_total{{program="{program}"}}', 0.0),
+            s.get(f'hostmon_bpf_program_runs_total{{program="{program}"}}', 0.0))
 
 
 def floor_start(build):
@@ -49,11 +53,16 @@ def floor_start(build):
     return p
 
 
-def floor_stop(p):
+def floor_stop(p, program=FLOOR):
     p.terminate()
     out, _ = p.communicate(timeout=30)
-    m = re.search(rf"floor {FLOOR} runs=(\d+) ns_per_run=([\d.]+)", out)
+    m = re.search(rf"floor {program} runs=(\d+) ns_per_run=([\d.]+)", out)
     return (float(m.group(1)), float(m.group(2))) if m else (0.0, float("nan"))
+
+
+def exec_load():
+    subprocess.run(["sh", "-c", "i=0; while [ $i -lt 2000 ]; do /bin/true; i=$((i+1)); done"], check=True)
+    return "2000 runs of /bin/true"
 
 
 def pipe_load():
@@ -61,24 +70,22 @@ def pipe_load():
     return "perf bench sched pipe, 100000 round trips"
 
 
-def one_case(build, srv, seconds, targets, load):
+def one_case(build, targets, load, program=PROGRAM, floor_program=FLOOR):
+    """Runs load with hostmon and the floor attached; hostmon's and the floor's ns per run of the
+    program pair, with the loops and turns the page shows after it."""
     d = Daemon("--collectors", "nodejs_eventloop", "--bpf-stats", "--http-targets", targets)
-    floor = None
+    floor = floor_start(build)
     try:
-        floor = floor_start(build)
-        before = program_stats(d)
+        before = program_stats(d, program)
         what = load()
-        after = program_stats(d)
+        after = program_stats(d, program)
         page = parse_samples(scrape(d))
-        loops = sum(v for k, v in page.items() if k.startswith("hostmon_nodejs_eventloop_loops{"))
-        turns = sum(v for k, v in page.items() if k.startswith("hostmon_nodejs_eventloop_turn_duration_seconds_count{"))
-        fruns, fns = floor_stop(floor)
-        floor = None
     finally:
-        if floor:
-            floor_stop(floor)
+        fruns, fns = floor_stop(floor, floor_program)
         d.stop()
         d.close()
+    loops = sum(v for k, v in page.items() if k.startswith("hostmon_nodejs_eventloop_loops{"))
+    turns = sum(v for k, v in page.items() if k.startswith("hostmon_nodejs_eventloop_turn_duration_seconds_count{"))
     runs = after[1] - before[1]
     ns = (after[0] - before[0]) * 1e9 / runs if runs else float("nan")
     return what, loops, turns, runs, ns, fruns, fns
@@ -99,9 +106,12 @@ def main():
             print(f"== {PROGRAM} beside {FLOOR}, kernel {os.uname().release}")
             print("| case | load | loops marked | turns | runs | ns per run | floor runs | floor ns per run | ratio |")
             print("|---|---|---|---|---|---|---|---|---|")
-            for case, targets, load in (("loop busy", "node,nodejs", wrk_load), ("others", "node,nodejs", pipe_load),
-                                        ("none marked", "nodex", pipe_load)):
-                what, loops, turns, runs, ns, fruns, fns = one_case(build, srv, seconds, targets, load)
+            cases = (("loop busy", "node,nodejs", wrk_load, PROGRAM, FLOOR),
+                     ("others", "node,nodejs", pipe_load, PROGRAM, FLOOR),
+                     ("none marked", "nodex", pipe_load, PROGRAM, FLOOR),
+                     (f"exec ({EXEC_PROGRAM} beside {EXEC_FLOOR})", "node,nodejs", exec_load, EXEC_PROGRAM, EXEC_FLOOR))
+            for case, targets, load, program, floor_program in cases:
+                what, loops, turns, runs, ns, fruns, fns = one_case(build, targets, load, program, floor_program)
                 print(f"| {case} | {what} | {loops:.0f} | {turns:.0f} | {runs:.0f} | {ns:.1f} | {fruns:.0f} | {fns:.1f} "
                       f"| {ns / fns if fns else float('nan'):.2f} |")
     finally:
