@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,9 +270,17 @@ void el_loops_sample(struct el_loop_set *s, uint64_t now_ns, uint64_t min_window
 	for (size_t i = s->n; i-- > 0;) {
 		struct el_tracked *t = &s->items[i];
 		struct el_loop l = { 0 };
-		int rc = read_loop(s, t->pidfd, &l);
+		struct pollfd exited = { .fd = t->pidfd, .events = POLLIN };
 
 		t->in_window = false;
+		/* a pidfd is readable once its process exited: a zombie not reaped yet still has
+		 * its task storage, frozen in the state it died in (a busy one would read busy for
+		 * ever) */
+		if (poll(&exited, 1, 0) == 1) {
+			forget(s, i, marked_count);
+			continue;
+		}
+		int rc = read_loop(s, t->pidfd, &l);
 		if (rc == -ENOENT || rc == -ESRCH || rc == -EBADF) {
 			/* the process exited, or exec'd another program (the kernel took the mark)
 			 */

@@ -1,6 +1,7 @@
-/* nodejs_eventloop/loops.h — the loop threads the event-loop collector measures: found in /proc by
- * the http_latency collector's target names, marked in the kernel's task storage through a pidfd,
- * read back with their in-progress state, dropped when their process exits. */
+/* nodejs_eventloop/loops.h — the loop threads the event-loop collector measures: found at their
+ * exec and in /proc by the node names of the http_latency collector's targets, marked in the
+ * kernel's task storage through a pidfd, read back with their in-progress state, dropped when their
+ * process exits. */
 #ifndef HOSTMON_NODEJS_EVENTLOOP_LOOPS_H
 #define HOSTMON_NODEJS_EVENTLOOP_LOOPS_H
 
@@ -22,7 +23,8 @@
  *   el_loops_sample() reads every loop's state at now_ns (CLOCK_MONOTONIC)
  *   and fills its window: busy and wall ns since its previous sample, which
  *   moves on only once it is at least min_window_ns old (several scrapers
- *   never make the window tiny); a loop whose process is gone is forgotten.
+ *   never make the window tiny); a loop whose process exited (a zombie
+ *   too) or ran another program is forgotten.
  *   el_busy_until() and el_window() are its arithmetic, pure for the unit
  *   tests: a loop's busy ns up to now (finished turns plus the open one),
  *   and one sample's window (busy clamped to wall, a clock that did not
