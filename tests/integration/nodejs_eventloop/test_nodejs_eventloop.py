@@ -10,7 +10,8 @@ Checked, each against a provoked cause or node's own numbers:
   turn: one /burn?ms=200 (the loop busy-waits 200 ms) adds exactly one turn in (0.1, 0.25] and
     none above (after one /burn?ms=0: a fresh node's first request also loads and compiles code),
     and the request's turns add up to the active time performance.eventLoopUtilization() gives for
-    it (within 25 ms + 10%: the /elu calls around it are partly on hostmon's side).
+    it (within 25 ms + 10%: the /elu calls around it, on the same keep-alive connection, are partly
+    on hostmon's side).
   blocked: during a /burn?ms=4000, a scrape 2.5 s in shows utilisation above 0.9 although the turn
     has not ended (the open turn counts) and no new turn above 0.1 s yet; once it ends, one turn
     lands in (2.5, 5].
@@ -37,7 +38,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, enter_cgroup, info, scrape, stop_daemon, wait_until
 from hostmon_test import Daemon, daemon_map_ids, main, map_dump, promtool_check
-from node_env import NodeServer, request, wrk
+from node_env import KeepAlive, NodeServer, request, wrk
 from saturation_env import labelled, value
 
 UTIL = "hostmon_nodejs_eventloop_utilization"
@@ -64,10 +65,30 @@ def delta(after, before, le):
     return after.get(le, 0) - before.get(le, 0)
 
 
-def elu(srv):
-    status, _, body = request(srv, "GET", "/elu")
+def elu(conn):
+    """node's (idle, active) ms so far, over conn (a KeepAlive: no connection's own turns) or a
+    new connection to a server."""
+    if isinstance(conn, KeepAlive):
+        _, body = conn.request("GET", "/elu")
+    else:
+        _, _, body = request(conn, "GET", "/elu")
     e = json.loads(body)
     return e["idle"], e["active"]
+
+
+def burn_turns(d, srv, cg):
+    """One warm-up request, then a 200 ms burn bracketed by node's own numbers, all on one
+    keep-alive connection (no accept or close turns around it). (buckets before, after, hostmon's
+    turn seconds, node's active ms) over the burn."""
+    with KeepAlive(srv) as ka:
+        ka.request("GET", "/burn?ms=0")
+        before, sum0, elu0 = buckets(scrape(d), cg), turn_sum(scrape(d), cg), elu(ka)
+        ka.request("GET", "/burn?ms=200")
+        elu1 = elu(ka)
+    # the turn ends at the loop's next sleep in its poll, after the response went out
+    wait_until(lambda: delta(buckets(scrape(d), cg), before, "+Inf") - delta(buckets(scrape(d), cg), before, "0.1"), 3)
+    after, sum1 = buckets(scrape(d), cg), turn_sum(scrape(d), cg)
+    return before, after, sum1 - sum0, elu1[1] - elu0[1]
 
 
 def pidfd_pids(pid):
@@ -166,21 +187,15 @@ def run(t):
             t.check(idle is not None and idle < 0.05, f"an idle loop is near 0 ({idle})")
 
             # a fresh node's first requests load and compile code (tens of ms more on this VM):
-            # warm the route first, so the turn measured is the 200 ms of the busy-wait
-            srv.fresh("GET", "/burn?ms=0")
-            before, sum0, elu0 = buckets(scrape(d), cg), turn_sum(scrape(d), cg), elu(srv)
-            srv.fresh("GET", "/burn?ms=200")
-            elu1 = elu(srv)
-            wait_until(lambda: delta(buckets(scrape(d), cg), before, "+Inf") - delta(buckets(scrape(d), cg), before, "0.1"), 3)
-            after, sum1 = buckets(scrape(d), cg), turn_sum(scrape(d), cg)
+            # the route is warmed first, so the turn measured is the 200 ms of the busy-wait
+            before, after, turns_s, node_ms = burn_turns(d, srv, cg)
             info(f"200 ms burn: le=0.1 +{delta(after, before, '0.1')}, le=0.25 +{delta(after, before, '0.25')}, "
-                 f"+Inf +{delta(after, before, '+Inf')}; turns {sum1 - sum0:.4f} s, node active {elu1[1] - elu0[1]:.1f} ms")
+                 f"+Inf +{delta(after, before, '+Inf')}; turns {turns_s:.4f} s, node active {node_ms:.1f} ms")
             t.check(delta(after, before, "0.25") - delta(after, before, "0.1") == 1,
                     "one turn of the 200 ms burn in (0.1, 0.25]")
             t.check(delta(after, before, "+Inf") == delta(after, before, "0.25"), "no turn above 0.25 s")
-            t.check(agrees(sum1 - sum0, elu1[1] - elu0[1]),
-                    f"the request's turns add up to node's own active time ({sum1 - sum0:.4f} s, node "
-                    f"{elu1[1] - elu0[1]:.1f} ms)")
+            t.check(agrees(turns_s, node_ms),
+                    f"the request's turns add up to node's own active time ({turns_s:.4f} s, node {node_ms:.1f} ms)")
 
             before = buckets(window(d), cg)
             blocker = threading.Thread(target=srv.fresh, args=("GET", "/burn?ms=4000"))
@@ -219,20 +234,14 @@ def run(t):
                 pids.append(late.pid)
                 t.check(wait_until(lambda: value(scrape(d), LOOPS, cg_late) == 1, 3),
                         "a server started after the daemon is found at its exec")
-                late.fresh("GET", "/burn?ms=0")
-                before, sum0, elu0 = buckets(scrape(d), cg_late), turn_sum(scrape(d), cg_late), elu(late)
-                late.fresh("GET", "/burn?ms=200")
-                elu1 = elu(late)
-                wait_until(lambda: delta(buckets(scrape(d), cg_late), before, "+Inf") >= 2, 3)
-                after, sum1 = buckets(scrape(d), cg_late), turn_sum(scrape(d), cg_late)
-                node_ms = elu1[1] - elu0[1]
-                info(f"late server: turns {sum1 - sum0:.4f} s, node active {node_ms:.1f} ms")
+                before, after, turns_s, node_ms = burn_turns(d, late, cg_late)
+                info(f"late server: turns {turns_s:.4f} s, node active {node_ms:.1f} ms")
                 # a process this young may take longer than 250 ms over it (node says so too): its
                 # turn is checked against node's own active time, not a bucket
                 t.check(delta(after, before, "+Inf") - delta(after, before, "0.1") == 1
-                        and agrees(sum1 - sum0, node_ms),
+                        and agrees(turns_s, node_ms),
                         f"the late server's burn is one long turn in its own cgroup, as long as node says: "
-                        f"{after} after {before}; turns {sum1 - sum0:.4f} s, node active {node_ms:.1f} ms")
+                        f"{after} after {before}; turns {turns_s:.4f} s, node active {node_ms:.1f} ms")
                 # killed in the middle of a turn and not reaped yet: a zombie, whose loop state
                 # stays busy where it died
                 blocker = threading.Thread(target=lambda: request_quietly(late, "/burn?ms=5000"))
