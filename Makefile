@@ -243,6 +243,7 @@ bench: deps-test
 	/usr/bin/python3 bench/http_latency_programs.py $(BUILD)
 	/usr/bin/python3 bench/cgroup_saturation.py $(BUILD)
 	/usr/bin/python3 bench/cgroup_tcp.py $(BUILD)
+	/usr/bin/python3 bench/nodejs_eventloop.py $(BUILD)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

@@ -6,7 +6,7 @@
  *               every process on the host runs them
  *   cgroup DIR  empty cgroup_skb ingress/egress programs attached to the cgroup2 directory DIR:
  *               only packets of sockets in that cgroup (and below) run them
- *   sched       empty tp_btf sched_switch and sched_process_free programs
+ *   sched       empty tp_btf sched_switch, sched_process_free and sched_process_exec programs
  *   walk N      an empty iter/task program, run over every task N times, then exit
  *   tcp         empty tp_btf tcp_retransmit_skb, tcp_send_reset, tcp_receive_reset and
  *               inet_sock_set_state programs (cgroup_tcp's hooks)
@@ -112,6 +112,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "sched") && argc == 2) {
 		progs[0] = skel->progs.floor_sched_switch;
 		progs[1] = skel->progs.floor_task_free;
+		progs[2] = skel->progs.floor_exec;
+		nprogs = 3;
 	} else if (!strcmp(mode, "walk") && argc == 3 && (walks = strtol(argv[2], NULL, 10)) > 0) {
 		progs[0] = skel->progs.floor_task_walk;
 		nprogs = 1;

@@ -3,7 +3,8 @@
  * benchmark can measure what the hooks alone cost beside a collector on the same events:
  * raw sys_enter/sys_exit, paid by every syscall of every process; cgroup_skb ingress/egress, paid
  * by every packet of the cgroup they are attached to; sched_switch, paid by every context switch;
- * sched_process_free, paid by every task's release; an iter/task walk, paid per task walked; the
+ * sched_process_free, paid by every task's release; sched_process_exec, paid by every exec (the
+ * nodejs_eventloop collector's); an iter/task walk, paid per task walked; the
  * TCP tracepoints cgroup_tcp uses (retransmit, resets sent and received, socket state changes),
  * paid per such event; sched_process_exit and mark_victim, the OOM hooks of cgroup_saturation;
  * and PHP's request__startup/__shutdown USDT probes, paid per PHP request.
@@ -48,6 +49,12 @@ int BPF_PROG(floor_sched_switch, bool preempt, struct task_struct *prev, struct 
 
 SEC("tp_btf/sched_process_free")
 int BPF_PROG(floor_task_free, struct task_struct *task)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(floor_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	return 0;
 }

@@ -22,16 +22,17 @@
 
 #include "http_latency.h"
 #include "lib/counters.bpf.h"
+#include "lib/exec_name.bpf.h"
+#include "lib/pid_bits.bpf.h"
 #include "maps.bpf.h"
 #include "settings.bpf.h"
 
+_Static_assert(HTTP_MAX_NAMES == EXEC_MAX_NAMES && HTTP_NAME_LEN == EXEC_NAME_LEN,
+	       "the settings' name arrays are what exec_name_match() reads");
+
 static __always_inline int maybe_target(__u32 tgid)
 {
-	__u32 word = tgid / 64;
-	__u64 *w = bpf_map_lookup_elem(&target_bits, &word);
-	if (!w)
-		return 1; /* beyond the bitmap (pid_max raised after start): the hash decides */
-	return (*w >> (tgid & 63)) & 1;
+	return pid_bit_maybe(&target_bits, tgid);
 }
 
 static __always_inline void set_target_bit(__u32 tgid, int on)
@@ -65,29 +66,10 @@ static __always_inline void emit(__u32 tgid, __u8 kind, __u8 runtime)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/*
- * Which configured name matches the new program's name, or -1. At sched_process_exec the task's
- * comm already holds the basename of the file being executed (as exec named it, up to 15
- * bytes), so no path walk is needed: scanning the path for its last '/' made the verifier walk a
- * state per possible basename offset and hit its limit. Each name is one bpf_strncmp() against
- * its .rodata string; a prefix name (php-fpm*) compares a copy cut at the name's length.
- */
+/* Which configured name matches the new program's name, or -1 (lib/exec_name.bpf.h). */
 static __always_inline int match_name(void)
 {
-	char base[HTTP_NAME_LEN] = {};
-	if (bpf_get_current_comm(base, sizeof(base)))
-		return -1;
-	for (__u32 k = 0; k < HTTP_MAX_NAMES; k++) {
-		if (k >= ntargets_names)
-			break;
-		char cut[HTTP_NAME_LEN];
-		__builtin_memcpy(cut, base, sizeof(cut));
-		if (target_prefix[k])
-			cut[target_name_len[k] & (HTTP_NAME_LEN - 1)] = '\0';
-		if (bpf_strncmp(cut, sizeof(cut), (const char *)target_names[k]) == 0)
-			return (int)k;
-	}
-	return -1;
+	return exec_name_match(target_names, target_prefix, target_name_len, ntargets_names);
 }
 
 /* 1 when a target became another program (it is no target any more), else 0. */

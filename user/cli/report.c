@@ -184,6 +184,8 @@ void report_mark_unusual(struct window *w, struct p99_history *h)
 			r->unusual |= UNUSUAL_WAIT_BIT;
 		if (r->error_ratio > UNUSUAL_ERRORS)
 			r->unusual |= UNUSUAL_ERRORS_BIT;
+		if (r->has_elu && r->eventloop_utilization > UNUSUAL_ELU)
+			r->unusual |= UNUSUAL_ELU_BIT;
 		if (!h || isnan(r->q.p99))
 			continue;
 		struct p99_ring *ring = ring_of(h, r->path);
@@ -274,10 +276,10 @@ static const struct cgroup_row *worst_p99(const struct cgroup_row **rows, size_t
 
 static void unusual_letters(unsigned bits, char *out)
 {
-	static const char letters[] = "TWEP";
+	static const char letters[] = "TWEPL";
 	size_t n = 0;
 
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(letters) - 1; i++)
 		if (bits & (1u << i))
 			out[n++] = letters[i];
 	out[n] = '\0';
@@ -330,20 +332,20 @@ void report_table(struct buf *out, const struct report_view *v)
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(rows[i]->name) > name_width)
 			name_width = (int)strlen(rows[i]->name);
-	/* the fixed columns take 100 characters; the name gets what the terminal leaves */
-	if (v->width > 0 && name_width > v->width - 100)
-		name_width = v->width - 100 > 12 ? v->width - 100 : 12;
+	/* the fixed columns take 107 characters; the name gets what the terminal leaves */
+	if (v->width > 0 && name_width > v->width - 107)
+		name_width = v->width - 107 > 12 ? v->width - 107 : 12;
 	if (name_width > 80)
 		name_width = 80;
-	buf_printf(out, "%s  %-*s %6s %6s %6s %9s %9s %6s %5s %4s %8s %7s %7s %6s %5s %-4s%s\n",
+	buf_printf(out, "%s  %-*s %6s %6s %6s %9s %9s %6s %5s %4s %8s %7s %7s %6s %6s %5s %-4s%s\n",
 		   v->colour ? "\033[7m" : "", name_width, "SERVICE", "CORES", "%LIM", "THR%",
 		   "WAITms/s", "ms/TASK-s", "MEM", "%MEM", "OOM", "REQ/s", "P50", "P99", "5XX%",
-		   "PHP%", "!", v->colour ? "\033[0m" : "");
+		   "ELU%", "PHP%", "!", v->colour ? "\033[0m" : "");
 	for (size_t i = 0; i < n && (v->max_rows <= 0 || (int)i < v->max_rows); i++) {
 		const struct cgroup_row *r = rows[i];
 		char cores[16], lim[16], thr[16], wait[16], task_wait[16], rps[16], p50[32],
 			p99[32], err[16];
-		char mem[16], memlim[16], oom[16], php[16], marks[8];
+		char mem[16], memlim[16], oom[16], elu[16], php[16], marks[8];
 
 		format_number(cores, sizeof(cores), r->cores, "%.2f");
 		format_number(lim, sizeof(lim), r->limit_ratio * 100, "%.0f");
@@ -357,14 +359,16 @@ void report_table(struct buf *out, const struct report_view *v)
 		format_seconds(p50, sizeof(p50), r->q.p50, r->q.beyond50);
 		format_seconds(p99, sizeof(p99), r->q.p99, r->q.beyond99);
 		format_number(err, sizeof(err), r->error_ratio * 100, "%.1f");
+		format_number(elu, sizeof(elu), r->has_elu ? r->eventloop_utilization * 100 : NAN,
+			      "%.0f");
 		format_number(php, sizeof(php), r->php_saturated_ratio * 100, "%.0f");
 		unusual_letters(r->unusual, marks);
 		buf_printf(
 			out,
-			"%s%c %-*.*s %6s %6s %6s %9s %9s %6s %5s %4s %8s %7s %7s %6s %5s %-4s%s\n",
+			"%s%c %-*.*s %6s %6s %6s %9s %9s %6s %5s %4s %8s %7s %7s %6s %6s %5s %-4s%s\n",
 			v->colour && r->unusual ? "\033[31;1m" : "", r->unusual ? '!' : ' ',
 			name_width, name_width, r->name, cores, lim, thr, wait, task_wait, mem,
-			memlim, oom, rps, p50, p99, err, php, marks,
+			memlim, oom, rps, p50, p99, err, elu, php, marks,
 			v->colour && r->unusual ? "\033[0m" : "");
 	}
 	if (v->max_rows > 0 && n > (size_t)v->max_rows)
@@ -384,7 +388,8 @@ static void put_number(cJSON *o, const char *key, double v)
 
 static cJSON *row_json(const struct cgroup_row *r)
 {
-	static const char *const why[] = { "throttled", "runqueue_wait", "http_5xx", "p99" };
+	static const char *const why[] = { "throttled", "runqueue_wait", "http_5xx", "p99",
+					   "eventloop_busy" };
 	cJSON *o = cJSON_CreateObject(), *marks = cJSON_CreateArray();
 
 	cJSON_AddStringToObject(o, "cgroup", r->path);
@@ -407,11 +412,13 @@ static cJSON *row_json(const struct cgroup_row *r)
 	put_number(o, "http_requests_per_second", r->req_per_s);
 	put_number(o, "http_5xx", (double)r->http.errors_5xx);
 	put_number(o, "http_5xx_percent", r->error_ratio * 100);
+	put_number(o, "eventloop_utilization_percent",
+		   r->has_elu ? r->eventloop_utilization * 100 : NAN);
 	put_number(o, "p50_seconds", r->q.p50);
 	put_number(o, "p90_seconds", r->q.p90);
 	put_number(o, "p99_seconds", r->q.p99);
 	cJSON_AddBoolToObject(o, "p99_beyond_last_bucket", r->q.beyond99);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
 		if (r->unusual & (1u << i))
 			cJSON_AddItemToArray(marks, cJSON_CreateString(why[i]));
 	cJSON_AddItemToObject(o, "unusual", marks);

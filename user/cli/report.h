@@ -17,7 +17,8 @@
  *
  *   report_mark_unusual() sets each row's unusual bits: throttled above
  *   UNUSUAL_THROTTLED of the window, run-queue wait above UNUSUAL_WAIT_MS
- *   per second, 5xx above UNUSUAL_ERRORS of the requests, and p99 above
+ *   per second, 5xx above UNUSUAL_ERRORS of the requests, node's event
+ *   loops busy above UNUSUAL_ELU of the time, and p99 above
  *   UNUSUAL_P99_FACTOR times the median of the row's own p99 over the last
  *   UNUSUAL_P99_WINDOW_S (kept in h, once it holds at least
  *   UNUSUAL_P99_MIN_SAMPLES windows with requests). Each call records the
@@ -45,11 +46,13 @@ enum unusual {
 	UNUSUAL_WAIT_BIT = 2,
 	UNUSUAL_ERRORS_BIT = 4,
 	UNUSUAL_P99_BIT = 8,
+	UNUSUAL_ELU_BIT = 16,
 };
 
 #define UNUSUAL_THROTTLED	0.10
 #define UNUSUAL_WAIT_MS		50.0
 #define UNUSUAL_ERRORS		0.01
+#define UNUSUAL_ELU		0.9
 #define UNUSUAL_P99_FACTOR	3.0
 #define UNUSUAL_P99_WINDOW_S	300.0
 #define UNUSUAL_P99_MIN_SAMPLES 10

@@ -251,7 +251,8 @@ enum cpu_field {
 	FIELD_WSS,
 	FIELD_MEM_LIMIT,
 	FIELD_OOM,
-	FIELD_PHP_SAT
+	FIELD_PHP_SAT,
+	FIELD_ELU
 };
 
 static int read_cpu_family(struct builder *b, const struct metric_snapshot *before,
@@ -308,6 +309,10 @@ static int read_cpu_family(struct builder *b, const struct metric_snapshot *befo
 		case FIELD_PHP_SAT:
 			r->php_saturated_seconds = d;
 			r->has_php = true;
+			break;
+		case FIELD_ELU:
+			r->eventloop_utilization = e->value;
+			r->has_elu = true;
 			break;
 		}
 	}
@@ -441,7 +446,8 @@ int window_compute(struct window *w, const struct metric_snapshot *before,
 		    { WSS_FAMILY, FIELD_WSS },
 		    { MEM_LIMIT_FAMILY, FIELD_MEM_LIMIT },
 		    { OOM_FAMILY, FIELD_OOM },
-		    { PHP_SAT_FAMILY, FIELD_PHP_SAT } };
+		    { PHP_SAT_FAMILY, FIELD_PHP_SAT },
+		    { ELU_FAMILY, FIELD_ELU } };
 	int rc = 0;
 
 	memset(w, 0, sizeof(*w));

@@ -1,5 +1,6 @@
 /* cli/window.h — what happened per cgroup between two scrapes of the daemon's page: CPU,
- * throttling, run-queue wait, memory, OOM kills and request latency, joined by cgroup. */
+ * throttling, run-queue wait, memory, OOM kills, node's event-loop utilisation and request latency,
+ * joined by cgroup. */
 #ifndef HOSTMON_CLI_WINDOW_H
 #define HOSTMON_CLI_WINDOW_H
 
@@ -45,6 +46,7 @@
 #define PHP_SAT_FAMILY	 "hostmon_phpfpm_saturated_seconds_total"
 #define HTTP_FAMILY	 "hostmon_http_server_request_duration_seconds"
 #define TARGETS_GAUGE	 "hostmon_http_latency_target_processes"
+#define ELU_FAMILY	 "hostmon_nodejs_eventloop_utilization"
 
 struct latency {
 	uint64_t buckets[WINDOW_MAX_BOUNDS + 1]; /* deltas, NON-cumulative */
@@ -69,6 +71,9 @@ struct cgroup_row {
 	/* PHP-FPM (http_latency): time every worker of a pool was busy, summed over its pools */
 	bool has_php;
 	double php_saturated_seconds;
+	/* node's event loops (nodejs_eventloop): busy share, as the daemon's latest window says */
+	bool has_elu;
+	double eventloop_utilization;
 	struct latency http;
 	/* derived by window_compute(); NaN where there is nothing to show */
 	/* wait per task-second of demand: of each second its tasks were runnable (running or

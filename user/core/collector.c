@@ -16,12 +16,18 @@
 #include "core/log.h"
 #include "http_latency/http_latency.h"
 #include "lib/clock.h"
+#include "nodejs_eventloop/nodejs_eventloop.h"
 #include "rabbitmq/rabbitmq.h"
 #include "status/status.h"
 
 const struct collector_ops *const collector_table[] = {
-	&cgroup_cpu_collector_ops,	  &http_latency_collector_ops, &rabbitmq_collector_ops,
-	&cgroup_saturation_collector_ops, &cgroup_tcp_collector_ops,   NULL,
+	&cgroup_cpu_collector_ops,
+	&http_latency_collector_ops,
+	&rabbitmq_collector_ops,
+	&cgroup_saturation_collector_ops,
+	&cgroup_tcp_collector_ops,
+	&nodejs_eventloop_collector_ops,
+	NULL,
 };
 const size_t collector_table_len = sizeof(collector_table) / sizeof(collector_table[0]) - 1;
 

@@ -21,6 +21,7 @@
 #include "http_latency/state.h"
 #include "lib/bpf_util.h"
 #include "lib/fileutil.h"
+#include "lib/proc.h"
 #include "skel/http_latency.skel.h"
 
 static const char *const method_names[HTTP_METHOD_N] = {
@@ -417,17 +418,6 @@ static void set_rodata(struct http_latency *st)
 	s->rodata->route_cap = (__u32)st->max_routes;
 }
 
-/* The highest pid + 1 the kernel hands out now (the bitmap's size); 4M when unreadable. */
-static size_t pid_max(void)
-{
-	char buf[32];
-	unsigned long v;
-	if (file_read_text("/proc/sys/kernel/pid_max", buf, sizeof(buf)) ||
-	    sscanf(buf, "%lu", &v) != 1 || v == 0 || v > (1ul << 22))
-		return 1ul << 22;
-	return v;
-}
-
 /*
  * Target processes the kernel's map holds: a host's web workers grow with its CPUs (php-fpm
  * pools and nginx are sized per CPU), so 64 per possible CPU, and never fewer than 4,096. About
@@ -453,7 +443,7 @@ static int open_load(struct http_latency *st, const struct config *cfg, bool all
 	bpf_map__set_max_entries(s->maps.route_seen, series);
 	bpf_map__set_max_entries(s->maps.routes, series);
 	bpf_map__set_max_entries(s->maps.targets, latency_targets_room(st->ncpus));
-	st->target_words = (pid_max() + 63) / 64;
+	st->target_words = (proc_pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
 	php_hooks_choose(st, allow_sock_iter);
 	return http_latency_bpf__load(s);

@@ -101,11 +101,23 @@ int latency_parse_targets(const char *s, struct latency_targets *out, char *err,
 	return 0;
 }
 
+int latency_targets_match(const struct latency_targets *names, const char *exe)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		const struct latency_target_name *n = &names->items[i];
+		size_t len = strlen(n->name);
+		if (n->prefix ? strncmp(exe, n->name, len) == 0 : strcmp(exe, n->name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 #define OFF(field) offsetof(struct http_latency_settings, field)
 
 static const struct option_def rows[] = {
 	{ "http-targets", OPT_STRING, OFF(targets), "node,nodejs,php-fpm*,php,nginx", 0, 0, "NAMES",
-	  "executables whose processes are measured (comma list, * = prefix)" },
+	  "executables whose processes are measured (comma list, * = prefix); node* names are "
+	  "also the event loops nodejs_eventloop measures" },
 	{ "http-include-cgroup", OPT_REGEX, OFF(include_cgroup), NULL, 0, 0, "REGEX",
 	  "measure only target processes whose cgroup path matches" },
 	{ "http-exclude-cgroup", OPT_REGEX, OFF(exclude_cgroup), NULL, 0, 0, "REGEX",

@@ -23,6 +23,8 @@
  *   names starting with "php" are PHP's own HTTP server (php -S); any other
  *   name is an HTTP/1.x server measured like node (runtime "node").
  *   Both return 0 or -EINVAL with err set.
+ *   latency_targets_match(): the index of the first name an executable's
+ *   file name matches (exactly, or by prefix for a name ending in *), or -1.
  */
 struct latency_buckets {
 	uint64_t ns[HTTP_MAX_BUCKETS];
@@ -56,5 +58,6 @@ extern const struct option_group http_latency_option_group;
 
 int latency_parse_buckets(const char *s, struct latency_buckets *out, char *err, size_t errlen);
 int latency_parse_targets(const char *s, struct latency_targets *out, char *err, size_t errlen);
+int latency_targets_match(const struct latency_targets *names, const char *exe);
 
 #endif

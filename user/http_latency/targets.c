@@ -2,7 +2,6 @@
  * when the hooks that measure them are needed. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,18 +20,6 @@
 static int targets_fd(const struct http_latency *st)
 {
 	return bpf_map__fd(st->skel->maps.targets);
-}
-
-/* The configured name an executable's file name matches, or -1. */
-static int match_exe(const struct latency_targets *names, const char *exe)
-{
-	for (size_t i = 0; i < names->n; i++) {
-		const struct latency_target_name *n = &names->items[i];
-		size_t len = strlen(n->name);
-		if (n->prefix ? strncmp(exe, n->name, len) == 0 : strcmp(exe, n->name) == 0)
-			return (int)i;
-	}
-	return -1;
 }
 
 /* PHP's CLI is a target only as a web server: `php -S addr` (what artisan serve runs). */
@@ -200,49 +187,32 @@ static void forget_dead(struct http_latency *st)
 		drop(st, dead[i]);
 }
 
-/* Whether pid's program is hidden from us: /proc/PID/exe of a process with capabilities ours
- * lack (a container's root, another user's process) needs CAP_SYS_PTRACE. */
-static bool exe_denied(unsigned long pid)
+/* A process /proc lists: a target when its executable has a configured name. */
+static void scanned(void *arg, const struct proc_id *id)
 {
-	char path[64], buf[8];
+	struct http_latency *st = arg;
+	struct http_target t;
+	__u32 tgid = (__u32)id->pid;
 
-	snprintf(path, sizeof(path), "/proc/%lu/exe", pid);
-	return readlink(path, buf, sizeof(buf)) < 0 && errno == EACCES;
+	int k = latency_targets_match(&st->names, id->exe);
+	if (k < 0 || bpf_map_lookup_elem(targets_fd(st), &tgid, &t) == 0)
+		return;
+	t = (struct http_target){ .runtime = st->names.items[k].runtime,
+				  .mode = st->names.items[k].mode };
+	if (bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_NOEXIST) == 0) {
+		latency_targets_set_bit(st, tgid, 1);
+		check_target(st, tgid);
+	}
 }
 
 int latency_targets_scan(struct http_latency *st)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
 	unsigned denied = 0;
 
-	if (!d)
-		return -errno;
 	forget_dead(st);
-	while ((e = readdir(d))) {
-		char *end;
-		unsigned long pid = strtoul(e->d_name, &end, 10);
-		struct proc_id id;
-		struct http_target t;
-		__u32 tgid = (__u32)pid;
-
-		if (*end || pid == 0 || proc_id_read((pid_t)pid, &id))
-			continue;
-		if (!id.exe[0]) {
-			denied += exe_denied(pid);
-			continue;
-		}
-		int k = match_exe(&st->names, id.exe);
-		if (k < 0 || bpf_map_lookup_elem(targets_fd(st), &tgid, &t) == 0)
-			continue;
-		t = (struct http_target){ .runtime = st->names.items[k].runtime,
-					  .mode = st->names.items[k].mode };
-		if (bpf_map_update_elem(targets_fd(st), &tgid, &t, BPF_NOEXIST) == 0) {
-			latency_targets_set_bit(st, tgid, 1);
-			check_target(st, tgid);
-		}
-	}
-	closedir(d);
+	int rc = proc_scan(scanned, st, &denied);
+	if (rc)
+		return rc;
 	if (denied && !st->warned_exe_denied) {
 		char n[16];
 		snprintf(n, sizeof(n), "%u", denied);

@@ -2,7 +2,10 @@
  * exe). */
 #include "lib/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +89,48 @@ int proc_id_read(pid_t pid, struct proc_id *out)
 	}
 	*out = id;
 	return 0;
+}
+
+/* Whether pid's program is hidden from us rather than gone. */
+static bool exe_denied(pid_t pid)
+{
+	char path[64], buf[8];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return readlink(path, buf, sizeof(buf)) < 0 && errno == EACCES;
+}
+
+int proc_scan(void (*found)(void *arg, const struct proc_id *id), void *arg, unsigned *denied)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	*denied = 0;
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(e->d_name, &end, 10);
+		struct proc_id id;
+
+		if (*end || pid == 0 || pid > INT32_MAX || proc_id_read((pid_t)pid, &id))
+			continue;
+		if (!id.exe[0]) {
+			*denied += exe_denied((pid_t)pid);
+			continue;
+		}
+		found(arg, &id);
+	}
+	closedir(d);
+	return 0;
+}
+
+size_t proc_pid_max(void)
+{
+	char buf[32];
+	unsigned long v;
+	if (file_read_text("/proc/sys/kernel/pid_max", buf, sizeof(buf)) ||
+	    sscanf(buf, "%lu", &v) != 1 || v == 0 || v > (1ul << 22))
+		return 1ul << 22;
+	return v;
 }

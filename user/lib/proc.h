@@ -19,6 +19,13 @@
  *   start time (field 22; together they never repeat) and the basename of its
  *   executable ("" when unreadable, " (deleted)" removed). 0 or -errno
  *   (-ESRCH when the process is gone).
+ *   proc_scan() reads the identity of every process /proc lists and calls
+ *   found(arg, id) for each whose executable it can see; those whose
+ *   executable is hidden from us (/proc/PID/exe of a process with
+ *   capabilities ours lack needs CAP_SYS_PTRACE) are counted in *denied.
+ *   0 or -errno (/proc unreadable).
+ *   proc_pid_max(): the highest pid + 1 the kernel hands out now
+ *   (kernel.pid_max), 4M (the kernel's limit) when unreadable.
  */
 struct proc_id {
 	pid_t pid;
@@ -31,5 +38,7 @@ int proc_stat_field(const char *stat, int field, uint64_t *out);
 #define PROC_STAT_MAX_FIELDS 16
 int proc_stat_fields(const char *stat, const int *fields, size_t n, uint64_t *out);
 int proc_id_read(pid_t pid, struct proc_id *out);
+size_t proc_pid_max(void);
+int proc_scan(void (*found)(void *arg, const struct proc_id *id), void *arg, unsigned *denied);
 
 #endif

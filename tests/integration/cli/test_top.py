@@ -138,9 +138,9 @@ class Tmux:
         self.run("kill-server")
 
 
-# name, CORES, %LIM, THR%, WAITms/s, ms/TASK-s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, PHP%, marks
+# name, CORES, %LIM, THR%, WAITms/s, ms/TASK-s, MEM, %MEM, OOM, REQ/s, P50, P99, 5XX%, ELU%, PHP%, marks
 ROW_RE = re.compile(r"^(!| ) (\S.*?)\s+(-|\d+\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
-                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEP]+))?\s*$")
+                    r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([TWEPL]+))?\s*$")
 
 
 def number(text):
@@ -157,7 +157,8 @@ def table_rows(screen):
         m = ROW_RE.match(line) if in_table else None
         if m:
             more = {"marked": m.group(1) == "!", "lim": number(m.group(4)), "thr": number(m.group(5)),
-                    "marks": m.group(16) or "", "mem": m.group(8), "oom": m.group(10)}
+                    "marks": m.group(17) or "", "mem": m.group(8), "oom": m.group(10), "elu": m.group(15),
+                    "php": m.group(16)}
             rows.append((m.group(2).strip(), number(m.group(3)), m.group(13), more))
     return rows
 
@@ -311,6 +312,8 @@ def once_json(t, d, url, busy, node, limited, limits):
             t.check(bucket_index(BOUNDS, n[key]) == bucket_index(BOUNDS, theirs) and in_slow_bucket(n[key]),
                     f"{key} {n[key]} in the bucket of the daemon's own {theirs}")
         t.check(n["http_5xx"] == 0 and n["http_5xx_percent"] == 0, "no 5xx")
+        elu = n.get("eventloop_utilization_percent")
+        t.check(elu is not None and 0 <= elu <= 100, f"node's event-loop utilisation is in the row: {elu}")
     lim = rows.get(limited)
     if t.check(lim is not None, "limited row in the JSON"):
         outer = throttled1 - throttled0
@@ -518,8 +521,9 @@ def run(t):
         env.spawn(busy, "busy")
         for _ in range(2):
             env.spawn(limited, "busy", v1=limits.in_v1)
-        with running_daemon(t, "--collectors", "cgroup_cpu,http_latency", "--http-include-cgroup",
-                            f"^{env.base}/") as d, NodeServer(cgroup=env.path(node)) as srv:
+        with running_daemon(t, "--collectors", "cgroup_cpu,http_latency,nodejs_eventloop", "--http-include-cgroup",
+                            f"^{env.base}/", "--cgroup-refresh-interval", "1s") as d, \
+                NodeServer(cgroup=env.path(node)) as srv:
             url = f"http://{d.host}:{d.port}"
             load = Load(srv)
             load.start()

@@ -77,7 +77,7 @@ def unprivileged_nothing_starts(t):
     failed = [line for line in logs.splitlines() if "collector failed to start" in line]
     t.check(rc != 0, f"no collector started: exit code {rc}, want non-zero")
     t.check("no collector could start" in logs, f"says why it exits:\n{logs}")
-    bpf_collectors = ("cgroup_cpu", "http_latency", "cgroup_saturation", "cgroup_tcp")
+    bpf_collectors = ("cgroup_cpu", "http_latency", "cgroup_saturation", "cgroup_tcp", "nodejs_eventloop")
     t.check(len(failed) == len(bpf_collectors)
             and all(f"collector={c} " in " ".join(failed) for c in bpf_collectors),
             f"one failure line for each BPF collector: {failed}")

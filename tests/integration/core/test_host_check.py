@@ -28,7 +28,7 @@ from cgroup_test import info, scrape
 from fault_server import FaultServer
 from hostmon_test import main, parse_samples, promtool_check, request, running_daemon
 
-BPF_COLLECTORS = ("cgroup_cpu", "http_latency", "cgroup_saturation", "cgroup_tcp")
+BPF_COLLECTORS = ("cgroup_cpu", "http_latency", "cgroup_saturation", "cgroup_tcp", "nodejs_eventloop")
 NO_CGROUP2 = "no cgroup2 hierarchy: HTTP servers cannot be watched"
 # Where libbpf 1.1 looks for the kernel's BTF after /sys/kernel/btf/vmlinux.
 VMLINUX_DIRS = ("/boot", "/usr/lib/debug", f"/lib/modules/{os.uname().release}")
@@ -108,10 +108,11 @@ def no_cgroups(t):
         t.check(len(lines_with(logs, NO_CGROUP2)) == 1, f"no cgroups: http_latency warns once:\n{logs}")
         # the other per-cgroup collectors say why too, each once
         for c, why in (("cgroup_saturation", "no cgroup2 or cgroup v1 memory hierarchy is mounted"),
-                       ("cgroup_tcp", "no cgroup2 hierarchy is mounted")):
+                       ("cgroup_tcp", "no cgroup2 hierarchy is mounted"),
+                       ("nodejs_eventloop", "no cgroup2 hierarchy is mounted")):
             lines = lines_with(logs, f"msg=\"collector failed to start\" collector={c} ")
             t.check(len(lines) == 1 and why in lines[0] and up.get(c) == 0, f"no cgroups: {c} down, saying why:\n{logs}")
-        t.check(len(lines_with(logs, "collector failed to start")) == 3, f"no cgroups: nothing else failed:\n{logs}")
+        t.check(len(lines_with(logs, "collector failed to start")) == 4, f"no cgroups: nothing else failed:\n{logs}")
         check_page(t, "no cgroups", text)
 
 
@@ -137,6 +138,9 @@ def v1_only(t):
         tcp = lines_with(logs, "msg=\"collector failed to start\" collector=cgroup_tcp ")
         t.check(up["cgroup_tcp"] == 0 and len(tcp) == 1 and "no cgroup2 hierarchy is mounted" in tcp[0],
                 f"v1 only: cgroup_tcp down, saying why:\n{logs}")
+        loops = lines_with(logs, "msg=\"collector failed to start\" collector=nodejs_eventloop ")
+        t.check(up["nodejs_eventloop"] == 0 and len(loops) == 1 and "no cgroup2 hierarchy is mounted" in loops[0],
+                f"v1 only: nodejs_eventloop down, saying why:\n{logs}")
         check_page(t, "v1 only", text)
 
 
