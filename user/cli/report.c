@@ -363,13 +363,13 @@ void report_table(struct buf *out, const struct report_view *v)
 			      "%.0f");
 		format_number(php, sizeof(php), r->php_saturated_ratio * 100, "%.0f");
 		unusual_letters(r->unusual, marks);
-		buf_printf(
-			out,
-			"%s%c %-*.*s %6s %6s %6s %9s %9s %6s %5s %4s %8s %7s %7s %6s %6s %5s %-4s%s\n",
-			v->colour && r->unusual ? "\033[31;1m" : "", r->unusual ? '!' : ' ',
-			name_width, name_width, r->name, cores, lim, thr, wait, task_wait, mem,
-			memlim, oom, rps, p50, p99, err, elu, php, marks,
-			v->colour && r->unusual ? "\033[0m" : "");
+		buf_printf(out,
+			   "%s%c %-*.*s %6s %6s %6s %9s %9s %6s %5s %4s %8s %7s %7s %6s %6s %5s "
+			   "%-4s%s\n",
+			   v->colour && r->unusual ? "\033[31;1m" : "", r->unusual ? '!' : ' ',
+			   name_width, name_width, r->name, cores, lim, thr, wait, task_wait, mem,
+			   memlim, oom, rps, p50, p99, err, elu, php, marks,
+			   v->colour && r->unusual ? "\033[0m" : "");
 	}
 	if (v->max_rows > 0 && n > (size_t)v->max_rows)
 		buf_printf(out, "  ... %zu more rows (filter with /)\n", n - (size_t)v->max_rows);
