@@ -223,12 +223,41 @@ static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *vhost, const
 	return url;
 }
 
+/* A queue of a vhost's listing is kept if it passes the filters. */
+static bool queue_wanted(const struct rmq_queue *q, const void *arg)
+{
+	const struct rmq_select *sel = arg;
+	return (!sel->vhosts || name_filter_pass(sel->vhosts, q->vhost)) &&
+	       (!sel->queues || name_filter_pass(sel->queues, q->name));
+}
+
+/* A vhost of the listing is asked for if it passes the filter. */
+static bool vhost_wanted(const struct rmq_queue *q, const void *arg)
+{
+	const struct rmq_select *sel = arg;
+	/*
+	 * "", "." and ".." would ask for every vhost's queues (dot segments
+	 * are removed from paths); RabbitMQ refuses these names anyway.
+	 */
+	bool dots = strcmp(q->name, ".") == 0 || strcmp(q->name, "..") == 0;
+	return *q->name && !dots && (!sel->vhosts || name_filter_pass(sel->vhosts, q->name));
+}
+
+/* How many more records out may take. A request started now may keep that many: earlier
+ * requests still running only add to out before its turn comes. */
+static size_t room_in(const struct rmq_select *sel, const struct rmq_list *out)
+{
+	return sel->max_queues > out->len ? sel->max_queues - out->len : 0;
+}
+
 static int xfer_start(struct rmq_fetch *f, struct xfer *x, struct job *job, const char *query,
-		      uint64_t deadline_ms)
+		      const struct rmq_limits *lim, uint64_t deadline_ms)
 {
 	char *url = NULL;
 
 	x->stream = job->vhost ? rmq_stream_new(&job->list) : rmq_stream_new_vhosts(&job->list);
+	if (x->stream)
+		rmq_stream_set_limits(x->stream, lim);
 	if (job->vhost)
 		url = vhost_url(f, x->easy, job->vhost, query);
 	else if (asprintf(&url, "%s/api/vhosts?columns=name", f->base_url) < 0)
@@ -301,11 +330,14 @@ static int wait_io(struct rmq_fetch *f, uint64_t deadline_ms, struct rmq_fetch_e
 
 /*
  * Runs the jobs, at most one per easy handle at a time, and appends their
- * records to out in job order as soon as every earlier job is done. The
- * first failure ends the batch; the jobs' lists are freed either way.
+ * records to out in job order as soon as every earlier job is done, up to
+ * sel->max_queues in all (the first ones in job order, however the
+ * responses overlap). The first failure ends the batch; the jobs' lists are
+ * freed either way.
  */
 static int run_batch(struct rmq_fetch *f, struct job *jobs, size_t njobs, const char *query,
-		     uint64_t deadline_ms, struct rmq_list *out, struct rmq_fetch_error *fail)
+		     const struct rmq_select *sel, uint64_t deadline_ms, struct rmq_list *out,
+		     struct rmq_fetch_error *fail)
 {
 	size_t next = 0, merged = 0;
 	int running, rc = 0;
@@ -314,16 +346,22 @@ static int run_batch(struct rmq_fetch *f, struct job *jobs, size_t njobs, const 
 
 	while (!rc && merged < njobs) {
 		while (!rc && next < njobs && (x = idle_xfer(f))) {
-			if (xfer_start(f, x, &jobs[next++], query, deadline_ms))
+			struct rmq_limits lim = { room_in(sel, out),
+						  jobs[next].vhost ? queue_wanted : vhost_wanted,
+						  sel };
+			if (xfer_start(f, x, &jobs[next++], query, &lim, deadline_ms))
 				rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
 		}
 		if (!rc && (mc = curl_multi_perform(f->multi, &running)) != CURLM_OK)
 			rc = fail_with(fail, RMQ_REASON_TRANSFER, curl_multi_strerror(mc));
 		if (!rc)
 			rc = collect_done(f, fail);
-		while (!rc && merged < njobs && jobs[merged].done)
-			if (rmq_list_append(out, &jobs[merged++].list))
+		while (!rc && merged < njobs && jobs[merged].done) {
+			struct rmq_list *done = &jobs[merged++].list;
+			rmq_list_limit(done, room_in(sel, out));
+			if (rmq_list_append(out, done))
 				rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
+		}
 		if (rc || merged == njobs)
 			break;
 		if (next < njobs && idle_xfer(f))
@@ -356,7 +394,7 @@ static int password_now(struct rmq_fetch *f, char *out, size_t len)
 	return 0;
 }
 
-int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
+int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
 		     struct rmq_list *out, struct rmq_fetch_error *fail)
 {
 	uint64_t deadline_ms = loop_now_ms() + f->timeout_ms;
@@ -374,23 +412,20 @@ int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_f
 	f->password_given = password[0] != '\0';
 	for (unsigned i = 0; i < f->nxfers; i++)
 		curl_easy_setopt(f->xfers[i].easy, CURLOPT_PASSWORD, password);
-	int rc = run_batch(f, &listing, 1, NULL, deadline_ms, &names, fail);
+	int rc = run_batch(f, &listing, 1, NULL, sel, deadline_ms, &names, fail);
 	if (!rc && !(jobs = calloc(names.len ? names.len : 1, sizeof(*jobs))))
 		rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
-	for (size_t i = 0; !rc && i < names.len; i++) {
-		const char *name = names.items[i].name;
-		/*
-		 * "", "." and ".." would ask for every vhost's queues (dot segments
-		 * are removed from paths); RabbitMQ refuses these names anyway.
-		 */
-		bool dots = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
-		if (*name && !dots && (!vhosts || name_filter_pass(vhosts, name)))
-			jobs[njobs++].vhost = name;
-	}
+	for (size_t i = 0; !rc && i < names.len; i++)
+		jobs[njobs++].vhost = names.items[i].name;
 	if (!rc)
-		rc = run_batch(f, jobs, njobs, query, deadline_ms, out, fail);
-	if (rc)
+		rc = run_batch(f, jobs, njobs, query, sel, deadline_ms, out, fail);
+	if (rc) {
 		rmq_list_free(out);
+	} else {
+		for (int i = 0; i < RMQ_DROP_MAX; i++)
+			out->dropped[i] += names.dropped[i];
+		rmq_list_fit(out);
+	}
 	free(jobs);
 	rmq_list_free(&names);
 	return rc;

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,24 +34,26 @@ static const char detail_query[] = "columns=name,vhost,consumers,message_bytes,"
 struct rmq_snap {
 	atomic_int refs; /* the collector's, plus one per scrape whose series borrow its strings */
 	struct rmq_list queues;
-	double taken_at; /* CLOCK_MONOTONIC seconds */
-	size_t matching; /* queues that passed the filters, before the cap */
-	size_t dropped;	 /* left out by --rabbitmq-max-queues */
+	double taken_at;	      /* CLOCK_MONOTONIC seconds */
+	size_t matching;	      /* queues that passed the filters, before the cap */
+	size_t dropped[RMQ_DROP_MAX]; /* counted, not kept: past the cap, or a name too long */
 };
 
 struct rmq_state {
 	/* settings */
 	char host[256];
 	double interval_s, detail_interval_s;
-	uint64_t max_queues;
 	struct name_filter vhosts, queues;
+	struct rmq_select select; /* the filters above and --rabbitmq-max-queues */
 
 	/* poller thread only */
 	struct rmq_fetch *fetch;
 	struct rmq_list details;
 	double details_at;
-	int last_logged_reason;	       /* -1: last poll succeeded */
-	int detail_last_logged_reason; /* the same for the detail poll */
+	int last_logged_reason;		 /* -1: last poll succeeded */
+	int detail_last_logged_reason;	 /* the same for the detail poll */
+	bool drops_logged[RMQ_DROP_MAX]; /* the last poll dropped queues for this reason, and said
+					    so */
 
 	pthread_t thread;
 	bool thread_started;
@@ -86,11 +89,6 @@ static void snap_release(void *arg)
 	snap_unref(arg);
 }
 
-static bool passes_filters(const struct rmq_state *st, const struct rmq_queue *q)
-{
-	return name_filter_pass(&st->vhosts, q->vhost) && name_filter_pass(&st->queues, q->name);
-}
-
 /* FNV-1a over vhost, a separator that cannot occur in either string, and name. */
 static uint64_t key_hash(const char *vhost, const char *name)
 {
@@ -103,9 +101,10 @@ static uint64_t key_hash(const char *vhost, const char *name)
 	return h;
 }
 
-/* An index over a list by (vhost, name): open addressing on item indexes + 1. */
+/* An index over a list by (vhost, name): open addressing on item indexes + 1 (a list holds at
+ * most --rabbitmq-max-queues, 10^7, records). */
 struct key_index {
-	size_t *slots;
+	uint32_t *slots;
 	size_t cap;
 };
 
@@ -132,14 +131,14 @@ static size_t index_find(struct key_index *ix, const struct rmq_list *l, const c
 		i = (i + 1) & (ix->cap - 1);
 	}
 	if (insert_as)
-		ix->slots[i] = insert_as;
+		ix->slots[i] = (uint32_t)insert_as;
 	return 0;
 }
 
 /*
- * Keeps the queues that pass the filters, once each (a listing that names a
- * vhost twice repeats its queues), up to the cap; joins the detail fields
- * when the details are fresh enough.
+ * Keeps each queue once (a listing that names a vhost twice repeats its
+ * queues; the poll has applied the filters and the cap) and joins the
+ * detail fields when the details are fresh enough.
  */
 static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_snap *snap)
 {
@@ -158,16 +157,9 @@ static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_sn
 		goto out;
 	for (size_t i = 0; i < fast->len; i++) {
 		struct rmq_queue *q = &fast->items[i];
-		if (!passes_filters(st, q))
-			continue;
 		/* compacting in place: slot kept is free, and the index points at kept slots */
 		if (index_find(&seen, fast, q->vhost, q->name, 0))
 			continue;
-		snap->matching++;
-		if (kept >= st->max_queues) {
-			snap->dropped++;
-			continue;
-		}
 		fast->items[kept] = *q;
 		index_find(&seen, fast, q->vhost, q->name, kept + 1);
 		struct rmq_queue *k = &fast->items[kept++];
@@ -184,6 +176,8 @@ static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_sn
 		}
 	}
 	fast->len = kept;
+	snap->matching = kept + fast->dropped[RMQ_DROP_MAX_QUEUES];
+	memcpy(snap->dropped, fast->dropped, sizeof(snap->dropped));
 	snap->queues = *fast;
 	memset(fast, 0, sizeof(*fast));
 out:
@@ -219,7 +213,7 @@ static void poll_details(struct rmq_state *st)
 	struct rmq_list det = { 0 };
 	struct rmq_fetch_error fail;
 
-	int rc = rmq_fetch_queues(st->fetch, detail_query, &st->vhosts, &det, &fail);
+	int rc = rmq_fetch_queues(st->fetch, detail_query, &st->select, &det, &fail);
 	if (rc == -ECANCELED)
 		return;
 	pthread_mutex_lock(&st->lock);
@@ -243,6 +237,26 @@ static void poll_details(struct rmq_state *st)
 	st->detail_last_logged_reason = (int)fail.reason;
 }
 
+/* One line when a poll starts dropping queues for a reason (again after a poll without). */
+static void log_drops(struct rmq_state *st, const struct rmq_snap *snap)
+{
+	static const char *const why[RMQ_DROP_MAX] = {
+		[RMQ_DROP_MAX_QUEUES] = "more queues pass the filters than --rabbitmq-max-queues",
+		[RMQ_DROP_NAME_TOO_LONG] =
+			"queue or vhost names over 255 bytes (no AMQP client can "
+			"use them; RabbitMQ refuses such queue names)",
+	};
+	struct log_num n;
+
+	for (int r = 0; r < RMQ_DROP_MAX; r++) {
+		if (snap->dropped[r] && !st->drops_logged[r])
+			log_warn("rabbitmq queues dropped", "host", st->host, "reason",
+				 rmq_drop_names[r], "queues", log_u64(&n, snap->dropped[r]),
+				 "detail", why[r]);
+		st->drops_logged[r] = snap->dropped[r] != 0;
+	}
+}
+
 static void poll_once(struct rmq_state *st, bool details_due)
 {
 	double start;
@@ -253,7 +267,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	if (details_due)
 		poll_details(st);
 	start = clock_monotonic_seconds();
-	int rc = rmq_fetch_queues(st->fetch, fast_query, &st->vhosts, &fast, &fail);
+	int rc = rmq_fetch_queues(st->fetch, fast_query, &st->select, &fast, &fail);
 	if (rc) {
 		if (rc != -ECANCELED)
 			record_failure(st, fail.reason, fail.detail);
@@ -278,6 +292,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	st->last_poll_duration = snap->taken_at - start;
 	pthread_mutex_unlock(&st->lock);
 	snap_unref(old);
+	log_drops(st, snap);
 	if (st->last_logged_reason != -1) {
 		struct log_num n;
 		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
@@ -302,6 +317,12 @@ static void *poller(void *arg)
 		if (details_due)
 			next_details = now + st->detail_interval_s;
 		poll_once(st, details_due);
+		/*
+		 * What the poll freed (the previous snapshot, a list's spare room) is
+		 * mostly inside this thread's malloc arena, which glibc returns to
+		 * the system only from its top: give the free pages back now.
+		 */
+		malloc_trim(0);
 		next += st->interval_s;
 		if (next < clock_monotonic_seconds())
 			next = clock_monotonic_seconds() +
@@ -415,11 +436,15 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 				     "Queues in the last successful poll that pass the filters.",
 				     METRIC_GAUGE, 1, host_label),
 		   hv, fresh ? (double)st->snap->matching : 0);
-	metric_add(metric_family_get(
-			   s, "hostmon_rabbitmq_queues_dropped",
-			   "Queues left out by --rabbitmq-max-queues in the last successful poll.",
-			   METRIC_GAUGE, 1, host_label),
-		   hv, fresh ? (double)st->snap->dropped : 0);
+	struct metric_family *dropped = metric_family_get(
+		s, "hostmon_rabbitmq_queues_dropped",
+		"Queues counted and not exported in the last successful poll, by reason: past "
+		"--rabbitmq-max-queues, or a queue or vhost name over 255 bytes.",
+		METRIC_GAUGE, 2, reason_labels);
+	for (int i = 0; i < RMQ_DROP_MAX; i++) {
+		const char *v[] = { st->host, rmq_drop_names[i] };
+		metric_add(dropped, v, fresh ? (double)st->snap->dropped[i] : 0);
+	}
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
@@ -526,7 +551,6 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	}
 	st->interval_s = (double)cfg->rabbitmq.interval_ms / 1000;
 	st->detail_interval_s = (double)cfg->rabbitmq.detail_interval_ms / 1000;
-	st->max_queues = cfg->rabbitmq.max_queues;
 	if (name_filter_init(&st->vhosts, cfg->rabbitmq.include_vhost,
 			     cfg->rabbitmq.exclude_vhost) ||
 	    name_filter_init(&st->queues, cfg->rabbitmq.include_queue,
@@ -535,6 +559,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		rc = -EINVAL;
 		goto fail;
 	}
+	st->select = (struct rmq_select){ &st->vhosts, &st->queues, cfg->rabbitmq.max_queues };
 	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (st->stop_fd < 0) {
 		rc = -errno;
