@@ -7,10 +7,14 @@
 
 #include "rabbitmq/prom_parse.h"
 
-static void *json_open(struct rmq_list *out, struct buf *raw, const char *vhost)
+static void *json_open(struct rmq_list *out, struct buf *raw, const char *vhost,
+		       const struct rmq_limits *lim)
 {
 	(void)raw;
-	return vhost ? rmq_stream_new(out) : rmq_stream_new_vhosts(out);
+	struct rmq_stream *s = vhost ? rmq_stream_new(out) : rmq_stream_new_vhosts(out);
+	if (s && lim)
+		rmq_stream_set_limits(s, lim);
+	return s;
 }
 
 static int json_feed(void *s, const char *data, size_t len)
@@ -43,9 +47,13 @@ static enum rmq_reason json_why(void *s, int rc, const char *vhost, char *detail
 const struct rmq_body_parser rmq_json_parser = { json_open, json_feed, json_finish, json_close,
 						 json_why };
 
-static void *prom_open(struct rmq_list *out, struct buf *raw, const char *vhost)
+/* lim is applied by the fetcher when the response ends: a queue's families come in several places
+ * of the page, so whether it is past the cap is known only at the end */
+static void *prom_open(struct rmq_list *out, struct buf *raw, const char *vhost,
+		       const struct rmq_limits *lim)
 {
 	(void)raw;
+	(void)lim;
 	return rmq_prom_stream_new(out, vhost);
 }
 
@@ -74,9 +82,11 @@ static enum rmq_reason prom_why(void *s, int rc, const char *vhost, char *detail
 const struct rmq_body_parser rmq_prom_parser = { prom_open, prom_feed, prom_finish, prom_close,
 						 prom_why };
 
-static void *raw_open(struct rmq_list *out, struct buf *raw, const char *vhost)
+static void *raw_open(struct rmq_list *out, struct buf *raw, const char *vhost,
+		      const struct rmq_limits *lim)
 {
 	(void)out;
+	(void)lim;
 	(void)vhost;
 	return raw;
 }

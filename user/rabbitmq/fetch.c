@@ -246,15 +246,54 @@ static char *vhost_url(struct rmq_fetch *f, CURL *easy, const char *base, const 
 	return url;
 }
 
+/* A queue of a vhost's listing is kept if it passes the filters. */
+static bool queue_wanted(const struct rmq_queue *q, const void *arg)
+{
+	const struct rmq_select *sel = arg;
+	return (!sel->vhosts || name_filter_pass(sel->vhosts, q->vhost)) &&
+	       (!sel->queues || name_filter_pass(sel->queues, q->name));
+}
+
+/* A vhost of the listing is asked for if it passes the filter. */
+static bool vhost_wanted(const struct rmq_queue *q, const void *arg)
+{
+	const struct rmq_select *sel = arg;
+	/*
+	 * "", "." and ".." would ask for every vhost's queues (dot segments
+	 * are removed from paths); RabbitMQ refuses these names anyway.
+	 */
+	bool dots = strcmp(q->name, ".") == 0 || strcmp(q->name, "..") == 0;
+	return *q->name && !dots && (!sel->vhosts || name_filter_pass(sel->vhosts, q->name));
+}
+
+/* How many more records out may take. A request started now may keep that many: earlier
+ * requests still running only add to out before its turn comes. */
+static size_t room_in(const struct rmq_select *sel, const struct rmq_list *out)
+{
+	return sel->max_queues > out->len ? sel->max_queues - out->len : 0;
+}
+
+/* Keeps, in place and in order, the records of l that want takes (their strings stay in its
+ * arena). */
+static void keep_wanted(struct rmq_list *l, bool (*want)(const struct rmq_queue *, const void *),
+			const void *arg)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < l->len; i++)
+		if (want(&l->items[i], arg))
+			l->items[kept++] = l->items[i];
+	l->len = kept;
+}
+
 static int xfer_start(struct rmq_fetch *f, struct xfer *x, struct job *job, const char *query,
-		      uint64_t deadline_ms)
+		      const struct rmq_limits *lim, uint64_t deadline_ms)
 {
 	char *url = NULL;
 
 	/* the vhost listing is the management API's, whatever the fetcher's format */
 	const char *base = job->base ? job->base : f->base_url;
 	x->parser = job->vhost ? f->parser : job->path ? &rmq_raw_parser : &rmq_json_parser;
-	x->stream = x->parser->open(&job->list, &job->raw, job->vhost);
+	x->stream = x->parser->open(&job->list, &job->raw, job->vhost, lim);
 	if (job->vhost)
 		url = vhost_url(f, x->easy, base, job->vhost, query);
 	else if (asprintf(&url, "%s%s", base, job->path ? job->path : "/api/vhosts?columns=name") <
@@ -329,11 +368,14 @@ static int wait_io(struct rmq_fetch *f, uint64_t deadline_ms, struct rmq_fetch_e
 
 /*
  * Runs the jobs, at most one per easy handle at a time, and appends their
- * records to out in job order as soon as every earlier job is done. The
- * first failure ends the batch; the jobs' lists are freed either way.
+ * records to out in job order as soon as every earlier job is done, up to
+ * sel->max_queues in all (the first ones in job order, however the
+ * responses overlap). The first failure ends the batch; the jobs' lists are
+ * freed either way.
  */
 static int run_batch(struct rmq_fetch *f, struct job *jobs, size_t njobs, const char *query,
-		     uint64_t deadline_ms, struct rmq_list *out, struct rmq_fetch_error *fail)
+		     const struct rmq_select *sel, uint64_t deadline_ms, struct rmq_list *out,
+		     struct rmq_fetch_error *fail)
 {
 	size_t next = 0, merged = 0;
 	int running, rc = 0;
@@ -342,16 +384,24 @@ static int run_batch(struct rmq_fetch *f, struct job *jobs, size_t njobs, const 
 
 	while (!rc && merged < njobs) {
 		while (!rc && next < njobs && (x = idle_xfer(f))) {
-			if (xfer_start(f, x, &jobs[next++], query, deadline_ms))
+			struct rmq_limits lim = { room_in(sel, out),
+						  jobs[next].vhost ? queue_wanted : vhost_wanted,
+						  sel };
+			if (xfer_start(f, x, &jobs[next++], query, &lim, deadline_ms))
 				rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
 		}
 		if (!rc && (mc = curl_multi_perform(f->multi, &running)) != CURLM_OK)
 			rc = fail_with(fail, RMQ_REASON_TRANSFER, curl_multi_strerror(mc));
 		if (!rc)
 			rc = collect_done(f, fail);
-		while (!rc && merged < njobs && jobs[merged].done)
-			if (rmq_list_append(out, &jobs[merged++].list))
+		while (!rc && merged < njobs && jobs[merged].done) {
+			struct rmq_list *done = &jobs[merged].list;
+			/* a no-op for JSON, which kept only these as it streamed */
+			keep_wanted(done, jobs[merged++].vhost ? queue_wanted : vhost_wanted, sel);
+			rmq_list_limit(done, room_in(sel, out));
+			if (rmq_list_append(out, done))
 				rc = fail_with(fail, RMQ_REASON_TRANSFER, "out of memory");
+		}
 		if (rc || merged == njobs)
 			break;
 		if (next < njobs && idle_xfer(f))
@@ -406,41 +456,30 @@ uint64_t rmq_fetch_deadline(const struct rmq_fetch *f)
 	return loop_now_ms() + f->timeout_ms;
 }
 
-int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint64_t deadline_ms,
+int rmq_fetch_vhosts(struct rmq_fetch *f, const struct rmq_select *sel, uint64_t deadline_ms,
 		     struct rmq_list *out, struct rmq_fetch_error *fail)
 {
 	struct job listing = { 0 };
-	size_t kept = 0;
 
 	int rc = set_password(f, fail);
 	if (!rc)
-		rc = run_batch(f, &listing, 1, NULL, deadline_ms, out, fail);
-	for (size_t i = 0; !rc && i < out->len; i++) {
-		const char *name = out->items[i].name;
-		/*
-		 * "", "." and ".." would ask for every vhost's queues (dot segments
-		 * are removed from paths); RabbitMQ refuses these names anyway.
-		 */
-		bool dots = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
-		if (*name && !dots && (!vhosts || name_filter_pass(vhosts, name)))
-			out->items[kept++] = out->items[i]; /* the strings stay in the arena */
-	}
+		rc = run_batch(f, &listing, 1, NULL, sel, deadline_ms, out, fail);
 	if (rc)
 		rmq_list_free(out);
-	else
-		out->len = kept;
 	return rc;
 }
 
-int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
-			   uint64_t deadline_ms, struct rmq_list *out, struct rmq_fetch_error *fail)
+int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
+			   const struct rmq_list *names, uint64_t deadline_ms, struct rmq_list *out,
+			   struct rmq_fetch_error *fail)
 {
-	return rmq_fetch_vhost_queues_at(f, query, names, NULL, 0, deadline_ms, out, fail);
+	return rmq_fetch_vhost_queues_at(f, query, sel, names, NULL, 0, deadline_ms, out, fail);
 }
 
-int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
-			      const char *const *bases, size_t nbases, uint64_t deadline_ms,
-			      struct rmq_list *out, struct rmq_fetch_error *fail)
+int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
+			      const struct rmq_list *names, const char *const *bases, size_t nbases,
+			      uint64_t deadline_ms, struct rmq_list *out,
+			      struct rmq_fetch_error *fail)
 {
 	size_t nodes = nbases ? nbases : 1, njobs = nodes * names->len;
 	struct job *jobs = calloc(njobs ? njobs : 1, sizeof(*jobs));
@@ -453,9 +492,15 @@ int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const stru
 		jobs[i].base = nbases ? bases[i % nodes] : NULL;
 	}
 	if (!rc)
-		rc = run_batch(f, jobs, njobs, query, deadline_ms, out, fail);
-	if (rc)
+		rc = run_batch(f, jobs, njobs, query, sel, deadline_ms, out, fail);
+	if (rc) {
 		rmq_list_free(out);
+	} else {
+		/* the vhosts the listing dropped (too long, past the cap) count as a queue each */
+		for (int i = 0; i < RMQ_DROP_MAX; i++)
+			out->dropped[i] += names->dropped[i];
+		rmq_list_fit(out);
+	}
 	free(jobs);
 	return rc;
 }
@@ -463,12 +508,13 @@ int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const stru
 int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, struct buf *body,
 		  struct rmq_fetch_error *fail)
 {
+	static const struct rmq_select all = { NULL, NULL, SIZE_MAX };
 	struct job get = { .path = path };
 	struct rmq_list none = { 0 };
 
 	int rc = set_password(f, fail);
 	if (!rc)
-		rc = run_batch(f, &get, 1, NULL, deadline_ms, &none, fail);
+		rc = run_batch(f, &get, 1, NULL, &all, deadline_ms, &none, fail);
 	if (!rc)
 		*body = get.raw;
 	else
@@ -476,15 +522,15 @@ int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, s
 	return rc;
 }
 
-int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
+int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
 		     struct rmq_list *out, struct rmq_fetch_error *fail)
 {
 	uint64_t deadline_ms = rmq_fetch_deadline(f);
 	struct rmq_list names = { 0 };
 
-	int rc = rmq_fetch_vhosts(f, vhosts, deadline_ms, &names, fail);
+	int rc = rmq_fetch_vhosts(f, sel, deadline_ms, &names, fail);
 	if (!rc)
-		rc = rmq_fetch_vhost_queues(f, query, &names, deadline_ms, out, fail);
+		rc = rmq_fetch_vhost_queues(f, query, sel, &names, deadline_ms, out, fail);
 	rmq_list_free(&names);
 	return rc;
 }

@@ -19,11 +19,17 @@
  *   failure. rmq_fetch_free() accepts NULL.
  *
  *   rmq_fetch_queues() is one poll: GET /api/vhosts?columns=name, then for
- *   every vhost that passes the filter (NULL: all) GET
+ *   every vhost that passes sel->vhosts (NULL: all) GET
  *   /api/queues/{vhost}?query, the name percent-encoded, at most
  *   max_parallel at once, each response parsed as it streams in
  *   (parse.h). An excluded vhost is never asked for. out must be
- *   empty; on success it holds the records in the listing's vhost order.
+ *   empty; on success it holds the records that pass sel's filters, in the
+ *   listing's vhost order, the first sel->max_queues of them: the rest,
+ *   and the queues and vhosts whose names are too long, only counted in
+ *   out->dropped (a vhost past the cap or too long counts as one queue, and
+ *   its queues are not asked for). Memory follows the records kept: at
+ *   most max_parallel responses of at most max_queues records each are
+ *   parsed at once.
  *   timeout_ms bounds the whole poll, max_response_bytes each (decoded)
  *   response. A vhost whose request gets 404 was deleted after the listing
  *   and counts as empty; any other failure fails the whole poll: -EIO with
@@ -37,7 +43,10 @@
  *   listing is always the management API's JSON), rmq_fetch_vhost_queues()
  *   asks for each vhost of names, in the fetcher's format. Both take an
  *   absolute deadline (loop_now_ms() milliseconds; rmq_fetch_deadline() is
- *   now + the fetcher's timeout) and leave out empty on failure.
+ *   now + the fetcher's timeout) and leave out empty on failure. The
+ *   plugin's text is filtered and capped when each response ends, not as it
+ *   streams: while one is parsed it holds what the response names, bounded
+ *   by max_response_bytes.
  *
  *   rmq_fetch_vhost_queues_at() is the same on several nodes: every vhost
  *   of names asked of each of the nbases base URLs (the plugin on each
@@ -97,6 +106,12 @@ struct rmq_fetch_opts {
 	int stop_fd; /* readable: abandon the poll at once; -1 for none */
 };
 
+/* What a poll keeps. */
+struct rmq_select {
+	const struct name_filter *vhosts, *queues; /* NULL: all */
+	size_t max_queues;
+};
+
 struct rmq_fetch_error {
 	enum rmq_reason reason;
 	char detail[256];
@@ -109,18 +124,19 @@ void rmq_fetch_free(struct rmq_fetch *f);
 enum rmq_reason rmq_status_reason(long status, const char *url, const char *user,
 				  bool password_given, char *detail, size_t len);
 void rmq_url_without_userinfo(const char *url, char *out, size_t len);
-int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct name_filter *vhosts,
+int rmq_fetch_queues(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
 		     struct rmq_list *out, struct rmq_fetch_error *fail);
 uint64_t rmq_fetch_deadline(const struct rmq_fetch *f);
-int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
-			      const char *const *bases, size_t nbases, uint64_t deadline_ms,
-			      struct rmq_list *out, struct rmq_fetch_error *fail);
+int rmq_fetch_vhost_queues_at(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
+			      const struct rmq_list *names, const char *const *bases, size_t nbases,
+			      uint64_t deadline_ms, struct rmq_list *out,
+			      struct rmq_fetch_error *fail);
 int rmq_fetch_get(struct rmq_fetch *f, const char *path, uint64_t deadline_ms, struct buf *body,
 		  struct rmq_fetch_error *fail);
-int rmq_fetch_vhosts(struct rmq_fetch *f, const struct name_filter *vhosts, uint64_t deadline_ms,
+int rmq_fetch_vhosts(struct rmq_fetch *f, const struct rmq_select *sel, uint64_t deadline_ms,
 		     struct rmq_list *out, struct rmq_fetch_error *fail);
-int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_list *names,
-			   uint64_t deadline_ms, struct rmq_list *out,
+int rmq_fetch_vhost_queues(struct rmq_fetch *f, const char *query, const struct rmq_select *sel,
+			   const struct rmq_list *names, uint64_t deadline_ms, struct rmq_list *out,
 			   struct rmq_fetch_error *fail);
 
 #endif

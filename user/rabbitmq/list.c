@@ -58,10 +58,11 @@ const char *rmq_arena_strndup(struct rmq_list *l, const char *s, size_t len)
 	return p;
 }
 
-int rmq_list_push(struct rmq_list *l, const struct rmq_queue *q)
+int rmq_list_push(struct rmq_list *l, const struct rmq_queue *q, size_t max_len)
 {
 	if (l->len == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : LIST_FIRST_CAP;
+		cap = cap > max_len ? max_len : cap;
 		struct rmq_queue *items = realloc(l->items, cap * sizeof(*items));
 		if (!items)
 			return -ENOMEM;
@@ -74,7 +75,17 @@ int rmq_list_push(struct rmq_list *l, const struct rmq_queue *q)
 
 int rmq_list_append(struct rmq_list *dst, struct rmq_list *src)
 {
-	if (dst->cap - dst->len < src->len) {
+	if (!dst->len && src->len) {
+		/* the usual first append: take src's array rather than copy it beside itself */
+		struct rmq_queue *spare = dst->items;
+		size_t spare_cap = dst->cap;
+		dst->items = src->items;
+		dst->cap = src->cap;
+		dst->len = src->len;
+		src->items = spare; /* freed with src below */
+		src->cap = spare_cap;
+		src->len = 0;
+	} else if (dst->cap - dst->len < src->len) {
 		/* doubling: a poll of many vhosts appends many times */
 		size_t cap =
 			dst->len + src->len > 2 * dst->cap ? dst->len + src->len : 2 * dst->cap;
@@ -88,6 +99,8 @@ int rmq_list_append(struct rmq_list *dst, struct rmq_list *src)
 		memcpy(dst->items + dst->len, src->items, src->len * sizeof(*src->items));
 	dst->len += src->len;
 	dst->skipped += src->skipped;
+	for (int i = 0; i < RMQ_DROP_MAX; i++)
+		dst->dropped[i] += src->dropped[i];
 	/* the strings stay where they are: src's chunks join dst's, in front */
 	if (src->chunks) {
 		struct rmq_arena_chunk *tail = src->chunks;
@@ -99,6 +112,31 @@ int rmq_list_append(struct rmq_list *dst, struct rmq_list *src)
 	}
 	rmq_list_free(src);
 	return 0;
+}
+
+void rmq_list_limit(struct rmq_list *list, size_t max)
+{
+	if (list->len <= max)
+		return;
+	list->dropped[RMQ_DROP_MAX_QUEUES] += list->len - max;
+	list->len = max;
+}
+
+void rmq_list_fit(struct rmq_list *list)
+{
+	if (list->cap == list->len)
+		return;
+	if (!list->len) {
+		free(list->items);
+		list->items = NULL;
+		list->cap = 0;
+		return;
+	}
+	struct rmq_queue *items = realloc(list->items, list->len * sizeof(*items));
+	if (items) { /* else the larger array serves as well */
+		list->items = items;
+		list->cap = list->len;
+	}
 }
 
 void rmq_list_free(struct rmq_list *list)

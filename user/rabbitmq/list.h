@@ -22,7 +22,9 @@
  *   been rewound to before it.
  *
  *   rmq_list_push() appends a copy of q, growing the items array by
- *   doubling; -ENOMEM leaves the list as it was.
+ *   doubling but never past max_len records (more than len), so a list
+ *   bounded by a limit is never allocated beyond it; -ENOMEM leaves the
+ *   list as it was.
  */
 
 /* Where the arena stood: its newest chunk and how much of it was used. */
@@ -34,6 +36,6 @@ struct rmq_arena_mark {
 const char *rmq_arena_strndup(struct rmq_list *l, const char *s, size_t len);
 struct rmq_arena_mark rmq_arena_mark(const struct rmq_list *l);
 void rmq_arena_rewind(struct rmq_list *l, struct rmq_arena_mark m);
-int rmq_list_push(struct rmq_list *l, const struct rmq_queue *q);
+int rmq_list_push(struct rmq_list *l, const struct rmq_queue *q, size_t max_len);
 
 #endif

@@ -15,7 +15,8 @@
  * token that lies whole inside one feed is used where it lies; only one
  * split across feeds is copied, into a buffer bounded by RMQ_MAX_TOKEN.
  * Everything else lives in the list, appended as each queue object closes
- * (its storage: list.c).
+ * (its storage: list.c), and only while the stream's limits allow: what the
+ * broker sends beyond them is counted, never stored.
  */
 
 const char *const rmq_value_fields[RMQ_NVALUES] = {
@@ -26,6 +27,11 @@ const char *const rmq_value_fields[RMQ_NVALUES] = {
 	[RMQ_MESSAGE_BYTES] = "message_bytes",
 	[RMQ_MESSAGE_BYTES_READY] = "message_bytes_ready",
 	[RMQ_MESSAGE_BYTES_UNACKED] = "message_bytes_unacknowledged",
+};
+
+const char *const rmq_drop_names[RMQ_DROP_MAX] = {
+	[RMQ_DROP_MAX_QUEUES] = "max_queues",
+	[RMQ_DROP_NAME_TOO_LONG] = "name_too_long",
 };
 
 /* Keys that matter: a queue's (K_VALUE..K_DURABLE), then the paged wrapper's. */
@@ -87,28 +93,35 @@ struct rmq_stream {
 	const char *key[K_COUNT];
 	size_t key_len[K_COUNT]; /* so a lookup rejects most keys without memcmp */
 
-	/* the token in progress; keep: its bytes are needed, not only checked */
-	bool is_key, keep;
+	/* the token in progress; keep: its bytes are needed, not only checked, up to keep_max
+	 * decoded bytes; over: it had more, so its value is not used */
+	bool is_key, keep, over;
+	size_t keep_max, longest_key;
 	enum esc esc;
 	enum num num;
 	enum scalar lit_kind;
 	const char *lit;
 	uint32_t cp, hi; /* \u code unit being read; pending high surrogate */
 	unsigned hex_n;
-	size_t raw; /* bytes of the token as written so far, for RMQ_MAX_TOKEN */
+	size_t raw; /* bytes of the token as written so far */
 	size_t tok_len;
 	/* decoded bytes of a kept token split across feeds; never longer than as written */
 	char tok[RMQ_MAX_TOKEN + 1];
 
 	struct rmq_queue q; /* the queue object being read */
 	const char *leader; /* its "leader", the node when "node" is absent */
+	bool q_too_long;    /* its name or vhost is over RMQ_MAX_NAME bytes */
+	/* the last record kept's vhost, node, type, state, leader: a repeated value shares its copy
+	 */
+	const char *last[K_LEADER - K_NAME + 1];
 	uint32_t q_seen, root_seen;
+	struct rmq_limits lim;
 	struct rmq_arena_mark q_mark;
 	bool paged;
 	long page, page_count; /* -1 until given */
 
 	/* what the list held when the stream started, or at the last successful finish */
-	size_t start_len, start_skipped;
+	size_t start_len, start_skipped, start_dropped[RMQ_DROP_MAX];
 	struct rmq_arena_mark start_mark;
 };
 
@@ -124,19 +137,18 @@ static enum key key_lookup(const struct rmq_stream *s, const char *v, size_t n, 
 	return K_NONE;
 }
 
-/* Callers count raw bytes first, so RMQ_MAX_TOKEN and strtod's terminator always fit. */
+/* keep_max <= RMQ_MAX_TOKEN, so the token and strtod's terminator always fit. */
 static void tok_put(struct rmq_stream *s, const void *data, size_t n)
 {
-	if (s->keep)
-		memcpy(s->tok + s->tok_len, data, n);
-	s->tok_len += s->keep ? n : 0;
-}
-
-/* Counts n more bytes of the token as written; the limit holds whether or not it is kept. */
-static int tok_raw(struct rmq_stream *s, size_t n)
-{
-	s->raw += n;
-	return s->raw > RMQ_MAX_TOKEN ? -EPROTO : 0;
+	if (!s->keep)
+		return;
+	if (n > s->keep_max - s->tok_len) {
+		s->keep = false; /* the rest is only checked */
+		s->over = true;
+		return;
+	}
+	memcpy(s->tok + s->tok_len, data, n);
+	s->tok_len += n;
 }
 
 static struct level *top(struct rmq_stream *s)
@@ -144,21 +156,35 @@ static struct level *top(struct rmq_stream *s)
 	return s->depth ? &s->stack[s->depth - 1] : NULL;
 }
 
+/* A queue object closed: keep it, or count why not; an item not kept keeps no memory. */
 static int queue_end(struct rmq_stream *s)
 {
 	struct rmq_list *l = s->list;
+	struct rmq_queue *q = &s->q;
+	const char *seen[] = { q->name, q->vhost, q->node, q->type, q->state, s->leader };
+	int rc = 0;
 
-	if (!s->q.name || (!s->q.vhost && !s->vhosts)) {
+	if (s->q_too_long) {
+		l->dropped[RMQ_DROP_NAME_TOO_LONG]++;
+	} else if (!q->name || (!q->vhost && !s->vhosts)) {
 		l->skipped++;
-		rmq_arena_rewind(l, s->q_mark); /* a skipped item keeps no memory */
-		return 0;
+	} else {
+		/* a shared "" needs no arena space: the list only ever frees whole chunks */
+		q->vhost = q->vhost ? q->vhost : "";
+		q->node = q->node ? q->node : s->leader ? s->leader : "";
+		q->type = q->type ? q->type : "";
+		q->state = q->state ? q->state : "";
+		if (s->lim.want && !s->lim.want(q, s->lim.arg))
+			; /* filtered out: neither kept nor counted */
+		else if (l->len >= s->lim.max_items)
+			l->dropped[RMQ_DROP_MAX_QUEUES]++;
+		else if (!(rc = rmq_list_push(l, q, s->lim.max_items))) {
+			memcpy(s->last, seen, sizeof(s->last));
+			return 0;
+		}
 	}
-	/* a shared "" needs no arena space: the list only ever frees whole chunks */
-	s->q.vhost = s->q.vhost ? s->q.vhost : "";
-	s->q.node = s->q.node ? s->q.node : s->leader ? s->leader : "";
-	s->q.type = s->q.type ? s->q.type : "";
-	s->q.state = s->q.state ? s->q.state : "";
-	return rmq_list_push(l, &s->q);
+	rmq_arena_rewind(l, s->q_mark);
+	return rc;
 }
 
 static int container_end(struct rmq_stream *s)
@@ -199,6 +225,16 @@ static bool number_key(enum key k)
 	return (k >= K_VALUE && k < K_VALUE + RMQ_NVALUES) || k == K_PAGE || k == K_PAGE_COUNT;
 }
 
+/* A string field's copy in the arena; vhost and the rest repeat, so the last record's may serve. */
+static const char *field_copy(struct rmq_stream *s, enum key k, const char *v, size_t n)
+{
+	const char *last = k == K_NAME ? NULL : s->last[k - K_NAME];
+
+	if (last && strnlen(last, n + 1) == n && memcmp(last, v, n) == 0)
+		return last;
+	return rmq_arena_strndup(s->list, v, n);
+}
+
 /* A scalar inside a container ended: store it if it is a field we want. */
 static int scalar_end(struct rmq_stream *s, enum scalar kind, const char *v, size_t n)
 {
@@ -210,12 +246,16 @@ static int scalar_end(struct rmq_stream *s, enum scalar kind, const char *v, siz
 	if (k >= K_NAME && k <= K_LEADER && kind == SC_STRING) {
 		const char **field[] = { &s->q.name, &s->q.vhost, &s->q.node,
 					 &s->q.type, &s->q.state, &s->leader };
-		if (!(*field[k - K_NAME] = rmq_arena_strndup(s->list, v, n)))
+		/* a name or vhost this long is no queue's; another field this long is lost alone */
+		if (s->over)
+			s->q_too_long |= k == K_NAME || k == K_VHOST;
+		else if (!(*field[k - K_NAME] = field_copy(s, k, v, n)))
 			return -ENOMEM;
 	} else if (k == K_DURABLE && (kind == SC_TRUE || kind == SC_FALSE)) {
 		s->q.durable = kind == SC_TRUE;
 	} else if (kind == SC_NUMBER && number_key(k)) {
-		d = number_value(s, v, n);
+		/* digits past RMQ_MAX_TOKEN were not kept: no value, as for a wrong type */
+		d = s->over ? NAN : number_value(s, v, n);
 		/* as before: a page number in [0, 1e9) counts, truncated */
 		if (k == K_PAGE)
 			s->page = d >= 0 && d < 1e9 ? (long)d : -1;
@@ -239,7 +279,7 @@ static int string_end(struct rmq_stream *s, const char *v, size_t n)
 
 	if (!s->is_key)
 		return scalar_end(s, SC_STRING, v, n);
-	if (t->role == R_QUEUE || t->role == R_ROOT)
+	if (!s->over && (t->role == R_QUEUE || t->role == R_ROOT))
 		k = t->role == R_QUEUE ? key_lookup(s, v, n, K_VALUE, K_DURABLE)
 				       : key_lookup(s, v, n, K_ITEMS, K_PAGE_COUNT);
 	if (k && (*seen & 1u << k))
@@ -251,10 +291,13 @@ static int string_end(struct rmq_stream *s, const char *v, size_t n)
 	return 0;
 }
 
-static void token_begin(struct rmq_stream *s, enum state st, bool keep, bool is_key)
+/* keep_max: how many decoded bytes of the token are needed; 0 when it is only checked. */
+static void token_begin(struct rmq_stream *s, enum state st, size_t keep_max, bool is_key)
 {
 	s->st = st;
-	s->keep = keep;
+	s->keep = keep_max > 0;
+	s->keep_max = keep_max;
+	s->over = false;
 	s->is_key = is_key;
 	s->raw = s->tok_len = 0;
 	s->esc = ESC_NONE;
@@ -283,6 +326,7 @@ static int value_begin(struct rmq_stream *s, unsigned char c)
 			role = R_QUEUE;
 			memset(&s->q, 0, sizeof(s->q));
 			s->leader = NULL;
+			s->q_too_long = false;
 			s->q.durable = -1;
 			s->q_seen = 0;
 			s->q_mark = rmq_arena_mark(s->list);
@@ -301,13 +345,13 @@ static int value_begin(struct rmq_stream *s, unsigned char c)
 		s->stack[s->depth++] = (struct level){ c == '{', (uint8_t)role, K_NONE };
 		s->st = c == '{' ? ST_OBJECT_FIRST : ST_ARRAY_FIRST;
 	} else if (c == '"') {
-		token_begin(s, ST_STRING, k >= K_NAME && k <= K_LEADER, false);
+		token_begin(s, ST_STRING, k >= K_NAME && k <= K_LEADER ? RMQ_MAX_NAME : 0, false);
 	} else if (c == 't' || c == 'f' || c == 'n') {
 		s->st = ST_LITERAL;
 		s->lit_kind = c == 't' ? SC_TRUE : c == 'f' ? SC_FALSE : SC_NULL;
 		s->lit = c == 't' ? "rue" : c == 'f' ? "alse" : "ull";
 	} else {
-		token_begin(s, ST_NUMBER, number_key(k), false);
+		token_begin(s, ST_NUMBER, number_key(k) ? RMQ_MAX_TOKEN : 0, false);
 	}
 	return 0;
 }
@@ -368,9 +412,8 @@ static int lex_string(struct rmq_stream *s, const unsigned char **pp, const unsi
 
 	while (p < end && !rc) {
 		if (s->esc != ESC_NONE) {
-			rc = tok_raw(s, 1);
-			if (!rc)
-				rc = escape_char(s, *p++);
+			s->raw++;
+			rc = escape_char(s, *p++);
 			continue;
 		}
 		if (s->hi && *p != '\\')
@@ -383,10 +426,10 @@ static int lex_string(struct rmq_stream *s, const unsigned char **pp, const unsi
 		if (p < end && *p == '"' && !s->raw) {
 			/* the whole token is in this feed, unescaped: use it in place */
 			*pp = p + 1;
-			return n > RMQ_MAX_TOKEN ? -EPROTO : string_end(s, (const char *)run, n);
+			s->over = s->keep && n > s->keep_max;
+			return string_end(s, (const char *)run, n);
 		}
-		if ((rc = tok_raw(s, n)))
-			break;
+		s->raw += n;
 		tok_put(s, run, n);
 		if (p == end)
 			break;
@@ -399,8 +442,7 @@ static int lex_string(struct rmq_stream *s, const unsigned char **pp, const unsi
 			rc = -EBADMSG; /* a raw control character */
 		else
 			s->esc = ESC_START;
-		if (!rc)
-			rc = tok_raw(s, 1);
+		s->raw++;
 	}
 	*pp = p;
 	return rc;
@@ -426,7 +468,7 @@ static const int8_t num_next[][7] = {
 static int lex_number(struct rmq_stream *s, const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp, *run = p;
-	int next, rc;
+	int next, rc = 0;
 
 	while (p < end && (next = num_next[s->num][num_class[*p]]) >= 0) {
 		s->num = (enum num)next;
@@ -439,10 +481,11 @@ static int lex_number(struct rmq_stream *s, const unsigned char **pp, const unsi
 		    (s->num == N_ZERO || s->num == N_INT || s->num == N_FRAC || s->num == N_EXP);
 	if (p < end && !done)
 		return -EBADMSG;
-	if (done && !s->raw)
-		return n > RMQ_MAX_TOKEN ? -EPROTO : scalar_end(s, SC_NUMBER, (const char *)run, n);
-	if ((rc = tok_raw(s, n)))
-		return rc;
+	if (done && !s->raw) {
+		s->over = s->keep && n > s->keep_max;
+		return scalar_end(s, SC_NUMBER, (const char *)run, n);
+	}
+	s->raw += n;
 	tok_put(s, run, n);
 	if (done)
 		rc = scalar_end(s, SC_NUMBER, s->tok, s->tok_len);
@@ -466,7 +509,9 @@ static int structural(struct rmq_stream *s, unsigned char c)
 	case ST_KEY:
 		if (c != '"')
 			return -EBADMSG;
-		token_begin(s, ST_STRING, t->role == R_QUEUE || t->role == R_ROOT, true);
+		/* a key longer than every key looked for cannot be one of them */
+		token_begin(s, ST_STRING,
+			    t->role == R_QUEUE || t->role == R_ROOT ? s->longest_key : 0, true);
 		return 0;
 	case ST_COLON:
 		if (c != ':')
@@ -493,6 +538,7 @@ static void stream_commit(struct rmq_stream *s)
 {
 	s->start_len = s->list->len;
 	s->start_skipped = s->list->skipped;
+	memcpy(s->start_dropped, s->list->dropped, sizeof(s->start_dropped));
 	s->start_mark = rmq_arena_mark(s->list);
 }
 
@@ -502,6 +548,7 @@ static int stream_fail(struct rmq_stream *s, int err)
 	s->err = err;
 	s->list->len = s->start_len;
 	s->list->skipped = s->start_skipped;
+	memcpy(s->list->dropped, s->start_dropped, sizeof(s->start_dropped));
 	rmq_arena_rewind(s->list, s->start_mark);
 	return err;
 }
@@ -519,11 +566,19 @@ struct rmq_stream *rmq_stream_new(struct rmq_list *out)
 	s->st = ST_VALUE;
 	stream_commit(s);
 	s->page = s->page_count = -1;
+	s->lim.max_items = SIZE_MAX;
 	for (int k = K_VALUE; k < K_COUNT; k++) {
 		s->key[k] = k < K_NAME ? rmq_value_fields[k - K_VALUE] : named_keys[k - K_NAME];
 		s->key_len[k] = strlen(s->key[k]);
+		if (s->key_len[k] > s->longest_key)
+			s->longest_key = s->key_len[k];
 	}
 	return s;
+}
+
+void rmq_stream_set_limits(struct rmq_stream *s, const struct rmq_limits *lim)
+{
+	s->lim = *lim;
 }
 
 struct rmq_stream *rmq_stream_new_vhosts(struct rmq_list *out)

@@ -105,7 +105,7 @@ static struct rmq_queue *record(struct rmq_prom_stream *s, const char *name, siz
 		.vhost = s->vhost, .node = "", .type = "", .state = "", .durable = -1
 	};
 	q.name = rmq_arena_strndup(s->out, name, n);
-	if (!q.name || rmq_list_push(s->out, &q))
+	if (!q.name || rmq_list_push(s->out, &q, SIZE_MAX))
 		return NULL;
 	s->slots[j] = s->out->len;
 	return &s->out->items[s->out->len - 1];

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,17 +29,17 @@
 struct rmq_snap {
 	atomic_int refs; /* the collector's, plus one per scrape whose series borrow its strings */
 	struct rmq_list queues;
-	double taken_at; /* CLOCK_MONOTONIC seconds */
-	size_t matching; /* queues that passed the filters, before the cap */
-	size_t dropped;	 /* left out by --rabbitmq-max-queues */
+	double taken_at;	      /* CLOCK_MONOTONIC seconds */
+	size_t matching;	      /* queues that passed the filters, before the cap */
+	size_t dropped[RMQ_DROP_MAX]; /* counted, not kept: past the cap, or a name too long */
 };
 
 struct rmq_state {
 	/* settings */
 	char host[256];
 	double interval_s, detail_interval_s;
-	uint64_t max_queues;
 	struct name_filter vhosts, queues;
+	struct rmq_select select; /* the filters above and --rabbitmq-max-queues */
 
 	/* poller thread only */
 	struct rmq_fetch *fetch;
@@ -46,9 +47,11 @@ struct rmq_state {
 	struct rmq_list details;
 	struct rmq_list facts; /* type, state, durable where the count source lacks them */
 	double details_at;
-	int last_logged_reason;	       /* -1: last poll succeeded */
-	int detail_last_logged_reason; /* the same for the detail poll */
-	int health_logged;	       /* and for the health poll */
+	int last_logged_reason;		 /* -1: last poll succeeded */
+	int detail_last_logged_reason;	 /* the same for the detail poll */
+	int health_logged;		 /* and for the health poll */
+	bool drops_logged[RMQ_DROP_MAX]; /* the last poll dropped queues for this reason, and said
+					    so */
 
 	pthread_t thread;
 	bool thread_started;
@@ -95,13 +98,19 @@ static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_sn
 	struct rmq_join j = {
 		.vhosts = &st->vhosts,
 		.queues = &st->queues,
-		.max_queues = st->max_queues,
+		.max_queues = st->select.max_queues,
 		.details = fresh ? &st->details : NULL,
 		.facts = fresh ? &st->facts : NULL,
 	};
-	int rc = rmq_join_build(&j, fast, &snap->matching, &snap->dropped);
+	size_t capped = 0;
+	int rc = rmq_join_build(&j, fast, &snap->matching, &capped);
 	if (rc)
 		return rc;
+	/* the poll counted what it dropped (names too long, past the cap as it streamed); the join
+	 * adds what its own cap left out */
+	memcpy(snap->dropped, fast->dropped, sizeof(snap->dropped));
+	snap->dropped[RMQ_DROP_MAX_QUEUES] += capped;
+	snap->matching += fast->dropped[RMQ_DROP_MAX_QUEUES];
 	snap->queues = *fast;
 	memset(fast, 0, sizeof(*fast));
 	return 0;
@@ -135,7 +144,7 @@ static void poll_details(struct rmq_state *st)
 	struct rmq_list det = { 0 }, facts = { 0 };
 	struct rmq_fetch_error fail;
 
-	int rc = rmq_source_details(st->source, &st->vhosts, &det, &facts, &fail);
+	int rc = rmq_source_details(st->source, &st->select, &det, &facts, &fail);
 	if (rc == -ECANCELED)
 		return;
 	pthread_mutex_lock(&st->lock);
@@ -188,6 +197,26 @@ static void poll_health(struct rmq_state *st)
 	st->health_logged = rc ? (int)fail.reason : -1;
 }
 
+/* One line when a poll starts dropping queues for a reason (again after a poll without). */
+static void log_drops(struct rmq_state *st, const struct rmq_snap *snap)
+{
+	static const char *const why[RMQ_DROP_MAX] = {
+		[RMQ_DROP_MAX_QUEUES] = "more queues pass the filters than --rabbitmq-max-queues",
+		[RMQ_DROP_NAME_TOO_LONG] =
+			"queue or vhost names over 255 bytes (no AMQP client can "
+			"use them; RabbitMQ refuses such queue names)",
+	};
+	struct log_num n;
+
+	for (int r = 0; r < RMQ_DROP_MAX; r++) {
+		if (snap->dropped[r] && !st->drops_logged[r])
+			log_warn("rabbitmq queues dropped", "host", st->host, "reason",
+				 rmq_drop_names[r], "queues", log_u64(&n, snap->dropped[r]),
+				 "detail", why[r]);
+		st->drops_logged[r] = snap->dropped[r] != 0;
+	}
+}
+
 static void poll_once(struct rmq_state *st, bool details_due)
 {
 	double start;
@@ -198,7 +227,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	if (details_due)
 		poll_details(st);
 	start = clock_monotonic_seconds();
-	int rc = rmq_source_counts(st->source, &st->vhosts, &fast, &fail);
+	int rc = rmq_source_counts(st->source, &st->select, &fast, &fail);
 	pthread_mutex_lock(&st->lock);
 	st->source_name = rmq_source_current(st->source);
 	pthread_mutex_unlock(&st->lock);
@@ -227,6 +256,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	pthread_mutex_unlock(&st->lock);
 	snap_unref(old);
 	poll_health(st);
+	log_drops(st, snap);
 	if (st->last_logged_reason != -1) {
 		struct log_num n;
 		log_info("rabbitmq poll succeeded", "host", st->host, "queues",
@@ -251,6 +281,12 @@ static void *poller(void *arg)
 		if (details_due)
 			next_details = now + st->detail_interval_s;
 		poll_once(st, details_due);
+		/*
+		 * What the poll freed (the previous snapshot, a list's spare room) is
+		 * mostly inside this thread's malloc arena, which glibc returns to
+		 * the system only from its top: give the free pages back now.
+		 */
+		malloc_trim(0);
 		next += st->interval_s;
 		if (next < clock_monotonic_seconds())
 			next = clock_monotonic_seconds() +
@@ -380,11 +416,15 @@ static int rmq_collect(void *state, struct metric_snapshot *s)
 				     "Queues in the last successful poll that pass the filters.",
 				     METRIC_GAUGE, 1, host_label),
 		   hv, fresh ? (double)st->snap->matching : 0);
-	metric_add(metric_family_get(
-			   s, "hostmon_rabbitmq_queues_dropped",
-			   "Queues left out by --rabbitmq-max-queues in the last successful poll.",
-			   METRIC_GAUGE, 1, host_label),
-		   hv, fresh ? (double)st->snap->dropped : 0);
+	struct metric_family *dropped = metric_family_get(
+		s, "hostmon_rabbitmq_queues_dropped",
+		"Queues counted and not exported in the last successful poll, by reason: past "
+		"--rabbitmq-max-queues, or a queue or vhost name over 255 bytes.",
+		METRIC_GAUGE, 2, reason_labels);
+	for (int i = 0; i < RMQ_DROP_MAX; i++) {
+		const char *v[] = { st->host, rmq_drop_names[i] };
+		metric_add(dropped, v, fresh ? (double)st->snap->dropped[i] : 0);
+	}
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
@@ -495,7 +535,6 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	}
 	st->interval_s = (double)cfg->rabbitmq.interval_ms / 1000;
 	st->detail_interval_s = (double)cfg->rabbitmq.detail_interval_ms / 1000;
-	st->max_queues = cfg->rabbitmq.max_queues;
 	if (name_filter_init(&st->vhosts, cfg->rabbitmq.include_vhost,
 			     cfg->rabbitmq.exclude_vhost) ||
 	    name_filter_init(&st->queues, cfg->rabbitmq.include_queue,
@@ -504,6 +543,7 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 		rc = -EINVAL;
 		goto fail;
 	}
+	st->select = (struct rmq_select){ &st->vhosts, &st->queues, cfg->rabbitmq.max_queues };
 	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (st->stop_fd < 0) {
 		rc = -errno;

@@ -150,12 +150,13 @@ static int prom_nodes(struct rmq_source *src, uint64_t deadline, struct rmq_fetc
 	return 0;
 }
 
-static int prom_queues(struct rmq_source *src, const char *query, const struct rmq_list *names,
-		       uint64_t deadline, struct rmq_list *out, struct rmq_fetch_error *fail)
+static int prom_queues(struct rmq_source *src, const char *query, const struct rmq_select *sel,
+		       const struct rmq_list *names, uint64_t deadline, struct rmq_list *out,
+		       struct rmq_fetch_error *fail)
 {
 	int rc = prom_nodes(src, deadline, fail);
 	if (!rc)
-		rc = rmq_fetch_vhost_queues_at(src->prom, query, names,
+		rc = rmq_fetch_vhost_queues_at(src->prom, query, sel, names,
 					       (const char *const *)src->nodes.bases, src->nodes.n,
 					       deadline, out, fail);
 	if (rc)
@@ -191,14 +192,14 @@ static const char *unreadable_vhost(const struct rmq_list *names)
 	return NULL;
 }
 
-static int prom_counts(struct rmq_source *src, const struct name_filter *vhosts,
-		       struct rmq_list *out, struct rmq_fetch_error *fail)
+static int prom_counts(struct rmq_source *src, const struct rmq_select *sel, struct rmq_list *out,
+		       struct rmq_fetch_error *fail)
 {
 	uint64_t deadline = rmq_fetch_deadline(src->mgmt);
 	struct rmq_list names = { 0 };
 	char why[640], where[400];
 
-	int rc = rmq_fetch_vhosts(src->mgmt, vhosts, deadline, &names, fail);
+	int rc = rmq_fetch_vhosts(src->mgmt, sel, deadline, &names, fail);
 	if (rc)
 		return rc;
 	const char *bad = unreadable_vhost(&names);
@@ -216,13 +217,14 @@ static int prom_counts(struct rmq_source *src, const struct name_filter *vhosts,
 			 "write unambiguously",
 			 bad);
 		say_source(src, why);
-		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, out, fail);
+		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, sel, &names, deadline, out,
+					    fail);
 	} else {
-		rc = prom_queues(src, prom_count_query, &names, deadline, out, fail);
+		rc = prom_queues(src, prom_count_query, sel, &names, deadline, out, fail);
 		if (rc == -EIO && src->mode == RMQ_SOURCE_AUTO && plugin_absent(fail->reason)) {
 			give_up_plugin(src, fail);
-			rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, out,
-						    fail);
+			rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, sel, &names, deadline,
+						    out, fail);
 		} else if (rc == 0) {
 			src->using_prom = true;
 			nodes_text(src, where, sizeof(where));
@@ -236,40 +238,41 @@ static int prom_counts(struct rmq_source *src, const struct name_filter *vhosts,
 	return rc;
 }
 
-int rmq_source_counts(struct rmq_source *src, const struct name_filter *vhosts,
-		      struct rmq_list *out, struct rmq_fetch_error *fail)
+int rmq_source_counts(struct rmq_source *src, const struct rmq_select *sel, struct rmq_list *out,
+		      struct rmq_fetch_error *fail)
 {
 	if (src->mode == RMQ_SOURCE_MANAGEMENT ||
 	    (src->mode == RMQ_SOURCE_AUTO && src->retry_in && src->retry_in--))
-		return rmq_fetch_queues(src->mgmt, fast_query, vhosts, out, fail);
-	return prom_counts(src, vhosts, out, fail);
+		return rmq_fetch_queues(src->mgmt, fast_query, sel, out, fail);
+	return prom_counts(src, sel, out, fail);
 }
 
-int rmq_source_details(struct rmq_source *src, const struct name_filter *vhosts,
+int rmq_source_details(struct rmq_source *src, const struct rmq_select *sel,
 		       struct rmq_list *values, struct rmq_list *facts,
 		       struct rmq_fetch_error *fail)
 {
 	if (!src->using_prom)
-		return rmq_fetch_queues(src->mgmt, detail_query, vhosts, values, fail);
+		return rmq_fetch_queues(src->mgmt, detail_query, sel, values, fail);
 
 	uint64_t deadline = rmq_fetch_deadline(src->mgmt);
 	struct rmq_list names = { 0 };
-	int rc = rmq_fetch_vhosts(src->mgmt, vhosts, deadline, &names, fail);
+	int rc = rmq_fetch_vhosts(src->mgmt, sel, deadline, &names, fail);
 	if (!rc && unreadable_vhost(&names)) {
 		/* the count poll says why; the management API has the same fields */
 		rmq_list_free(&names);
-		return rmq_fetch_queues(src->mgmt, detail_query, vhosts, values, fail);
+		return rmq_fetch_queues(src->mgmt, detail_query, sel, values, fail);
 	}
 	src->rediscover = true;
 	if (!rc)
-		rc = prom_queues(src, prom_detail_query, &names, deadline, values, fail);
+		rc = prom_queues(src, prom_detail_query, sel, &names, deadline, values, fail);
 	if (rc == -EIO && src->mode == RMQ_SOURCE_AUTO && plugin_absent(fail->reason)) {
 		/* the first poll of all starts with details: auto decides here as for counts */
 		give_up_plugin(src, fail);
-		rc = rmq_fetch_vhost_queues(src->mgmt, detail_query, &names, deadline, values,
+		rc = rmq_fetch_vhost_queues(src->mgmt, detail_query, sel, &names, deadline, values,
 					    fail);
 	} else if (!rc) {
-		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, &names, deadline, facts, fail);
+		rc = rmq_fetch_vhost_queues(src->mgmt, fast_query, sel, &names, deadline, facts,
+					    fail);
 	}
 	if (rc)
 		rmq_list_free(values);

@@ -52,9 +52,9 @@ struct rmq_source *rmq_source_new(enum rmq_source_mode mode, struct rmq_fetch *m
 				  const struct rmq_fetch_opts *prom_opts, const char *prom_urls,
 				  const char *host);
 void rmq_source_free(struct rmq_source *src);
-int rmq_source_counts(struct rmq_source *src, const struct name_filter *vhosts,
-		      struct rmq_list *out, struct rmq_fetch_error *fail);
-int rmq_source_details(struct rmq_source *src, const struct name_filter *vhosts,
+int rmq_source_counts(struct rmq_source *src, const struct rmq_select *sel, struct rmq_list *out,
+		      struct rmq_fetch_error *fail);
+int rmq_source_details(struct rmq_source *src, const struct rmq_select *sel,
 		       struct rmq_list *values, struct rmq_list *facts,
 		       struct rmq_fetch_error *fail);
 const char *rmq_source_current(const struct rmq_source *src);

@@ -61,6 +61,11 @@ every set_mode replaces the earlier paths):
                 kind="json" (a valid paged document with ~0.5 M queue objects), "garbage" (spaces
                 then junk), "prom" (valid plugin lines for one queue, repeated; the default for
                 /metrics/detailed); chunked=True uses chunked transfer instead of Content-Length.
+  many          a large listing of one vhost, streamed (chunked) and never held in memory:
+                /api/vhosts lists vhost (default "/"), /api/queues/{vhost} is a plain list of
+                {"name", "vhost"} objects in groups=[(count, name_bytes), ...] order: count queues
+                each, named "q<i>" (i counts from 0 over all groups) padded with "x" to name_bytes
+                (never shorter than "q<i>"); any other path 404.
   gzip_bomb     Content-Encoding: gzip, ~100 KB on the wire that inflates to size (default
                 100 MB) of valid-looking JSON (whitespace padding inside an array).
   stall         accepts the connection, reads the request and never answers (until close()).
@@ -367,6 +372,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not chunked:
             return w
         return lambda b: w(b"%x\r\n%s\r\n" % (len(b), b)) if b else None
+
+    def _mode_many(self, req, groups=((1, 8),), vhost="/"):
+        if req.path == "/api/vhosts":
+            return self._send(200, [{"name": vhost}])
+        if req.path != "/api/queues/" + urllib.parse.quote(vhost, safe=""):
+            return self._send(404, {"error": "Object Not Found", "reason": "Not Found"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        out = self._chunk_writer(True)
+        tail = ('","vhost":' + json.dumps(vhost) + "}").encode()
+        block, i = [b"["], 0
+        for count, name_bytes in groups:
+            for _ in range(count):
+                name = b"q%d" % i
+                block.append(b'%s{"name":"%s%s%s' % (b"," if i else b"", name,
+                                                      b"x" * (name_bytes - len(name)), tail))
+                i += 1
+                if len(block) >= 2048 or name_bytes > 65536:
+                    out(b"".join(block))
+                    block = []
+        block.append(b"]")
+        out(b"".join(block))
+        self.wfile.write(b"0\r\n\r\n")
 
     def _mode_gzip_bomb(self, req, size=100 * 1024 * 1024):
         data = _bomb(size)

@@ -753,7 +753,7 @@ static void test_after_document(void)
 	rmq_list_free(&l);
 }
 
-static void test_limits(void)
+static void test_depth(void)
 {
 	size_t cap = 3 * RMQ_MAX_TOKEN;
 	char *body = malloc(cap);
@@ -796,46 +796,7 @@ static void test_limits(void)
 	      "too deep is -EPROTO as soon as it is seen, before the document ends");
 	rmq_stream_free(s);
 
-	/* tokens: RMQ_MAX_TOKEN bytes as written pass, one more is -EPROTO, kept or skipped */
-	for (int kind = 0; kind < 5; kind++) {
-		for (size_t len = RMQ_MAX_TOKEN; len <= RMQ_MAX_TOKEN + 1; len++) {
-			static const char *const pre[] = {
-				"[{\"vhost\":\"/\",\"name\":\"", "[{\"vhost\":\"/\",\"other\":\"",
-				"[{\"vhost\":\"/\",\"name\":\"",
-				"[{\"vhost\":\"/\",\"name\":\"a\",\"messages\":",
-				"[{\"vhost\":\"/\",\""
-			};
-			static const char *const post[] = { "\"}]", "\",\"name\":\"a\"}]", "\"}]",
-							    "}]", "\":1,\"name\":\"a\"}]" };
-			n = (size_t)snprintf(body, cap, "%s", pre[kind]);
-			for (size_t i = 0; i < len; i++)
-				body[n++] = kind == 2	? (i % 2 ? 'n' : '\\')
-					    : kind == 3 ? '7'
-							: 'x';
-			n += (size_t)snprintf(body + n, cap - n, "%s", post[kind]);
-			for (size_t chunk = 0; chunk <= 1; chunk++) {
-				bool sticky = true;
-				struct rmq_page_info info;
-				prefill(&l);
-				int rc = stream_parse(&l, body, n, 0, chunk ? 4096 : n, &info,
-						      &sticky);
-				if (len == RMQ_MAX_TOKEN) {
-					size_t want = kind == 2 ? len / 2 : kind == 0 ? len : 1;
-					CHECK(rc == 0 && l.len == 2 &&
-						      strlen(l.items[1].name) == want &&
-						      (kind != 3 ||
-						       !(l.items[1].present & 1u << RMQ_MESSAGES)),
-					      "token kind %d of %zu bytes passes: %d", kind, len,
-					      rc);
-				} else {
-					CHECK(rc == -EPROTO && unchanged(&l) && sticky,
-					      "token kind %d of %zu bytes is -EPROTO: %d", kind,
-					      len, rc);
-				}
-				rmq_list_free(&l);
-			}
-		}
-	}
+	/* token lengths, the name limit and the queue cap: test_limits.c */
 	free(body);
 }
 
@@ -1343,7 +1304,7 @@ int main(void)
 	test_strings();
 	test_numbers_and_literals();
 	test_after_document();
-	test_limits();
+	test_depth();
 	test_arena_follows_records();
 	test_stream_lifecycle();
 	test_vhost_listing();
