@@ -114,3 +114,51 @@ void cg_kernel_map_free(struct cg_kernel_map *m)
 	m->entries = NULL;
 	m->nentries = 0;
 }
+
+int cg_hash_read_all(int fd, size_t key_size, size_t value_off, size_t entry_size,
+		     const struct cg_tree *t, bool prune, void **out, size_t *n)
+{
+	char *recs = NULL, key[64] = { 0 }, next[64];
+	size_t len = 0, cap = 0;
+	bool first = true;
+
+	if (key_size > sizeof(key) || key_size < sizeof(uint64_t))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+		memcpy(key, next, key_size);
+		first = false;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char *grown = realloc(recs, ncap * entry_size);
+			if (!grown) {
+				free(recs);
+				return -ENOMEM;
+			}
+			recs = grown;
+			cap = ncap;
+		}
+		char *r = recs + len * entry_size;
+		if (bpf_map_lookup_elem(fd, key, r + value_off))
+			continue; /* deleted since it was listed */
+		memcpy(r, key, key_size);
+		len++;
+	}
+	if (errno != ENOENT) {
+		int rc = -errno;
+		free(recs);
+		return rc;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < len; i++) {
+		char *r = recs + i * entry_size;
+		uint64_t id;
+		memcpy(&id, r, sizeof(id));
+		if (prune && !cg_tree_find(t, id))
+			bpf_map_delete_elem(fd, r);
+		else if (kept++ != i)
+			memcpy(recs + (kept - 1) * entry_size, r, entry_size);
+	}
+	*out = recs;
+	*n = kept;
+	return 0;
+}

@@ -40,4 +40,16 @@ int cg_kernel_map_sync(struct cg_kernel_map *m, struct cg_tree *t, bool force_re
 void cg_kernel_map_take_final(struct cg_kernel_map *m, struct cg_node *node);
 void cg_kernel_map_free(struct cg_kernel_map *m);
 
+/*
+ * cg_hash_read_all() reads every entry of a BPF hash whose key (key_size
+ * bytes) begins with a cgroup id into *out, a new array of *n records of
+ * entry_size bytes each: the key at offset 0, the value at value_off. With
+ * prune (the tree was walked since the caller's last read), entries of
+ * cgroups t does not know are deleted from the map (their cgroup was
+ * removed) and left out, after the walk through the map, since deleting the
+ * key just read would restart it. 0 or -errno, *out untouched on failure.
+ */
+int cg_hash_read_all(int fd, size_t key_size, size_t value_off, size_t entry_size,
+		     const struct cg_tree *t, bool prune, void **out, size_t *n);
+
 #endif

@@ -6,12 +6,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpf/cgroup_tcp/cgroup_tcp.h" /* shared with the BPF program */
+#include "cgroup/kernel_map.h"
 #include "cgroup/view.h"
 #include "cgroup_cpu/settings.h"
 #include "core/log.h"
@@ -62,44 +64,15 @@ static int by_cgroup_then_port(const void *a, const void *b)
  * deleted (their cgroup was removed: its series go with it). */
 static int read_connects(struct cgroup_tcp *st, uint64_t generation_before)
 {
-	int fd = bpf_map__fd(st->skel->maps.tcp_connects);
-	struct tcp_connect_key key, next, *prev = NULL;
-	struct connect_entry *out = NULL;
-	size_t n = 0, cap = 0;
-	bool walked = st->view.tree.generation != generation_before;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct connect_entry *ne = realloc(out, ncap * sizeof(*ne));
-			if (!ne) {
-				free(out);
-				return -ENOMEM;
-			}
-			out = ne;
-			cap = ncap;
-		}
-		if (bpf_map_lookup_elem(fd, &key, &out[n].hist))
-			continue;
-		out[n].key = key;
-		n++;
-	}
-	if (errno != ENOENT) {
-		int rc = -errno;
-		free(out);
+	void *recs;
+	size_t n;
+	int rc = cg_hash_read_all(
+		bpf_map__fd(st->skel->maps.tcp_connects), sizeof(struct tcp_connect_key),
+		offsetof(struct connect_entry, hist), sizeof(struct connect_entry), &st->view.tree,
+		st->view.tree.generation != generation_before, &recs, &n);
+	if (rc)
 		return rc;
-	}
-	/* deleted after the walk through the map: deleting the key just read would restart it */
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (walked && !cg_tree_find(&st->view.tree, out[i].key.cgroup_id))
-			bpf_map_delete_elem(fd, &out[i].key);
-		else
-			out[kept++] = out[i];
-	}
-	n = kept;
+	struct connect_entry *out = recs;
 	if (n)
 		qsort(out, n, sizeof(*out), by_cgroup_then_port);
 	free(st->connects);

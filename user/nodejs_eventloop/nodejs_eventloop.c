@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/epoll.h>
 
 #include "bpf/nodejs_eventloop/nodejs_eventloop.h" /* shared with the BPF program */
+#include "cgroup/kernel_map.h"
 #include "cgroup/view.h"
 #include "cgroup_cpu/settings.h"
 #include "core/log.h"
@@ -68,45 +70,17 @@ struct nodejs_eventloop {
  * deleted (their cgroup was removed: its series go with it). */
 static int read_hists(struct nodejs_eventloop *st, uint64_t generation_before)
 {
-	int fd = bpf_map__fd(st->skel->maps.el_cgroups);
-	uint64_t key, next, *prev = NULL;
-	struct cgroup_hist *out = NULL;
-	size_t n = 0, cap = 0;
-	bool walked = st->view.tree.generation != generation_before;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct cgroup_hist *ne = realloc(out, ncap * sizeof(*ne));
-			if (!ne) {
-				free(out);
-				return -ENOMEM;
-			}
-			out = ne;
-			cap = ncap;
-		}
-		if (bpf_map_lookup_elem(fd, &key, &out[n].hist))
-			continue;
-		out[n].cgroup_id = key;
-		n++;
-	}
-	if (errno != ENOENT) {
-		int rc = -errno;
-		free(out);
+	void *out;
+	size_t n;
+	int rc = cg_hash_read_all(bpf_map__fd(st->skel->maps.el_cgroups), sizeof(uint64_t),
+				  offsetof(struct cgroup_hist, hist), sizeof(struct cgroup_hist),
+				  &st->view.tree, st->view.tree.generation != generation_before,
+				  &out, &n);
+	if (rc)
 		return rc;
-	}
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (walked && !cg_tree_find(&st->view.tree, out[i].cgroup_id))
-			bpf_map_delete_elem(fd, &out[i].cgroup_id);
-		else
-			out[kept++] = out[i];
-	}
 	free(st->hists);
 	st->hists = out;
-	st->nhists = kept;
+	st->nhists = n;
 	return 0;
 }
 
