@@ -115,6 +115,23 @@ void cg_kernel_map_free(struct cg_kernel_map *m)
 	m->nentries = 0;
 }
 
+/* Room for record len of an array of records of size bytes, doubling it; frees it on failure. */
+static int room_for_one(char **recs, size_t *cap, size_t len, size_t size)
+{
+	if (len < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	char *grown = realloc(*recs, ncap * size);
+	if (!grown) {
+		free(*recs);
+		*recs = NULL;
+		return -ENOMEM;
+	}
+	*recs = grown;
+	*cap = ncap;
+	return 0;
+}
+
 int cg_hash_read_all(int fd, size_t key_size, size_t value_off, size_t entry_size,
 		     const struct cg_tree *t, bool prune, void **out, size_t *n)
 {
@@ -127,16 +144,8 @@ int cg_hash_read_all(int fd, size_t key_size, size_t value_off, size_t entry_siz
 	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
 		memcpy(key, next, key_size);
 		first = false;
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char *grown = realloc(recs, ncap * entry_size);
-			if (!grown) {
-				free(recs);
-				return -ENOMEM;
-			}
-			recs = grown;
-			cap = ncap;
-		}
+		if (room_for_one(&recs, &cap, len, entry_size))
+			return -ENOMEM;
 		char *r = recs + len * entry_size;
 		if (bpf_map_lookup_elem(fd, key, r + value_off))
 			continue; /* deleted since it was listed */
@@ -161,4 +170,34 @@ int cg_hash_read_all(int fd, size_t key_size, size_t value_off, size_t entry_siz
 	*out = recs;
 	*n = kept;
 	return 0;
+}
+
+int cg_hash_delete_ids(int fd, size_t key_size, const struct idmap *ids)
+{
+	char *keys = NULL, key[64] = { 0 }, next[64];
+	size_t len = 0, cap = 0;
+	bool first = true;
+	int rc = 0;
+
+	if (key_size > sizeof(key) || key_size < sizeof(uint64_t))
+		return -EINVAL;
+	if (!ids->len)
+		return 0;
+	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+		uint64_t id;
+		memcpy(key, next, key_size);
+		memcpy(&id, key, sizeof(id));
+		first = false;
+		if (!idmap_get(ids, id))
+			continue;
+		if (room_for_one(&keys, &cap, len, key_size))
+			return -ENOMEM;
+		memcpy(keys + len++ * key_size, key, key_size);
+	}
+	if (errno != ENOENT)
+		rc = -errno;
+	for (size_t i = 0; i < len; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size); /* ENOENT: already gone */
+	free(keys);
+	return rc;
 }

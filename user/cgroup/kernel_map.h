@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cgroup/tree.h"
+#include "lib/idmap.h"
 
 /*
  * API:
@@ -51,5 +52,12 @@ void cg_kernel_map_free(struct cg_kernel_map *m);
  */
 int cg_hash_read_all(int fd, size_t key_size, size_t value_off, size_t entry_size,
 		     const struct cg_tree *t, bool prune, void **out, size_t *n);
+
+/*
+ * cg_hash_delete_ids() deletes every entry of such a hash whose cgroup id
+ * is in ids (values non-NULL), in one walk through the map: the keys are
+ * listed first and deleted after, for the reason above. 0 or -errno.
+ */
+int cg_hash_delete_ids(int fd, size_t key_size, const struct idmap *ids);
 
 #endif

@@ -14,8 +14,26 @@ static void on_removed(void *arg, struct cg_node *node)
 	struct cg_view *v = arg;
 	if (v->map.fd >= 0)
 		cg_kernel_map_take_final(&v->map, node);
+	/* out of memory: the entries stay until the collector's own prune after a walk */
+	if (v->nforget)
+		(void)idmap_put(&v->removed_ids, node->id, v);
 	if (v->removed)
 		v->removed(v->arg, node);
+}
+
+/* The walk's removed cgroups out of the other per-cgroup hashes. */
+static void forget_removed(struct cg_view *v)
+{
+	if (!v->removed_ids.len)
+		return;
+	for (size_t i = 0; i < v->nforget; i++) {
+		int rc =
+			cg_hash_delete_ids(v->forget[i].fd, v->forget[i].key_size, &v->removed_ids);
+		if (rc)
+			log_warn("cannot delete removed cgroups' entries", "collector",
+				 v->collector, "reason", strerror(-rc));
+	}
+	idmap_free(&v->removed_ids);
 }
 
 int cg_view_rescan(struct cg_view *v)
@@ -27,8 +45,18 @@ int cg_view_rescan(struct cg_view *v)
 			 v->tree.root_dir, "reason", strerror(-rc));
 		return rc;
 	}
+	forget_removed(v);
 	if (v->rescanned)
 		v->rescanned(v->arg);
+	return 0;
+}
+
+int cg_view_forget_in(struct cg_view *v, int fd, size_t key_size)
+{
+	if (v->nforget == CG_VIEW_MAX_FORGET)
+		return -E2BIG;
+	v->forget[v->nforget].fd = fd;
+	v->forget[v->nforget++].key_size = key_size;
 	return 0;
 }
 
@@ -137,5 +165,6 @@ void cg_view_free(struct cg_view *v)
 	cg_tree_free(&v->tree);
 	cg_names_free(&v->names);
 	cg_kernel_map_free(&v->map);
+	idmap_free(&v->removed_ids);
 	name_filter_free(&v->paths);
 }

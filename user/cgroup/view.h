@@ -34,8 +34,15 @@
  *   free; NULL on allocation failure. wanted gets arg.
  *   cg_view_on_removed() is the tree's removal callback the view installs:
  *   the kernel map's final values, then the caller's own removed callback.
+ *   cg_view_forget_in() names another BPF hash whose keys begin with a
+ *   cgroup id (key_size bytes in all; at most CG_VIEW_MAX_FORGET of them):
+ *   after every walk, timer's or scrape's, the entries of the cgroups it
+ *   found removed are deleted from it, so a removed cgroup leaves nothing
+ *   in the kernel even when nobody scrapes. 0 or -E2BIG.
  *   cg_view_free() accepts a zeroed view.
  */
+#define CG_VIEW_MAX_FORGET 2
+
 struct cg_view_settings {
 	uint64_t max_series, max_depth;
 	const char *include, *exclude; /* POSIX extended regexes, or NULL */
@@ -54,6 +61,12 @@ struct cg_view {
 	struct loop *loop;
 	struct loop_timer *refresh_timer;
 	cg_removed_fn removed; /* the caller's, after the map's final values were taken */
+	struct {
+		int fd;
+		size_t key_size;
+	} forget[CG_VIEW_MAX_FORGET];
+	size_t nforget;
+	struct idmap removed_ids; /* removed since the last walk ended, for forget[] */
 	void (*rescanned)(void *arg);
 	void *arg;
 };
@@ -64,6 +77,7 @@ int cg_view_init(struct cg_view *v, const char *collector, const char *root,
 		 size_t errlen);
 int cg_view_sync(struct cg_view *v);
 int cg_view_rescan(struct cg_view *v);
+int cg_view_forget_in(struct cg_view *v, int fd, size_t key_size);
 struct cg_node **cg_view_exported(struct cg_view *v,
 				  bool (*wanted)(const struct cg_node *n, void *arg), void *arg,
 				  size_t *n, size_t *dropped);

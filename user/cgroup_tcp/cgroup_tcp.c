@@ -278,6 +278,10 @@ static int tcp_init(const struct config *cfg, struct loop *loop, void **state, c
 			  err, errlen);
 	if (rc)
 		goto fail;
+	rc = cg_view_forget_in(&st->view, bpf_map__fd(st->skel->maps.tcp_connects),
+			       sizeof(struct tcp_connect_key));
+	if (rc)
+		goto fail;
 	malloc_trim(0); /* loading parsed the kernel's BTF: give that memory back */
 	log_info("collector attached", "collector", "cgroup_tcp", "root", mounts.unified);
 	*state = st;

@@ -370,6 +370,9 @@ static int el_init(const struct config *cfg, struct loop *loop, void **state, ch
 			  NULL, st, err, errlen);
 	if (rc)
 		goto fail;
+	rc = cg_view_forget_in(&st->view, bpf_map__fd(st->skel->maps.el_cgroups), sizeof(uint64_t));
+	if (rc)
+		goto fail;
 	st->loop = loop;
 	st->scan_timer = loop_timer_add(loop, cfg->cgroup.refresh_interval_ms,
 					cfg->cgroup.refresh_interval_ms, scan_tick, st);

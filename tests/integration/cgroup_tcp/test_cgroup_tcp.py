@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, stop_daemon, wait_until
-from hostmon_test import Daemon, main, promtool_check
+from hostmon_test import Daemon, daemon_map_ids, key_cgroup_ids, main, map_dump, promtool_check
 from netns_env import NetnsPair, SINK, NoVeth
 from saturation_env import labelled, value
 
@@ -177,7 +177,14 @@ def veth_test(t, env):
             t.check(client(t, net, env.path(gone), "connect", net.addr_b, port, 2) == 2, "2 connects from a cgroup")
             has_hist = lambda: bool(bucket_counts(scrape(d), gone, port))  # noqa: E731
             t.check(wait_until(has_hist, 10), "its connect histogram is exported")
+            gone_id = os.stat(env.path(gone)).st_ino
+            connects = daemon_map_ids(d.proc.pid, "tcp_connects")
+            in_kernel = lambda: gone_id in key_cgroup_ids(map_dump(connects[0]))  # noqa: E731
+            t.check(connects and in_kernel(), "its connect histogram is in the kernel's tcp_connects")
             t.check(Env.rmdir(env.path(gone)), "the cgroup is removed")
+            # with nobody scraping, the periodic rescan alone deletes its entries
+            t.check(connects and wait_until(lambda: not in_kernel(), 10),
+                    "its tcp_connects entries are deleted by the rescan, with no scrape")
             t.check(wait_until(lambda: not has_hist(), 10), "and its connect histogram goes with it")
             t.check(value(scrape(d), FAILS, cl) == 5, "the other cgroups' series stay")
             ok, out = promtool_check(scrape(d).encode())

@@ -211,6 +211,21 @@ def map_dump(map_id):
     return json.loads(p.stdout)
 
 
+def key_cgroup_ids(entries):
+    """The cgroup id (the key's first 8 bytes) of every entry of a bpftool dump."""
+    ids = set()
+    for e in entries:
+        f = e.get("formatted")
+        if f and isinstance(f.get("key"), dict):
+            ids.add(int(f["key"].get("cgroup_id", 0)))
+        elif f and isinstance(f.get("key"), int):
+            ids.add(f["key"])
+        else:
+            raw = bytes(int(b, 16) for b in e["key"][:8])
+            ids.add(int.from_bytes(raw, "little"))
+    return ids
+
+
 def parse_samples(text):
     """Maps 'name{labels}' -> float for every sample line of a text exposition."""
     out = {}
