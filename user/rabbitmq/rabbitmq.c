@@ -70,6 +70,7 @@ struct rmq_state {
 	uint64_t errors[RMQ_REASON_MAX];
 	bool detail_up;		  /* the last detail poll succeeded */
 	const char *source_name;  /* what the last count poll used; static */
+	char source_why[512];	  /* and why */
 	struct rmq_health health; /* nodes, alarms, limits, totals */
 	double health_at;	  /* CLOCK_MONOTONIC of its poll; 0: none good */
 	bool health_up;
@@ -230,6 +231,7 @@ static void poll_once(struct rmq_state *st, bool details_due)
 	int rc = rmq_source_counts(st->source, &st->select, &fast, &fail);
 	pthread_mutex_lock(&st->lock);
 	st->source_name = rmq_source_current(st->source);
+	snprintf(st->source_why, sizeof(st->source_why), "%s", rmq_source_why(st->source));
 	pthread_mutex_unlock(&st->lock);
 	if (rc) {
 		if (rc != -ECANCELED)
@@ -458,6 +460,10 @@ static int rmq_status(void *state, struct status_model *m)
 	q->last_success_at = st->last_success_wall;
 	q->poll_duration_seconds = st->last_poll_duration;
 	q->queues = st->snap ? st->snap->matching : 0;
+	/* auto names a source once a poll chose it, with why */
+	status_copy(q->source, sizeof(q->source),
+		    st->source_name && *st->source_why ? st->source_name : "");
+	status_copy(q->source_why, sizeof(q->source_why), st->source_why);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }

@@ -39,6 +39,7 @@ struct rmq_source {
 	bool using_prom;	/* what the last count poll used */
 	unsigned retry_in;	/* auto: management polls left before the plugin is tried again */
 	char logged[660];	/* source and why of the last log line */
+	char why[640];		/* why of the last log line */
 };
 
 int rmq_source_mode_parse(const char *name)
@@ -97,6 +98,11 @@ const char *rmq_source_current(const struct rmq_source *src)
 	return src->using_prom ? "prometheus" : "management";
 }
 
+const char *rmq_source_why(const struct rmq_source *src)
+{
+	return src->mode == RMQ_SOURCE_MANAGEMENT ? "--rabbitmq-source management" : src->why;
+}
+
 /* One line when the source in use, or why, changes. */
 static void say_source(struct rmq_source *src, const char *why)
 {
@@ -105,6 +111,7 @@ static void say_source(struct rmq_source *src, const char *why)
 	if (strcmp(now, src->logged) == 0)
 		return;
 	snprintf(src->logged, sizeof(src->logged), "%s", now);
+	snprintf(src->why, sizeof(src->why), "%s", why);
 	log_info("rabbitmq source", "host", src->host, "source", rmq_source_current(src), "why",
 		 why);
 }

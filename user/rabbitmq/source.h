@@ -37,7 +37,8 @@
  *   poll use the management API (with prometheus it fails the poll). One log
  *   line whenever the source in use or the reason changes.
  *   rmq_source_current() names the source the last count poll used
- *   ("management" or "prometheus").
+ *   ("management" or "prometheus"), rmq_source_why() why, as the last log
+ *   line said ("" before the first; with management, the configuration).
  */
 
 #define RMQ_SOURCE_RETRY_POLLS 20
@@ -58,5 +59,6 @@ int rmq_source_details(struct rmq_source *src, const struct rmq_select *sel,
 		       struct rmq_list *values, struct rmq_list *facts,
 		       struct rmq_fetch_error *fail);
 const char *rmq_source_current(const struct rmq_source *src);
+const char *rmq_source_why(const struct rmq_source *src);
 
 #endif

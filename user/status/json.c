@@ -103,6 +103,8 @@ static cJSON *rabbitmq_json(const struct status_model *m)
 	add_time(o, "last_success_at", q->last_success_at);
 	cJSON_AddNumberToObject(o, "poll_duration_seconds", q->poll_duration_seconds);
 	cJSON_AddNumberToObject(o, "queues", (double)q->queues);
+	cJSON_AddStringToObject(o, "source", q->source);
+	cJSON_AddStringToObject(o, "source_why", q->source_why);
 	return o;
 }
 
@@ -247,6 +249,8 @@ static void read_rabbitmq(const cJSON *o, struct status_model *m)
 	q->last_success_at = get_num(o, "last_success_at", NULL);
 	q->poll_duration_seconds = get_num(o, "poll_duration_seconds", NULL);
 	q->queues = get_count(o, "queues");
+	get_str(o, "source", q->source, sizeof(q->source));
+	get_str(o, "source_why", q->source_why, sizeof(q->source_why));
 }
 
 int status_from_json(const char *text, size_t len, struct status_model *m, char *err, size_t errlen)

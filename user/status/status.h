@@ -81,6 +81,8 @@ struct status_rabbitmq {
 	char last_error[STATUS_TEXT]; /* of the last failed poll; empty when none failed */
 	double last_poll_at, last_success_at, poll_duration_seconds;
 	uint64_t queues;
+	char source[STATUS_NAME];     /* "management" or "prometheus"; empty until a poll chose */
+	char source_why[STATUS_TEXT]; /* why that source */
 };
 
 struct status_self {

@@ -79,6 +79,8 @@ static void print_rabbitmq(const struct status_model *m, struct buf *out)
 	if (q->last_success_at > 0)
 		buf_printf(out, " (took %.3f s, %llu queues)", q->poll_duration_seconds,
 			   (unsigned long long)q->queues);
+	if (*q->source)
+		buf_printf(out, "\n  source %s: %s", q->source, q->source_why);
 	buf_printf(out, "\n  last error: %s\n", *q->last_error ? q->last_error : "none");
 }
 

@@ -179,6 +179,10 @@ static void rabbitmq(const struct status_model *m, struct buf *out)
 	buf_puts(out, "<h2 id=\"rabbitmq\">RabbitMQ</h2>\n<table>\n");
 	fact(out, "host", NULL, q->host);
 	fact(out, "state", q->up ? "up" : "down", q->up ? "up" : "down");
+	if (*q->source) {
+		fact(out, "source", NULL, q->source);
+		fact(out, "why this source", NULL, q->source_why);
+	}
 	fact(out, "last error", NULL, *q->last_error ? q->last_error : "none");
 	status_format_time(q->last_poll_at, text, sizeof(text));
 	fact(out, "last poll", NULL, text);

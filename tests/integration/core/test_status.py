@@ -115,6 +115,8 @@ def check_json(t, d, doc, srv, cg, fs_host, started):
     q = doc["rabbitmq"]
     t.check(q["host"] == fs_host and q["up"] is False, f"rabbitmq source {q}")
     t.check("401" in q["last_error"], f"its last error: {q['last_error']!r}")
+    t.check(q.get("source") == "" and q.get("source_why") == "",
+            f"no source named while no poll could choose one: {q.get('source')!r}, {q.get('source_why')!r}")
     now = time.time()
     t.check(q["last_poll_at"] is not None and started - 1 <= q["last_poll_at"] <= now + 1,
             f"its last poll time {q['last_poll_at']} within the run ({started}..{now})")

@@ -4,7 +4,9 @@ password, stop and restart) and against the fault server (truncated, garbage, hu
 
 Run: /usr/bin/python3 tests/integration/rabbitmq/test_rabbitmq_prometheus.py
 """
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -12,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from fault_server import FaultServer, sample_queue
-from hostmon_test import main, promtool_check
+from hostmon_test import BIN, main, promtool_check, request
 from rabbitmq_env import Broker, free_port
 from test_rabbitmq import rmq_daemon, rss_kb, scrape, stop_daemon, wait_for
 
@@ -42,6 +44,18 @@ def source_of(s):
     for l, _ in s.all("hostmon_rabbitmq_source"):
         return l.get("source")
     return None
+
+
+def status_source(t, d, source, why):
+    """hostmon status and /status.json name the source in use and why."""
+    status, _, body = request(d, "/status.json")
+    q = json.loads(body).get("rabbitmq") or {} if status == 200 else {}
+    t.check(q.get("source") == source and q.get("source_why", "").startswith(why),
+            f"/status.json: source {source}, why {why!r}: {q.get('source')!r}, {q.get('source_why')!r}")
+    p = subprocess.run([BIN, "status", "--url", f"http://{d.host}:{d.port}"], capture_output=True, text=True,
+                       timeout=30)
+    t.check(p.returncode == 0 and f"source {source}: {why}" in p.stdout,
+            f"hostmon status prints 'source {source}: {why}': {p.stdout[-400:]!r}")
 
 
 def source_lines(d):
@@ -141,6 +155,9 @@ def broker_part(t, b):
         lines = source_lines(absent)
         t.check(ok and len(lines) == 1 and "source=management" in lines[0] and "connect" in lines[0],
                 f"auto without a plugin listener: management, one log line saying why: {lines}")
+        status_source(t, auto, "prometheus", "the rabbitmq_prometheus plugin answers on 1 node")
+        status_source(t, absent, "management", "the rabbitmq_prometheus plugin: connect")
+        status_source(t, mgmt, "management", "--rabbitmq-source management")
         derr = [(l, v) for l, v in s.all("hostmon_rabbitmq_detail_poll_errors_total") if v]
         t.check(s.detail_up() == 1 and not derr and "detail poll failed" not in absent.logs(),
                 f"auto without a plugin: the first (detail) poll falls back too, no detail error: {derr}")
