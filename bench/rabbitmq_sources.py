@@ -1,5 +1,6 @@
 """RabbitMQ sources side by side, in one run on one broker per size: N queues in ONE vhost,
-hostmon's count poll through the management API and through the rabbitmq_prometheus plugin, a
+hostmon's count poll through the management API and through the rabbitmq_prometheus plugin (with
+--rabbitmq-plugin-consumers count, the default, and detail), a
 plain exporter (bench/rmq_plain_exporter.py: one full /api/queues with requests +
 prometheus_client), and the broker's own time for hostmon's requests (curl: the floor no client
 can beat).
@@ -27,15 +28,16 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SIZES = [tuple(int(v) for v in (x + "x1").split("x")[:2]) for x in (sys.argv[2:] or ["5000", "10000"])]
 POLLS = 3
 PROM = "family=queue_coarse_metrics&family=queue_consumer_count"
+PROM_LEAN = "family=queue_coarse_metrics"   # --rabbitmq-plugin-consumers detail
 
 
 def interval_s(n):
     return max(8, n // 2500)   # above the management API's time for a poll here
 
 
-def hostmon_polls(b, n, source):
-    d, addr = start_hostmon(BUILD, f"/tmp/hostmon-bench-rmq-{source}-{n}.log", "--rabbitmq-url", b.url,
-                            "--rabbitmq-source", source, "--rabbitmq-prometheus-url", b.prom_url,
+def hostmon_polls(b, n, source, consumers="count"):
+    d, addr = start_hostmon(BUILD, f"/tmp/hostmon-bench-rmq-{source}-{consumers}-{n}.log", "--rabbitmq-url", b.url,
+                            "--rabbitmq-source", source, "--rabbitmq-plugin-consumers", consumers, "--rabbitmq-prometheus-url", b.prom_url,
                             "--rabbitmq-interval", f"{interval_s(n)}s", "--rabbitmq-timeout",
                             f"{interval_s(n) - 1}s",
                             "--rabbitmq-detail-interval", "600s")
@@ -69,22 +71,27 @@ def run_size(b, n, nvhosts):
                                    for _ in range(3))
     floor_prom = statistics.median(curl_parallel_time(
         [f"{b.prom_url}/metrics/detailed?vhost={v}&{PROM}" for v in ev]) for _ in range(3))
+    floor_lean = statistics.median(curl_parallel_time(
+        [f"{b.prom_url}/metrics/detailed?vhost={v}&{PROM_LEAN}" for v in ev]) for _ in range(3))
     mgmt = hostmon_polls(b, n, "management")
     prom = hostmon_polls(b, n, "prometheus")
+    lean = hostmon_polls(b, n, "prometheus", consumers="detail")
     plain = subprocess.run([sys.executable, os.path.join(HERE, "rmq_plain_exporter.py"), b.url, str(POLLS)],
                            capture_output=True, text=True)
     m = re.search(r"poll_s=(\S+)", plain.stdout)
     plain_s = float(m.group(1)) if m else float("nan")
-    for name, r in (("management", mgmt), ("prometheus", prom)):
+    for name, r in (("management", mgmt), ("prometheus", prom), ("prometheus, consumers at detail", lean)):
         print(f"hostmon source={name} (used {r['source']}) queues={n} vhosts={nvhosts} exported={r['queues']:.0f} "
               f"poll_s={r['poll_s']:.3f} polls_s={','.join(f'{p:.3f}' for p in r['polls'])} "
               f"scrape_ms={r['scrape_ms']:.1f} rss_mb={r['rss_mb']:.1f}", flush=True)
     print(plain.stdout.strip() or plain.stderr.strip()[-500:], flush=True)
-    print(f"broker alone (curl, median of 3): management {floor_mgmt:.3f} s, plugin {floor_prom:.3f} s",
-          flush=True)
+    print(f"broker alone (curl, median of 3): management {floor_mgmt:.3f} s, plugin {floor_prom:.3f} s, "
+          f"plugin without queue_consumer_count {floor_lean:.3f} s", flush=True)
     print(f"ratio queues={n}: plain exporter / hostmon prometheus = {plain_s / prom['poll_s']:.1f}x, "
           f"plain / hostmon management = {plain_s / mgmt['poll_s']:.1f}x, "
-          f"hostmon prometheus / plugin alone = {prom['poll_s'] / floor_prom:.2f}", flush=True)
+          f"hostmon prometheus / plugin alone = {prom['poll_s'] / floor_prom:.2f}, "
+          f"consumers at detail: plain / hostmon = {plain_s / lean['poll_s']:.1f}x, "
+          f"hostmon / plugin alone = {lean['poll_s'] / floor_lean:.2f}", flush=True)
 
 
 def main():

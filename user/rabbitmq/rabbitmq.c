@@ -572,8 +572,10 @@ static int rmq_init(const struct config *cfg, struct loop *loop, void **state, c
 	st->fetch = rmq_fetch_new(&fo);
 	int mode = rmq_source_mode_parse(cfg->rabbitmq.source ? cfg->rabbitmq.source : "auto");
 	if (st->fetch && mode >= 0)
-		st->source = rmq_source_new(mode, st->fetch, &fo, cfg->rabbitmq.prometheus_url,
-					    st->host);
+		st->source = rmq_source_new(
+			mode, st->fetch, &fo, cfg->rabbitmq.prometheus_url, st->host,
+			cfg->rabbitmq.plugin_consumers &&
+				strcmp(cfg->rabbitmq.plugin_consumers, "detail") == 0);
 	if (!st->source) {
 		rc = mode < 0 ? -EINVAL : -errno;
 		snprintf(err, errlen, "cannot set up the HTTP client: %s", strerror(-rc));

@@ -10,6 +10,7 @@
 #define OFF(field) offsetof(struct rabbitmq_settings, field)
 
 static const char *const sources[] = { "auto", "management", "prometheus", NULL };
+static const char *const consumer_polls[] = { "count", "detail", NULL };
 
 static const struct option_def rows[] = {
 	{ "rabbitmq-url", OPT_STRING, OFF(url), NULL, 0, 0, "URL",
@@ -57,6 +58,12 @@ static const struct option_def rows[] = {
 	  "/metrics/detailed, per vhost), management (the management API), or auto (the plugin "
 	  "where it answers)",
 	  .choices = sources },
+	{ "rabbitmq-plugin-consumers", OPT_CHOICE, OFF(plugin_consumers), "count", 0, 0, "POLL",
+	  "with the rabbitmq_prometheus plugin, which poll reads queue consumers: count (every "
+	  "--rabbitmq-interval) or detail (every --rabbitmq-detail-interval, for a count poll "
+	  "about "
+	  "a third as costly to the broker at many queues)",
+	  .choices = consumer_polls },
 	{ "rabbitmq-prometheus-url", OPT_STRING, OFF(prometheus_url), NULL, 0, 0, "URL[,URL...]",
 	  "the rabbitmq_prometheus plugin's listener on every cluster node; default: the "
 	  "http/prometheus listeners that /api/overview names" },

@@ -28,7 +28,8 @@ struct rabbitmq_settings {
 	uint64_t max_response_bytes;
 	uint64_t max_parallel_requests; /* vhost listings in flight at once */
 	char *source;			/* auto, management, prometheus */
-	char *prometheus_url; /* the rabbitmq_prometheus listener; NULL: the URL's host, :15692 */
+	char *plugin_consumers; /* count, detail: the poll that reads the plugin's consumers */
+	char *prometheus_url;	/* the rabbitmq_prometheus listener; NULL: the URL's host, :15692 */
 };
 
 #define RABBITMQ_DEFAULT_TIMEOUT_MS 10000

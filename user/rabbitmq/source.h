@@ -15,7 +15,9 @@
  *   plugin is asked on every cluster node: prom_urls, comma-separated, or
  *   when NULL or empty the http/prometheus listeners /api/overview names
  *   (nodes.h), asked again at every detail poll and after a failed poll.
- *   A node that fails fails the poll. NULL and errno on failure.
+ *   A node that fails fails the poll. consumers_at_detail: the count poll
+ *   leaves out the plugin's queue_consumer_count, and consumers come from
+ *   the detail poll's queue_metrics. NULL and errno on failure.
  *   rmq_source_free() accepts NULL.
  *
  *   rmq_source_counts() is one count poll: the vhost listing from the
@@ -51,7 +53,7 @@ struct rmq_source;
 int rmq_source_mode_parse(const char *name);
 struct rmq_source *rmq_source_new(enum rmq_source_mode mode, struct rmq_fetch *management,
 				  const struct rmq_fetch_opts *prom_opts, const char *prom_urls,
-				  const char *host);
+				  const char *host, bool consumers_at_detail);
 void rmq_source_free(struct rmq_source *src);
 int rmq_source_counts(struct rmq_source *src, const struct rmq_select *sel, struct rmq_list *out,
 		      struct rmq_fetch_error *fail);

@@ -141,8 +141,10 @@ def broker_part(t, b):
                             f"http://127.0.0.1:{free_port()}")
         wrong = rmq_daemon(b.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url",
                            b.prom_url, "--rabbitmq-user", "hm-wrong")
-        daemons += [mgmt, prom, auto, absent, wrong]
+        lean = rmq_daemon(b.url, "--rabbitmq-source", "prometheus", "--rabbitmq-plugin-consumers", "detail")
+        daemons += [mgmt, prom, auto, absent, wrong, lean]
         compare(t, b, mgmt, prom)
+        compare(t, b, mgmt, lean)   # consumers from the detail poll's queue_metrics
 
         health(t, b, prom, holders)
         s, ok = wait_for(auto, lambda s: s.up() == 1 and source_of(s) == "prometheus", timeout=10)
@@ -233,7 +235,7 @@ def fault_part(t):
                     f"the management API only for the live facts ({len(facts)} requests)")
             det = [r for r in fs.requests if r.path == "/metrics/detailed"]
             fams = {tuple(r.query.get("family", [])) for r in det}
-            t.check(("queue_coarse_metrics", "queue_consumer_count") in fams and ("queue_metrics",) in fams,
+            t.check(fams == {("queue_coarse_metrics", "queue_consumer_count"), ("queue_metrics",)},
                     f"families asked: {fams}")
             cases = [("truncated", {}, "invalid_text"),
                      ("truncated", {"cut_at_line": True}, "unexpected_response"),
@@ -266,6 +268,18 @@ def fault_part(t):
             t.check(ok, "good again after the faults")
         finally:
             stop_daemon(t, d, "fault daemon")
+    with FaultServer("good", items=FAULT_QUEUES) as fs:
+        d = rmq_daemon(fs.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url", fs.url,
+                       "--rabbitmq-plugin-consumers", "detail")
+        try:
+            s, ok = wait_for(d, lambda s: served_ok(s) and s.get(
+                "rabbitmq_individual_queue_consumers", vhost="a/b", name="q2") == 0)
+            fams = {tuple(r.query.get("family", [])) for r in fs.requests if r.path == "/metrics/detailed"}
+            t.check(ok and fams == {("queue_coarse_metrics",), ("queue_metrics",)},
+                    f"--rabbitmq-plugin-consumers detail: the count poll without queue_consumer_count, "
+                    f"consumers from queue_metrics: {fams}")
+        finally:
+            stop_daemon(t, d, "fault daemon, consumers at the detail poll")
 
 
 class Peer(Broker):
