@@ -218,10 +218,14 @@ def served_ok(s):
     return s.up() == 1 and got == {(q["vhost"], q["name"]): q["messages"] for q in FAULT_QUEUES}
 
 
+def plugin_daemon(fs, *extra):
+    """A daemon whose plugin source and management API are both the fault server."""
+    return rmq_daemon(fs.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url", fs.url, *extra)
+
+
 def fault_part(t):
     with FaultServer("good", items=FAULT_QUEUES) as fs:
-        d = rmq_daemon(fs.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url", fs.url,
-                       "--rabbitmq-max-response-bytes", "1MiB")
+        d = plugin_daemon(fs, "--rabbitmq-max-response-bytes", "1MiB")
         try:
             s, ok = wait_for(d, lambda s: served_ok(s) and s.get(
                 "rabbitmq_individual_queue_message_bytes", vhost="a/b", name="q2") == 20)
@@ -269,8 +273,7 @@ def fault_part(t):
         finally:
             stop_daemon(t, d, "fault daemon")
     with FaultServer("good", items=FAULT_QUEUES) as fs:
-        d = rmq_daemon(fs.url, "--rabbitmq-source", "prometheus", "--rabbitmq-prometheus-url", fs.url,
-                       "--rabbitmq-plugin-consumers", "detail")
+        d = plugin_daemon(fs, "--rabbitmq-plugin-consumers", "detail")
         try:
             s, ok = wait_for(d, lambda s: served_ok(s) and s.get(
                 "rabbitmq_individual_queue_consumers", vhost="a/b", name="q2") == 0)
