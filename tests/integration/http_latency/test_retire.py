@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import Env, cgroup2_mount, info, scrape, wait_until
-from hostmon_test import daemon_map_ids, main, map_dump, parse_samples, running_daemon
+from hostmon_test import daemon_map_ids, key_cgroup_ids, main, map_dump, parse_samples, running_daemon
 from node_env import NodeServer
 
 COUNT = "hostmon_http_server_request_duration_seconds_count"
