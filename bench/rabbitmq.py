@@ -21,8 +21,9 @@ FAST = ("disable_stats=true&enable_queue_totals=true&columns=name,vhost,node,typ
 VHOSTS = ["/", "bench1", "bench2", "bench3", "bench4"]
 
 
-def curl_time(url, what="time_total"):
-    out = subprocess.run(["curl", "-s", "-u", "guest:guest", "-o", "/dev/null", "-w", "%{" + what + "}", url],
+def curl_time(url, what="time_total", headers=()):
+    args = [a for h in headers for a in ("-H", h)]
+    out = subprocess.run(["curl", "-s", "-u", "guest:guest", *args, "-o", "/dev/null", "-w", "%{" + what + "}", url],
                          capture_output=True, text=True, check=True).stdout
     return float(out)
 

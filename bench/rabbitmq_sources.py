@@ -45,11 +45,19 @@ def hostmon_polls(b, n, source, consumers="count"):
         # the first poll also ran the detail poll before it; the next ones are count polls alone
         polls = [next_poll_duration(addr, polls_done=i) for i in range(POLLS)]
         page = scrape_text(addr)
+        # as Prometheus scrapes (gzip), and as curl without --compressed (the text, inflated on
+        # the way out)
+        gzip_ms = min(curl_time(f"http://{addr}/metrics", headers=["Accept-Encoding: gzip"])
+                      for _ in range(5)) * 1000
         scrape_ms = min(curl_time(f"http://{addr}/metrics") for _ in range(5)) * 1000
-        rss_kb = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{d.pid}/status").read()).group(1))
+        status = open(f"/proc/{d.pid}/status").read()
+        rss_kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+        # the peak over the whole run: the first poll (with its detail poll), the count polls, and
+        # every scrape above
+        hwm_kb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
         return {"poll_s": statistics.median(polls), "polls": polls,
                 "queues": metric(page, "hostmon_rabbitmq_queues"), "scrape_ms": scrape_ms,
-                "rss_mb": rss_kb / 1024,
+                "gzip_ms": gzip_ms, "rss_mb": rss_kb / 1024, "peak_mb": hwm_kb / 1024,
                 "source": re.search(r'hostmon_rabbitmq_source\{[^}]*source="(\w+)"', page).group(1)}
     finally:
         d.terminate()
@@ -83,7 +91,8 @@ def run_size(b, n, nvhosts):
     for name, r in (("management", mgmt), ("prometheus", prom), ("prometheus, consumers at detail", lean)):
         print(f"hostmon source={name} (used {r['source']}) queues={n} vhosts={nvhosts} exported={r['queues']:.0f} "
               f"poll_s={r['poll_s']:.3f} polls_s={','.join(f'{p:.3f}' for p in r['polls'])} "
-              f"scrape_ms={r['scrape_ms']:.1f} rss_mb={r['rss_mb']:.1f}", flush=True)
+              f"scrape_gzip_ms={r['gzip_ms']:.1f} scrape_text_ms={r['scrape_ms']:.1f} "
+              f"rss_mb={r['rss_mb']:.1f} peak_rss_mb={r['peak_mb']:.1f}", flush=True)
     print(plain.stdout.strip() or plain.stderr.strip()[-500:], flush=True)
     print(f"broker alone (curl, median of 3): management {floor_mgmt:.3f} s, plugin {floor_prom:.3f} s, "
           f"plugin without queue_consumer_count {floor_lean:.3f} s", flush=True)

@@ -255,22 +255,29 @@ static char *put_labels(char *p, const struct family_ctx *c)
 	return p;
 }
 
-/* Loads the series' label values into the context; returns their total length. */
-static size_t load_values(struct family_ctx *c, const struct metric_series *m)
+/* The lengths of the label values in c->values; returns their total. */
+static size_t measure_values(struct family_ctx *c)
 {
 	size_t i, total = 0;
 
 	for (i = 0; i < c->nlabels; i++) {
-		c->values[i] = metric_series_label_value(m, i);
 		c->value_len[i] = strlen(c->values[i]);
 		total += c->value_len[i];
 	}
 	return total;
 }
 
-static int render_sample(struct buf *out, struct family_ctx *c, const struct metric_series *m)
+/* Loads the series' label values into the context; returns their total length. */
+static size_t load_values(struct family_ctx *c, const struct metric_series *m)
 {
-	size_t total = load_values(c, m);
+	for (size_t i = 0; i < c->nlabels; i++)
+		c->values[i] = metric_series_label_value(m, i);
+	return measure_values(c);
+}
+
+/* One sample line of the label values loaded in c. */
+static int render_sample(struct buf *out, struct family_ctx *c, size_t total, double value)
+{
 	char *p;
 
 	if (buf_reserve(out, c->fixed + ESC_MAX * total))
@@ -283,7 +290,7 @@ static int render_sample(struct buf *out, struct family_ctx *c, const struct met
 		*p++ = '}';
 	}
 	*p++ = ' ';
-	p = expo_num_put_value(p, metric_series_value(m));
+	p = expo_num_put_value(p, value);
 	*p++ = '\n';
 	*p = '\0';
 	out->len = (size_t)(p - out->data);
@@ -404,12 +411,56 @@ static int render_header(struct buf *out, const struct family_ctx *c, bool om)
 	return 0;
 }
 
+/* Hands out's bytes to the sink once they pass EXPO_SINK_BYTES (every byte when last). */
+static int drain(struct buf *out, const struct expo_sink *sink, bool last)
+{
+	int err;
+
+	if (out->err || !sink || (!last && out->len < EXPO_SINK_BYTES) || !out->len)
+		return out->err;
+	err = sink->take(sink->arg, out->data, out->len);
+	buf_reset(out);
+	return err;
+}
+
+/* The series of a generated node, each written as it is made. */
+static int render_generated(struct buf *out, struct family_ctx *c, metric_series_fn series,
+			    const void *arg, size_t n, const struct expo_sink *sink)
+{
+	double value;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!series(arg, i, c->values, &value))
+			continue;
+		err = render_sample(out, c, measure_values(c), value);
+		if (!err)
+			err = drain(out, sink, false);
+	}
+	return err;
+}
+
+static int render_series(struct buf *out, struct family_ctx *c, const struct metric_series *m,
+			 const struct expo_sink *sink)
+{
+	metric_series_fn series;
+	const void *arg;
+	size_t n;
+
+	if (metric_series_generator(m, &series, &arg, &n))
+		return render_generated(out, c, series, arg, n, sink);
+	if (c->nle)
+		return render_histogram(out, c, m);
+	return render_sample(out, c, load_values(c, m), metric_series_value(m));
+}
+
 /*
  * A snapshot with a recorded error still holds only valid families and
  * series (failed adds are dropped), so it is rendered: one failing
  * collector must not blank the page for the others.
  */
-int expo_render(const struct metric_snapshot *s, enum expo_format fmt, struct buf *out)
+int expo_render_to(const struct metric_snapshot *s, enum expo_format fmt, struct buf *out,
+		   const struct expo_sink *sink)
 {
 	const struct metric_family *f;
 	const struct metric_series *m;
@@ -417,7 +468,7 @@ int expo_render(const struct metric_snapshot *s, enum expo_format fmt, struct bu
 	bool om = fmt == EXPO_OPENMETRICS;
 	int err;
 
-	if (!s || !out || (fmt != EXPO_TEXT && fmt != EXPO_OPENMETRICS))
+	if (!s || !out || (fmt != EXPO_TEXT && fmt != EXPO_OPENMETRICS) || (sink && !sink->take))
 		return -EINVAL;
 	if (out->err)
 		return out->err;
@@ -427,10 +478,9 @@ int expo_render(const struct metric_snapshot *s, enum expo_format fmt, struct bu
 			return err;
 		err = render_header(out, &c, om);
 		for (m = metric_family_first_series(f); m && !err; m = metric_series_next(m)) {
-			if (c.nle)
-				err = render_histogram(out, &c, m);
-			else
-				err = render_sample(out, &c, m);
+			err = render_series(out, &c, m, sink);
+			if (!err)
+				err = drain(out, sink, false);
 		}
 		family_ctx_release(&c);
 		if (err)
@@ -438,74 +488,125 @@ int expo_render(const struct metric_snapshot *s, enum expo_format fmt, struct bu
 	}
 	if (om)
 		buf_append(out, "# EOF\n", 6);
-	return out->err;
+	return drain(out, sink, true);
+}
+
+int expo_render(const struct metric_snapshot *s, enum expo_format fmt, struct buf *out)
+{
+	return expo_render_to(s, fmt, out, NULL);
 }
 
 /*
  * ISA-L igzip level 1: about four times faster than zlib level 1 on a
  * metrics page, and no larger (bench/render_bench.c). Level 1 needs a
  * working buffer besides the 80 KiB stream state; both are allocated per
- * call, in one block (cheap next to compressing a page), and aligned to a
+ * stream, in one block (cheap next to compressing a page), and aligned to a
  * cache line as ISA-L prefers.
  */
-struct gzip_work {
+struct expo_gzip {
 	struct isal_zstream zs;
 	_Alignas(64) uint8_t level_buf[ISAL_DEF_LVL1_DEFAULT];
+	struct buf *out;
+	int err;
 };
 
-/*
- * Room that always suffices: ISA-L writes a block stored (5 bytes of header
- * per 64 KiB) when compressing would make it larger, and gzip adds 18 bytes
- * of framing; len / 8 + 1024 covers both with a wide margin.
- */
-static size_t gzip_bound(size_t len)
+struct expo_gzip *expo_gzip_begin(struct buf *out)
 {
-	return len + len / 8 + 1024;
+	struct expo_gzip *z;
+
+	if (!out) {
+		errno = EINVAL;
+		return NULL;
+	}
+	z = aligned_alloc(_Alignof(struct expo_gzip), sizeof(*z));
+	if (!z) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	isal_deflate_init(&z->zs);
+	z->zs.level = 1;
+	z->zs.level_buf = z->level_buf;
+	z->zs.level_buf_size = sizeof(z->level_buf);
+	z->zs.gzip_flag = IGZIP_GZIP; /* RFC 1952 header and trailer */
+	z->zs.flush = NO_FLUSH;
+	z->out = out;
+	z->err = out->err;
+	return z;
+}
+
+/*
+ * Room for what len more input bytes can make: ISA-L writes a block stored
+ * (5 bytes of header per 64 KiB) when compressing would make it larger, and
+ * gzip adds 18 bytes of framing; len / 8 + 1024 covers both with a wide
+ * margin (and buf_reserve grows by doubling). A call that still finds the
+ * room short, with input buffered inside ISA-L, only asks for more.
+ */
+static int gzip_room(struct expo_gzip *z, size_t len)
+{
+	return buf_reserve(z->out, len / 8 + 1024);
+}
+
+int expo_gzip_write(struct expo_gzip *z, const void *in, size_t len, bool last)
+{
+	struct buf *out;
+
+	if (!z || (!in && len))
+		return -EINVAL;
+	if (z->err)
+		return z->err;
+	/* ISA-L counts in 32-bit fields; a piece over 2 GiB is a runaway, not a page. */
+	if (len > UINT32_MAX / 2)
+		return -EFBIG;
+	out = z->out;
+	z->zs.next_in = (uint8_t *)(uintptr_t)(len ? in : "");
+	z->zs.avail_in = (uint32_t)len;
+	z->zs.end_of_stream = last;
+	for (;;) {
+		size_t room;
+		int ret;
+
+		if ((z->err = gzip_room(z, z->zs.avail_in)))
+			return z->err;
+		room = out->cap - out->len - 1;
+		z->zs.next_out = (uint8_t *)out->data + out->len;
+		z->zs.avail_out = room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
+		ret = isal_deflate(&z->zs);
+		out->len += room - z->zs.avail_out;
+		out->data[out->len] = '\0';
+		if (ret != COMP_OK)
+			return z->err = -EIO;
+		/* done: every byte taken with room to spare, and at the end the trailer written */
+		if (!z->zs.avail_in && z->zs.avail_out &&
+		    (!last || z->zs.internal_state.state == ZSTATE_END))
+			return 0;
+	}
+}
+
+void expo_gzip_free(struct expo_gzip *z)
+{
+	free(z);
 }
 
 int expo_gzip(const void *in, size_t len, struct buf *out)
 {
-	struct gzip_work *w;
-	size_t start, room;
-	int ret, err = 0;
+	struct expo_gzip *z;
+	size_t start;
+	int err;
 
 	if (!out || (!in && len))
 		return -EINVAL;
 	if (out->err)
 		return out->err;
-	/* ISA-L counts in 32-bit fields; a page over 2 GiB is a runaway, not a page. */
-	if (len > UINT32_MAX / 2)
-		return -EFBIG;
-	if (buf_reserve(out, gzip_bound(len)))
-		return out->err;
-	w = aligned_alloc(_Alignof(struct gzip_work), sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-
-	isal_deflate_init(&w->zs);
-	w->zs.level = 1;
-	w->zs.level_buf = w->level_buf;
-	w->zs.level_buf_size = sizeof(w->level_buf);
-	w->zs.gzip_flag = IGZIP_GZIP; /* RFC 1952 header and trailer */
-	w->zs.flush = NO_FLUSH;
-	w->zs.end_of_stream = 1;
-	w->zs.next_in = (uint8_t *)(uintptr_t)(len ? in : "");
-	w->zs.avail_in = (uint32_t)len;
 	start = out->len;
-	room = out->cap - start - 1;
-	w->zs.next_out = (uint8_t *)out->data + start;
-	w->zs.avail_out = room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
-
-	/* With gzip_bound() bytes of room, one call consumes everything and writes the trailer. */
-	ret = isal_deflate(&w->zs);
-	if (ret != COMP_OK || w->zs.internal_state.state != ZSTATE_END || w->zs.avail_in) {
-		out->data[start] = '\0'; /* drop the partial stream, keep the buffer's NUL */
-		err = -EIO;
-		goto done;
+	z = expo_gzip_begin(out);
+	if (!z)
+		return -errno;
+	err = expo_gzip_write(z, in, len, true);
+	expo_gzip_free(z);
+	if (err && !out->err) {
+		out->len = start; /* drop the partial stream, keep the buffer's NUL */
+		if (out->data)
+			out->data[start] = '\0';
 	}
-	out->len = start + w->zs.total_out;
-	out->data[out->len] = '\0';
-done:
-	free(w);
 	return err;
 }

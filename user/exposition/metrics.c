@@ -75,7 +75,15 @@ struct metric_series {
 	struct metric_series *next;
 	double value;
 	uint64_t *buckets;
+	const struct metric_gen *gen; /* a node of metric_add_generated(), else NULL */
 	const char *labels[];
+};
+
+/* Series made at render time; arg follows, copied. */
+struct metric_gen {
+	metric_series_fn series;
+	size_t n;
+	_Alignas(16) unsigned char arg[];
 };
 
 /* An error belongs to the innermost open section, so it rolls back only that section's work. */
@@ -480,6 +488,7 @@ static struct metric_series *series_new(struct metric_family *f, const char *con
 	m->next = NULL;
 	m->value = 0;
 	m->buckets = NULL;
+	m->gen = NULL;
 	if (nb) {
 		m->buckets = (uint64_t *)&m->labels[f->nlabels];
 		memcpy(m->buckets, bucket_counts, nb * sizeof(uint64_t));
@@ -550,6 +559,34 @@ int metric_snapshot_hold(struct metric_snapshot *s, void (*release)(void *arg), 
 	h->next = s->holds;
 	s->holds = h;
 	return 0;
+}
+
+void metric_add_generated(struct metric_family *f, size_t n, metric_series_fn series,
+			  const void *arg, size_t arg_size)
+{
+	struct metric_series *m;
+	struct metric_gen *g;
+
+	if (!f)
+		return;
+	if (f->type == METRIC_HISTOGRAM || !series || (arg_size && !arg)) {
+		snapshot_fail(f->snap, -EINVAL);
+		return;
+	}
+	if (arg_size > SIZE_MAX / 2) {
+		snapshot_fail(f->snap, -ENOMEM);
+		return;
+	}
+	m = arena_alloc(f->snap, sizeof(*m));
+	g = m ? arena_alloc(f->snap, sizeof(*g) + arg_size) : NULL;
+	if (!g)
+		return;
+	g->series = series;
+	g->n = n;
+	if (arg_size)
+		memcpy(g->arg, arg, arg_size);
+	*m = (struct metric_series){ .gen = g };
+	series_link(f, m);
 }
 
 void metric_add_histogram(struct metric_family *f, const char *const *label_values,
@@ -648,4 +685,15 @@ const uint64_t *metric_series_buckets(const struct metric_series *m)
 double metric_series_sum(const struct metric_series *m)
 {
 	return m->value;
+}
+
+bool metric_series_generator(const struct metric_series *m, metric_series_fn *series,
+			     const void **arg, size_t *n)
+{
+	if (!m->gen)
+		return false;
+	*series = m->gen->series;
+	*arg = m->gen->arg;
+	*n = m->gen->n;
+	return true;
 }

@@ -3,6 +3,7 @@
 #ifndef HOSTMON_EXPOSITION_METRICS_H
 #define HOSTMON_EXPOSITION_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,7 +99,25 @@ void metric_add_borrowed(struct metric_family *f, const char *const *label_value
 /* Calls release(arg) when s is freed. 0, or -ENOMEM (nothing registered: do not borrow). */
 int metric_snapshot_hold(struct metric_snapshot *s, void (*release)(void *arg), void *arg);
 
-/* Read access for the writer and for tests. */
+/*
+ * Series made when the snapshot is rendered instead of stored in it: for a
+ * source with hundreds of thousands of series (RabbitMQ queues), the
+ * snapshot then holds one node where it would hold one per series, and the
+ * page is written from memory the source keeps anyway (held with
+ * metric_snapshot_hold). At render time series(arg, i, labels, &value) is
+ * called for i in [0, n), in order: it fills the family's nlabels label
+ * values (borrowed, valid until the snapshot is freed) and the value, or
+ * returns false to leave series i out. arg_size bytes of arg are copied into
+ * the snapshot. Gauges and counters only (-EINVAL otherwise); the node
+ * takes its place among the family's series and is rolled back with its
+ * section like any add.
+ */
+typedef bool (*metric_series_fn)(const void *arg, size_t i, const char **labels, double *value);
+void metric_add_generated(struct metric_family *f, size_t n, metric_series_fn series,
+			  const void *arg, size_t arg_size);
+
+/* Read access for the writer and for tests. A node of metric_add_generated() is one series node
+ * (metric_family_nseries counts it once); metric_series_generator() tells it apart. */
 struct metric_series;
 const struct metric_family *metric_snapshot_first(const struct metric_snapshot *s);
 const struct metric_family *metric_family_next(const struct metric_family *f);
@@ -116,5 +135,8 @@ const char *metric_series_label_value(const struct metric_series *m, size_t i);
 double metric_series_value(const struct metric_series *m);
 const uint64_t *metric_series_buckets(const struct metric_series *m); /* nbounds + 1 */
 double metric_series_sum(const struct metric_series *m);
+/* A node of metric_add_generated(): its series function and n; false for a stored series. */
+bool metric_series_generator(const struct metric_series *m, metric_series_fn *series,
+			     const void **arg, size_t *n);
 
 #endif

@@ -297,7 +297,48 @@ static void *poller(void *arg)
 	return NULL;
 }
 
-/* Queue names are borrowed from snap, which the scrape holds until it is rendered. */
+/* What the queue series of one family are made from when the page is rendered. */
+struct queue_series {
+	const char *host;	     /* the collector's */
+	const struct rmq_snap *snap; /* held by the metric snapshot */
+	int value;		     /* an enum rmq_value, or -1 for the info series */
+};
+
+static bool queue_value_series(const void *arg, size_t i, const char **labels, double *value)
+{
+	const struct queue_series *qs = arg;
+	const struct rmq_queue *q = &qs->snap->queues.items[i];
+
+	if (!(q->present & (1u << qs->value)))
+		return false;
+	labels[0] = qs->host;
+	labels[1] = q->vhost;
+	labels[2] = q->name;
+	*value = q->v[qs->value];
+	return true;
+}
+
+static bool queue_info_series(const void *arg, size_t i, const char **labels, double *value)
+{
+	const struct queue_series *qs = arg;
+	const struct rmq_queue *q = &qs->snap->queues.items[i];
+
+	labels[0] = qs->host;
+	labels[1] = q->vhost;
+	labels[2] = q->name;
+	labels[3] = q->node;
+	labels[4] = q->type;
+	labels[5] = q->state;
+	labels[6] = q->durable < 0 ? "" : q->durable ? "true" : "false";
+	*value = 1;
+	return true;
+}
+
+/*
+ * The series of every queue are made from snap as the page is rendered (the metric snapshot
+ * holds snap until then): 50,000 queues are 400,000 series, which stored would be about 20 MB
+ * per scrape beside the queue records they repeat.
+ */
 static void add_queue_series(struct metric_snapshot *s, const char *host, struct rmq_snap *snap)
 {
 	static const char *const labels[] = { "host", "vhost", "name" };
@@ -318,40 +359,27 @@ static void add_queue_series(struct metric_snapshot *s, const char *host, struct
 						"Bytes of message bodies delivered and not yet "
 						"acknowledged." },
 	};
-	struct metric_family *f[RMQ_NVALUES];
 	char name[96];
 
+	atomic_fetch_add(&snap->refs, 1);
+	if (metric_snapshot_hold(s, snap_release, snap)) {
+		atomic_fetch_sub(&snap->refs, 1); /* still more than the collector's own: no free */
+		return;				  /* -ENOMEM is recorded: the section rolls back */
+	}
+	size_t n = snap->queues.len;
 	for (int i = 0; i < RMQ_NVALUES; i++) {
 		snprintf(name, sizeof(name), "rabbitmq_individual_queue_%s", fams[i].suffix);
-		f[i] = metric_family_get(s, name, fams[i].help, METRIC_GAUGE, 3, labels);
+		struct queue_series qs = { host, snap, i };
+		metric_add_generated(
+			metric_family_get(s, name, fams[i].help, METRIC_GAUGE, 3, labels), n,
+			queue_value_series, &qs, sizeof(qs));
 	}
-	struct metric_family *info =
-		metric_family_get(s, "rabbitmq_individual_queue_info",
-				  "Facts about the queue as labels; the value is always 1.",
-				  METRIC_GAUGE, 7, info_labels);
-	atomic_fetch_add(&snap->refs, 1);
-	bool borrow = metric_snapshot_hold(s, snap_release, snap) == 0;
-	if (!borrow)
-		atomic_fetch_sub(&snap->refs, 1); /* still more than the collector's own: no free */
-	void (*add)(struct metric_family *, const char *const *, double) =
-		borrow ? metric_add_borrowed : metric_add;
-	for (size_t i = 0; i < snap->queues.len; i++) {
-		const struct rmq_queue *q = &snap->queues.items[i];
-		const char *v[] = { host, q->vhost, q->name };
-		for (int k = 0; k < RMQ_NVALUES; k++)
-			if (q->present & (1u << k))
-				add(f[k], v, q->v[k]);
-		const char *iv[] = { host,
-				     q->vhost,
-				     q->name,
-				     q->node,
-				     q->type,
-				     q->state,
-				     q->durable < 0 ? ""
-				     : q->durable   ? "true"
-						    : "false" };
-		add(info, iv, 1); /* host is the collector's, the rest static or the snapshot's */
-	}
+	struct queue_series qs = { host, snap, -1 };
+	metric_add_generated(metric_family_get(s, "rabbitmq_individual_queue_info",
+					       "Facts about the queue as labels; the value is "
+					       "always 1.",
+					       METRIC_GAUGE, 7, info_labels),
+			     n, queue_info_series, &qs, sizeof(qs));
 }
 
 static int rmq_collect(void *state, struct metric_snapshot *s)

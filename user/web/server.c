@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "web/budget.h"
+#include "web/unzip.h"
 #include "web/listen.h"
 
 /* A response body buffer larger than this is freed after use instead of kept for the next one. */
@@ -41,9 +42,12 @@ struct conn {
 	uint64_t deadline_ms;
 	struct buf head;
 	struct buf body;
-	struct web_page *page; /* when set, the body sent instead of body */
-	size_t charged;	       /* private bytes counted in queued_bytes */
-	size_t out_off;	       /* bytes of head (+ body) already sent */
+	struct web_page *page;	 /* when set, the body sent instead of body */
+	bool decode;		 /* the page's text is sent, inflated (resp->decode) */
+	struct web_unzip *unzip; /* how, when the body is sent (not for HEAD) */
+	size_t text_len;	 /* its length */
+	size_t charged;		 /* private bytes counted in queued_bytes */
+	size_t out_off;		 /* bytes of head (+ body) already sent */
 	bool send_body;
 	size_t in_len;
 	char in[]; /* max_head bytes */
@@ -142,13 +146,23 @@ static const char *body_data(const struct conn *c)
 
 static size_t body_len(const struct conn *c)
 {
-	return c->page ? c->page->len : c->body.len;
+	return c->decode ? c->text_len : c->page ? c->page->len : c->body.len;
+}
+
+/* The body bytes from off on that can be sent now: the page's or the connection's own, or the
+ * window of a decoded page; -EBADMSG for a page that does not decode to what it promised. */
+static ssize_t body_at(struct conn *c, size_t off, const char **data)
+{
+	if (c->unzip)
+		return web_unzip_at(c->unzip, off, data);
+	*data = body_data(c) + off;
+	return (ssize_t)(body_len(c) - off);
 }
 
 /* Counts the response c is about to send: its own buffers, and its page as one more holder. */
 static void conn_charge(struct conn *c)
 {
-	c->charged = c->head.len + (c->page ? 0 : c->body.len);
+	c->charged = c->head.len + (c->page ? 0 : c->body.len) + (c->unzip ? web_unzip_bytes() : 0);
 	c->srv->budget.private_bytes += c->charged;
 }
 
@@ -159,6 +173,9 @@ static void conn_release(struct conn *c)
 
 	s->budget.private_bytes -= c->charged;
 	c->charged = 0;
+	web_unzip_free(c->unzip);
+	c->unzip = NULL;
+	c->decode = false;
 	if (c->page) {
 		web_page_unref(c->page);
 		c->page = NULL;
@@ -254,11 +271,17 @@ static void queue_response(struct conn *c, const struct web_request *req)
 		buf_reset(&c->body);
 		c->page = r.page;
 		s->budget.scrapes_in_flight++;
+		if (r.decode && req->method != WEB_HEAD &&
+		    !(c->unzip = web_unzip_new(r.page->data, r.page->len)))
+			c->body.err = -ENOMEM; /* answered below */
+		c->decode = r.decode;
+		c->text_len = r.decode ? web_unzip_text_len(r.page->data, r.page->len) : 0;
 	} else if (!c->body.err && web_budget_over(&s->budget, c->body.len)) {
 		web_budget_refuse(&s->budget, &r, WEB_REFUSED_QUEUED_BYTES);
 	}
 	if (c->body.err) {
 		/* The handler ran out of memory: say so rather than send a truncated page. */
+		conn_release(c);
 		buf_free(&c->body);
 		buf_init(&c->body);
 		buf_puts(&c->body, "out of memory\n");
@@ -294,17 +317,19 @@ static int conn_flush(struct conn *c)
 
 		struct iovec iov[2];
 		int n = 0;
+		size_t off = c->out_off > c->head.len ? c->out_off - c->head.len : 0;
+		const char *data = NULL;
+		ssize_t avail = c->send_body && blen ? body_at(c, off, &data) : 0;
+		if (avail < 0 || (c->out_off >= c->head.len && avail == 0))
+			return -1; /* a page that does not decode: the promised length cannot be
+				      kept */
 		if (c->out_off < c->head.len) {
 			iov[n].iov_base = c->head.data + c->out_off;
 			iov[n++].iov_len = c->head.len - c->out_off;
-			if (c->send_body && blen) {
-				iov[n].iov_base = (void *)body_data(c);
-				iov[n++].iov_len = blen;
-			}
-		} else {
-			size_t off = c->out_off - c->head.len;
-			iov[n].iov_base = (void *)(body_data(c) + off);
-			iov[n++].iov_len = blen - off;
+		}
+		if (avail > 0) {
+			iov[n].iov_base = (void *)data;
+			iov[n++].iov_len = (size_t)avail;
 		}
 		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);

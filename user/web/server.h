@@ -53,6 +53,9 @@ struct web_response {
 	struct buf *body;	      /* owned by the server; the handler appends */
 	/* set by web_server_serve_page(): the body is this shared page instead */
 	struct web_page *page;
+	/* the page is gzip and the client does not take it: send the text it holds, inflated as the
+	 * socket takes it (web/unzip.h), Content-Encoding unset */
+	bool decode;
 	bool close; /* close the connection after this response */
 };
 

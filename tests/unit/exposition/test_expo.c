@@ -580,6 +580,97 @@ static void test_gzip_large(void)
 	metric_snapshot_free(s);
 }
 
+/* A sink that keeps every piece it is handed, and can fail at the piece numbered fail_at. */
+struct pieces {
+	struct buf all;
+	size_t n, smallest, last_len;
+	size_t fail_at;
+};
+
+static int take_piece(void *arg, const char *data, size_t len)
+{
+	struct pieces *p = arg;
+
+	if (++p->n == p->fail_at)
+		return -EPIPE;
+	if (p->n > 1 && p->last_len < p->smallest)
+		p->smallest = p->last_len; /* only the last piece may be short */
+	p->last_len = len;
+	buf_append(&p->all, data, len);
+	return 0;
+}
+
+static int gzip_piece(void *arg, const char *data, size_t len)
+{
+	return expo_gzip_write(arg, data, len, false);
+}
+
+/*
+ * Through a sink the page comes in pieces of EXPO_SINK_BYTES or more (the last may be
+ * shorter) that add up to what expo_render writes; the scratch buffer stays a piece long;
+ * a failing sink ends the render; and the pieces streamed into gzip inflate to the page.
+ */
+static void test_sink(void)
+{
+	static const char *const ln[] = { "i" };
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *f = metric_family_get(s, "y_total", "Y.", METRIC_COUNTER, 1, ln);
+	struct pieces p = { .smallest = SIZE_MAX };
+	struct buf page, scratch, gz, back;
+	char val[32];
+
+	buf_init(&page);
+	buf_init(&scratch);
+	buf_init(&gz);
+	buf_init(&back);
+	for (int i = 0; i < 40000; i++) {
+		const char *v[] = { val };
+
+		snprintf(val, sizeof(val), "series-%d", i);
+		metric_add(f, v, i);
+	}
+	CHECK(expo_render(s, EXPO_OPENMETRICS, &page) == 0 && page.len > 4 * EXPO_SINK_BYTES,
+	      "render %zu bytes", page.len);
+	struct expo_sink sink = { take_piece, &p };
+	CHECK(expo_render_to(s, EXPO_OPENMETRICS, &scratch, &sink) == 0, "render to a sink");
+	CHECK(p.all.len == page.len && memcmp(p.all.data, page.data, page.len) == 0,
+	      "the pieces are the page (%zu of %zu bytes, %zu pieces)", p.all.len, page.len, p.n);
+	CHECK(p.n > 4 && p.smallest >= EXPO_SINK_BYTES, "%zu pieces, the smallest %zu bytes", p.n,
+	      p.smallest);
+	CHECK(scratch.len == 0 && scratch.cap < 2 * EXPO_SINK_BYTES + 4096,
+	      "scratch left empty, a piece long (%zu)", scratch.cap);
+
+	struct pieces failing = { .smallest = SIZE_MAX, .fail_at = 3 };
+	sink.arg = &failing;
+	CHECK(expo_render_to(s, EXPO_OPENMETRICS, &scratch, &sink) == -EPIPE,
+	      "a failing sink ends the render");
+	CHECK(failing.n == 3, "no piece after the failure: %zu", failing.n);
+	sink.take = NULL;
+	CHECK(expo_render_to(s, EXPO_TEXT, &scratch, &sink) == -EINVAL, "a sink without take");
+
+	struct expo_gzip *z = expo_gzip_begin(&gz);
+	struct expo_sink zsink = { gzip_piece, z };
+	buf_reset(&scratch);
+	CHECK(z && expo_render_to(s, EXPO_OPENMETRICS, &scratch, &zsink) == 0 &&
+		      expo_gzip_write(z, NULL, 0, true) == 0,
+	      "streamed into gzip");
+	expo_gzip_free(z);
+	CHECK(gunzip(gz.data, gz.len, &back) == 0 && back.len == page.len &&
+		      memcmp(back.data, page.data, page.len) == 0,
+	      "the stream inflates to the page (%zu bytes from %zu)", back.len, gz.len);
+	CHECK(gz.len < page.len / 4, "and it is compressed: %zu of %zu", gz.len, page.len);
+	CHECK(expo_gzip_begin(NULL) == NULL && errno == EINVAL, "no output buffer");
+	CHECK(expo_gzip_write(NULL, "x", 1, true) == -EINVAL, "no stream");
+
+	buf_free(&p.all);
+	buf_free(&failing.all);
+	buf_free(&page);
+	buf_free(&scratch);
+	buf_free(&gz);
+	buf_free(&back);
+	metric_snapshot_free(s);
+}
+
 static void test_buf(void)
 {
 	struct metric_snapshot *s;
@@ -630,6 +721,7 @@ int main(void)
 	test_render_after_error();
 	test_gzip();
 	test_gzip_large();
+	test_sink();
 	test_buf();
 	return test_summary("exposition/test_expo");
 }

@@ -614,6 +614,75 @@ static void test_section_many(void)
 	metric_snapshot_free(s);
 }
 
+/* What generated series are made from in the tests: names[i] and values[i], -1 left out. */
+struct gen_rows {
+	const char *const *names;
+	const double *values;
+};
+
+static bool gen_row(const void *arg, size_t i, const char **labels, double *value)
+{
+	const struct gen_rows *r = arg;
+
+	if (r->values[i] < 0)
+		return false;
+	labels[0] = r->names[i];
+	*value = r->values[i];
+	return true;
+}
+
+/*
+ * Generated series render in their place among stored ones, skip what the function leaves
+ * out, escape like stored labels, and go with a failed section like any add.
+ */
+static void test_generated(void)
+{
+	static const char *const names[] = { "a", "b\"q", "c" };
+	static const double values[] = { 1, -1, 2.5 };
+	struct gen_rows rows = { names, values };
+	struct metric_snapshot *s = metric_snapshot_new();
+	struct metric_family *f = metric_family_get(s, "g", "G.", METRIC_GAUGE, 1, x_label);
+	struct metric_section sec;
+	metric_series_fn fn;
+	const void *arg;
+	size_t n;
+
+	struct gen_rows tmp = rows;
+	add_x(f, "first", 0);
+	metric_add_generated(f, 3, gen_row, &tmp, sizeof(tmp));
+	tmp.names = NULL; /* the argument was copied */
+	add_x(f, "last", 9);
+	CHECK(metric_snapshot_error(s) == 0 && metric_family_nseries(f) == 3, "three nodes: %zu",
+	      metric_family_nseries(f));
+	const struct metric_series *m = metric_series_next(metric_family_first_series(f));
+	CHECK(m && metric_series_generator(m, &fn, &arg, &n) && fn == gen_row && n == 3 &&
+		      ((const struct gen_rows *)arg)->values == values,
+	      "the node tells its generator");
+	CHECK(!metric_series_generator(metric_family_first_series(f), &fn, &arg, &n),
+	      "a stored series is no generator");
+	check_page(s, "# HELP g G.\n# TYPE g gauge\n"
+		      "g{x=\"first\"} 0\ng{x=\"a\"} 1\ng{x=\"c\"} 2.5\ng{x=\"last\"} 9\n");
+
+	metric_snapshot_begin_section(s, &sec);
+	metric_add_generated(f, 3, gen_row, &rows, sizeof(rows));
+	CHECK(metric_snapshot_end_section(s, &sec, -EIO) == -EIO, "section fails");
+	CHECK(metric_family_nseries(f) == 3, "its generated node went: %zu",
+	      metric_family_nseries(f));
+
+	metric_add_generated(f, 0, gen_row, NULL, 0);
+	CHECK(metric_snapshot_error(s) == 0, "no series and no argument is fine");
+	metric_add_generated(f, 1, NULL, &rows, sizeof(rows));
+	CHECK(metric_snapshot_error(s) == -EINVAL, "no function: -EINVAL");
+	metric_snapshot_free(s);
+
+	s = metric_snapshot_new();
+	f = metric_histogram_get(s, "h_seconds", "h", 0, NULL, 0, NULL);
+	metric_add_generated(f, 1, gen_row, &rows, sizeof(rows));
+	CHECK(metric_snapshot_error(s) == -EINVAL, "a histogram is never generated");
+	metric_add_generated(NULL, 1, gen_row, &rows, sizeof(rows)); /* ignored */
+	metric_snapshot_free(s);
+}
+
 int main(void)
 {
 	test_borrowed();
@@ -632,5 +701,6 @@ int main(void)
 	test_section_nested();
 	test_section_outside_error();
 	test_section_many();
+	test_generated();
 	return test_summary("exposition/test_metrics");
 }
