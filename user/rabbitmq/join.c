@@ -67,44 +67,105 @@ static int index_all(struct key_index *ix, const struct rmq_list *l)
 	return rc;
 }
 
-/* A fact the count source lacks, copied into the snapshot's own arena (the facts list is replaced
- * by the next detail poll while scrapes may still hold this snapshot). */
-static int join_fact(struct rmq_list *fast, const char **dst, const char *fact)
+/* The last string copied into a list's arena for one field: queues in a row mostly share their
+ * node, type, state and vhost, which are then stored once per run instead of once per queue. */
+struct copy_cache {
+	const char *src, *copy;
+};
+
+static const char *copy_once(struct rmq_list *l, struct copy_cache *c, const char *s)
 {
-	if (**dst || !*fact)
+	if (c->src && (c->src == s || strcmp(c->src, s) == 0))
+		return c->copy;
+	const char *copy = rmq_arena_strndup(l, s, strlen(s));
+	if (copy) {
+		c->src = s;
+		c->copy = copy;
+	}
+	return copy;
+}
+
+struct fact_copies {
+	struct copy_cache node, type, state, vhost;
+};
+
+/* A fact the record lacks, copied into dst's arena (the list it comes from is freed or replaced
+ * while dst lives on). */
+static int join_fact(struct rmq_list *dst, struct copy_cache *c, const char **field,
+		     const char *fact)
+{
+	if (**field || !*fact)
 		return 0;
-	const char *copy = rmq_arena_strndup(fast, fact, strlen(fact));
+	const char *copy = copy_once(dst, c, fact);
 	if (!copy)
 		return -ENOMEM;
-	*dst = copy;
+	*field = copy;
 	return 0;
 }
 
-static int join_facts(struct rmq_list *fast, struct rmq_queue *k, const struct rmq_queue *f)
+static int join_facts(struct rmq_list *dst, struct fact_copies *cc, struct rmq_queue *k,
+		      const struct rmq_queue *f)
 {
 	if (k->durable < 0)
 		k->durable = f->durable;
-	int rc = join_fact(fast, &k->type, f->type);
+	int rc = join_fact(dst, &cc->type, &k->type, f->type);
 	if (!rc)
-		rc = join_fact(fast, &k->state, f->state);
+		rc = join_fact(dst, &cc->state, &k->state, f->state);
 	if (!rc)
-		rc = join_fact(fast, &k->node, f->node);
+		rc = join_fact(dst, &cc->node, &k->node, f->node);
+	return rc;
+}
+
+int rmq_join_facts(struct rmq_list *details, const struct rmq_list *facts)
+{
+	struct key_index ix = { 0 };
+	struct fact_copies cc = { 0 };
+	int rc = 0;
+
+	if (!facts || !facts->len)
+		return 0;
+	/* room for every record details may end up with, at half load */
+	ix.cap = 16;
+	while (ix.cap < 2 * (details->len + facts->len))
+		ix.cap *= 2;
+	ix.slots = calloc(ix.cap, sizeof(*ix.slots));
+	if (!ix.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < details->len; i++)
+		index_find(&ix, details, details->items[i].vhost, details->items[i].name, i + 1);
+	for (size_t i = 0; !rc && i < facts->len; i++) {
+		const struct rmq_queue *f = &facts->items[i];
+		size_t d = index_find(&ix, details, f->vhost, f->name, 0);
+		if (d) {
+			rc = join_facts(details, &cc, &details->items[d - 1], f);
+			continue;
+		}
+		/* a queue the values' listing did not have (created between the two): its facts */
+		struct rmq_queue q = { .node = "", .type = "", .state = "", .durable = -1 };
+		q.vhost = copy_once(details, &cc.vhost, f->vhost);
+		q.name = q.vhost ? rmq_arena_strndup(details, f->name, strlen(f->name)) : NULL;
+		if (!q.name || join_facts(details, &cc, &q, f) ||
+		    rmq_list_push(details, &q, SIZE_MAX)) {
+			rc = -ENOMEM;
+			break;
+		}
+		index_find(&ix, details, q.vhost, q.name, details->len);
+	}
+	free(ix.slots);
 	return rc;
 }
 
 int rmq_join_build(const struct rmq_join *j, struct rmq_list *fast, size_t *matching,
 		   size_t *dropped)
 {
-	struct key_index seen = { 0 }, details = { 0 }, facts = { 0 };
-	const struct rmq_list *dl = j->details, *fl = j->facts;
+	struct key_index seen = { 0 }, details = { 0 };
+	struct fact_copies cc = { 0 };
+	const struct rmq_list *dl = j->details;
 	bool use_details = dl && dl->len;
 	size_t kept = 0;
-	bool use_facts = fl && fl->len;
 	int rc = index_build(&seen, fast);
 	if (!rc && use_details)
 		rc = index_all(&details, dl);
-	if (!rc && use_facts)
-		rc = index_all(&facts, fl);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < fast->len; i++) {
@@ -123,24 +184,22 @@ int rmq_join_build(const struct rmq_join *j, struct rmq_list *fast, size_t *matc
 		index_find(&seen, fast, q->vhost, q->name, kept + 1);
 		struct rmq_queue *k = &fast->items[kept++];
 		size_t d = use_details ? index_find(&details, dl, k->vhost, k->name, 0) : 0;
-		if (d) {
-			const struct rmq_queue *dq = &dl->items[d - 1];
-			/* only what the count poll lacks: the plugin's consumers are fresher */
-			for (int f = RMQ_CONSUMERS; f < RMQ_NVALUES; f++) {
-				if ((dq->present & (1u << f)) && !(k->present & (1u << f))) {
-					k->v[f] = dq->v[f];
-					k->present |= (uint16_t)(1u << f);
-				}
+		if (!d)
+			continue;
+		const struct rmq_queue *dq = &dl->items[d - 1];
+		/* only what the count poll lacks: the plugin's consumers are fresher */
+		for (int f = RMQ_CONSUMERS; f < RMQ_NVALUES; f++) {
+			if ((dq->present & (1u << f)) && !(k->present & (1u << f))) {
+				k->v[f] = dq->v[f];
+				k->present |= (uint16_t)(1u << f);
 			}
 		}
-		size_t fi = use_facts ? index_find(&facts, fl, k->vhost, k->name, 0) : 0;
-		if (fi && (rc = join_facts(fast, k, &fl->items[fi - 1])))
+		if ((rc = join_facts(fast, &cc, k, dq)))
 			goto out;
 	}
 	fast->len = kept;
 out:
 	free(seen.slots);
 	free(details.slots);
-	free(facts.slots);
 	return rc;
 }

@@ -44,8 +44,7 @@ struct rmq_state {
 	/* poller thread only */
 	struct rmq_fetch *fetch;
 	struct rmq_source *source;
-	struct rmq_list details;
-	struct rmq_list facts; /* type, state, durable where the count source lacks them */
+	struct rmq_list details; /* with type, state, durable where the count source lacks them */
 	double details_at;
 	int last_logged_reason;		 /* -1: last poll succeeded */
 	int detail_last_logged_reason;	 /* the same for the detail poll */
@@ -92,7 +91,7 @@ static void snap_release(void *arg)
 	snap_unref(arg);
 }
 
-/* The details, and facts, are used for two detail intervals at most. */
+/* The details are used for two detail intervals at most. */
 static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_snap *snap)
 {
 	bool fresh = clock_monotonic_seconds() - st->details_at <= 2 * st->detail_interval_s;
@@ -101,7 +100,6 @@ static int build_snap(struct rmq_state *st, struct rmq_list *fast, struct rmq_sn
 		.queues = &st->queues,
 		.max_queues = st->select.max_queues,
 		.details = fresh ? &st->details : NULL,
-		.facts = fresh ? &st->facts : NULL,
 	};
 	size_t capped = 0;
 	int rc = rmq_join_build(&j, fast, &snap->matching, &capped);
@@ -148,6 +146,13 @@ static void poll_details(struct rmq_state *st)
 	int rc = rmq_source_details(st->source, &st->select, &det, &facts, &fail);
 	if (rc == -ECANCELED)
 		return;
+	if (!rc && rmq_join_facts(&det, &facts)) {
+		rmq_list_free(&det);
+		fail.reason = RMQ_REASON_TRANSFER;
+		snprintf(fail.detail, sizeof(fail.detail), "out of memory");
+		rc = -ENOMEM;
+	}
+	rmq_list_free(&facts);
 	pthread_mutex_lock(&st->lock);
 	st->detail_up = rc == 0;
 	if (rc)
@@ -155,9 +160,7 @@ static void poll_details(struct rmq_state *st)
 	pthread_mutex_unlock(&st->lock);
 	if (rc == 0) {
 		rmq_list_free(&st->details);
-		rmq_list_free(&st->facts);
 		st->details = det;
-		st->facts = facts;
 		st->details_at = clock_monotonic_seconds();
 		if (st->detail_last_logged_reason >= 0)
 			log_info("rabbitmq detail poll succeeded", "host", st->host);
@@ -513,7 +516,6 @@ static void rmq_destroy(void *state)
 	rmq_source_free(st->source);
 	rmq_fetch_free(st->fetch);
 	rmq_list_free(&st->details);
-	rmq_list_free(&st->facts);
 	rmq_health_free(&st->health);
 	snap_unref(st->snap);
 	name_filter_free(&st->vhosts);
