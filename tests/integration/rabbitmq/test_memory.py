@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from fault_server import FaultServer, sample_queue
-from hostmon_test import Daemon, main, parse_samples, request
+from hostmon_test import Daemon, asan_options_for_rss, main, parse_samples, request
 
 CAP = 100_000            # the default --rabbitmq-max-queues
 PEAK_KB = 64 * 1024
@@ -90,7 +90,7 @@ def run(t):
         # a poll of 64 MB takes about a second, so a scrape right after one does not meet the next
         d = Daemon("--collectors", "rabbitmq", "--rabbitmq-url", fs.url, "--rabbitmq-interval", "5s",
                    "--rabbitmq-timeout", "4s", "--rabbitmq-detail-interval", "5s",
-                   env={"HOSTMON_RABBITMQ_PASSWORD": "guest"})
+                   env={"HOSTMON_RABBITMQ_PASSWORD": "guest", "ASAN_OPTIONS": asan_options_for_rss()})
         try:
             t.check(wait_poll(d, len(GOOD), 0) is not None, "a good poll first")
             base = status_of(d, "VmHWM")

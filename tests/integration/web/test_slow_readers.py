@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from cgroup_test import info
 from fault_server import FaultServer, sample_queue
-from hostmon_test import main, parse_samples, request, running_daemon
+from hostmon_test import asan_options_for_rss, main, parse_samples, request, running_daemon
 
 QUEUES = 26000  # ~20 MB of text page with every per-queue family
 CLIENTS = 500
@@ -233,13 +233,10 @@ def run(t):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(want, soft), hard) if hard != resource.RLIM_INFINITY
                                                     else want, hard))
     items = [sample_queue(i) for i in range(QUEUES)]
-    # Under make asan, freed blocks wait in ASan's quarantine (256 MiB) and the RSS would measure
-    # that; without it the shadow memory (1/8 of what is touched) still fits in the bound.
-    asan = (os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=0").lstrip(":")
     with FaultServer("good", items=items) as fs, running_daemon(
             t, "--collectors", "rabbitmq", "--rabbitmq-url", fs.url, "--rabbitmq-interval", "300s",
             "--max-connections", str(CLIENTS + 50), f"--max-scrapes={MAX_SCRAPES}",
-            env={"ASAN_OPTIONS": asan}) as d:
+            env={"ASAN_OPTIONS": asan_options_for_rss()}) as d:
         page = len(wait_page(d)[2])
         for _ in range(3):  # the allocator's steady state after full scrapes
             scrape(d)
