@@ -53,6 +53,12 @@ def endpoints(t, d):
     status, _, body = read_response(s)
     t.check(status == 200 and body == b"ok\n", "the response after HEAD is intact")
     s.close()
+    # the page is kept in gzip: HEAD without gzip gives the text's length, not the gzip's
+    head_len = int(headers["content-length"])
+    _, _, text = request(d, "/metrics")
+    _, _, packed = request(d, "/metrics", headers={"Accept-Encoding": "gzip"})
+    t.check(abs(head_len - len(text)) <= len(text) // 10 < abs(head_len - len(packed)),
+            f"HEAD's Content-Length is the text's: {head_len}, text {len(text)}, gzip {len(packed)}")
 
 
 def exposition(t, d):

@@ -257,10 +257,13 @@ def fault_part(t):
                 fs.set_mode("good", items=FAULT_QUEUES, paths={"/metrics/detailed": (mode, opts)})
                 peak = [0]
                 seen = []
+                # polls run every second with an 800 ms timeout: on a loaded machine one may end
+                # as a timeout before the fault's own reason shows, so several are waited for
                 s, ok = wait_for(d, lambda s: seen.append(s) or peak.__setitem__(0, max(peak[0], rss_kb(d.proc.pid)))
-                                 or (s.errors(reason) > before and s.up() == 0), timeout=8, step=0.05)
+                                 or (s.errors(reason) > before and s.up() == 0), timeout=20, step=0.05)
+                errs = {l["reason"]: v for n, l, v in s.samples if n == "hostmon_rabbitmq_poll_errors_total" and v}
                 t.check(ok, f"{mode} {opts}: up 0, errors_total{{reason={reason}}} grows "
-                            f"({before} -> {s.errors(reason)})")
+                            f"({before} -> {s.errors(reason)}; every reason: {errs})")
                 changed = [x for x in seen if series(x) and
                            any(good.get(k) != v for k, v in series(x).items() if "info" not in k[0])]
                 t.check(not changed, f"{mode}: the last good snapshot is served whole, or nothing")
