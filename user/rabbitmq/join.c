@@ -31,10 +31,11 @@ struct key_index {
 	size_t cap;
 };
 
-static int index_build(struct key_index *ix, const struct rmq_list *l)
+/* Room for n records at half load. */
+static int index_build(struct key_index *ix, size_t n)
 {
 	ix->cap = 16;
-	while (ix->cap < l->len * 2)
+	while (ix->cap < n * 2)
 		ix->cap *= 2;
 	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
 	if (!ix->slots)
@@ -58,10 +59,10 @@ static size_t index_find(struct key_index *ix, const struct rmq_list *l, const c
 	return 0;
 }
 
-/* An index of every item of l; the first of a repeated key wins. */
-static int index_all(struct key_index *ix, const struct rmq_list *l)
+/* An index of every item of l, with room for extra more; the first of a repeated key wins. */
+static int index_all(struct key_index *ix, const struct rmq_list *l, size_t extra)
 {
-	int rc = index_build(ix, l);
+	int rc = index_build(ix, l->len + extra);
 	for (size_t i = 0; !rc && i < l->len; i++)
 		index_find(ix, l, l->items[i].vhost, l->items[i].name, i + 1);
 	return rc;
@@ -120,19 +121,11 @@ int rmq_join_facts(struct rmq_list *details, const struct rmq_list *facts)
 {
 	struct key_index ix = { 0 };
 	struct fact_copies cc = { 0 };
-	int rc = 0;
 
 	if (!facts || !facts->len)
 		return 0;
-	/* room for every record details may end up with, at half load */
-	ix.cap = 16;
-	while (ix.cap < 2 * (details->len + facts->len))
-		ix.cap *= 2;
-	ix.slots = calloc(ix.cap, sizeof(*ix.slots));
-	if (!ix.slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < details->len; i++)
-		index_find(&ix, details, details->items[i].vhost, details->items[i].name, i + 1);
+	/* room for every record details may end up with */
+	int rc = index_all(&ix, details, facts->len);
 	for (size_t i = 0; !rc && i < facts->len; i++) {
 		const struct rmq_queue *f = &facts->items[i];
 		size_t d = index_find(&ix, details, f->vhost, f->name, 0);
@@ -163,9 +156,9 @@ int rmq_join_build(const struct rmq_join *j, struct rmq_list *fast, size_t *matc
 	const struct rmq_list *dl = j->details;
 	bool use_details = dl && dl->len;
 	size_t kept = 0;
-	int rc = index_build(&seen, fast);
+	int rc = index_build(&seen, fast->len);
 	if (!rc && use_details)
-		rc = index_all(&details, dl);
+		rc = index_all(&details, dl, 0);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < fast->len; i++) {

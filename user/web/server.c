@@ -45,7 +45,6 @@ struct conn {
 	struct web_page *page;	 /* when set, the body sent instead of body */
 	bool decode;		 /* the page's text is sent, inflated (resp->decode) */
 	struct web_unzip *unzip; /* how, when the body is sent (not for HEAD) */
-	size_t text_len;	 /* its length */
 	size_t charged;		 /* private bytes counted in queued_bytes */
 	size_t out_off;		 /* bytes of head (+ body) already sent */
 	bool send_body;
@@ -146,7 +145,9 @@ static const char *body_data(const struct conn *c)
 
 static size_t body_len(const struct conn *c)
 {
-	return c->decode ? c->text_len : c->page ? c->page->len : c->body.len;
+	if (c->decode)
+		return web_unzip_text_len(c->page->data, c->page->len);
+	return c->page ? c->page->len : c->body.len;
 }
 
 /* The body bytes from off on that can be sent now: the page's or the connection's own, or the
@@ -275,7 +276,6 @@ static void queue_response(struct conn *c, const struct web_request *req)
 		    !(c->unzip = web_unzip_new(r.page->data, r.page->len)))
 			c->body.err = -ENOMEM; /* answered below */
 		c->decode = r.decode;
-		c->text_len = r.decode ? web_unzip_text_len(r.page->data, r.page->len) : 0;
 	} else if (!c->body.err && web_budget_over(&s->budget, c->body.len)) {
 		web_budget_refuse(&s->budget, &r, WEB_REFUSED_QUEUED_BYTES);
 	}

@@ -78,6 +78,15 @@ int main(void)
 	buf_reset(&back);
 	CHECK(read_all(&gz, &back) == -EBADMSG, "a length the text does not have");
 	gz.data[gz.len - 4] ^= 1;
+	/* a trailer promising windows less than the text: found before more than promised is given
+	 * (inflate itself checks the trailer only at the end) */
+	unsigned char *isize = (unsigned char *)gz.data + gz.len - 4;
+	unsigned char was = isize[2];
+	isize[2] = (unsigned char)(was - 4); /* 256 KiB less */
+	buf_reset(&back);
+	CHECK(read_all(&gz, &back) == -EBADMSG && back.len <= web_unzip_text_len(gz.data, gz.len),
+	      "a length shorter than the text: %zu given", back.len);
+	isize[2] = was;
 
 	/* empty text and input too short to be gzip */
 	struct buf empty = { 0 };
