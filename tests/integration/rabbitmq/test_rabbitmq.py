@@ -437,8 +437,10 @@ def broker_tests(t, b):
         daemons.append(prefix)
         real_broker_checks(t, b, d, expected, holders)
         s = scrape(d)
+        detail_failed = [l for l in d.logs().splitlines() if "detail" in l and "fail" in l]
         t.check(s.detail_up() == 1 and not any(v for _, v in s.all("hostmon_rabbitmq_detail_poll_errors_total")),
-                f"real broker: detail_up 1, no detail errors: {s.all('hostmon_rabbitmq_detail_poll_errors_total')}")
+                f"real broker: detail_up 1, no detail errors: {s.all('hostmon_rabbitmq_detail_poll_errors_total')}"
+                f" {detail_failed}")
         s, ok = wait_for(bad, lambda s: s.errors("auth") >= 2, timeout=8)
         t.check(ok and s.up() == 0 and not s.per_queue_names(),
                 f"wrong password: up 0, auth errors grow ({s.errors('auth')}), no queue series")
