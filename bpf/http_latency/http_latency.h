@@ -119,13 +119,13 @@ struct http_flow {
 	__u8 pending;
 	__u8 runtime; /* the cgroup's label, looked up once per connection */
 	__u8 pad;
-	/* the last request's target bytes as read (zero past them): the same bytes again are the
-	 * same route, without making it again */
-	__u64 last_target[HTTP_ROUTE_LEN / 8];
+	/* the last request's first payload bytes as read (zero past them: its method and target):
+	 * the same bytes again are the same route, without making it again */
+	__u64 last_request[14];
 	__u32 last_len;
 	__u32 pad2;
 };
-_Static_assert(sizeof(struct http_flow) == 32 + HTTP_ROUTE_LEN, "http_flow layout");
+_Static_assert(sizeof(struct http_flow) == 32 + 14 * 8, "http_flow layout");
 
 /* skb_cgroups: cgroup id -> what its sockets' requests are labelled (set with the attachment) */
 struct http_skb_cgroup {

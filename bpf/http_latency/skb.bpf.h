@@ -40,13 +40,16 @@
 #include "route_cap.bpf.h"
 
 /*
- * The packet's first SKB_HEAD bytes, read with one helper call: the IP and TCP headers and, for
- * the usual header sizes, the payload bytes a request or status line is recognised by. Also the
- * buffer a request target is read into (HTTP_ROUTE_LEN bytes) once the headers are parsed.
+ * The payload bytes a request is read from: the method and its space (at most 11 bytes) and the
+ * HTTP_ROUTE_LEN bytes of target after them, in one read. A multiple of 8, so a connection's last
+ * request can be kept and compared word by word.
  */
-#define SKB_HEAD 128
-_Static_assert(SKB_HEAD >= HTTP_ROUTE_LEN && (SKB_HEAD & (SKB_HEAD - 1)) == 0,
-	       "SKB_HEAD: a power of two that holds HTTP_ROUTE_LEN");
+#define SKB_REQUEST_PEEK 112
+_Static_assert(SKB_REQUEST_PEEK >= 11 + HTTP_ROUTE_LEN && SKB_REQUEST_PEEK % 8 == 0 &&
+		       SKB_REQUEST_PEEK <= HTTP_ROUTE_BUF,
+	       "SKB_REQUEST_PEEK: the method, its space and the target, in the route buffer");
+_Static_assert(SKB_REQUEST_PEEK / 8 == sizeof(((struct http_flow *)0)->last_request) / 8,
+	       "http_flow keeps SKB_REQUEST_PEEK bytes");
 
 #define SKB_PEEK_BUF 32
 _Static_assert(SKB_PEEK_BUF >= HTTP_PEEK && (SKB_PEEK_BUF & (SKB_PEEK_BUF - 1)) == 0,
@@ -59,7 +62,6 @@ _Static_assert(SKB_PEEK_BUF >= HTTP_PEEK && (SKB_PEEK_BUF & (SKB_PEEK_BUF - 1)) 
 struct tcp_seg {
 	__u32 payload; /* offset of the TCP payload in the packet */
 	__u32 seq;
-	__u32 have; /* bytes of the packet in head */
 	__u8 flags;
 };
 
@@ -75,29 +77,35 @@ struct tcp_seg {
 		bpf_skb_load_bytes(skb, off, buf, ((__n - 1) & ((max)-1)) + 1); \
 	})
 
-/* The TCP segment in skb (IPv4 or IPv6 without extension headers), its head in head; 0 when it
- * is one. */
-static __always_inline int tcp_seg_of(struct __sk_buff *skb, __u8 *head, struct tcp_seg *seg)
+/*
+ * The TCP segment in skb (IPv4 or IPv6 without extension headers); 0 when it is one. Its headers
+ * are read in place, without a helper call or a copy: a cgroup_skb program's data starts at the
+ * network header, and both hooks run where the IP and TCP headers are in the skb's linear part
+ * (egress: TCP wrote them there; ingress: tcp_v4_rcv() and tcp_v6_rcv() pulled them in before
+ * the socket's filter runs). A packet without them there is not a segment this reads.
+ */
+static __always_inline int tcp_seg_of(struct __sk_buff *skb, struct tcp_seg *seg)
 {
-	__u32 len = skb->len, off;
+	const __u8 *p = (const __u8 *)(long)skb->data;
+	const __u8 *end = (const __u8 *)(long)skb->data_end;
+	__u32 off;
 
-	seg->have = len < SKB_HEAD ? len : SKB_HEAD;
-	if (seg->have < 40 || skb_load(skb, 0, head, seg->have, SKB_HEAD))
+	if (p + 40 > end)
 		return -1;
-	if ((head[0] >> 4) == 4) {
-		if (head[9] != 6) /* IPPROTO_TCP */
+	if ((p[0] >> 4) == 4) {
+		if (p[9] != 6) /* IPPROTO_TCP */
 			return -1;
-		off = (head[0] & 0xf) * 4;
-	} else if ((head[0] >> 4) == 6) {
-		if (head[6] != 6)
+		off = (p[0] & 0xf) * 4;
+	} else if ((p[0] >> 4) == 6) {
+		if (p[6] != 6)
 			return -1;
 		off = 40;
 	} else {
 		return -1;
 	}
-	if (off + 14 > seg->have)
+	const __u8 *th = p + (off & 63); /* off <= 60 */
+	if (th + 14 > end)
 		return -1;
-	const __u8 *th = head + (off & 63); /* off <= 60 */
 	seg->seq = ((__u32)th[4] << 24) | ((__u32)th[5] << 16) | ((__u32)th[6] << 8) | th[7];
 	seg->flags = th[13];
 	seg->payload = off + (th[12] >> 4) * 4;
@@ -105,24 +113,20 @@ static __always_inline int tcp_seg_of(struct __sk_buff *skb, __u8 *head, struct 
 }
 
 /*
- * The payload's first bytes, for the request and status line recognisers: a pointer into head
- * where it holds HTTP_PEEK bytes of payload (no copy: head is zeroed before the read, so every
- * byte the recognisers may look at is initialised), else read into b (SKB_PEEK_BUF bytes).
- * *n: how many payload bytes there are, at most HTTP_PEEK; NULL when none can be read.
+ * The payload's first bytes, up to want (1..max, max a power of two), read into b: how many, 0
+ * when there are none or they cannot be read. The payload is usually in the skb's pages (TCP
+ * sends from them), so it is read with the helper.
  */
-static __always_inline const __u8 *skb_peek(struct __sk_buff *skb, const __u8 *head,
-					    const struct tcp_seg *seg, __u8 *b, __u32 *n)
+static __always_inline __u32 skb_payload(struct __sk_buff *skb, const struct tcp_seg *seg, __u8 *b,
+					 __u32 want, __u32 max)
 {
 	__u32 len = skb->len, off = seg->payload;
 	if (off >= len)
-		return NULL;
-	__u32 avail = len - off;
-	*n = avail < HTTP_PEEK ? avail : HTTP_PEEK;
-	if (off <= SKB_HEAD - HTTP_PEEK && off + *n <= seg->have)
-		return head + (off & (SKB_HEAD - 1));
-	if (skb_load(skb, off, b, *n, SKB_PEEK_BUF))
-		return NULL;
-	return b;
+		return 0;
+	__u32 n = len - off < want ? len - off : want;
+	if (skb_load(skb, off, b, n, max))
+		return 0;
+	return n;
 }
 
 static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int create)
@@ -137,63 +141,46 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
 }
 
 /*
- * The route of the request line in the payload at off (its first n bytes in b): the request
- * target read into in and admitted under the cgroup's cap. A connection whose request starts with
- * the same bytes as its last one (the HTTP_ROUTE_LEN read, compared word by word) reuses that
- * request's route without making it again.
+ * The route of the request whose first n payload bytes are in in->path, its target starting at
+ * at: admitted under the cgroup's cap. A connection whose request starts with the same bytes as
+ * its last one (the SKB_REQUEST_PEEK read, compared word by word: a keep-alive client asking
+ * again for what it asked last) reuses that request's route without making it again.
  */
-static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 off,
-				       const __u8 *b, __u32 n, struct http_route_input *in)
+static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 at,
+				       __u32 n, struct http_route_input *in)
 {
-	__u32 at = 0;
-	for (__u32 i = 0; i < 11; i++) {
-		if (i >= n)
-			return HTTP_ROUTE_NONE;
-		if (b[i] == ' ') {
-			at = i + 1;
-			break;
-		}
-	}
-	if (!at)
-		return HTTP_ROUTE_NONE;
-	__u32 len = skb->len, start = off + at;
-	if (start >= len)
-		return HTTP_ROUTE_NONE;
-	__u32 avail = len - start;
-	if (avail > HTTP_ROUTE_LEN)
-		avail = HTTP_ROUTE_LEN;
-	if (skb_load(skb, start, in->path, avail, HTTP_ROUTE_BUF))
-		return HTTP_ROUTE_NONE;
-	/* a keep-alive client asking again for what it asked last: that request's route */
 	const __u64 *words = (const __u64 *)in->path;
-	int same = f->route != HTTP_ROUTE_NONE && f->last_len == avail;
-	for (__u32 i = 0; i < HTTP_ROUTE_LEN / 8; i++) {
-		same &= words[i] == f->last_target[i];
-		f->last_target[i] = words[i];
-	}
-	f->last_len = avail;
-	if (same)
+	/* the differences OR-ed into one word: a flag per word would be a verifier state per
+	 * combination of them */
+	__u64 diff = f->last_len ^ n;
+	for (__u32 i = 0; i < SKB_REQUEST_PEEK / 8; i++)
+		diff |= words[i] ^ f->last_request[i];
+	if (!diff && f->route != HTTP_ROUTE_NONE)
 		return f->route;
-	in->len = avail;
+	for (__u32 i = 0; i < SKB_REQUEST_PEEK / 8; i++)
+		f->last_request[i] = words[i];
+	f->last_len = n;
+	/* the target to the buffer's start (at <= 11: each word is read before it is written over)
+	 */
+	__u32 from = at & 15;
+	for (__u32 i = 0; i < HTTP_ROUTE_LEN / 8; i++) {
+		__u64 w;
+		__builtin_memcpy(&w, in->path + from + i * 8, 8);
+		__builtin_memcpy(in->path + i * 8, &w, 8);
+	}
+	in->len = n - at < HTTP_ROUTE_LEN ? n - at : HTTP_ROUTE_LEN;
 	return http_route_of(in, bpf_skb_cgroup_id(skb));
 }
 
 /* A request line in the segment starts the socket's request; 1 when it did. */
-static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
-					 const struct tcp_seg *seg)
+static __always_inline int request_start(struct __sk_buff *skb, const struct tcp_seg *seg)
 {
-	/*
-	 * The payload's first bytes, where head lacks them, are read into the request target's
-	 * buffer: skb_route() is done with them before it reads the target there. A buffer of
-	 * their own made this program, http_route_of() and its bpf_loop() callback 544 bytes of
-	 * stack together, which 6.1's verifier refuses (more than 512).
-	 */
+	/* the method, the target and the bytes after it, in one read into the route's buffer */
 	struct http_route_input in = {};
-	__u32 n = 0;
-	const __u8 *b = skb_peek(skb, head, seg, in.path, &n);
-	if (!b)
+	__u32 n = skb_payload(skb, seg, in.path, SKB_REQUEST_PEEK, HTTP_ROUTE_BUF);
+	if (!n)
 		return 0;
-	int method = http_parse_method(b, n);
+	int method = http_parse_method(in.path, n);
 	if (method < 0)
 		return 0;
 	struct http_flow *f = flow_of(skb, 1);
@@ -209,7 +196,15 @@ static __always_inline int request_start(struct __sk_buff *skb, __u8 *head,
 	f->start_ns = bpf_ktime_get_ns();
 	f->seq = seg->seq;
 	f->method = (__u8)method;
-	f->route = skb_route(skb, f, seg->payload, b, n, &in);
+	__u32 at = 0;
+	for (__u32 i = 3; i < 11; i++) {
+		if (in.path[i] == ' ') {
+			at = i + 1;
+			break;
+		}
+	}
+	/* http_parse_method() found the space and a target byte after it, within n */
+	f->route = at && at < n ? skb_route(skb, f, at, n, &in) : HTTP_ROUTE_NONE;
 	if (!f->runtime) {
 		/* once per connection: the cgroup's label, which egress needs at every response */
 		__u64 cg = bpf_skb_cgroup_id(skb);
@@ -239,15 +234,13 @@ static __always_inline __u64 sent_at(const struct __sk_buff *skb, __u64 start_ns
 }
 
 /* A final status line in the segment ends the socket's request and records it. */
-static __always_inline void response_start(struct __sk_buff *skb, const __u8 *head,
-					   const struct tcp_seg *seg)
+static __always_inline void response_start(struct __sk_buff *skb, const struct tcp_seg *seg)
 {
-	__u8 buf[SKB_PEEK_BUF];
-	__u32 n = 0;
-	const __u8 *b = skb_peek(skb, head, seg, buf, &n);
-	if (!b)
+	__u8 buf[SKB_PEEK_BUF] = {};
+	__u32 n = skb_payload(skb, seg, buf, HTTP_PEEK, SKB_PEEK_BUF);
+	if (!n)
 		return;
-	int status = http_parse_status(b, n);
+	int status = http_parse_status(buf, n);
 	if (status < 200)
 		return; /* not a status line, or 1xx: the final response is still to come */
 	struct http_flow *f = flow_of(skb, 0);
@@ -276,11 +269,10 @@ static __always_inline void flow_end(struct __sk_buff *skb, __u32 reason)
 
 static __always_inline void skb_ingress(struct __sk_buff *skb)
 {
-	__u8 head[SKB_HEAD] = {};
 	struct tcp_seg seg;
-	if (tcp_seg_of(skb, head, &seg))
+	if (tcp_seg_of(skb, &seg))
 		return;
-	int started = seg.payload < skb->len && request_start(skb, head, &seg);
+	int started = seg.payload < skb->len && request_start(skb, &seg);
 	/* a FIN with the request itself is a client that half-closes and still waits */
 	if ((seg.flags & TCP_RST) || ((seg.flags & TCP_FIN) && !started))
 		flow_end(skb, HTTP_UNPAIRED_CLOSED);
@@ -288,12 +280,11 @@ static __always_inline void skb_ingress(struct __sk_buff *skb)
 
 static __always_inline void skb_egress(struct __sk_buff *skb)
 {
-	__u8 head[SKB_HEAD] = {};
 	struct tcp_seg seg;
-	if (tcp_seg_of(skb, head, &seg))
+	if (tcp_seg_of(skb, &seg))
 		return;
 	if (seg.payload < skb->len)
-		response_start(skb, head, &seg);
+		response_start(skb, &seg);
 	if (seg.flags & (TCP_FIN | TCP_RST))
 		flow_end(skb, current_exiting() ? HTTP_UNPAIRED_EXIT : HTTP_UNPAIRED_CLOSED);
 }
