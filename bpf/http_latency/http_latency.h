@@ -110,22 +110,56 @@ struct http_target {
 };
 _Static_assert(sizeof(struct http_target) == 8, "http_target layout");
 
-/* HTTP mode, per TCP socket (socket storage): the request waiting for its response */
-struct http_flow {
-	__u64 start_ns; /* when the request's first byte reached the socket */
-	__u64 route;	/* the waiting request's route, as admitted */
-	__u32 seq; /* TCP sequence number of that byte: the same segment seen again is no request */
+/*
+ * HTTP mode, per TCP socket (socket storage). Request and response are usually seen on two CPUs
+ * (the segment's receive softirq, the server's send), so the state is split by writer: each half
+ * is written by one side only and read by the other, and the line that moves between the CPUs
+ * moves once per request instead of twice each way. The kernel keeps a storage's data one word
+ * after the start of a cache line (the word is the map pointer its lookup reads), so `out` and
+ * its padding fill that line and `in` the next (HTTP_FLOW_LINE: the data bytes of the first).
+ */
+#define HTTP_FLOW_RESPONSES 2 /* responses kept until the receive side reads them */
+#define HTTP_FLOW_LINE	    56
+
+/* Written by egress (the response side): the final status lines sent on the socket. */
+struct http_flow_out {
+	__u32 answered; /* how many; response i answers request i (HTTP/1.x answers in order) */
+	__u32 pad;
+	struct {
+		__u64 end_ns; /* when its first byte left */
+		__u16 status;
+		__u8 pad[6];
+	} resp[HTTP_FLOW_RESPONSES]; /* response i in resp[i % HTTP_FLOW_RESPONSES] */
+};
+
+/* Written by ingress (the request side), which also records the measured request. */
+struct http_flow_in {
+	__u64 start_ns;	 /* when the measured request's first byte reached the socket */
+	__u64 route;	 /* its route, as admitted */
+	__u32 requests;	 /* request lines seen (response i answers request i) */
+	__u32 waits_for; /* the index of the response the measured request waits for */
+	__u32 seq; /* TCP sequence number of the last request line: the same segment again is none
+		    */
+	__u8 measuring; /* the measured request is still to be recorded (or counted unpaired) */
 	__u8 method;
-	__u8 pending;
 	__u8 runtime; /* the cgroup's label, looked up once per connection */
 	__u8 pad;
-	/* the last request's first payload bytes as read (zero past them: its method and target):
-	 * the same bytes again are the same route, without making it again */
-	__u64 last_request[14];
+	/* a hash of the last request's first payload bytes (its method and target): the same bytes
+	 * again are the same route, without making it again */
+	__u64 last_hash;
 	__u32 last_len;
 	__u32 pad2;
 };
-_Static_assert(sizeof(struct http_flow) == 32 + 14 * 8, "http_flow layout");
+
+struct http_flow {
+	struct http_flow_out out;
+	__u8 pad[HTTP_FLOW_LINE - sizeof(struct http_flow_out)];
+	struct http_flow_in in;
+};
+_Static_assert(sizeof(struct http_flow_out) <= HTTP_FLOW_LINE, "http_flow: out fills one line");
+_Static_assert(__builtin_offsetof(struct http_flow, in) == HTTP_FLOW_LINE &&
+		       sizeof(struct http_flow_in) <= 64,
+	       "http_flow: in starts the next line and fits it");
 
 /* skb_cgroups: cgroup id -> what its sockets' requests are labelled (set with the attachment) */
 struct http_skb_cgroup {

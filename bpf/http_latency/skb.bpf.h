@@ -14,18 +14,22 @@
  *   request starts now — when the bytes reached the socket, before the
  *   server accepted the connection or read them, so accept-queue and
  *   socket-queue waits are inside the measurement. Egress, a segment
- *   starting a final status line (>= 200; 1xx are interim) while a request
- *   waits: it ends there and is recorded under the socket's cgroup.
+ *   starting a final status line (>= 200; 1xx are interim): the socket's
+ *   next response, its send stamp and status kept in the socket's state.
+ *   The request is recorded under the socket's cgroup by ingress, at the
+ *   socket's next segment after its response (the client's ACK, its next
+ *   request or its FIN), or by egress at the server's FIN or RST: the state's
+ *   two halves are each written by one side only (http_latency.h).
  *   Direction tells the roles apart: a target's own outgoing HTTP calls send
  *   request lines and receive status lines, which match neither case.
  *
  *   The segment's sequence number is kept with the request: the same segment
  *   seen again (a retransmit, or the programs attached at two levels of one
- *   hierarchy) is not a second request. A request line while one is waiting
- *   is counted pipelined and not measured (the first is). The client's FIN
- *   while one waits counts it closed; the server's FIN or RST counts it
- *   as the process's exit when the sending task is exiting (the kernel
- *   closes a killed server's sockets in its context), else closed.
+ *   hierarchy) is not a second request. A request line while one is
+ *   unanswered is counted pipelined and not measured (the first is). The
+ *   client's FIN while one waits counts it closed; the server's FIN or RST
+ *   counts it as the process's exit when the sending task is exiting (the
+ *   kernel closes a killed server's sockets in its context), else closed.
  */
 
 #include "vmlinux.h"
@@ -41,15 +45,13 @@
 
 /*
  * The payload bytes a request is read from: the method and its space (at most 11 bytes) and the
- * HTTP_ROUTE_LEN bytes of target after them, in one read. A multiple of 8, so a connection's last
- * request can be kept and compared word by word.
+ * HTTP_ROUTE_LEN bytes of target after them, in one read. A multiple of 8, so they hash word by
+ * word.
  */
 #define SKB_REQUEST_PEEK 112
 _Static_assert(SKB_REQUEST_PEEK >= 11 + HTTP_ROUTE_LEN && SKB_REQUEST_PEEK % 8 == 0 &&
 		       SKB_REQUEST_PEEK <= HTTP_ROUTE_BUF,
 	       "SKB_REQUEST_PEEK: the method, its space and the target, in the route buffer");
-_Static_assert(SKB_REQUEST_PEEK / 8 == sizeof(((struct http_flow *)0)->last_request) / 8,
-	       "http_flow keeps SKB_REQUEST_PEEK bytes");
 
 #define SKB_PEEK_BUF 32
 _Static_assert(SKB_PEEK_BUF >= HTTP_PEEK && (SKB_PEEK_BUF & (SKB_PEEK_BUF - 1)) == 0,
@@ -140,25 +142,29 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
 	return bpf_sk_storage_get(&flows, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
+/* The first SKB_REQUEST_PEEK payload bytes and how many were read, as one word: inputs that
+ * differ in one word never collide (each step is a bijection of the running value). */
+static __always_inline __u64 request_hash(const __u64 *words, __u32 n)
+{
+	__u64 h = n;
+	for (__u32 i = 0; i < SKB_REQUEST_PEEK / 8; i++)
+		h = (h ^ words[i]) * 0x9e3779b97f4a7c15ULL;
+	return h;
+}
+
 /*
  * The route of the request whose first n payload bytes are in in->path, its target starting at
  * at: admitted under the cgroup's cap. A connection whose request starts with the same bytes as
- * its last one (the SKB_REQUEST_PEEK read, compared word by word: a keep-alive client asking
- * again for what it asked last) reuses that request's route without making it again.
+ * the last one measured on it (a keep-alive client asking again for what it asked last) reuses
+ * that request's route without making it again.
  */
-static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *f, __u32 at,
+static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow_in *f, __u32 at,
 				       __u32 n, struct http_route_input *in)
 {
-	const __u64 *words = (const __u64 *)in->path;
-	/* the differences OR-ed into one word: a flag per word would be a verifier state per
-	 * combination of them */
-	__u64 diff = f->last_len ^ n;
-	for (__u32 i = 0; i < SKB_REQUEST_PEEK / 8; i++)
-		diff |= words[i] ^ f->last_request[i];
-	if (!diff && f->route != HTTP_ROUTE_NONE)
+	__u64 h = request_hash((const __u64 *)in->path, n);
+	if (h == f->last_hash && n == f->last_len && f->route != HTTP_ROUTE_NONE)
 		return f->route;
-	for (__u32 i = 0; i < SKB_REQUEST_PEEK / 8; i++)
-		f->last_request[i] = words[i];
+	f->last_hash = h;
 	f->last_len = n;
 	/* the target to the buffer's start (at <= 11: each word is read before it is written over)
 	 */
@@ -172,46 +178,85 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow *
 	return http_route_of(in, bpf_skb_cgroup_id(skb));
 }
 
-/* A request line in the segment starts the socket's request; 1 when it did. */
-static __always_inline int request_start(struct __sk_buff *skb, const struct tcp_seg *seg)
+#define READ_ONCE_U32(x)     (*(volatile __u32 *)&(x))
+#define WRITE_ONCE_U32(x, v) (*(volatile __u32 *)&(x) = (v))
+#define compiler_barrier()   asm volatile("" ::: "memory")
+
+/*
+ * The measured request, once its response has been sent (out->answered is past the response it
+ * waits for): recorded, from its start to that response's send stamp. On the receive side, at
+ * the socket's next segment (the client's ACK of the response, its next request or its FIN), so
+ * the sending CPU never reads what the receiving CPU wrote; the server's own FIN or RST also
+ * ends it (egress), as no segment may follow. The slot is read between two readings of the count:
+ * a response further on (pipelining) may have taken it meanwhile, and then the request counts
+ * pipelined instead. 1 when the request was answered (recorded or not).
+ */
+static __always_inline int collect(struct __sk_buff *skb, struct http_flow *f)
 {
-	/* the method, the target and the bytes after it, in one read into the route's buffer */
-	struct http_route_input in = {};
-	__u32 n = skb_payload(skb, seg, in.path, SKB_REQUEST_PEEK, HTTP_ROUTE_BUF);
-	if (!n)
+	struct http_flow_in *in = &f->in;
+	if (!in->measuring)
 		return 0;
-	int method = http_parse_method(in.path, n);
-	if (method < 0)
-		return 0;
-	struct http_flow *f = flow_of(skb, 1);
-	if (!f) {
-		counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
-		return 0;
+	__u32 answered = READ_ONCE_U32(f->out.answered);
+	if ((__s32)(answered - in->waits_for) <= 0)
+		return 0; /* not answered yet */
+	__u32 i = in->waits_for % HTTP_FLOW_RESPONSES;
+	compiler_barrier();
+	__u64 end = f->out.resp[i].end_ns;
+	__u16 status = f->out.resp[i].status;
+	compiler_barrier();
+	__u32 now = READ_ONCE_U32(f->out.answered);
+	in->measuring = 0;
+	if (now - in->waits_for > HTTP_FLOW_RESPONSES || end < in->start_ns) {
+		counter_inc(&http_counters, HTTP_UNPAIRED_PIPELINED);
+		return 1;
 	}
-	if (f->pending) {
-		if (f->seq != seg->seq)
-			counter_inc(&http_counters, HTTP_UNPAIRED_PIPELINED);
-		return 0;
+	record(bpf_skb_cgroup_id(skb), in->runtime, in->method, status, in->route,
+	       end - in->start_ns);
+	return 1;
+}
+
+/*
+ * A request line in the segment: counted, and measured when no request before it on the socket
+ * is unanswered (HTTP/1.x answers in order, so the request is answered by response `requests`).
+ * A request line while one is unanswered is pipelined: counted, not measured (the first is).
+ * 1 when the segment was a request line.
+ */
+static __always_inline int request_start(struct __sk_buff *skb, struct http_flow *f,
+					 const struct tcp_seg *seg, struct http_route_input *in,
+					 __u32 n, int method)
+{
+	struct http_flow_in *r = &f->in;
+	if (r->requests && r->seq == seg->seq)
+		return 1; /* the same segment again */
+	r->seq = seg->seq;
+	__u32 answered = READ_ONCE_U32(f->out.answered);
+	/* responses to requests never seen (pipelined in one segment with the first) come first */
+	if ((__s32)(answered - r->requests) > 0)
+		r->requests = answered;
+	if (r->requests != answered) {
+		r->requests++;
+		counter_inc(&http_counters, HTTP_UNPAIRED_PIPELINED);
+		return 1;
 	}
-	f->start_ns = bpf_ktime_get_ns();
-	f->seq = seg->seq;
-	f->method = (__u8)method;
+	r->start_ns = bpf_ktime_get_ns();
+	r->method = (__u8)method;
 	__u32 at = 0;
 	for (__u32 i = 3; i < 11; i++) {
-		if (in.path[i] == ' ') {
+		if (in->path[i] == ' ') {
 			at = i + 1;
 			break;
 		}
 	}
 	/* http_parse_method() found the space and a target byte after it, within n */
-	f->route = at && at < n ? skb_route(skb, f, at, n, &in) : HTTP_ROUTE_NONE;
-	if (!f->runtime) {
-		/* once per connection: the cgroup's label, which egress needs at every response */
+	r->route = at && at < n ? skb_route(skb, r, at, n, in) : HTTP_ROUTE_NONE;
+	if (!r->runtime) {
+		/* once per connection: the cgroup's label */
 		__u64 cg = bpf_skb_cgroup_id(skb);
 		struct http_skb_cgroup *c = bpf_map_lookup_elem(&skb_cgroups, &cg);
-		f->runtime = c && c->runtime ? c->runtime : HTTP_RUNTIME_HTTP;
+		r->runtime = c && c->runtime ? c->runtime : HTTP_RUNTIME_HTTP;
 	}
-	f->pending = 1;
+	r->waits_for = r->requests++;
+	r->measuring = 1;
 	return 1;
 }
 
@@ -220,20 +265,25 @@ static __always_inline int request_start(struct __sk_buff *skb, const struct tcp
  * (CLOCK_MONOTONIC, as bpf_ktime_get_ns(), read once per transmit by TCP itself; the departure
  * time when TCP paces), so egress reads that stamp instead of paying a clock read of its own
  * (the program went from 235-254 to 204-209 ns per run on the VM it was measured on, where
- * reading the clock is slow). A stamp that cannot be TCP's (none, before the request started, or an
- * hour after it: a realtime stamp from another path) gives way to the clock.
+ * reading the clock is slow). A stamp that cannot be TCP's (none, or not near the tick-granular
+ * clock: a realtime stamp from another path) gives way to the clock.
  */
-#define SENT_AT_MAX_NS (3600ull * 1000000000ull)
+#define SENT_AT_EARLY_NS (100ull * 1000000ull)	   /* the coarse clock lags by up to a tick */
+#define SENT_AT_MAX_NS	 (3600ull * 1000000000ull) /* pacing may stamp the future */
 
-static __always_inline __u64 sent_at(const struct __sk_buff *skb, __u64 start_ns)
+static __always_inline __u64 sent_at(const struct __sk_buff *skb)
 {
-	__u64 t = skb->tstamp;
-	if (t >= start_ns && t - start_ns < SENT_AT_MAX_NS)
+	__u64 t = skb->tstamp, coarse = bpf_ktime_get_coarse_ns();
+	if (t + SENT_AT_EARLY_NS >= coarse && t < coarse + SENT_AT_MAX_NS)
 		return t;
 	return bpf_ktime_get_ns();
 }
 
-/* A final status line in the segment ends the socket's request and records it. */
+/*
+ * A final status line in the segment: the socket's next response, kept for the receive side to
+ * pair with its request. Egress writes only its own half of the socket's state and reads none of
+ * the other's.
+ */
 static __always_inline void response_start(struct __sk_buff *skb, const struct tcp_seg *seg)
 {
 	__u8 buf[SKB_PEEK_BUF] = {};
@@ -244,11 +294,13 @@ static __always_inline void response_start(struct __sk_buff *skb, const struct t
 	if (status < 200)
 		return; /* not a status line, or 1xx: the final response is still to come */
 	struct http_flow *f = flow_of(skb, 0);
-	if (!f || !f->pending)
-		return;
-	record(bpf_skb_cgroup_id(skb), f->runtime, f->method, (__u16)status, f->route,
-	       sent_at(skb, f->start_ns) - f->start_ns);
-	f->pending = 0;
+	if (!f)
+		return; /* no request was ever seen on the socket */
+	__u32 i = f->out.answered;
+	f->out.resp[i % HTTP_FLOW_RESPONSES].end_ns = sent_at(skb);
+	f->out.resp[i % HTTP_FLOW_RESPONSES].status = (__u16)status;
+	compiler_barrier();
+	WRITE_ONCE_U32(f->out.answered, i + 1);
 }
 
 static __always_inline int current_exiting(void)
@@ -257,14 +309,18 @@ static __always_inline int current_exiting(void)
 	return (BPF_CORE_READ(t, flags) & PF_EXITING_FLAG) != 0;
 }
 
-/* The connection ends (FIN or RST) with a request waiting: counted, by reason. */
-static __always_inline void flow_end(struct __sk_buff *skb, __u32 reason)
+/*
+ * The connection ends (FIN or RST): a measured request answered but not yet recorded is recorded,
+ * one still unanswered counted by reason. (Both sides may end the same request at once, the
+ * server's FIN crossing the client's: a window of a few instructions at a connection's end, in
+ * which it could be counted twice.)
+ */
+static __always_inline void flow_end(struct __sk_buff *skb, struct http_flow *f, __u32 reason)
 {
-	struct http_flow *f = flow_of(skb, 0);
-	if (f && f->pending) {
-		f->pending = 0;
-		counter_inc(&http_counters, reason);
-	}
+	if (!f || collect(skb, f) || !f->in.measuring)
+		return;
+	f->in.measuring = 0;
+	counter_inc(&http_counters, reason);
 }
 
 static __always_inline void skb_ingress(struct __sk_buff *skb)
@@ -272,10 +328,26 @@ static __always_inline void skb_ingress(struct __sk_buff *skb)
 	struct tcp_seg seg;
 	if (tcp_seg_of(skb, &seg))
 		return;
-	int started = seg.payload < skb->len && request_start(skb, &seg);
+	/* the method, the target and the bytes after it, in one read into the route's buffer */
+	struct http_route_input in = {};
+	int method = -1;
+	__u32 n = 0;
+	if (seg.payload < skb->len) {
+		n = skb_payload(skb, &seg, in.path, SKB_REQUEST_PEEK, HTTP_ROUTE_BUF);
+		method = n ? http_parse_method(in.path, n) : -1;
+	}
+	struct http_flow *f = flow_of(skb, method >= 0);
+	if (!f) {
+		if (method >= 0)
+			counter_inc(&http_counters, HTTP_UNPAIRED_STATE_FULL);
+		return;
+	}
+	/* any segment after a response tells it was sent: the measured request is recorded first */
+	collect(skb, f);
+	int started = method >= 0 && request_start(skb, f, &seg, &in, n, method);
 	/* a FIN with the request itself is a client that half-closes and still waits */
 	if ((seg.flags & TCP_RST) || ((seg.flags & TCP_FIN) && !started))
-		flow_end(skb, HTTP_UNPAIRED_CLOSED);
+		flow_end(skb, f, HTTP_UNPAIRED_CLOSED);
 }
 
 static __always_inline void skb_egress(struct __sk_buff *skb)
@@ -286,7 +358,8 @@ static __always_inline void skb_egress(struct __sk_buff *skb)
 	if (seg.payload < skb->len)
 		response_start(skb, &seg);
 	if (seg.flags & (TCP_FIN | TCP_RST))
-		flow_end(skb, current_exiting() ? HTTP_UNPAIRED_EXIT : HTTP_UNPAIRED_CLOSED);
+		flow_end(skb, flow_of(skb, 0),
+			 current_exiting() ? HTTP_UNPAIRED_EXIT : HTTP_UNPAIRED_CLOSED);
 }
 
 #endif

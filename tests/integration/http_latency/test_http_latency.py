@@ -13,6 +13,10 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - wrk for 3 s with 8 connections and a mix of 200/404: the histogram count is wrk's
       response count plus at most its open connections, per status
     - a connection closed before its response is counted as unpaired "closed"
+    - pipelining: a request sent (in a segment of its own) while a 300 ms one waits is counted
+      "pipelined" and not measured, the first is measured in full, and a request after both
+      answers is measured again and counted while the idle connection stays open (at the
+      client's ACK of its response)
     - 1,000 connections left waiting (the server never answers or closes them): new requests
       still count exactly, and closing them counts each as "closed"
     - a server killed mid-request leaves no state: the in-flight request is counted as
@@ -125,10 +129,66 @@ def unpaired(d, reason):
 
 
 def settle(d, cg, want_total, timeout=5):
-    """Waits until the cgroup's histograms hold want_total requests (responses are recorded when
-    written, which can be a moment after the client read them)."""
+    """Waits until the cgroup's histograms hold want_total requests (a request is recorded at the
+    client's next segment after its response: the ACK, the next request or the FIN, which can
+    be a moment after the client read it)."""
     return wait_until(lambda: (lambda h: h if sum(x["count"] for x in h.values()) >= want_total else None)(
         histograms(d, cg)), timeout) or histograms(d, cg)
+
+
+def read_responses(s, n, timeout=5):
+    """Reads from socket s until n complete responses (each with a Content-Length) are in."""
+    data, deadline = b"", time.monotonic() + timeout
+    s.settimeout(0.2)
+    while time.monotonic() < deadline:
+        done, rest = 0, data
+        while b"\r\n\r\n" in rest:
+            head, rest = rest.split(b"\r\n\r\n", 1)
+            m = re.search(rb"(?i)content-length: *(\d+)", head)
+            size = int(m.group(1)) if m else 0
+            if len(rest) < size:
+                break
+            rest = rest[size:]
+            done += 1
+        if done >= n:
+            return data
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def pipelined(t, d, srv, cg):
+    """HTTP/1.1 pipelining on one connection: the request sent while the first waits is counted
+    pipelined and not measured, the first is measured in full (its 300 ms), and a request after
+    both responses is measured again, and counted while the idle connection stays open."""
+    before = histograms(d, cg)
+    piped = unpaired(d, "pipelined")
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.1)   # a segment of its own, while the first waits
+        s.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        both = read_responses(s, 2)
+        s.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        third = read_responses(s, 1)
+        t.check(both.count(b"HTTP/1.1 200") == 2 and third.count(b"HTTP/1.1 200") == 1,
+                f"the server answered all three in order: {both[:60]!r} ... {third[:30]!r}")
+        # still open and idle: the last response is recorded at the client's ACK of it
+        h = delta(settle(d, cg, sum(x["count"] for x in before.values()) + 2), before)
+    finally:
+        s.close()
+    got = h.get(("node", "GET", "200"), {"count": 0, "le": {}})
+    t.check(got["count"] == 2 and bucket(got, "0.25") == 1,
+            f"two measured, the connection still open: the slow one (above 0.25 s) and the one "
+            f"after both answers: {got}")
+    t.check(piped is not None and unpaired(d, "pipelined") == piped + 1,
+            f"the pipelined one counted unpaired: {piped} -> {unpaired(d, 'pipelined')}")
 
 
 def node_tests(t, env, d):
@@ -196,6 +256,9 @@ def node_tests(t, env, d):
         s.close()
         t.check(closed is not None and wait_until(lambda: unpaired(d, "closed") == closed + 1, 3),
                 f"counted as closed: {closed} -> {unpaired(d, 'closed')}")
+
+        info("node: a request pipelined behind a slow one, then one after both answers")
+        pipelined(t, d, srv, cg)
 
         info(f"node: {HELD_OPEN} connections left waiting, never closed by the server")
         # Their state is socket storage, not a map of connections that could fill up: new requests
