@@ -329,10 +329,11 @@ static __always_inline void skb_ingress(struct __sk_buff *skb)
 	if (tcp_seg_of(skb, &seg))
 		return;
 	/* the method, the target and the bytes after it, in one read into the route's buffer */
-	struct http_route_input in = {};
+	struct http_route_input in;
 	int method = -1;
 	__u32 n = 0;
 	if (seg.payload < skb->len) {
+		__builtin_memset(&in, 0, sizeof(in)); /* segments without payload skip it */
 		n = skb_payload(skb, &seg, in.path, SKB_REQUEST_PEEK, HTTP_ROUTE_BUF);
 		method = n ? http_parse_method(in.path, n) : -1;
 	}
