@@ -118,18 +118,16 @@ _Static_assert(sizeof(struct http_target) == 8, "http_target layout");
  * after the start of a cache line (the word is the map pointer its lookup reads), so `out` and
  * its padding fill that line and `in` the next (HTTP_FLOW_LINE: the data bytes of the first).
  */
-#define HTTP_FLOW_RESPONSES 2 /* responses kept until the receive side reads them */
+#define HTTP_FLOW_RESPONSES 4 /* responses kept until the receive side reads them */
 #define HTTP_FLOW_LINE	    56
 
 /* Written by egress (the response side): the final status lines sent on the socket. */
 struct http_flow_out {
 	__u32 answered; /* how many; response i answers request i (HTTP/1.x answers in order) */
+	/* response i in [i % HTTP_FLOW_RESPONSES] */
+	__u16 status[HTTP_FLOW_RESPONSES];
 	__u32 pad;
-	struct {
-		__u64 end_ns; /* when its first byte left */
-		__u16 status;
-		__u8 pad[6];
-	} resp[HTTP_FLOW_RESPONSES]; /* response i in resp[i % HTTP_FLOW_RESPONSES] */
+	__u64 end_ns[HTTP_FLOW_RESPONSES]; /* when its first byte left */
 };
 
 /* Written by ingress (the request side), which also records the measured request. */

@@ -187,8 +187,11 @@ static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow_i
  * waits for): recorded, from its start to that response's send stamp. On the receive side, at
  * the socket's next segment (the client's ACK of the response, its next request or its FIN), so
  * the sending CPU never reads what the receiving CPU wrote; the server's own FIN or RST also
- * ends it (egress), as no segment may follow. The slot is read between two readings of the count:
- * a response further on (pipelining) may have taken it meanwhile, and then the request counts
+ * ends it (egress), as no segment may follow. The slot is read between two readings of the
+ * count: egress writes a socket's responses one at a time (under the socket's lock), each slot
+ * before the count that publishes it, so a slot is unchanged while the count stays below the
+ * response that reuses it. When it did not (more responses sent meanwhile: pipelining), or the
+ * stamp is older than the start (a response that crossed the request), the request counts
  * pipelined instead. 1 when the request was answered (recorded or not).
  */
 static __always_inline int collect(struct __sk_buff *skb, struct http_flow *f)
@@ -201,12 +204,13 @@ static __always_inline int collect(struct __sk_buff *skb, struct http_flow *f)
 		return 0; /* not answered yet */
 	__u32 i = in->waits_for % HTTP_FLOW_RESPONSES;
 	compiler_barrier();
-	__u64 end = f->out.resp[i].end_ns;
-	__u16 status = f->out.resp[i].status;
+	__u64 end = f->out.end_ns[i];
+	__u16 status = f->out.status[i];
 	compiler_barrier();
 	__u32 now = READ_ONCE_U32(f->out.answered);
 	in->measuring = 0;
-	if (now - in->waits_for > HTTP_FLOW_RESPONSES || end < in->start_ns) {
+	/* response waits_for + HTTP_FLOW_RESPONSES reuses the slot once the count has reached it */
+	if (now - in->waits_for >= HTTP_FLOW_RESPONSES || end < in->start_ns) {
 		counter_inc(&http_counters, HTTP_UNPAIRED_PIPELINED);
 		return 1;
 	}
@@ -297,8 +301,8 @@ static __always_inline void response_start(struct __sk_buff *skb, const struct t
 	if (!f)
 		return; /* no request was ever seen on the socket */
 	__u32 i = f->out.answered;
-	f->out.resp[i % HTTP_FLOW_RESPONSES].end_ns = sent_at(skb);
-	f->out.resp[i % HTTP_FLOW_RESPONSES].status = (__u16)status;
+	f->out.end_ns[i % HTTP_FLOW_RESPONSES] = sent_at(skb);
+	f->out.status[i % HTTP_FLOW_RESPONSES] = (__u16)status;
 	compiler_barrier();
 	WRITE_ONCE_U32(f->out.answered, i + 1);
 }
