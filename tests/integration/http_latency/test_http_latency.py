@@ -16,7 +16,8 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
     - pipelining: a request sent (in a segment of its own) while a 300 ms one waits is counted
       "pipelined" and not measured, the first is measured in full, and a request after both
       answers is measured again and counted while the idle connection stays open (at the
-      client's ACK of its response)
+      client's ACK of its response); two requests in one segment: the first is measured with its
+      own response, the unseen second's response is not taken for the third request's
     - 1,000 connections left waiting (the server never answers or closes them): new requests
       still count exactly, and closing them counts each as "closed"
     - a server killed mid-request leaves no state: the in-flight request is counted as
@@ -189,6 +190,28 @@ def pipelined(t, d, srv, cg):
             f"after both answers: {got}")
     t.check(piped is not None and unpaired(d, "pipelined") == piped + 1,
             f"the pipelined one counted unpaired: {piped} -> {unpaired(d, 'pipelined')}")
+
+    # two requests in one segment: only the first is seen; its response is still the one it gets
+    # (not the second's), and the request after both is paired with its own response
+    before = histograms(d, cg)
+    piped = unpaired(d, "pipelined")
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\nGET /status/404 HTTP/1.1\r\nHost: x\r\n\r\n")
+        both = read_responses(s, 2)
+        s.sendall(b"GET /status/503 HTTP/1.1\r\nHost: x\r\n\r\n")
+        third = read_responses(s, 1)
+        t.check(b"HTTP/1.1 200" in both and b"HTTP/1.1 404" in both and b"HTTP/1.1 503" in third,
+                f"one segment, two requests, then a third: {both[:40]!r} ... {third[:30]!r}")
+        h = delta(settle(d, cg, sum(x["count"] for x in before.values()) + 2), before)
+    finally:
+        s.close()
+    got = {k: (v["count"], bucket(v, "0.25")) for k, v in h.items()}
+    t.check(got == {("node", "GET", "200"): (1, 0), ("node", "GET", "503"): (1, 1)},
+            f"the first with its own 200 (above 0.25 s), the third with its 503; the unseen 404 "
+            f"not counted: {got}")
+    t.check(unpaired(d, "pipelined") == piped, "nothing counted pipelined: the second was never seen")
 
 
 def node_tests(t, env, d):

@@ -147,7 +147,9 @@ def agree(le, q, client, bounds, rel=0.15, dq=0.0):
     """Whether the q-quantile interpolated from hostmon's cumulative buckets le agrees with the
     client's value for q: within rel of it; or within one bucket: the client's value falls in the
     same bucket as hostmon's (bucket_index) or in the one just below or above it; or, with dq > 0,
-    within dq in rank: the client's value lies between hostmon's (q - dq)- and (q + dq)-quantiles.
+    within dq in rank: the client's value lies in the buckets from the one of hostmon's
+    (q - dq)-quantile to the one of its (q + dq)-quantile (the histogram knows a quantile only to
+    its bucket: the interpolated value inside it is a guess from an even spread).
     Interpolation assumes an even spread inside a bucket, so a value in the right bucket can miss
     by more than rel where the bucket is wide; and where the distribution has a gap at q (two
     modes, q between them) a shift of a few requests from one side to the other moves the
@@ -161,6 +163,6 @@ def agree(le, q, client, bounds, rel=0.15, dq=0.0):
     ok = err <= rel or apart <= 1
     if dq > 0:
         lo, hi = histogram_quantile(max(q - dq, 0), le), histogram_quantile(min(q + dq, 1), le)
-        ok = ok or lo <= client <= hi
+        ok = ok or bucket_index(bounds, lo) <= bucket_index(bounds, client) <= bucket_index(bounds, hi)
         why += f", hostmon's q{q - dq:g}..q{q + dq:g} {lo:.4f}..{hi:.4f} s"
     return ok, why
