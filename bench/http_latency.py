@@ -40,12 +40,16 @@ Parts:
               softirq of wrk's send); those whose leaf is the cgroup-BPF path (the programs, the
               helpers and maps they call, the kernel's cgroup_skb plumbing) are hostmon's. Reported:
               ns per request in that path, and its share of node's and wrk's CPU per request; the
-              share is what hostmon can take from throughput when node and wrk saturate their CPUs.
+              share is what hostmon can take from throughput when node and wrk saturate their CPUs;
+              and the path's largest symbols, ns per request each. --profile-same-cpu pins wrk on
+              node's CPU too, so that the socket's state never moves between CPUs: the
+              difference is what that move costs.
 Goals (issue 11): throughput loss <= 2% (must <= 5%); node CPU per request added <= 2%; an untargeted
 syscall + <= 20 ns (must <= 40) while a node target exists, about 0 without one. The last table (goal /
 must / measured / floor) is what goes to docs/PERFORMANCE.md, by hand, with the command.
 """
 import argparse
+import collections
 import contextlib
 import json
 import os
@@ -465,10 +469,11 @@ PROFILED = ("node", "wrk")
 
 
 def perf_samples(path):
-    """{comm: {"all": n, "bpf": n}} of a `perf record` file, leaf symbols only."""
+    """{comm: {"all": n, "bpf": n, "syms": Counter}} of a `perf record` file, leaf symbols only
+    (syms: the BPF path's samples by symbol)."""
     p = subprocess.run(["perf", "script", "-i", path, "-F", "comm,ip,sym"], capture_output=True, text=True,
                        timeout=300)
-    out = {c: {"all": 0, "bpf": 0} for c in PROFILED}
+    out = {c: {"all": 0, "bpf": 0, "syms": collections.Counter()} for c in PROFILED}
     for line in p.stdout.splitlines():
         parts = line.split()
         if not parts or parts[0] not in out:
@@ -477,14 +482,16 @@ def perf_samples(path):
         c["all"] += 1
         if len(parts) >= 3 and BPF_PATH.match(parts[2]):
             c["bpf"] += 1
+            c["syms"][parts[2]] += 1
     return out
 
 
 def bench_profile(opt, cgdir):
     if not shutil.which("perf"):
         raise BenchError("perf is missing (Debian's linux-perf)")
+    placement = "node and wrk both on CPU 0" if opt.profile_same_cpu else "node on CPU 0, wrk on CPU 1"
     say(f"== where the CPU goes: perf record -e cpu-clock -F {opt.profile_hz} on CPUs 0 and 1 during a "
-        f"{opt.seconds} s wrk run per arm (node on CPU 0, wrk on CPU 1; only their own samples count)")
+        f"{opt.seconds} s wrk run per arm ({placement}; only their own samples count)")
     rows = {}
     affinity = os.sched_getaffinity(0)
     cpus = sorted(affinity)[:2]
@@ -493,6 +500,8 @@ def bench_profile(opt, cgdir):
         restore.callback(os.sched_setaffinity, 0, affinity)
         srv.fresh("GET", "/fast")
         pin(srv.pid)
+        if opt.profile_same_cpu:
+            os.sched_setaffinity(0, {cpus[0]})  # wrk, started from here, beside node
         url = srv.url("/fast")
         for arm in ("f", "h"):
             with contextlib.ExitStack() as stack:
@@ -521,6 +530,10 @@ def bench_profile(opt, cgdir):
             say(f"  ({arm}) {r['rps']:.0f} req/s; " + "; ".join(
                 f"{c}: {row[c]['cpu_us']:.2f} us/request, of it {row[c]['bpf_ns']:.0f} ns in the BPF path"
                 for c in PROFILED))
+            for c in PROFILED:
+                top = counts[c]["syms"].most_common(6)
+                say(f"      {c}'s largest in the BPF path, ns per request: " + ", ".join(
+                    f"{sym} {n * us_per_sample * 1000 / req:.0f}" for sym, n in top))
     return rows
 
 
@@ -690,6 +703,8 @@ def parse_args(argv):
     ap.add_argument("--no-cgroup-filter", dest="filter", action="store_false",
                     help="do not pass hostmon --http-include-cgroup for the bench's own cgroup")
     ap.add_argument("--profile-hz", type=int, default=10000, help="perf samples a second per CPU (profile)")
+    ap.add_argument("--profile-same-cpu", action="store_true",
+                    help="profile with wrk pinned on node's CPU (the socket's state stays on one CPU)")
     ap.add_argument("--only", default="syscalls,throughput,programs,profile")
     opt = ap.parse_args(argv)
     opt.argv = argv

@@ -163,27 +163,39 @@ def read_responses(s, n, timeout=5):
     return data
 
 
+def on_one_connection(d, cg, srv, segments, answers, last, want):
+    """On one new connection (TCP_NODELAY): sends each of segments as a segment of its own, 0.1 s
+    apart, reads `answers` responses, sends last and reads its response; then, the connection
+    still open and idle, waits for want more requests in the cgroup's histograms. Returns (the
+    first responses, the last one, the histograms' delta)."""
+    before = histograms(d, cg)
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i, seg in enumerate(segments):
+            if i:
+                time.sleep(0.1)   # a segment of its own, while the first waits
+            s.sendall(seg)
+        first = read_responses(s, answers)
+        s.sendall(last)
+        second = read_responses(s, 1)
+        # still open and idle: the last response is recorded at the client's ACK of it
+        h = delta(settle(d, cg, sum(x["count"] for x in before.values()) + want), before)
+    finally:
+        s.close()
+    return first, second, h
+
+
 def pipelined(t, d, srv, cg):
     """HTTP/1.1 pipelining on one connection: the request sent while the first waits is counted
     pipelined and not measured, the first is measured in full (its 300 ms), and a request after
     both responses is measured again, and counted while the idle connection stays open."""
-    before = histograms(d, cg)
+    slow = b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
     piped = unpaired(d, "pipelined")
-    s = socket.create_connection(("127.0.0.1", srv.port))
-    try:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.sendall(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.1)   # a segment of its own, while the first waits
-        s.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
-        both = read_responses(s, 2)
-        s.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
-        third = read_responses(s, 1)
-        t.check(both.count(b"HTTP/1.1 200") == 2 and third.count(b"HTTP/1.1 200") == 1,
-                f"the server answered all three in order: {both[:60]!r} ... {third[:30]!r}")
-        # still open and idle: the last response is recorded at the client's ACK of it
-        h = delta(settle(d, cg, sum(x["count"] for x in before.values()) + 2), before)
-    finally:
-        s.close()
+    both, third, h = on_one_connection(d, cg, srv, [slow, b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"], 2,
+                                       b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+    t.check(both.count(b"HTTP/1.1 200") == 2 and third.count(b"HTTP/1.1 200") == 1,
+            f"the server answered all three in order: {both[:60]!r} ... {third[:30]!r}")
     got = h.get(("node", "GET", "200"), {"count": 0, "le": {}})
     t.check(got["count"] == 2 and bucket(got, "0.25") == 1,
             f"two measured, the connection still open: the slow one (above 0.25 s) and the one "
@@ -193,20 +205,11 @@ def pipelined(t, d, srv, cg):
 
     # two requests in one segment: only the first is seen; its response is still the one it gets
     # (not the second's), and the request after both is paired with its own response
-    before = histograms(d, cg)
     piped = unpaired(d, "pipelined")
-    s = socket.create_connection(("127.0.0.1", srv.port))
-    try:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.sendall(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\nGET /status/404 HTTP/1.1\r\nHost: x\r\n\r\n")
-        both = read_responses(s, 2)
-        s.sendall(b"GET /status/503 HTTP/1.1\r\nHost: x\r\n\r\n")
-        third = read_responses(s, 1)
-        t.check(b"HTTP/1.1 200" in both and b"HTTP/1.1 404" in both and b"HTTP/1.1 503" in third,
-                f"one segment, two requests, then a third: {both[:40]!r} ... {third[:30]!r}")
-        h = delta(settle(d, cg, sum(x["count"] for x in before.values()) + 2), before)
-    finally:
-        s.close()
+    both, third, h = on_one_connection(d, cg, srv, [slow + b"GET /status/404 HTTP/1.1\r\nHost: x\r\n\r\n"], 2,
+                                       b"GET /status/503 HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+    t.check(b"HTTP/1.1 200" in both and b"HTTP/1.1 404" in both and b"HTTP/1.1 503" in third,
+            f"one segment, two requests, then a third: {both[:40]!r} ... {third[:30]!r}")
     got = {k: (v["count"], bucket(v, "0.25")) for k, v in h.items()}
     t.check(got == {("node", "GET", "200"): (1, 0), ("node", "GET", "503"): (1, 1)},
             f"the first with its own 200 (above 0.25 s), the third with its 503; the unseen 404 "
