@@ -1,9 +1,12 @@
 /* hook_floor_bench.c — attaches bpf/hook_floor/hook_floor.bpf.c's empty programs, so a benchmark
  * can measure the hooks' own cost beside a collector's on the same events.
  *
- * Usage: hook_floor_bench syscalls | cgroup DIR | sched | walk N | tcp | exit | usdt BINARY
+ * Usage: hook_floor_bench [--no-stats] syscalls | sock_length | cgroup DIR | sched | walk N | tcp |
+ *                         exit | usdt BINARY
  *   syscalls    empty tp_btf sys_enter/sys_exit programs, attached globally: every syscall of
  *               every process on the host runs them
+ *   sock_length empty tp_btf sock_recv_length/sock_send_length programs (6.3+): every socket
+ *               receive and send of every process runs them
  *   cgroup DIR  empty cgroup_skb ingress/egress programs attached to the cgroup2 directory DIR:
  *               only packets of sockets in that cgroup (and below) run them
  *   sched       empty tp_btf sched_switch, sched_process_free and sched_process_exec programs
@@ -16,7 +19,9 @@
  * Only the programs of the chosen mode are loaded. The attaching modes print "attached MODE" once
  * attached (the caller waits for that line) and hold until SIGTERM/SIGINT. At the end each
  * program's kernel run-time statistics are printed, "floor PROG runs=N ns_per_run=X", measured
- * with BPF run-time statistics turned on for the run (as hostmon --bpf-stats does).
+ * with BPF run-time statistics turned on for the run (as hostmon --bpf-stats does). --no-stats
+ * leaves them off and prints none: the statistics read the clock twice per run, which a floor
+ * compared with a collector running without them must not pay.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -46,7 +51,9 @@ static void on_signal(int sig)
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s syscalls | cgroup DIR | sched | walk N | tcp | exit | usdt BINARY\n",
+		"usage: %s [--no-stats] syscalls | sock_length | cgroup DIR | sched | walk N | tcp "
+		"| "
+		"exit | usdt BINARY\n",
 		argv0);
 	return 2;
 }
@@ -84,6 +91,12 @@ static void hold(const char *mode)
 
 int main(int argc, char **argv)
 {
+	bool stats = !(argc > 1 && !strcmp(argv[1], "--no-stats"));
+	if (!stats) {
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	const char *mode = argc > 1 ? argv[1] : "";
 	struct bpf_link *links[MAX_PROGS] = { NULL };
 	struct bpf_program *progs[MAX_PROGS] = { NULL };
@@ -101,6 +114,9 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "syscalls") && argc == 2) {
 		progs[0] = skel->progs.floor_sys_enter;
 		progs[1] = skel->progs.floor_sys_exit;
+	} else if (!strcmp(mode, "sock_length") && argc == 2) {
+		progs[0] = skel->progs.floor_sock_recv;
+		progs[1] = skel->progs.floor_sock_send;
 	} else if (!strcmp(mode, "cgroup") && argc == 3) {
 		progs[0] = skel->progs.floor_skb_ingress;
 		progs[1] = skel->progs.floor_skb_egress;
@@ -146,8 +162,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hook_floor: cannot load the empty programs: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0)
+	stats_fd = stats ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
+	if (stats && stats_fd < 0)
 		fprintf(stderr, "hook_floor: no run-time statistics: %s\n", strerror(errno));
 	for (int i = 0; i < nprogs; i++) {
 		if (usdt_binary)
@@ -172,7 +188,7 @@ int main(int argc, char **argv)
 	} else {
 		hold(mode);
 	}
-	for (int i = 0; i < nprogs; i++)
+	for (int i = 0; stats && i < nprogs; i++)
 		prog_stats_print("floor", progs[i]);
 	rc = 0;
 

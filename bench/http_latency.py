@@ -19,16 +19,20 @@ Parts:
               run. Reported: medians of req/s, node's CPU per request (its cgroup's cpu.stat) and wrk's
               (its rusage) per arm, and the losses (h) vs (a), (f) vs (a), (h) vs (f); after each (h) run
               its request histogram count is compared with wrk's responses.
-  syscalls    build/bench/syscall_bench (read 1 byte of /dev/zero, and getppid; outside node's cgroup)
-              in rounds of: (a) no hostmon, (r) empty raw sys_enter/sys_exit programs attached globally
-              (hook_floor_bench syscalls: the floor of the old per-syscall mechanism, for reference),
-              (g) empty cgroup_skb programs on the cgroup of an idle node server (hook_floor_bench cgroup
-              DIR: the floor of the cgroup mechanism for a process outside it), (b) hostmon and no
-              node/php process, (c) hostmon and an idle node server in its cgroup, (p) hostmon and an
-              idle php-fpm pool (2 workers, unix socket) in that cgroup: its PHP-FPM hooks attached, of
-              the tier this kernel got (sock_iter: fentry/fexit on the socket path, where (r) is no
-              floor of it; syscalls: raw sys_enter/sys_exit, whose floor is (r)), (b2) hostmon after
-              both have exited. Reported: median over rounds of each run's best-of-5 ns, and
+  syscalls    build/bench/syscall_bench (read 1 byte of /dev/zero; getppid; socket: a 1-byte write and
+              read over a unix socket pair, per syscall; outside node's cgroup) in rounds of: (a) no
+              hostmon, (r) empty raw sys_enter/sys_exit programs attached globally (hook_floor_bench
+              syscalls: the floor of the syscall tier, and of the old per-syscall mechanism), (s) empty
+              sock_recv_length/sock_send_length programs (hook_floor_bench sock_length: the floor of
+              that tier; skipped on kernels without those tracepoints), (g) empty cgroup_skb programs
+              on the cgroup of an idle node server (hook_floor_bench cgroup DIR: the floor of the
+              cgroup mechanism for a process outside it), (b) hostmon and no node/php process, (c)
+              hostmon and an idle node server in its cgroup, (p) hostmon and an idle php-fpm pool (2
+              workers, unix socket) in that cgroup: its PHP-FPM hooks attached, of the tier this
+              kernel got (sock_iter: fentry/fexit on the socket path, no floor here; sock_length: the
+              socket length tracepoints, floor (s); syscalls: raw sys_enter/sys_exit, floor (r)), (b2)
+              hostmon after both have exited. The floors run without BPF run-time statistics, as
+              hostmon does (--no-stats). Reported: median over rounds of each run's best-of-5 ns, and
               the added ns. `bpftool perf list` shows whether hostmon holds sys_enter/sys_exit hooks.
   programs    hostmon with --bpf-stats during one wrk run: ns per run of each BPF program (the
               kernel's run_time_ns / run_cnt; about 37 ns is the floor of that measurement here).
@@ -76,7 +80,7 @@ HOSTMON_ARGS = ["--collectors", "http_latency"]   # besides --listen; --hostmon-
 
 HISTOGRAM = "hostmon_http_server_request_duration_seconds"
 TARGET_COMMS = {"node", "nodejs", "php", "php8.2", "php-fpm", "php-fpm8.2", "php-cgi", "php-cgi8.2"}
-SYSCALL_KINDS = ("read", "getppid")
+SYSCALL_KINDS = ("read", "getppid", "socket")
 GOAL_LOSS_PCT, MUST_LOSS_PCT = 2.0, 5.0
 GOAL_CPU_PCT = 2.0
 GOAL_ADDED_NS, MUST_ADDED_NS = 20.0, 40.0
@@ -165,17 +169,20 @@ def syscall_hook_owners():
 
 class Floor:
     """build/bench/hook_floor_bench MODE [DIR] while in the with block: empty programs on the raw
-    sys_enter/sys_exit hooks ("syscalls") or cgroup_skb ingress/egress on cgroup2 directory DIR
-    ("cgroup"). Stopped by its pid with SIGTERM (it detaches and exits 0)."""
+    sys_enter/sys_exit hooks ("syscalls"), the socket length tracepoints ("sock_length") or cgroup_skb
+    ingress/egress on cgroup2 directory DIR ("cgroup"); stats=False: without BPF run-time statistics.
+    Stopped by its pid with SIGTERM (it detaches and exits 0)."""
 
-    def __init__(self, build, mode, cgdir=None):
-        self.argv = [os.path.join(build, "bench", "hook_floor_bench"), mode] + ([cgdir] if cgdir else [])
+    def __init__(self, build, mode, cgdir=None, stats=True):
+        self.argv = ([os.path.join(build, "bench", "hook_floor_bench")] + ([] if stats else ["--no-stats"])
+                     + [mode] + ([cgdir] if cgdir else []))
+        self.mode = mode
         self.proc = None
 
     def __enter__(self):
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
-        if line != f"attached {self.argv[1]}":
+        if line != f"attached {self.mode}":
             self.stop()
             raise BenchError(f"{shlex.join(self.argv)} could not attach its empty programs (it said {line!r})")
         return self
@@ -239,9 +246,12 @@ def measure_condition(build, name, results, notes, own_pid=None):
         + (f" node/php_pids={targets}" if targets else "") + (f" other_hook_pids={foreign}" if foreign else ""))
 
 
-SYSCALL_CONDITIONS = ("a: no hostmon", "r: empty raw sys_enter/sys_exit", "g: empty cgroup_skb on node's cgroup",
+SYSCALL_CONDITIONS = ("a: no hostmon", "r: empty raw sys_enter/sys_exit",
+                      "s: empty sock_recv_length/sock_send_length", "g: empty cgroup_skb on node's cgroup",
                       "b: hostmon, no target", "c: hostmon + node", "p: hostmon + php-fpm",
                       "b2: hostmon, node and php-fpm gone")
+FLOOR_OF_TIER = {"syscalls": "r:", "sock_length": "s:"}   # the PHP-FPM hooks' tier -> its floor's condition
+SYSCALL_CONDITIONS_TEXT = {c[:c.index(":") + 1]: c[c.index(":") + 2:] for c in SYSCALL_CONDITIONS}
 PHP_HOOKS_RE = re.compile(r'hostmon_http_latency_php_hooks_attached\{tier="([^"]*)"\}')
 
 
@@ -259,30 +269,37 @@ def bench_syscalls(opt, cgdir):
     for rnd in range(1, opt.rounds + 1):
         say(f" round {rnd}")
         measure_condition(opt.build, SYSCALL_CONDITIONS[0], results, notes)
-        # the old mechanism's floor: empty programs on the two hooks every process pays for
-        with Floor(opt.build, "syscalls") as floor:
+        # the syscall tier's floor (and the old mechanism's): empty programs on the two hooks every
+        # process pays for
+        with Floor(opt.build, "syscalls", stats=False) as floor:
             measure_condition(opt.build, SYSCALL_CONDITIONS[1], results, notes, floor.proc.pid)
+        try:
+            with Floor(opt.build, "sock_length", stats=False) as floor:
+                measure_condition(opt.build, SYSCALL_CONDITIONS[2], results, notes, floor.proc.pid)
+        except BenchError as e:
+            if rnd == 1:
+                say(f"  (s) skipped: {e}")
         with NodeServer(cgroup=cgdir) as srv:
             srv.fresh("GET", "/fast")
-            with Floor(opt.build, "cgroup", cgdir) as floor:
-                measure_condition(opt.build, SYSCALL_CONDITIONS[2], results, notes, floor.proc.pid)
+            with Floor(opt.build, "cgroup", cgdir, stats=False) as floor:
+                measure_condition(opt.build, SYSCALL_CONDITIONS[3], results, notes, floor.proc.pid)
         d = start_hostmon(opt.hostmon_args)
         try:
             time.sleep(opt.settle)
-            measure_condition(opt.build, SYSCALL_CONDITIONS[3], results, notes, d.proc.pid)
+            measure_condition(opt.build, SYSCALL_CONDITIONS[4], results, notes, d.proc.pid)
             with NodeServer(cgroup=cgdir) as srv:
                 srv.fresh("GET", "/fast")
                 time.sleep(opt.settle)
-                measure_condition(opt.build, SYSCALL_CONDITIONS[4], results, notes, d.proc.pid)
+                measure_condition(opt.build, SYSCALL_CONDITIONS[5], results, notes, d.proc.pid)
             with FpmPool(listen="unix", cgroup=cgdir):
                 time.sleep(opt.settle)
                 tier = php_tier(d)
                 if tier is None:
                     raise BenchError(f"hostmon did not attach its PHP-FPM hooks for the pool:\n{d.logs()}")
                 opt.php_tiers.add(tier)
-                measure_condition(opt.build, SYSCALL_CONDITIONS[5], results, notes, d.proc.pid)
+                measure_condition(opt.build, SYSCALL_CONDITIONS[6], results, notes, d.proc.pid)
             time.sleep(opt.settle)
-            measure_condition(opt.build, SYSCALL_CONDITIONS[6], results, notes, d.proc.pid)
+            measure_condition(opt.build, SYSCALL_CONDITIONS[7], results, notes, d.proc.pid)
         finally:
             stop_hostmon(d)
     return results, notes
@@ -336,7 +353,7 @@ def one_run(opt, arm, srv, cgdir, url):
     histogram count or None, hooks note, disturbance note or None)."""
     before = cgroup_programs(cgdir)  # none of them is this arm's: someone else's programs on node's cgroup
     with contextlib.ExitStack() as stack:
-        floor = stack.enter_context(Floor(opt.build, "cgroup", cgdir)) if arm == "f" else None
+        floor = stack.enter_context(Floor(opt.build, "cgroup", cgdir, stats=False)) if arm == "f" else None
         d = start_hostmon(opt.hostmon_args) if arm == "h" else None
         if d:
             stack.callback(stop_hostmon, d)
@@ -506,7 +523,7 @@ def bench_profile(opt, cgdir):
         for arm in ("f", "h"):
             with contextlib.ExitStack() as stack:
                 if arm == "f":
-                    stack.enter_context(Floor(opt.build, "cgroup", cgdir))
+                    stack.enter_context(Floor(opt.build, "cgroup", cgdir, stats=False))
                 else:
                     d = start_hostmon(opt.hostmon_args)
                     stack.callback(stop_hostmon, d)
@@ -613,6 +630,8 @@ def syscalls_report(opt, syscalls):
         added[kind] = {}
         say(f"| {kind} ns per syscall, no hostmon (median of {opt.rounds} best-of-5) | | {base:.1f} | |")
         for cond in SYSCALL_CONDITIONS[1:]:
+            if (cond, kind) not in results:
+                continue  # a floor this kernel has no hooks for
             added[kind][cond] = statistics.median(results[(cond, kind)]) - base
             held = notes[cond]["hooked"]
             hook = ("sys_enter/exit hooks held" if held == {True} else "no sys_enter/exit hooks" if held == {False}
@@ -623,9 +642,11 @@ def syscalls_report(opt, syscalls):
             foreign = notes[cond]["foreign"] | notes[SYSCALL_CONDITIONS[0]]["foreign"]
             if foreign:
                 extra.append(f"other sys_enter/exit hooks present: {sorted(foreign)[:5]}")
-            goal_txt = ("floor, old mechanism" if cond.startswith("r:") else "floor, cgroup mechanism" if
-                        cond.startswith("g:") else f"<= {GOAL_ADDED_NS:g} ns (must <= {MUST_ADDED_NS:g})"
-                        if cond.startswith(("c:", "p:")) else "about 0")
+            goal_txt = ("floor, syscalls tier and old mechanism" if cond.startswith("r:") else
+                        "floor, sock_length tier" if cond.startswith("s:") else
+                        "floor, cgroup mechanism" if cond.startswith("g:") else
+                        f"<= {GOAL_ADDED_NS:g} ns (must <= {MUST_ADDED_NS:g})" if cond.startswith(("c:", "p:"))
+                        else "about 0")
             v = (verdict(added[kind][cond], GOAL_ADDED_NS, MUST_ADDED_NS) if cond.startswith(("c:", "p:"))
                  else "-")
             if cond.startswith("p:"):
@@ -670,22 +691,23 @@ def report(opt, syscalls, throughput, programs, profile=None):
     for line in profile_report(profile) if profile else []:
         say(line)
     if added:
+        cond = {c.split(":")[0]: c for c in SYSCALL_CONDITIONS}
         for kind in SYSCALL_KINDS:
             a = added[kind]
             say(f"| untargeted {kind} added ns, a node target running | <= {GOAL_ADDED_NS:g} | "
-                f"<= {MUST_ADDED_NS:g} | {a[SYSCALL_CONDITIONS[4]]:+.1f} "
-                f"({verdict(a[SYSCALL_CONDITIONS[4]], GOAL_ADDED_NS, MUST_ADDED_NS)}) | "
-                f"{a[SYSCALL_CONDITIONS[2]]:+.1f} (empty cgroup_skb on node's cgroup); "
-                f"{a[SYSCALL_CONDITIONS[1]]:+.1f} (empty raw sys_enter/sys_exit, the old mechanism) |")
+                f"<= {MUST_ADDED_NS:g} | {a[cond['c']]:+.1f} "
+                f"({verdict(a[cond['c']], GOAL_ADDED_NS, MUST_ADDED_NS)}) | "
+                f"{a[cond['g']]:+.1f} (empty cgroup_skb on node's cgroup); "
+                f"{a[cond['r']]:+.1f} (empty raw sys_enter/sys_exit, the old mechanism) |")
         tier = "/".join(sorted(opt.php_tiers))
-        floor = ("empty raw sys_enter/sys_exit, the same hooks" if opt.php_tiers == {"syscalls"} else
-                 "no floor measured for the socket path; empty raw sys_enter/sys_exit")
+        floor_cond = FLOOR_OF_TIER.get(tier)
         for kind in SYSCALL_KINDS:
             a = added[kind]
+            floor = (f"{a[cond[floor_cond[:-1]]]:+.1f} ({SYSCALL_CONDITIONS_TEXT[floor_cond]}, the same hooks)"
+                     if floor_cond and cond[floor_cond[:-1]] in a else "no floor measured for this tier")
             say(f"| untargeted {kind} added ns, a php-fpm target running (PHP-FPM hooks tier {tier}) | "
-                f"<= {GOAL_ADDED_NS:g} | <= {MUST_ADDED_NS:g} | {a[SYSCALL_CONDITIONS[5]]:+.1f} "
-                f"({verdict(a[SYSCALL_CONDITIONS[5]], GOAL_ADDED_NS, MUST_ADDED_NS)}) | "
-                f"{a[SYSCALL_CONDITIONS[1]]:+.1f} ({floor}) |")
+                f"<= {GOAL_ADDED_NS:g} | <= {MUST_ADDED_NS:g} | {a[cond['p']]:+.1f} "
+                f"({verdict(a[cond['p']], GOAL_ADDED_NS, MUST_ADDED_NS)}) | {floor} |")
 
 
 def parse_args(argv):

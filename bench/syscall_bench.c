@@ -1,7 +1,7 @@
 /* syscall_bench.c — nanoseconds per small syscall, to measure what syscall hooks add to a process
  * they do not trace.
  *
- * Usage: syscall_bench [read|getppid] [ITERATIONS] [ROUNDS]   (default: read 1000000 5)
+ * Usage: syscall_bench [read|getppid|socket] [ITERATIONS] [ROUNDS]   (default: read 1000000 5)
  * Prints one line: syscall_bench syscall=read iterations=1000000 rounds=5 best_ns=... median_ns=...
  *
  * read: a 1-byte read(2) from /dev/zero. The http_latency collector hooks raw sys_enter/sys_exit
@@ -10,19 +10,23 @@
  * syscall itself is short and steady (no I/O, no blocking). getppid: the cheapest syscall glibc
  * does not answer from a cache (issued with syscall(2)); what it adds is the hook plumbing alone
  * (the sys_enter/sys_exit slow path every task takes while any program is attached there).
+ * socket: a 1-byte write(2) to one end of a unix socket pair and a read(2) of it from the other,
+ * reported per syscall (the pair's time halved): the syscalls that the PHP-FPM hooks' socket tiers
+ * (sock_iter, sock_length) run a program for, in every process, target or not.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_ROUNDS 100
 
-enum which { SYS_KIND_READ, SYS_KIND_GETPPID };
+enum which { SYS_KIND_READ, SYS_KIND_GETPPID, SYS_KIND_SOCKET };
 
 static double now_ns(void)
 {
@@ -32,13 +36,18 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* Runs n syscalls of kind; returns the mean ns per syscall, or a negative value on error. */
-static double one_round(enum which kind, int fd, unsigned long n)
+/* Runs n syscalls of kind (fd: what read reads; sv: the socket pair); returns the mean ns per
+ * syscall, or a negative value on error. */
+static double one_round(enum which kind, int fd, const int sv[2], unsigned long n)
 {
-	char c;
+	char c = 0;
 	double start = now_ns();
 
-	if (kind == SYS_KIND_READ) {
+	if (kind == SYS_KIND_SOCKET) {
+		for (unsigned long i = 0; i < n; i += 2)
+			if (write(sv[1], &c, 1) != 1 || read(sv[0], &c, 1) != 1)
+				return -1;
+	} else if (kind == SYS_KIND_READ) {
 		for (unsigned long i = 0; i < n; i++)
 			if (read(fd, &c, 1) != 1)
 				return -1;
@@ -76,14 +85,16 @@ int main(int argc, char **argv)
 	unsigned long n = 1000000, rounds = 5;
 	double ns[MAX_ROUNDS];
 	enum which kind;
-	int fd = -1;
+	int fd = -1, sv[2] = { -1, -1 };
 
 	if (!strcmp(name, "read")) {
 		kind = SYS_KIND_READ;
 	} else if (!strcmp(name, "getppid")) {
 		kind = SYS_KIND_GETPPID;
+	} else if (!strcmp(name, "socket")) {
+		kind = SYS_KIND_SOCKET;
 	} else {
-		fprintf(stderr, "usage: %s [read|getppid] [ITERATIONS] [ROUNDS]\n", argv[0]);
+		fprintf(stderr, "usage: %s [read|getppid|socket] [ITERATIONS] [ROUNDS]\n", argv[0]);
 		return 2;
 	}
 	if ((argc > 2 && parse_ulong(argv[2], 1, 1000000000UL, &n)) ||
@@ -100,16 +111,24 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (kind == SYS_KIND_SOCKET && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		fprintf(stderr, "%s: socketpair: %s\n", argv[0], strerror(errno));
+		return 1;
+	}
+
 	/* one unmeasured round: page faults, cache and frequency warm-up */
-	if (one_round(kind, fd, n / 10 + 1) < 0)
+	if (one_round(kind, fd, sv, n / 10 + 1) < 0)
 		goto fail;
 	for (unsigned long r = 0; r < rounds; r++) {
-		ns[r] = one_round(kind, fd, n);
+		ns[r] = one_round(kind, fd, sv, n);
 		if (ns[r] < 0)
 			goto fail;
 	}
 	if (fd >= 0)
 		close(fd);
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
 	qsort(ns, rounds, sizeof(ns[0]), cmp_double);
 	printf("syscall_bench syscall=%s iterations=%lu rounds=%lu best_ns=%.1f median_ns=%.1f\n",
 	       name, n, rounds, ns[0], ns[rounds / 2]);
@@ -119,5 +138,8 @@ fail:
 	fprintf(stderr, "%s: %s failed: %s\n", argv[0], name, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
 	return 1;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* hook_floor/hook_floor.bpf.c — empty programs on the hooks hostmon's collectors use, so a
  * benchmark can measure what the hooks alone cost beside a collector on the same events:
- * raw sys_enter/sys_exit, paid by every syscall of every process; cgroup_skb ingress/egress, paid
+ * raw sys_enter/sys_exit, paid by every syscall of every process; sock_recv_length and
+ * sock_send_length, paid by every socket receive and send; cgroup_skb ingress/egress, paid
  * by every packet of the cgroup they are attached to; sched_switch, paid by every context switch;
  * sched_process_free, paid by every task's release; sched_process_exec, paid by every exec (the
  * nodejs_eventloop collector's); an iter/task walk, paid per task walked; the
@@ -24,6 +25,20 @@ int BPF_PROG(floor_sys_enter, struct pt_regs *regs, long id)
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(floor_sys_exit, struct pt_regs *regs, long ret)
+{
+	return 0;
+}
+
+/* the PHP-FPM hooks' sock_length tier: every socket receive and send (6.3+; "?": loaded only in
+ * that mode, so older kernels load the rest) */
+SEC("?tp_btf/sock_recv_length")
+int BPF_PROG(floor_sock_recv, struct sock *sk, int ret, int flags)
+{
+	return 0;
+}
+
+SEC("?tp_btf/sock_send_length")
+int BPF_PROG(floor_sock_send, struct sock *sk, int ret, int flags)
 {
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "peek.bpf.h"
 #include "php.bpf.h"
 #include "php_sock.bpf.h"
+#include "php_sock_length.bpf.h"
 #include "php_syscalls.bpf.h"
 #include "skb.bpf.h"
 #include "syscalls.bpf.h"
@@ -29,17 +30,18 @@ char LICENSE[] SEC("license") = "GPL";
  * response's first byte leaving it (skb.bpf.h). PHP-FPM workers are timed
  * per worker: USDT probes (status from the FastCGI output) or FastCGI
  * records, both seen on the hooks of one tier (fentry/fexit on the socket
- * read/write path where the kernel has them, else raw sys_enter/sys_exit),
+ * read/write path where the kernel has them, else the socket length
+ * tracepoints, else raw sys_enter/sys_exit),
  * which user space attaches only while a PHP target exists; they look the
  * current tgid up first and leave at once for every other process
- * (php_io.bpf.h, php_sock.bpf.h, php_syscalls.bpf.h). A
+ * (php_io.bpf.h, php_sock.bpf.h, php_sock_length.bpf.h, php_syscalls.bpf.h). A
  * worker's request is its thread's task storage. Each request adds to a
  * histogram, shared by all CPUs, keyed by cgroup, route, runtime, method and
  * status.
  * Nothing per request goes to userspace.
  */
 
-/* ---- PHP-FPM hooks: one tier of two, chosen by user space at load ---- */
+/* ---- PHP-FPM hooks: one tier of three, chosen by user space at load ---- */
 
 /*
  * Tier "sock_iter", where the kernel has fentry/fexit: the socket read/write path that php-fpm's
@@ -64,6 +66,25 @@ SEC("?fentry/sock_write_iter")
 int BPF_PROG(php_sock_write, struct kiocb *iocb, struct iov_iter *from)
 {
 	php_sock_write_start(iocb, from);
+	return 0;
+}
+
+/*
+ * Tier "sock_length", kernels without fentry that have the socket length tracepoints (6.3+): they
+ * fire for every socket receive and send once it is done, so again no other syscall runs anything.
+ * Not loaded unless user space asks: older kernels have no such tracepoints.
+ */
+SEC("?tp_btf/sock_recv_length")
+int BPF_PROG(php_sock_recv, struct sock *sk, int ret, int flags)
+{
+	php_sock_recv_length(sk, ret, flags);
+	return 0;
+}
+
+SEC("?tp_btf/sock_send_length")
+int BPF_PROG(php_sock_send, struct sock *sk, int ret, int flags)
+{
+	php_sock_send_length(sk, ret);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
-/* http_latency/php_io.bpf.h — what the PHP-FPM hooks of either tier (socket read/write path or raw
- * syscalls) do with a worker's reads and writes, on plain values. */
+/* http_latency/php_io.bpf.h — what the PHP-FPM hooks of every tier (socket read/write path, socket
+ * length tracepoints or raw syscalls) do with a worker's reads and writes, on plain values. */
 #ifndef HOSTMON_BPF_HTTP_LATENCY_PHP_IO_BPF_H
 #define HOSTMON_BPF_HTTP_LATENCY_PHP_IO_BPF_H
 
@@ -15,9 +15,11 @@
  *     the read ends). Kept in the thread's storage (reads).
  *   php_read_done(ret): that read returned ret: the bytes it got go to
  *     php_on_read (php.bpf.h).
+ *   php_read_got(a, ret): the same for a read whose arguments are in a
+ *     (a hook that runs once, after the bytes arrived, needs no storage).
  *   Writes need no state: the hooks call php_on_write at their start.
  *   conn identifies the connection within one tier: the fd (syscalls) or the
- *   socket's inode number (socket path).
+ *   socket's inode number (sock_iter, sock_length).
  */
 
 #include "vmlinux.h"
@@ -52,6 +54,26 @@ static __always_inline void php_read_start(const struct http_target *t, __u32 co
 	a->pending = 1;
 }
 
+/* A read that returned ret, from the arguments its start kept (or, on a hook that sees the read
+ * once, after it: the sock_length tier): the bytes it got go to php_on_read (php.bpf.h). */
+static __always_inline void php_read_got(const struct read_args *a, long ret)
+{
+	if (ret <= 0)
+		return;
+	__u64 p = a->ptr, len = (__u64)ret;
+	if (a->kind != READ_BUF) {
+		__u64 first = 0;
+		p = a->kind == READ_IOV ? first_iov(a->ptr, &first) : msg_first_iov(a->ptr, &first);
+		if (first < len)
+			len = first;
+	} else if (a->seg && a->seg < len) {
+		len = a->seg;
+	}
+	__u8 b[HTTP_PEEK] = {};
+	__u32 n = peek(b, p, len);
+	php_on_read(a->mode, a->fd, b, n, p, len);
+}
+
 static __always_inline void php_read_done(long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -63,21 +85,7 @@ static __always_inline void php_read_done(long ret)
 		return;
 	struct read_args a = *ap;
 	ap->pending = 0;
-	if (ret <= 0)
-		return;
-
-	__u64 p = a.ptr, len = (__u64)ret;
-	if (a.kind != READ_BUF) {
-		__u64 first = 0;
-		p = a.kind == READ_IOV ? first_iov(a.ptr, &first) : msg_first_iov(a.ptr, &first);
-		if (first < len)
-			len = first;
-	} else if (a.seg && a.seg < len) {
-		len = a.seg;
-	}
-	__u8 b[HTTP_PEEK] = {};
-	__u32 n = peek(b, p, len);
-	php_on_read(a.mode, a.fd, b, n, p, len);
+	php_read_got(&a, ret);
 }
 
 #endif

@@ -300,12 +300,12 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		metric_add(unpaired, &unpaired_names[i], (double)read_counter(st, i));
 
 	static const char *const hooks[] = { "hooks" };
-	struct metric_family *failed =
-		metric_family_get(s, "hostmon_http_latency_attach_failures_total",
-				  "Attachments that failed, by hooks: the PHP-FPM hooks of the "
-				  "tier in use (sock_iter or syscalls) or cgroup_skb (a cgroup "
-				  "holding an HTTP server target).",
-				  METRIC_COUNTER, 1, hooks);
+	struct metric_family *failed = metric_family_get(
+		s, "hostmon_http_latency_attach_failures_total",
+		"Attachments that failed, by hooks: the PHP-FPM hooks of the "
+		"tier in use (sock_iter, sock_length or syscalls) or cgroup_skb (a cgroup "
+		"holding an HTTP server target).",
+		METRIC_COUNTER, 1, hooks);
 	const char *tier = php_hooks_tier(st), *cgroup_skb = "cgroup_skb";
 	metric_add(failed, &tier, (double)st->hook_attach_failures);
 	metric_add(failed, &cgroup_skb, (double)st->skb_attach_failures);
@@ -323,7 +323,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 		  "Processes whose requests are measured now.", METRIC_GAUGE },
 		{ "hostmon_http_latency_syscall_hooks_attached",
 		  "1 while the sys_enter/sys_exit hooks are attached (only while a PHP-FPM target "
-		  "exists, on kernels without fentry).",
+		  "exists, on kernels with neither fentry nor the socket length tracepoints).",
 		  METRIC_GAUGE },
 		{ "hostmon_http_latency_cgroups_attached",
 		  "Cgroups whose sockets the HTTP programs watch now (those holding HTTP server "
@@ -341,7 +341,7 @@ static int latency_collect(void *state, struct metric_snapshot *s)
 	double values[] = { (double)read_counter(st, HTTP_COUNTER_HIST_FULL),
 			    (double)read_counter(st, HTTP_COUNTER_TARGETS_FULL),
 			    (double)st->ntargets,
-			    st->php_hooks_on && !st->php_sock_iter ? 1 : 0,
+			    st->php_hooks_on && st->php_tier == PHP_TIER_SYSCALLS ? 1 : 0,
 			    (double)st->nskb_cgroups,
 			    (double)st->cgroups_retired_total,
 			    (double)read_counter(st, HTTP_COUNTER_ROUTES_FOLDED) };
@@ -430,7 +430,7 @@ uint32_t latency_targets_room(int ncpus)
 }
 
 /* Opens and loads the object, its PHP-FPM hooks of one tier (php_hooks.c). */
-static int open_load(struct http_latency *st, const struct config *cfg, bool allow_sock_iter)
+static int open_load(struct http_latency *st, const struct config *cfg, enum php_tier best)
 {
 	struct http_latency_bpf *s = st->skel = http_latency_bpf__open();
 	if (!s)
@@ -445,22 +445,24 @@ static int open_load(struct http_latency *st, const struct config *cfg, bool all
 	bpf_map__set_max_entries(s->maps.targets, latency_targets_room(st->ncpus));
 	st->target_words = (proc_pid_max() + 63) / 64;
 	bpf_map__set_max_entries(s->maps.target_bits, (__u32)st->target_words);
-	php_hooks_choose(st, allow_sock_iter);
+	php_hooks_choose(st, best);
 	return http_latency_bpf__load(s);
 }
 
 /* Loads the object and attaches the process lifetime hooks (the others follow the targets). */
 static int load(struct http_latency *st, const struct config *cfg, char *err, size_t errlen)
 {
-	int rc = open_load(st, cfg, true);
-	if (rc && st->php_sock_iter) {
-		/* likely the socket-path programs (this kernel's iov_iter): the syscall tier loads
-		 * wherever the rest does, and a failure of the rest fails again below */
-		log_warn("cannot load the BPF programs with the php-fpm hooks on the socket path; "
-			 "trying the syscall hooks",
-			 "collector", "http_latency", "reason", strerror(-rc));
+	int rc = open_load(st, cfg, PHP_TIER_SOCK_ITER);
+	while (rc && st->php_tier != PHP_TIER_SYSCALLS) {
+		/* likely the tier's programs (this kernel's iov_iter or pt_regs): the syscall tier
+		 * loads wherever the rest does, and a failure of the rest fails again below */
+		enum php_tier failed = st->php_tier;
+		log_warn("cannot load the BPF programs with these php-fpm hooks; trying the next "
+			 "tier",
+			 "collector", "http_latency", "tier", php_hooks_tier(st), "reason",
+			 strerror(-rc));
 		http_latency_bpf__destroy(st->skel);
-		rc = open_load(st, cfg, false);
+		rc = open_load(st, cfg, failed - 1);
 	}
 	if (rc) {
 		snprintf(err, errlen, "cannot %s the BPF programs: %s", st->skel ? "load" : "open",

@@ -34,7 +34,15 @@ struct skb_cgroup;
 struct php_pools;
 struct metric_snapshot;
 
-#define PHP_HOOKS_MAX 3 /* programs of the PHP-FPM hooks' larger tier */
+#define PHP_HOOKS_MAX 3 /* programs of the PHP-FPM hooks' largest tier */
+
+/* The PHP-FPM hooks' tiers, cheapest for the rest of the host last (php_hooks.c). */
+enum php_tier {
+	PHP_TIER_SYSCALLS,    /* raw sys_enter/sys_exit: every process pays while attached */
+	PHP_TIER_SOCK_LENGTH, /* tp_btf sock_recv_length/sock_send_length (6.3+) */
+	PHP_TIER_SOCK_ITER,   /* fentry/fexit sock_read_iter, fentry sock_write_iter */
+	PHP_TIERS
+};
 
 /* A histogram of a cgroup that cannot be named (created and removed between two scans). */
 struct unnamed_hist {
@@ -56,8 +64,8 @@ struct usdt_binary {
 
 struct http_latency {
 	struct http_latency_bpf *skel;
-	bool php_sock_iter; /* the PHP-FPM hooks' tier: socket path (fentry), else syscalls */
-	bool php_hooks_on;  /* attached: while a PHP target exists */
+	enum php_tier php_tier; /* the PHP-FPM hooks' tier, chosen at load */
+	bool php_hooks_on;	/* attached: while a PHP target exists */
 	struct bpf_link *php_links[PHP_HOOKS_MAX];
 	struct skb_cgroup *skb_cgroups; /* the cgroups of HTTP-mode targets (sockets.c) */
 	size_t nskb_cgroups;
@@ -154,13 +162,13 @@ struct status_model;
 int latency_status(void *state, struct status_model *m);
 
 /*
- * php_hooks.c: php_hooks_choose() picks the tier before the object is loaded (sock_iter when
- * allowed and an fentry program attaches to sock_read_iter and sock_write_iter here, else
- * syscalls) and loads only its programs; php_hooks_log() says once which; php_hooks_update()
+ * php_hooks.c: php_hooks_choose() picks the tier before the object is loaded: the first of best,
+ * best - 1, ... whose hooks attach here (an empty program attached for a moment; syscalls always
+ * does), and loads only its programs; php_hooks_log() says once which; php_hooks_update()
  * attaches or detaches them (want: a PHP target exists), a failure counted and logged;
  * php_hooks_metrics() exports hostmon_http_latency_php_hooks_attached{tier}.
  */
-void php_hooks_choose(struct http_latency *st, bool allow_sock_iter);
+void php_hooks_choose(struct http_latency *st, enum php_tier best);
 const char *php_hooks_tier(const struct http_latency *st);
 void php_hooks_log(const struct http_latency *st);
 void php_hooks_update(struct http_latency *st, bool want);

@@ -99,7 +99,8 @@ struct status_model {
 	struct status_collector collectors[STATUS_COLLECTORS_MAX];
 	size_t ncollectors;
 	bool have_http;	    /* the http_latency collector runs: the targets are known */
-	char php_hooks[16]; /* the PHP-FPM hooks' tier: sock_iter or syscalls; empty: unknown */
+	char php_hooks[16]; /* the PHP-FPM hooks' tier: sock_iter, sock_length or syscalls; empty:
+			       unknown */
 	bool php_hooks_attached; /* while a PHP-FPM target exists */
 	struct status_target targets[STATUS_TARGETS_MAX];
 	size_t ntargets, targets_total;

@@ -1,8 +1,8 @@
-/* test_php_sock.c — the PHP-FPM hooks' tier choice, and the socket-path tier (fentry/fexit on
- * sock_read_iter and sock_write_iter) on a real FastCGI exchange: the collector's own object, this
- * process as the worker, a unix socket pair as its connection. Where the kernel has no fentry
- * (this project's usual machine) the choice must be the syscall tier and the exchange is left to
- * make test-kernels; HOSTMON_EXPECT_PHP_HOOKS (tests/kernels sets it) names the tier required. */
+/* test_php_sock.c — the PHP-FPM hooks' tier choice, and every tier this kernel can attach (the
+ * socket path, fentry/fexit on sock_read_iter and sock_write_iter; the sock_recv_length and
+ * sock_send_length tracepoints; raw sys_enter/sys_exit) on a real FastCGI exchange: the
+ * collector's own object, this process as the worker, a unix socket pair as its connection.
+ * HOSTMON_EXPECT_PHP_HOOKS (tests/kernels sets it) names the tier that must be chosen. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -92,18 +92,18 @@ static void check_request(__u16 status, __u8 method, const char *want_path, cons
 	      "%s: route from REQUEST_URI: [%s]", what, path);
 }
 
-static void socket_tier(void)
+static void exchanges(void)
 {
 	int sv[2];
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socket pair");
 	php_test_become_target(MAPFD(targets), MAPFD(target_bits), HTTP_MODE_PHP_FCGI);
 	php_hooks_update(&st, true);
-	CHECK(st.php_hooks_on, "the socket-path programs attach");
+	CHECK(st.php_hooks_on, "the %s programs attach", php_hooks_tier(&st));
 
 	exchange(sv, "POST", "/users/42?x=1", "404 Not Found", 0);
-	check_request(404, HTTP_METHOD_POST, "/users/42?x=1", "read/write (ITER_UBUF)");
+	check_request(404, HTTP_METHOD_POST, "/users/42?x=1", "read/write");
 	exchange(sv, "DELETE", "/orders/9/items", "503 Unavailable", 1);
-	check_request(503, HTTP_METHOD_DELETE, "/orders/9/items", "readv/writev (ITER_IOVEC)");
+	check_request(503, HTTP_METHOD_DELETE, "/orders/9/items", "readv/writev");
 
 	php_hooks_update(&st, false);
 	CHECK(!st.php_hooks_on, "and detach");
@@ -114,34 +114,74 @@ static void socket_tier(void)
 	close(sv[1]);
 }
 
-int main(void)
+/* The object opened with the best tier up to best that attaches here; false when it did not
+ * open. */
+static bool open_with(enum php_tier best)
 {
-	const char *expect = getenv("HOSTMON_EXPECT_PHP_HOOKS");
+	memset(&st, 0, sizeof(st));
 	st.skel = http_latency_bpf__open();
 	CHECK(st.skel != NULL, "http_latency opens: %d", -errno);
 	if (!st.skel)
-		return test_summary("http_latency/test_php_sock");
+		return false;
 	st.skel->rodata->bucket_ns[0] = 1000000000ULL;
 	st.skel->rodata->nbuckets = 1;
 	st.skel->rodata->route_cap = 50;
-	php_hooks_choose(&st, true);
-	bool sock = st.php_sock_iter;
-	CHECK(bpf_program__autoload(st.skel->progs.php_sock_read) == sock &&
-		      bpf_program__autoload(st.skel->progs.php_sock_read_exit) == sock &&
-		      bpf_program__autoload(st.skel->progs.php_sock_write) == sock &&
-		      bpf_program__autoload(st.skel->progs.http_sys_enter) == !sock &&
-		      bpf_program__autoload(st.skel->progs.http_sys_exit) == !sock,
-	      "only the chosen tier (%s) is loaded", php_hooks_tier(&st));
-	CHECK(!expect || strcmp(expect, php_hooks_tier(&st)) == 0, "tier %s, %s expected here",
-	      php_hooks_tier(&st), expect ? expect : "either");
-	int err = http_latency_bpf__load(st.skel);
-	CHECK(err == 0, "http_latency loads with the %s tier: %d", php_hooks_tier(&st), err);
-	if (!err && sock)
-		socket_tier();
-	else if (!err)
-		printf("# no fentry on this kernel: the socket-path tier runs under make "
-		       "test-kernels\n");
+	php_hooks_choose(&st, best);
+	return true;
+}
+
+static void close_object(void)
+{
 	php_hooks_free(&st);
 	http_latency_bpf__destroy(st.skel);
+	st.skel = NULL;
+}
+
+/* Only the chosen tier's programs are loaded. */
+static bool only_chosen_loaded(void)
+{
+	const struct bpf_program *p[PHP_TIERS][PHP_HOOKS_MAX] = {
+		[PHP_TIER_SOCK_ITER] = { st.skel->progs.php_sock_read,
+					 st.skel->progs.php_sock_read_exit,
+					 st.skel->progs.php_sock_write },
+		[PHP_TIER_SOCK_LENGTH] = { st.skel->progs.php_sock_recv,
+					   st.skel->progs.php_sock_send },
+		[PHP_TIER_SYSCALLS] = { st.skel->progs.http_sys_enter,
+					st.skel->progs.http_sys_exit },
+	};
+	for (int t = 0; t < PHP_TIERS; t++)
+		for (int i = 0; i < PHP_HOOKS_MAX && p[t][i]; i++)
+			if (bpf_program__autoload(p[t][i]) != (t == (int)st.php_tier))
+				return false;
+	return true;
+}
+
+int main(void)
+{
+	const char *expect = getenv("HOSTMON_EXPECT_PHP_HOOKS");
+	if (!open_with(PHP_TIER_SOCK_ITER))
+		return test_summary("http_latency/test_php_sock");
+	enum php_tier chosen = st.php_tier;
+	CHECK(!expect || strcmp(expect, php_hooks_tier(&st)) == 0, "tier %s, %s expected here",
+	      php_hooks_tier(&st), expect ? expect : "any");
+	close_object();
+	/* the chosen one, then each one below it this kernel can attach, as a fallback would */
+	for (int t = (int)chosen; t >= PHP_TIER_SYSCALLS; t--) {
+		if (!open_with((enum php_tier)t))
+			break;
+		if ((int)st.php_tier != t) {
+			printf("# the tier below %s does not attach here\n", php_hooks_tier(&st));
+			close_object();
+			continue;
+		}
+		CHECK(only_chosen_loaded(), "only the chosen tier (%s) is loaded",
+		      php_hooks_tier(&st));
+		int err = http_latency_bpf__load(st.skel);
+		CHECK(err == 0, "http_latency loads with the %s tier: %d", php_hooks_tier(&st),
+		      err);
+		if (!err)
+			exchanges();
+		close_object();
+	}
 	return test_summary("http_latency/test_php_sock");
 }

@@ -28,7 +28,8 @@ scrapes around each batch of requests, per (runtime, method, status_code), in th
       (never in le="0.025"), notfound.php (404), Laravel / (200) and /status/503: counts exact;
       the workers SIGKILLed while one sleeps in a request: one "process_exit"
     - the PHP-FPM hooks attach while the pool runs (one tier, logged once: sock_iter where the
-      kernel has fentry, else syscalls; HOSTMON_EXPECT_PHP_HOOKS names the one this kernel must
+      kernel has fentry, else sock_length where it has the socket length tracepoints (this
+      project's machine), else syscalls; HOSTMON_EXPECT_PHP_HOOKS names the one this kernel must
       get) and detach when it is gone
     - which of the two measured them, since both give the same counts: in the USDT run the log
       says "php USDT probes attached" (collector=http_latency) once, for the pool's php-fpm
@@ -64,7 +65,7 @@ USDT_ATTACHED = "php USDT probes attached"
 USDT_UNUSABLE = "php binary without usable USDT probes; measuring FastCGI on its sockets"
 LOGFMT_RE = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 PHP_HOOKS_RE = re.compile(r'hostmon_http_latency_php_hooks_attached\{tier="([^"]*)"\}')
-PHP_TIERS = ("sock_iter", "syscalls")
+PHP_TIERS = ("sock_iter", "sock_length", "syscalls")
 # the tier this kernel must get (tests/kernels sets it: Debian's kernels have fentry); unset, either
 EXPECT_TIER = os.environ.get("HOSTMON_EXPECT_PHP_HOOKS")
 
