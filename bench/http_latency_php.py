@@ -3,7 +3,7 @@ same run: what a PHP worker pays for being measured (USDT probes and the tier's 
 
 Usage (root):
     /usr/bin/python3 bench/http_latency_php.py [BUILD_DIR] [--other-build DIR] [--pairs 5]
-        [--requests 2000] [--mode usdt|fastcgi]
+        [--requests 2000] [--mode usdt|fastcgi] [--bpf-stats]
 One php-fpm pool (2 workers, unix socket) in its own throw-away cgroup2 directory serves
 tests/fixtures/php/notfound.php through FastCGI straight from this script (no nginx), --requests
 per run, in --pairs rounds whose arm order rotates: (a) no hostmon, (h) BUILD_DIR/hostmon
@@ -14,6 +14,10 @@ Measured per run: the pool cgroup's cpu.stat usage_usec delta / requests (every 
 workers trigger runs in their context and is charged there); each hostmon run must count every
 request (its histogram). Reported: medians per arm, and the added microseconds and percent. The
 tier of the PHP-FPM hooks is printed (hostmon_http_latency_php_hooks_attached).
+--bpf-stats runs the hostmon arms with --bpf-stats and adds, per program, its runs per request and
+ns per run (medians over the rounds) and their product, the BPF time per request: where a worker's
+microseconds go. The kernel's statistics read the clock twice per run, so with it the CPU figures
+above are not the cost; run without it for those.
 """
 import argparse
 import os
@@ -30,6 +34,7 @@ from hostmon_test import Daemon, parse_samples  # noqa: E402
 from php_env import FpmPool  # noqa: E402
 
 TIER_RE = re.compile(r'hostmon_http_latency_php_hooks_attached\{tier="([^"]*)"\}')
+PROG_RUNS_RE = re.compile(r'hostmon_bpf_program_runs_total\{program="([^"]+)"\}')
 COUNT_RE = re.compile(r'hostmon_http_server_request_duration_seconds_count\{cgroup="([^"]*)".*runtime="php"')
 
 
@@ -50,16 +55,40 @@ def php_count(d, cg):
     return sum(v for k, v in parse_samples(scrape(d)).items() if (m := COUNT_RE.match(k)) and m.group(1) == cg)
 
 
+def program_runs(samples):
+    """{program: (runs, seconds)} of hostmon's --bpf-stats series."""
+    out = {}
+    for k, v in samples.items():
+        if m := PROG_RUNS_RE.fullmatch(k):
+            prog = m.group(1)
+            out[prog] = (v, samples.get(f'hostmon_bpf_program_run_seconds_total{{program="{prog}"}}', 0))
+    return out
+
+
+def program_deltas(before, after, requests):
+    """{program: (runs per request, ns per run)} of the programs that ran between two samples."""
+    out = {}
+    for prog, (runs, secs) in after.items():
+        r0, s0 = before.get(prog, (0, 0))
+        if runs > r0:
+            out[prog] = ((runs - r0) / requests, (secs - s0) * 1e9 / (runs - r0))
+    return out
+
+
 def one_run(opt, arm, pool, cg, cgdir):
-    """CPU microseconds per request of the pool in one run of arm; (value, note)."""
+    """CPU microseconds per request of the pool in one run of arm; (value, note, {program: (runs per
+    request, ns per run)} with --bpf-stats)."""
     d = None
+    progs = {}
     if arm != "a":
         hostmon_test.BIN = os.path.join(opt.build if arm == "h" else opt.other_build, "hostmon")
         args = ["--collectors", "http_latency", "--http-include-cgroup", f"^{cg}(/|$)"]
+        args += ["--bpf-stats"] if opt.bpf_stats else []
         d = Daemon(*args, *(["--http-php-usdt=false"] if opt.mode == "fastcgi" else []))
         time.sleep(2)
     try:
         before_count = php_count(d, cg) if d else 0
+        before_progs = program_runs(parse_samples(scrape(d))) if d and opt.bpf_stats else {}
         start = usage_usec(cgdir)
         for _ in range(opt.requests):
             r = pool.request("php/notfound.php")
@@ -70,11 +99,14 @@ def one_run(opt, arm, pool, cg, cgdir):
         if d:
             time.sleep(0.3)
             counted = php_count(d, cg) - before_count
-            tiers = [m.group(1) for k, v in parse_samples(scrape(d)).items() if v == 1 and (m := TIER_RE.fullmatch(k))]
+            samples = parse_samples(scrape(d))
+            if opt.bpf_stats:
+                progs = program_deltas(before_progs, program_runs(samples), opt.requests)
+            tiers = [m.group(1) for k, v in samples.items() if v == 1 and (m := TIER_RE.fullmatch(k))]
             note = f" counted={counted:.0f} tier={'/'.join(tiers) or '-'}"
             if counted != opt.requests:
                 note += " (NOT every request counted)"
-        return used / opt.requests, note
+        return used / opt.requests, note, progs
     finally:
         if d:
             d.stop()
@@ -88,11 +120,13 @@ def main(argv):
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--mode", choices=("usdt", "fastcgi"), default="usdt")
+    ap.add_argument("--bpf-stats", action="store_true", help="per-program runs and ns per request")
     opt = ap.parse_args(argv)
     opt.build = opt.build if os.path.isabs(opt.build) else os.path.join(ROOT, opt.build)
     arms = ["a", "h"] + (["o"] if opt.other_build else [])
     env = Env("hostmon-bench-php", cgroup2_mount())
     results = {a: [] for a in arms}
+    stats = {a: [] for a in arms}
     try:
         cg = env.mkdir("")
         with FpmPool(listen="unix", cgroup=env.path(cg)) as pool:
@@ -101,8 +135,9 @@ def main(argv):
             for rnd in range(opt.pairs):
                 order = arms[rnd % len(arms):] + arms[:rnd % len(arms)]
                 for arm in order:
-                    v, note = one_run(opt, arm, pool, cg, env.path(cg))
+                    v, note, progs = one_run(opt, arm, pool, cg, env.path(cg))
                     results[arm].append(v)
+                    stats[arm].append(progs)
                     say(f" round {rnd + 1} {arm}: {v:.2f} us/request{note}")
     finally:
         env.cleanup()
@@ -117,7 +152,24 @@ def main(argv):
             m = statistics.median(results[arm])
             say(f"| {arm}: hostmon ({name}) | {m:.2f} | {m - base:+.2f} us "
                 f"({(m / base - 1) * 100:+.1f}%) |")
+    if opt.bpf_stats:
+        for arm in arms[1:]:
+            say_program_stats(arm, stats[arm])
     return 0
+
+
+def say_program_stats(arm, rounds):
+    """The --bpf-stats table of one arm: medians over its rounds."""
+    say(f"== {arm}: BPF programs per request (--bpf-stats, medians of {len(rounds)} rounds)")
+    say("| program | runs per request | ns per run | us per request |")
+    say("|---|---|---|---|")
+    total = 0.0
+    for prog in sorted({p for r in rounds for p in r}):
+        runs = statistics.median(r[prog][0] if prog in r else 0 for r in rounds)
+        ns = statistics.median(r[prog][1] for r in rounds if prog in r)
+        total += runs * ns / 1000
+        say(f"| {prog} | {runs:.2f} | {ns:.0f} | {runs * ns / 1000:.2f} |")
+    say(f"| all | | | {total:.2f} |")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,28 @@ struct http_php_req {
 };
 _Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
 
+/*
+ * A CPU's walk over an FCGI_PARAMS body (php_params): where it is, what it found, and a window of
+ * PHP_PARAMS_WINDOW bytes of the body, with room past the last so that what a pair's walk looks
+ * at from any index inside the window (its lengths, up to 8 bytes; a 14-byte name; 8 bytes of
+ * its value: PHP_PAIR_LOOK) stays inside the map value, as the verifier asks. In a map value,
+ * not on the stack: the verifier does not track map contents, so the walk's bpf_loop()
+ * callback converges where growing offsets on the stack would keep its states apart.
+ */
+#define PHP_PARAMS_WINDOW 512 /* a power of two: the read's length is masked with it */
+#define PHP_PAIR_LOOK	  30
+struct php_params_window {
+	__u64 p, len;	  /* the body: user address and length */
+	__u64 base, have; /* the window holds body bytes [base, base + have) */
+	__u64 off;	  /* the next pair's */
+	__u64 uri;	  /* REQUEST_URI's value: user address (0: not seen) and length */
+	__u32 uri_len;
+	__u8 method; /* REQUEST_METHOD's, when method_seen */
+	__u8 method_seen;
+	__u8 pad[2];
+	__u8 b[PHP_PARAMS_WINDOW + PHP_PAIR_LOOK + 2];
+};
+
 /* histograms: one per label set, shared by all CPUs (atomic adds): its memory does not grow with
  * the CPU count */
 struct http_hist_key {

@@ -17,6 +17,7 @@
  *     per-cgroup cap, and how many each cgroup has.
  *   php_reqs: task storage, struct http_php_req: the PHP request of a
  *     worker thread.
+ *   php_params_buf: the per-CPU window an FCGI_PARAMS body is walked in.
  *   reads: per-thread struct read_args, a PHP worker's read from its start
  *     to its end (kind: READ_BUF, READ_IOV, READ_MSG).
  *   hists: struct http_hist_key -> struct http_hist (one for all CPUs).
@@ -100,6 +101,14 @@ struct {
 	__type(key, int);
 	__type(value, struct http_php_req);
 } php_reqs SEC(".maps");
+
+/* one struct php_params_window per CPU: the part of an FCGI_PARAMS body being walked */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct php_params_window);
+} php_params_buf SEC(".maps");
 
 /* a PHP worker's read in flight, from its start (sys_enter, fentry) to its end (sys_exit, fexit) */
 struct read_args {

@@ -110,69 +110,107 @@ static __always_inline void php_on_write(const struct http_target *t, __u32 fd, 
 }
 
 /*
- * REQUEST_METHOD and REQUEST_URI from an FCGI_PARAMS body (name-value pairs): at most 16 pairs
- * are looked at. The URI's route is made after the walk, once: inside it the verifier would
- * walk the route code once per pair.
+ * One pair of an FCGI_PARAMS body's walk (its state: the CPU's struct php_params_window, ctx
+ * points at a pointer to it); 1 once the walk is over (both found, the body ended, a fault). A
+ * callback of bpf_loop(): a loop here, inlined, is more than the verifier will walk once the
+ * window's refills multiply its paths.
+ */
+static long php_params_step(__u32 i, void *ctx)
+{
+	struct php_params_window *k = *(struct php_params_window **)ctx;
+	__u64 off = k->off;
+
+	(void)i;
+	if (off >= k->len)
+		return 1;
+	/* a window from this pair on when the part of it looked at may not be in this one */
+	if (off + PHP_PAIR_LOOK > k->base + k->have && k->base + k->have < k->len) {
+		__u64 n = k->len - off < PHP_PARAMS_WINDOW ? k->len - off : PHP_PARAMS_WINDOW;
+		asm volatile("" : "+r"(n)); /* keep the mask below: the verifier needs it */
+		if (bpf_probe_read_user(k->b, ((n - 1) & (PHP_PARAMS_WINDOW - 1)) + 1,
+					(const void *)(k->p + off)))
+			return 1;
+		k->base = off;
+		k->have = n;
+	}
+	__u64 o = off - k->base;
+	if (o >= PHP_PARAMS_WINDOW)
+		return 1; /* not reached (off < base + have): bounds the index for the verifier */
+	const __u8 *b = k->b + o;
+	__u64 avail = k->have - o;
+	if (avail < 2)
+		return 1;
+	__u32 nlen, vlen, at;
+	/* lengths: one byte, or four with the high bit set */
+	if (b[0] & 0x80) {
+		if (avail < 8)
+			return 1;
+		nlen = ((__u32)(b[0] & 0x7f) << 24) | ((__u32)b[1] << 16) | ((__u32)b[2] << 8) |
+		       b[3];
+		if (b[4] & 0x80)
+			vlen = ((__u32)(b[4] & 0x7f) << 24) | ((__u32)b[5] << 16) |
+			       ((__u32)b[6] << 8) | b[7];
+		else
+			vlen = b[4];
+		at = b[4] & 0x80 ? 8 : 5;
+	} else {
+		nlen = b[0];
+		if (b[1] & 0x80) {
+			if (avail < 5)
+				return 1;
+			vlen = ((__u32)(b[1] & 0x7f) << 24) | ((__u32)b[2] << 16) |
+			       ((__u32)b[3] << 8) | b[4];
+		} else {
+			vlen = b[1];
+		}
+		at = b[1] & 0x80 ? 5 : 2;
+	}
+	/* both names start "REQUEST_": METHOD (14 bytes) or URI (11) */
+	const __u8 *name = b + at;
+	if ((nlen == 14 || nlen == 11) && avail >= at + nlen && name[0] == 'R' && name[1] == 'E' &&
+	    name[2] == 'Q' && name[7] == '_') {
+		if (nlen == 14 && name[8] == 'M' && name[13] == 'D') {
+			__u64 vn = vlen < 8 ? vlen : 8;
+			if (vn > avail - at - 14)
+				vn = avail - at - 14;
+			k->method = vn >= 3 && vn < 8
+					    ? (__u8)http_known_method(name + 14, (__u32)vn)
+					    : HTTP_METHOD_OTHER;
+			k->method_seen = 1;
+		} else if (nlen == 11 && name[8] == 'U' && name[10] == 'I') {
+			k->uri = k->p + off + at + 11;
+			k->uri_len = vlen;
+		}
+	}
+	k->off = off + at + nlen + vlen;
+	return k->method_seen && k->uri;
+}
+
+/*
+ * REQUEST_METHOD and REQUEST_URI from an FCGI_PARAMS body at user address p: at most 16 pairs
+ * are looked at. The body is copied into the CPU's params window (maps.bpf.h) a window at a
+ * time and the pairs are walked there: one user read for all the pairs a window holds, not one
+ * per pair and one more per candidate name. The URI's route is made after the walk, once.
  */
 static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 len)
 {
-	__u64 off = 0, uri = 0;
-	__u32 uri_len = 0;
-	int method_seen = 0;
+	__u32 zero = 0;
+	struct php_params_window *k = bpf_map_lookup_elem(&php_params_buf, &zero);
 
-	for (int i = 0; i < 16; i++) {
-		__u8 b[HTTP_PEEK] = {};
-		__u32 n = peek(b, p + off, len > off ? len - off : 0);
-		if (n < 2)
-			break;
-		__u32 nlen, vlen, at;
-		/* lengths: one byte, or four with the high bit set; constant indexes only (a
-		 * variable index into the stack buffer becomes pointer arithmetic the verifier
-		 * refuses) */
-		if (b[0] & 0x80) {
-			if (n < 8)
-				break;
-			nlen = ((__u32)(b[0] & 0x7f) << 24) | ((__u32)b[1] << 16) |
-			       ((__u32)b[2] << 8) | b[3];
-			if (b[4] & 0x80)
-				vlen = ((__u32)(b[4] & 0x7f) << 24) | ((__u32)b[5] << 16) |
-				       ((__u32)b[6] << 8) | b[7];
-			else
-				vlen = b[4];
-			at = b[4] & 0x80 ? 8 : 5;
-		} else {
-			nlen = b[0];
-			if (b[1] & 0x80)
-				vlen = ((__u32)(b[1] & 0x7f) << 24) | ((__u32)b[2] << 16) |
-				       ((__u32)b[3] << 8) | b[4];
-			else
-				vlen = b[1];
-			at = b[1] & 0x80 ? 5 : 2;
-		}
-		if (nlen == 14 || nlen == 11) {
-			__u8 name[HTTP_PEEK] = {};
-			/* both names start "REQUEST_": METHOD (14 bytes) or URI (11) */
-			if (peek(name, p + off + at, nlen) == nlen && name[0] == 'R' &&
-			    name[1] == 'E' && name[2] == 'Q' && name[7] == '_') {
-				if (nlen == 14 && name[8] == 'M' && name[13] == 'D') {
-					__u8 v[HTTP_PEEK] = {};
-					__u32 vn = peek(v, p + off + at + 14, vlen < 8 ? vlen : 8);
-					if (vn >= 3 && vn < 8)
-						r->method = (__u8)http_known_method(v, vn);
-					method_seen = 1;
-				} else if (nlen == 11 && name[8] == 'U' && name[10] == 'I') {
-					uri = p + off + at + 11;
-					uri_len = vlen;
-				}
-			}
-		}
-		if (method_seen && uri)
-			break;
-		off += at + nlen + vlen;
-	}
-	if (uri && uri_len) {
+	if (!k)
+		return;
+	k->p = p;
+	k->len = len;
+	k->base = k->have = k->off = k->uri = 0;
+	k->uri_len = 0;
+	k->method_seen = 0;
+	bpf_loop(16, php_params_step, &k, 0);
+	if (k->method_seen)
+		r->method = k->method;
+	__u64 uri = k->uri;
+	__u32 n = k->uri_len < HTTP_ROUTE_LEN ? k->uri_len : HTTP_ROUTE_LEN;
+	if (uri && n) {
 		struct http_route_input in = {};
-		__u32 n = uri_len < HTTP_ROUTE_LEN ? uri_len : HTTP_ROUTE_LEN;
 		/* masked for the verifier (1..HTTP_ROUTE_BUF); the barrier keeps clang from
 		 * dropping a mask it can prove changes nothing */
 		asm volatile("" : "+r"(n));

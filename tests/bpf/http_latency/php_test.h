@@ -21,15 +21,29 @@ static inline size_t fcgi_record(__u8 *at, __u8 type, const void *content, size_
 	return 8 + len;
 }
 
-/* One FCGI_PARAMS name-value pair with one-byte lengths; its size. */
+/* A FastCGI name-value length at at: one byte below 128, else four with the high bit set. */
+static inline size_t fcgi_length(__u8 *at, size_t len)
+{
+	if (len < 128) {
+		at[0] = (__u8)len;
+		return 1;
+	}
+	at[0] = (__u8)(0x80 | (len >> 24));
+	at[1] = (__u8)(len >> 16);
+	at[2] = (__u8)(len >> 8);
+	at[3] = (__u8)len;
+	return 4;
+}
+
+/* One FCGI_PARAMS name-value pair; its size. */
 static inline size_t fcgi_pair(__u8 *at, const char *name, const char *value)
 {
 	size_t nl = strlen(name), vl = strlen(value);
-	at[0] = (__u8)nl;
-	at[1] = (__u8)vl;
-	memcpy(at + 2, name, nl);
-	memcpy(at + 2 + nl, value, vl);
-	return 2 + nl + vl;
+	size_t n = fcgi_length(at, nl);
+	n += fcgi_length(at + n, vl);
+	memcpy(at + n, name, nl);
+	memcpy(at + n + nl, value, vl);
+	return n + nl + vl;
 }
 
 /* This process becomes a PHP target in mode: its entry in targets and its bit in target_bits. */

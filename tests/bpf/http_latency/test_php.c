@@ -111,6 +111,100 @@ static void test_fastcgi_request(void)
 	CHECK(recorded(404, HTTP_METHOD_OTHER, NULL) == 1, "the second one is recorded");
 }
 
+/* One FastCGI-mode request whose FCGI_PARAMS body (np bytes at params) the worker reads in one
+ * piece, answered with status: its method and the first path of its route. */
+static __u8 fastcgi_params_request(const __u8 *params, size_t np, __u16 status, char *path,
+				   size_t len)
+{
+	__u8 begin[16], params_head[8], out[64];
+	const __u8 role[8] = { 0, 1 };
+	size_t nb = fcgi_record(begin, 1 /* BEGIN_REQUEST */, role, sizeof(role));
+	__u8 h[8] = { 1, 4 /* PARAMS */, 0, 1, (__u8)(np >> 8), (__u8)np, 0, 0 };
+	memcpy(params_head, h, 8);
+	char body[32];
+	snprintf(body, sizeof(body), "Status: %u X\r\n\r\n", status);
+	size_t no = fcgi_record(out, 6 /* STDOUT */, body, strlen(body));
+	const __u8 end[8] = { 0 };
+	no += fcgi_record(out + no, 3 /* END_REQUEST */, end, sizeof(end));
+
+	syscall_seen(NR_READ, FCGI_FD, begin, sizeof(begin), (long)nb);
+	syscall_seen(NR_READ, FCGI_FD, params_head, sizeof(params_head), 8);
+	syscall_seen(NR_READ, FCGI_FD, params, np, (long)np);
+	syscall_seen(NR_WRITE, FCGI_FD, out, no, (long)no);
+
+	struct http_hist_key k = { 0 }, none = { 0 };
+	for (__u8 m = 0; m < HTTP_METHOD_N; m++)
+		if (recorded(status, m, &k) == 1)
+			break;
+	if (k.status != status) {
+		CHECK(0, "a request answered %u recorded", status);
+		k = none;
+	}
+	snprintf(path, len, "%s",
+		 k.route > HTTP_ROUTE_OTHER
+			 ? php_test_route_path(bpf_map__fd(skel->maps.routes), k.route,
+					       (char[HTTP_ROUTE_LEN + 1]){ 0 }, HTTP_ROUTE_LEN + 1)
+			 : "");
+	return k.method;
+}
+
+/*
+ * The FCGI_PARAMS walk where a web server puts long values first (a long QUERY_STRING, a large
+ * cookie): four-byte lengths, REQUEST_METHOD and REQUEST_URI past the first window the walk
+ * copies, a pair cut at the window's end; and at most 16 pairs looked at.
+ */
+static void test_fastcgi_params_walk(void)
+{
+	static __u8 params[4096];
+	char path[HTTP_ROUTE_LEN + 1], query[1200], name[200];
+	memset(query, 'q', sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\0';
+	memset(name, 'N', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	become_target(HTTP_MODE_PHP_FCGI);
+
+	/* both after a 1,199-byte value and a 199-byte name */
+	size_t np = fcgi_pair(params, "SCRIPT_FILENAME", "/srv/app/public/index.php");
+	np += fcgi_pair(params + np, "QUERY_STRING", query);
+	np += fcgi_pair(params + np, name, "v");
+	np += fcgi_pair(params + np, "REQUEST_METHOD", "DELETE");
+	np += fcgi_pair(params + np, "REQUEST_URI", "/carts/9?q");
+	np += fcgi_pair(params + np, "HTTP_COOKIE", query);
+	CHECK(fastcgi_params_request(params, np, 202, path, sizeof(path)) == HTTP_METHOD_DELETE &&
+		      strcmp(path, "/carts/9?q") == 0,
+	      "method and URI after long pairs: %s", path);
+
+	/* REQUEST_URI's pair (19 bytes) cut by the end of the first 512-byte window at each of its
+	 * bytes, or just inside it */
+	int all = 1;
+	for (size_t cut = 0; cut < 32; cut++) {
+		char fill[512];
+		/* the first pair takes 1 + 4 + 9 + v bytes: REQUEST_URI starts at 512 - cut */
+		size_t v = 512 - cut - 14;
+		memset(fill, 'f', v);
+		fill[v] = '\0';
+		np = fcgi_pair(params, "FILL_NAME", fill);
+		np += fcgi_pair(params + np, "REQUEST_URI", "/cut/1");
+		np += fcgi_pair(params + np, "REQUEST_METHOD", "PUT");
+		if (fastcgi_params_request(params, np, (__u16)(300 + cut), path, sizeof(path)) !=
+			    HTTP_METHOD_PUT ||
+		    strcmp(path, "/cut/1") != 0) {
+			CHECK(0, "a pair cut %zu bytes into the window's end: %s", cut, path);
+			all = 0;
+		}
+	}
+	CHECK(all, "a pair cut at the window's end is read whole, wherever it is cut");
+
+	/* REQUEST_URI as the 17th pair is not looked at: the route is none, the method found */
+	np = fcgi_pair(params, "REQUEST_METHOD", "GET");
+	for (int i = 0; i < 15; i++)
+		np += fcgi_pair(params + np, "HTTP_X", "1");
+	np += fcgi_pair(params + np, "REQUEST_URI", "/late");
+	CHECK(fastcgi_params_request(params, np, 299, path, sizeof(path)) == HTTP_METHOD_GET &&
+		      path[0] == '\0',
+	      "the 17th pair is not looked at: %s", path);
+}
+
 static void usdt(const char *method, const char *uri)
 {
 	struct http_test_usdt u = { .method = (__u64)(uintptr_t)method,
@@ -240,6 +334,7 @@ int main(void)
 	CHECK(err == 0, "http_latency_test loads: %d", err);
 	if (!err) {
 		test_fastcgi_request();
+		test_fastcgi_params_walk();
 		test_usdt_requests();
 		test_usdt_route_from_params();
 	}
