@@ -241,6 +241,8 @@ bench: deps-test
 	/usr/bin/python3 bench/map_memory.py $(BUILD)
 	/usr/bin/python3 bench/http_latency.py $(BUILD)
 	/usr/bin/python3 bench/http_latency_programs.py $(BUILD)
+	/usr/bin/python3 bench/http_latency_php.py $(BUILD) --mode fastcgi
+	/usr/bin/python3 bench/http_latency_php.py $(BUILD) --mode usdt
 	/usr/bin/python3 bench/cgroup_saturation.py $(BUILD)
 	/usr/bin/python3 bench/cgroup_tcp.py $(BUILD)
 	/usr/bin/python3 bench/nodejs_eventloop.py $(BUILD)

@@ -1,18 +1,22 @@
-"""php-fpm's CPU per request with the http_latency collector's PHP-FPM hooks, beside no hostmon in the
-same run: what a PHP worker pays for being measured (USDT probes and the tier's read/write hooks).
+"""php-fpm's CPU per request with the http_latency collector's PHP-FPM hooks, beside no hostmon and
+beside empty programs on the same hooks in the same run: what a PHP worker pays for being measured
+(USDT probes and the tier's read/write hooks), and how much of it is the hooks' own floor.
 
 Usage (root):
     /usr/bin/python3 bench/http_latency_php.py [BUILD_DIR] [--other-build DIR] [--pairs 5]
-        [--requests 2000] [--mode usdt|fastcgi] [--bpf-stats]
+        [--requests 2000] [--warm 3000] [--mode usdt|fastcgi] [--bpf-stats] [--floor sock_length|syscalls]
 One php-fpm pool (2 workers, unix socket) in its own throw-away cgroup2 directory serves
 tests/fixtures/php/notfound.php through FastCGI straight from this script (no nginx), --requests
-per run, in --pairs rounds whose arm order rotates: (a) no hostmon, (h) BUILD_DIR/hostmon
+per run, in --pairs rounds whose arm order rotates: (a) no hostmon, (f) the floor: empty programs
+on the hooks the tier attaches (BUILD_DIR/bench/hook_floor_bench --no-stats --floor, default
+sock_length: the socket length tracepoints; in USDT mode also empty programs on php-fpm's two USDT
+probes), so what the programs cost shows beside what the hooks alone cost, (h) BUILD_DIR/hostmon
 --collectors http_latency --http-include-cgroup '^CG(/|$)' (--http-php-usdt=false with --mode
 fastcgi), and with --other-build (o) that build's hostmon the same way (an earlier commit, to see
 what a change costs). hostmon is started for each run and given 2 s to attach the pool's probes.
-Measured per run: the pool cgroup's cpu.stat usage_usec delta / requests (every program the
-workers trigger runs in their context and is charged there); each hostmon run must count every
-request (its histogram). Reported: medians per arm, and the added microseconds and percent. The
+Each run first serves --warm requests unmeasured (see one_run). Measured per run: the pool cgroup's
+cpu.stat usage_usec delta / requests (every program the workers trigger runs in their context and
+is charged there); each hostmon run must count every request (its histogram). Reported: medians per arm, and the added microseconds and percent. The
 tier of the PHP-FPM hooks is printed (hostmon_http_latency_php_hooks_attached).
 --bpf-stats runs the hostmon arms with --bpf-stats and adds, per program, its runs per request and
 ns per run (medians over the rounds) and their product, the BPF time per request: where a worker's
@@ -20,6 +24,7 @@ microseconds go. The kernel's statistics read the clock twice per run, so with i
 above are not the cost; run without it for those.
 """
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -31,7 +36,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 import hostmon_test  # noqa: E402
 from cgroup_test import Env, cgroup2_mount, scrape  # noqa: E402
 from hostmon_test import Daemon, parse_samples  # noqa: E402
-from php_env import FpmPool  # noqa: E402
+from php_env import FpmPool, php_fpm_binary  # noqa: E402
+from http_latency import Floor  # noqa: E402  (bench/, this script's directory)
 
 TIER_RE = re.compile(r'hostmon_http_latency_php_hooks_attached\{tier="([^"]*)"\}')
 PROG_RUNS_RE = re.compile(r'hostmon_bpf_program_runs_total\{program="([^"]+)"\}')
@@ -80,13 +86,24 @@ def one_run(opt, arm, pool, cg, cgdir):
     request, ns per run)} with --bpf-stats)."""
     d = None
     progs = {}
-    if arm != "a":
+    floors = contextlib.ExitStack()
+    if arm == "f":
+        floors.enter_context(Floor(opt.build, opt.floor, stats=False))
+        if opt.mode == "usdt":
+            floors.enter_context(Floor(opt.build, "usdt", php_fpm_binary(), stats=False))
+    elif arm != "a":
         hostmon_test.BIN = os.path.join(opt.build if arm == "h" else opt.other_build, "hostmon")
         args = ["--collectors", "http_latency", "--http-include-cgroup", f"^{cg}(/|$)"]
         args += ["--bpf-stats"] if opt.bpf_stats else []
         d = Daemon(*args, *(["--http-php-usdt=false"] if opt.mode == "fastcgi" else []))
         time.sleep(2)
     try:
+        # every arm serves --warm requests first, unmeasured: under freshly attached programs the
+        # pool's first couple of thousand requests cost it 10-15 us more each than the ones after
+        # (measured 2026-12-05, whether hostmon had run 2 s or 6 s; not with empty programs), a
+        # one-off that would otherwise be read as a per-request cost
+        for _ in range(opt.warm):
+            pool.request("php/notfound.php")
         before_count = php_count(d, cg) if d else 0
         before_progs = program_runs(parse_samples(scrape(d))) if d and opt.bpf_stats else {}
         start = usage_usec(cgdir)
@@ -108,6 +125,7 @@ def one_run(opt, arm, pool, cg, cgdir):
                 note += " (NOT every request counted)"
         return used / opt.requests, note, progs
     finally:
+        floors.close()
         if d:
             d.stop()
             d.close()
@@ -119,11 +137,14 @@ def main(argv):
     ap.add_argument("--other-build", default=None, help="another build's directory: arm (o)")
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--warm", type=int, default=3000, help="unmeasured requests first, in every arm")
     ap.add_argument("--mode", choices=("usdt", "fastcgi"), default="usdt")
     ap.add_argument("--bpf-stats", action="store_true", help="per-program runs and ns per request")
+    ap.add_argument("--floor", choices=("sock_length", "syscalls"), default="sock_length",
+                    help="the floor arm's hooks: those of the tier hostmon attaches (printed per run)")
     opt = ap.parse_args(argv)
     opt.build = opt.build if os.path.isabs(opt.build) else os.path.join(ROOT, opt.build)
-    arms = ["a", "h"] + (["o"] if opt.other_build else [])
+    arms = ["a", "f", "h"] + (["o"] if opt.other_build else [])
     env = Env("hostmon-bench-php", cgroup2_mount())
     results = {a: [] for a in arms}
     stats = {a: [] for a in arms}
@@ -147,13 +168,14 @@ def main(argv):
     say("| arm | us per request | added |")
     say("|---|---|---|")
     say(f"| a: no hostmon | {base:.2f} | |")
-    for arm, name in (("h", opt.build), ("o", opt.other_build)):
+    floor_name = f"f: floor, empty {opt.floor}" + (" + usdt" if opt.mode == "usdt" else "") + " programs"
+    for arm, name in (("f", floor_name), ("h", f"h: hostmon ({opt.build})"),
+                      ("o", f"o: hostmon ({opt.other_build})")):
         if arm in results:
             m = statistics.median(results[arm])
-            say(f"| {arm}: hostmon ({name}) | {m:.2f} | {m - base:+.2f} us "
-                f"({(m / base - 1) * 100:+.1f}%) |")
+            say(f"| {name} | {m:.2f} | {m - base:+.2f} us ({(m / base - 1) * 100:+.1f}%) |")
     if opt.bpf_stats:
-        for arm in arms[1:]:
+        for arm in arms[2:]:
             say_program_stats(arm, stats[arm])
     return 0
 

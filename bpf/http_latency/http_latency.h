@@ -178,8 +178,15 @@ struct http_php_req {
 	__u8 active; /* a request started and has not ended */
 	__u8 pad;
 	__u16 pool; /* the pool it is counted in flight in (phpfpm.bpf.h); 0: none */
+	/* The route last made on this thread, kept from request to request (a new request clears
+	 * what is above): the same URI bytes in the same cgroup again reuse it (php_route_memo). */
+	__u64 memo_hash; /* http_route_bytes_hash() of the URI bytes */
+	__u64 memo_cgroup;
+	__u64 memo_route; /* 0: none */
 };
-_Static_assert(sizeof(struct http_php_req) == 32, "http_php_req layout");
+_Static_assert(sizeof(struct http_php_req) == 56 &&
+		       __builtin_offsetof(struct http_php_req, memo_hash) == 32,
+	       "http_php_req layout");
 
 /*
  * A CPU's walk over an FCGI_PARAMS body (php_params): where it is, what it found, and a window of

@@ -67,12 +67,32 @@ static __always_inline struct http_php_req *php_begin(__u32 fd)
 		return NULL;
 	}
 	phpfpm_end(r); /* a request replaced leaves its pool */
-	__builtin_memset(r, 0, sizeof(*r));
+	/* the request's fields; the route memo stays */
+	__builtin_memset(r, 0, __builtin_offsetof(struct http_php_req, memo_hash));
 	r->start_ns = bpf_ktime_get_ns();
 	r->fd = fd;
 	r->active = 1;
 	r->pool = phpfpm_start();
 	return r;
+}
+
+/*
+ * The route of the in->len URI bytes in in (zero past them) under the current cgroup's cap: the
+ * thread's last one when the same bytes come again in the same cgroup (a worker serving one
+ * endpoint over and over makes its route once), else made and kept. A route folded into
+ * "other" is not kept, so every request folded is counted so.
+ */
+static __always_inline __u64 php_route_memo(struct http_php_req *r, struct http_route_input *in)
+{
+	__u64 cg = bpf_get_current_cgroup_id();
+	__u64 h = http_route_bytes_hash((const __u64 *)in->path, HTTP_ROUTE_LEN / 8, in->len);
+	if (r->memo_route > HTTP_ROUTE_OTHER && r->memo_hash == h && r->memo_cgroup == cg)
+		return r->memo_route;
+	__u64 route = http_route_of(in, cg);
+	r->memo_hash = h;
+	r->memo_cgroup = cg;
+	r->memo_route = route;
+	return route;
 }
 
 /*
@@ -217,7 +237,7 @@ static __always_inline void php_params(struct http_php_req *r, __u64 p, __u64 le
 		if (bpf_probe_read_user(in.path, ((n - 1) & (HTTP_ROUTE_BUF - 1)) + 1,
 					(const void *)uri) == 0) {
 			in.len = n;
-			r->route = http_route_of(&in, bpf_get_current_cgroup_id());
+			r->route = php_route_memo(r, &in);
 		}
 	}
 }
@@ -275,14 +295,14 @@ static __always_inline int php_method(__u64 str)
 	return http_known_method(v, (__u32)n - 1);
 }
 
-static __always_inline __u64 php_route(__u64 str)
+static __always_inline __u64 php_route(struct http_php_req *r, __u64 str)
 {
 	struct http_route_input in = {};
 	long n = bpf_probe_read_user_str(in.path, HTTP_ROUTE_LEN + 1, (const void *)str);
 	if (n <= 1)
 		return HTTP_ROUTE_NONE;
 	in.len = (__u32)n - 1;
-	return http_route_of(&in, bpf_get_current_cgroup_id());
+	return php_route_memo(r, &in);
 }
 
 /* The current process, when it is a PHP-FPM target measured through USDT. */
@@ -304,7 +324,7 @@ static __always_inline void php_usdt_start(__u64 method, __u64 uri)
 	if (!r)
 		return;
 	r->method = (__u8)php_method(method);
-	r->route = route != HTTP_ROUTE_NONE ? route : php_route(uri);
+	r->route = route != HTTP_ROUTE_NONE ? route : php_route(r, uri);
 }
 
 static __always_inline void php_usdt_end(void)

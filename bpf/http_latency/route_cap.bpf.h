@@ -13,6 +13,8 @@
  *     cgroup already has it or has fewer than route_cap routes, else
  *     HTTP_ROUTE_OTHER, counted in HTTP_COUNTER_ROUTES_FOLDED. A route's
  *     first path is kept in routes for user space to name it.
+ *   http_route_bytes_hash(words, nwords, n): what a caller keeps beside
+ *     the last route it made, to know the same bytes again.
  *   The cap is kept where the keys are made, so a client sending 10,000
  *   distinct paths costs at most route_cap histograms per cgroup; two CPUs
  *   admitting the same cgroup's new routes at once may pass it by one each.
@@ -73,6 +75,20 @@ static __always_inline __u64 route_key_of(const __u8 *path, __u32 len, __u8 *pat
 	if (!segs)
 		return HTTP_ROUTE_NONE;
 	return http_route_key(path, len, route_patterns, n, segs, pattern);
+}
+
+/*
+ * A hash of the first nwords words at words and of n, how many of their bytes were read (the rest
+ * are zero): a route made from bytes with the same hash before is theirs, so a caller that keeps
+ * the last one (a connection, a worker thread) need not make it again. Each step is a bijection
+ * of the running value: inputs that differ in one word never collide.
+ */
+static __always_inline __u64 http_route_bytes_hash(const __u64 *words, __u32 nwords, __u32 n)
+{
+	__u64 h = n;
+	for (__u32 i = 0; i < nwords; i++)
+		h = (h ^ words[i]) * 0x9e3779b97f4a7c15ULL;
+	return h;
 }
 
 /* A request target handed to http_route_of() (HTTP_ROUTE_BUF: a power of two, see skb_load()). */

@@ -142,16 +142,6 @@ static __always_inline struct http_flow *flow_of(struct __sk_buff *skb, int crea
 	return bpf_sk_storage_get(&flows, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
-/* The first SKB_REQUEST_PEEK payload bytes and how many were read, as one word: inputs that
- * differ in one word never collide (each step is a bijection of the running value). */
-static __always_inline __u64 request_hash(const __u64 *words, __u32 n)
-{
-	__u64 h = n;
-	for (__u32 i = 0; i < SKB_REQUEST_PEEK / 8; i++)
-		h = (h ^ words[i]) * 0x9e3779b97f4a7c15ULL;
-	return h;
-}
-
 /*
  * The route of the request whose first n payload bytes are in in->path, its target starting at
  * at: admitted under the cgroup's cap. A connection whose request starts with the same bytes as
@@ -161,8 +151,9 @@ static __always_inline __u64 request_hash(const __u64 *words, __u32 n)
 static __always_inline __u64 skb_route(struct __sk_buff *skb, struct http_flow_in *f, __u32 at,
 				       __u32 n, struct http_route_input *in)
 {
-	__u64 h = request_hash((const __u64 *)in->path, n);
-	if (h == f->last_hash && n == f->last_len && f->route != HTTP_ROUTE_NONE)
+	__u64 h = http_route_bytes_hash((const __u64 *)in->path, SKB_REQUEST_PEEK / 8, n);
+	/* a route folded into "other" is made again, so each such request is counted folded */
+	if (h == f->last_hash && n == f->last_len && f->route > HTTP_ROUTE_OTHER)
 		return f->route;
 	f->last_hash = h;
 	f->last_len = n;

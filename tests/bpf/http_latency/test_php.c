@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bpf/http_latency/http_latency_test.h"
@@ -112,9 +113,10 @@ static void test_fastcgi_request(void)
 }
 
 /* One FastCGI-mode request whose FCGI_PARAMS body (np bytes at params) the worker reads in one
- * piece, answered with status: its method and the first path of its route. */
-static __u8 fastcgi_params_request(const __u8 *params, size_t np, __u16 status, char *path,
-				   size_t len)
+ * piece, answered with status: its method and the first path of its route (key: its histogram's
+ * key, when not NULL). */
+static __u8 fastcgi_params_request_key(const __u8 *params, size_t np, __u16 status, char *path,
+				       size_t len, struct http_hist_key *key)
 {
 	__u8 begin[16], params_head[8], out[64];
 	const __u8 role[8] = { 0, 1 };
@@ -145,7 +147,92 @@ static __u8 fastcgi_params_request(const __u8 *params, size_t np, __u16 status, 
 			 ? php_test_route_path(bpf_map__fd(skel->maps.routes), k.route,
 					       (char[HTTP_ROUTE_LEN + 1]){ 0 }, HTTP_ROUTE_LEN + 1)
 			 : "");
+	if (key)
+		*key = k;
 	return k.method;
+}
+
+static __u8 fastcgi_params_request(const __u8 *params, size_t np, __u16 status, char *path,
+				   size_t len)
+{
+	return fastcgi_params_request_key(params, np, status, path, len, NULL);
+}
+
+/* The route key of one FastCGI-mode request for uri answered status. */
+static __u64 uri_route(const char *uri, __u16 status, struct http_hist_key *k)
+{
+	__u8 params[128];
+	char path[HTTP_ROUTE_LEN + 1];
+	size_t np = fcgi_pair(params, "REQUEST_METHOD", "GET");
+	np += fcgi_pair(params + np, "REQUEST_URI", uri);
+	fastcgi_params_request_key(params, np, status, path, sizeof(path), k);
+	return k->route;
+}
+
+/* This thread's request state (php_reqs, by pidfd as user space reaches task storage): read, or
+ * written with what a test puts there. */
+static int php_state(int pidfd, struct http_php_req *r, int write)
+{
+	int fd = bpf_map__fd(skel->maps.php_reqs);
+	return write ? bpf_map_update_elem(fd, &pidfd, r, BPF_EXIST)
+		     : bpf_map_lookup_elem(fd, &pidfd, r);
+}
+
+/*
+ * The route memo of a worker thread: the route made for a URI is kept with its bytes' hash and
+ * cgroup, and the same bytes in the same cgroup again are served from it; other bytes, another
+ * cgroup, or a route folded into "other" (each such request counted folded) are made again.
+ * The memo is seen and planted through the thread's task storage.
+ */
+static void test_route_memo(void)
+{
+	struct http_hist_key k = { 0 };
+	struct http_php_req r;
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	CHECK(pidfd >= 0, "pidfd_open: %d", -errno);
+	if (pidfd < 0)
+		return;
+	become_target(HTTP_MODE_PHP_FCGI);
+
+	__u64 first = uri_route("/memo/1", 221, &k);
+	__u64 cg = k.cgroup_id;
+	CHECK(first > HTTP_ROUTE_OTHER && php_state(pidfd, &r, 0) == 0 && r.memo_route == first &&
+		      r.memo_cgroup == cg && r.memo_hash != 0,
+	      "the route made is kept with its cgroup: route %llu memo %llu",
+	      (unsigned long long)first, (unsigned long long)r.memo_route);
+
+	/* a key planted in the memo is what the same bytes get: it is used, not made again */
+	const __u64 planted = 0x5eed;
+	r.memo_route = planted;
+	php_state(pidfd, &r, 1);
+	CHECK(uri_route("/memo/1", 222, &k) == planted, "the same bytes are served from the memo");
+
+	/* another cgroup's memo: made again, under this cgroup */
+	r.memo_route = planted;
+	r.memo_cgroup = cg + 1;
+	php_state(pidfd, &r, 1);
+	CHECK(uri_route("/memo/1", 223, &k) == first && php_state(pidfd, &r, 0) == 0 &&
+		      r.memo_cgroup == cg,
+	      "a memo of another cgroup is not used: route %llu", (unsigned long long)k.route);
+
+	/* other bytes (the same folded route): made again, not the memo's */
+	r.memo_route = planted;
+	php_state(pidfd, &r, 1);
+	CHECK(uri_route("/memo/2", 224, &k) == first, "other bytes are not served from the memo");
+
+	/* a cgroup at its cap: each request of a new route is folded and counted, none kept */
+	int count_fd = bpf_map__fd(skel->maps.route_count);
+	__u32 n = 0, full = skel->rodata->route_cap;
+	bpf_map_lookup_elem(count_fd, &cg, &n);
+	CHECK(bpf_map_update_elem(count_fd, &cg, &full, BPF_ANY) == 0, "the cgroup's cap is full");
+	__u64 folded = counter(HTTP_COUNTER_ROUTES_FOLDED);
+	CHECK(uri_route("/fold/x", 225, &k) == HTTP_ROUTE_OTHER &&
+		      uri_route("/fold/x", 226, &k) == HTTP_ROUTE_OTHER &&
+		      counter(HTTP_COUNTER_ROUTES_FOLDED) == folded + 2,
+	      "a folded route is made again and counted each time: %llu folded",
+	      (unsigned long long)(counter(HTTP_COUNTER_ROUTES_FOLDED) - folded));
+	bpf_map_update_elem(count_fd, &cg, &n, BPF_ANY);
+	close(pidfd);
 }
 
 /*
@@ -335,6 +422,7 @@ int main(void)
 	if (!err) {
 		test_fastcgi_request();
 		test_fastcgi_params_walk();
+		test_route_memo();
 		test_usdt_requests();
 		test_usdt_route_from_params();
 	}

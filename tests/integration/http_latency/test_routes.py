@@ -5,8 +5,9 @@
      get;
   2. the per-cgroup cap (--http-max-routes) holds under 10,000 distinct paths: a second node
      server in its own cgroup gets at most the cap's routes plus "other", and every request past
-     the cap is counted in hostmon_http_latency_routes_folded_total; the first server's routes
-     are untouched by the second's flood (the cap is per cgroup);
+     the cap is counted in hostmon_http_latency_routes_folded_total (also each of the same path's
+     requests on one keep-alive connection); the first server's routes are untouched by the
+     second's flood (the cap is per cgroup);
   3. PHP gets its route from the request URI: REQUEST_URI of the FastCGI params the worker reads
      (both modes), so behind nginx's `try_files $uri /index.php?$query_string` (Laravel's setup,
      where the USDT probe's request_uri is /index.php for every request) /users/42 and /users/7
@@ -112,6 +113,17 @@ def flood(t, env, d, first_cg, first_routes):
                 f"folded requests counted: {before} -> {after} for {total} requests")
         t.check(routes(d, first_cg) == first_routes,
                 f"the first server's routes are untouched (the cap is per cgroup): {routes(d, first_cg)}")
+        # one keep-alive connection asking a new path again and again: a connection keeps the
+        # route it made last, but not "other", so every one of its requests is counted folded
+        before, other = folded(d), got.get("other", 0)
+        c = KeepAlive(srv)
+        for _ in range(20):
+            c.request("GET", "/again/zz")
+        c.close()
+        wait_until(lambda: routes(d, cg).get("other", 0) - other >= 20, 3)
+        t.check(folded(d) - before == 20 and routes(d, cg).get("other", 0) - other == 20,
+                f"the same new path 20 times on one connection: folded {folded(d) - before}, "
+                f"other {routes(d, cg).get('other', 0) - other}")
 
 
 def php_routes(t, env, d, mode):
