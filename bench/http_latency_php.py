@@ -4,7 +4,8 @@ beside empty programs on the same hooks in the same run: what a PHP worker pays 
 
 Usage (root):
     /usr/bin/python3 bench/http_latency_php.py [BUILD_DIR] [--other-build DIR] [--pairs 5]
-        [--requests 2000] [--warm 3000] [--mode usdt|fastcgi] [--bpf-stats] [--floor sock_length|syscalls]
+        [--requests 2000] [--warm 3000] [--mode usdt|fastcgi] [--bpf-stats]
+        [--floor sock_length|syscalls]
 One php-fpm pool (2 workers, unix socket) in its own throw-away cgroup2 directory serves
 tests/fixtures/php/notfound.php through FastCGI straight from this script (no nginx), --requests
 per run, in --pairs rounds whose arm order rotates: (a) no hostmon, (f) the floor: empty programs
@@ -16,8 +17,8 @@ fastcgi), and with --other-build (o) that build's hostmon the same way (an earli
 what a change costs). hostmon is started for each run and given 2 s to attach the pool's probes.
 Each run first serves --warm requests unmeasured (see one_run). Measured per run: the pool cgroup's
 cpu.stat usage_usec delta / requests (every program the workers trigger runs in their context and
-is charged there); each hostmon run must count every request (its histogram). Reported: medians per arm, and the added microseconds and percent. The
-tier of the PHP-FPM hooks is printed (hostmon_http_latency_php_hooks_attached).
+is charged there); each hostmon run must count every request (its histogram). Reported: medians
+per arm, and the added microseconds and percent. The tier of the PHP-FPM hooks is printed (hostmon_http_latency_php_hooks_attached).
 --bpf-stats runs the hostmon arms with --bpf-stats and adds, per program, its runs per request and
 ns per run (medians over the rounds) and their product, the BPF time per request: where a worker's
 microseconds go. The kernel's statistics read the clock twice per run, so with it the CPU figures
